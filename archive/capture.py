@@ -1,0 +1,39 @@
+"""What the crawler hands to the archive: plain data, no crawler types."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Fetch:
+    """One HTTP fetch as it happened, successful or not."""
+
+    url: str
+    fetched_at: datetime
+    final_url: str | None = None
+    status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    redirected_from: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Extracted:
+    """An article as the extractor read it from a fetched body."""
+
+    text: str
+    title: str | None = None
+    byline: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    site_name: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    description: str | None = None
+    extractor: str = ""
+    boilerplate: list[str] = field(default_factory=list)
+    markers: list[str] = field(default_factory=list)

@@ -1,0 +1,94 @@
+"""Opening the archive database: URL resolution, SQLite pragmas and migrations."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DB = "redline.db"
+HEAD_REVISION = "0001"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class ArchiveError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+def database_url(given: str | None = None) -> str:
+    """Resolve ``--db``, then ``REDLINE_DB``, then ``./redline.db``; a bare path means SQLite.
+
+    >>> database_url("archive.db")
+    'sqlite:///archive.db'
+    >>> database_url("postgresql+psycopg://u@localhost/r")
+    'postgresql+psycopg://u@localhost/r'
+    """
+    value = given or os.environ.get("REDLINE_DB") or DEFAULT_DB
+    return value if "://" in value else f"sqlite:///{value}"
+
+
+def open_engine(url: str, *, writer: bool = False, must_exist: bool = False) -> Engine:
+    """Create an engine, set SQLite up for safety, and bring the schema to head."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ArchiveError(f"invalid database URL {url!r}; give a file path or a SQLAlchemy URL") from exc
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if must_exist and not path.exists():
+            raise ArchiveError(f"no archive at {path}; run 'redline crawl URL' first or pass --db")
+        if not path.parent.exists():
+            raise ArchiveError(f"directory {path.parent} does not exist for database {path}")
+    engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
+    if sqlite:
+        _configure_sqlite(engine, writer)
+    migrate(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, writer: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below take effect
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # A writer takes the lock up front: a deferred BEGIN upgraded on first
+        # write bypasses busy_timeout and fails with "database is locked".
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database, or None for an empty one."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to head with Alembic; a no-op (without importing Alembic) when current."""
+    revision = current_revision(engine)
+    if revision == HEAD_REVISION:
+        return
+    if revision is None:
+        with engine.connect() as conn:
+            if inspect(conn).get_table_names():
+                raise ArchiveError("database has tables but no Redline schema; point --db at a Redline archive")
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

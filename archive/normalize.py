@@ -1,0 +1,136 @@
+"""URL identity and text normalization: small pure functions.
+
+URL keys are computed here rather than with courlan because courlan takes
+~180 ms to import, and every view command normalizes the URL it is given.
+"""
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import unicodedata
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+TRACKING_PARAMS = re.compile(
+    r"^(utm_\w*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|igshid|mc_cid|mc_eid|"
+    r"_ga|_gl|ref_src|ref_url|cmpid|ncid|ocid|smid|mkt_tok|__twitter_impression|at_\w+)$",
+    re.IGNORECASE,
+)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class BadURL(ValueError):
+    """A URL that cannot name a web page."""
+
+
+def url_key(url: str) -> str:
+    """Normalize an http(s) URL into the key Redline identifies pages by.
+
+    Lower-cases scheme and host, drops default ports, fragments and tracking
+    parameters, resolves dot segments and sorts the query.
+
+    >>> url_key("HTTP://Example.COM:80/a/../b/?utm_source=x&b=2&a=1&fbclid=z#top")
+    'http://example.com/b/?a=1&b=2'
+    >>> url_key("https://example.com")
+    'https://example.com/'
+    >>> url_key("ftp://example.com/x")
+    Traceback (most recent call last):
+    ...
+    archive.normalize.BadURL: not an http(s) URL: ftp://example.com/x
+    """
+    raw = url.strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise BadURL(f"malformed URL: {raw}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise BadURL(f"not an http(s) URL: {raw}")
+    host = parts.hostname.lower().rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise BadURL(f"malformed host in URL: {raw}") from exc
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, _clean_path(parts.path), _clean_query(parts.query), ""))
+
+
+def _clean_path(path: str) -> str:
+    if not path:
+        return "/"
+    resolved = posixpath.normpath(unquote(path))
+    if resolved.startswith("//"):
+        resolved = "/" + resolved.lstrip("/")
+    if path.endswith("/") and resolved != "/":
+        resolved += "/"
+    return quote(resolved, safe="/:@!$&'()*+,;=-._~%")
+
+
+def _clean_query(query: str) -> str:
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
+    return urlencode(sorted(pairs))
+
+
+def url_host(url: str) -> str:
+    """The host part of a URL key.
+
+    >>> url_host("https://www.example.com:8080/a")
+    'www.example.com'
+    """
+    return urlsplit(url).hostname or ""
+
+
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+                        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+                        "\u2013": "-", "\u2014": "-", "\u2212": "-"})
+SPACES = re.compile(r"[^\S\n]+")
+
+
+def clean_text(text: str) -> str:
+    """Tidy extracted text for storage: NFC, LF line ends, one blank line between paragraphs.
+
+    >>> clean_text("  One\\r\\n\\r\\n\\r\\nTwo\\u200b  words ")
+    'One\\n\\nTwo words'
+    """
+    text = unicodedata.normalize("NFC", text).translate(ZERO_WIDTH)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n\n".join(paragraphs(text))
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split text into paragraphs: one per non-empty line, inner whitespace collapsed.
+
+    >>> paragraphs("a  b\\n\\n\\n c\\n")
+    ['a b', 'c']
+    """
+    lines = (SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return [line for line in lines if line]
+
+
+def comparable(text: str) -> str:
+    """The form two strings are compared in: NFKC, no zero-width characters,
+    straight quotes and dashes, single spaces, case kept.
+
+    >>> comparable("\\u201cHi\\u201d \\u2014  there\\u200b") == comparable('"Hi" - there')
+    True
+    """
+    text = unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH).translate(QUOTES)
+    return SPACES.sub(" ", text).strip()
+
+
+def digest(text: str) -> str:
+    """A short stable hash of a comparable string (16 hex digits of sha256).
+
+    >>> digest("a")
+    'ca978112ca1bbdca'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def sha256(data: bytes) -> str:
+    """Full hex sha256 of bytes."""
+    return hashlib.sha256(data).hexdigest()

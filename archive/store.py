@@ -1,0 +1,360 @@
+"""Record captures: each fetch becomes a new version, an unchanged mark, or an event.
+
+One batch of captures is one transaction, so a crash leaves either all of a
+batch or none of it. Version numbers are assigned inside that transaction from
+the article row, which is locked first.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive import models as m
+from archive.capture import Extracted, Fetch
+from archive.classify import State, classify
+from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
+from archive.noise import compile_patterns, is_noise
+from archive.outcomes import fetch_outcome
+from archive.textpack import FULL_EVERY, compress_body, pack, unpack
+
+TEMPLATE_MIN_ARTICLES = 3  # the same paragraph change in this many articles of a site at once is template noise
+
+
+@dataclass
+class Outcome:
+    """What recording one capture did."""
+
+    url: str
+    kind: str
+    article_id: int | None = None
+    version: int | None = None
+    change_kinds: list[str] | None = None
+
+
+@dataclass
+class _Plan:
+    fetch: Fetch
+    article: m.Article
+    created: bool
+    fetch_row: m.Fetch
+    outcome: str
+    extracted: Extracted | None = None
+    text: str = ""
+    paras: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    boilerplate: set[str] = field(default_factory=set)
+
+
+class Archive:
+    """The versioned store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def record(self, fetch: Fetch, extracted: Extracted | None) -> Outcome:
+        """Record one capture in its own transaction."""
+        return self.record_batch([(fetch, extracted)])[0]
+
+    def record_batch(self, captures: Sequence[tuple[Fetch, Extracted | None]]) -> list[Outcome]:
+        """Record captures in one transaction, learning site template noise across them."""
+        with self.sessions.begin() as session:
+            writer = _Writer(session)
+            plans = [writer.plan(f, e) for f, e in captures]
+            writer.learn_templates([p for p in plans if p.outcome == "content"])
+            return [writer.apply(p) for p in plans]
+
+    def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
+        """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls."""
+        with self.sessions() as session:
+            article = find_article(session, url)
+            if article is None:
+                return None, None, None
+            return article.last_body_sha256, article.etag, article.last_modified
+
+
+def find_article(session: Session, url: str) -> m.Article | None:
+    """The article any of whose known URLs (or canonical URL) has the same key as ``url``."""
+    key = url_key(url)
+    found = session.scalar(select(m.Article).join(m.ArticleURL).where(m.ArticleURL.url == key))
+    if found is None:
+        found = session.scalar(select(m.Article).where(m.Article.canonical_url == key).limit(1))
+    return found
+
+
+class SiteNoise:
+    """What counts as noise on one site: default patterns, the site's rules, learned template paragraphs."""
+
+    def __init__(self, session: Session, host: str) -> None:
+        self.host = host
+        self.rules = compile_patterns(session.scalars(select(m.SiteRule.pattern).where(m.SiteRule.host == host)))
+        self.templates = set(session.scalars(select(m.TemplateParagraph.hash)
+                                             .where(m.TemplateParagraph.host == host)))
+
+    def mask(self, paras: Sequence[str], hashes: Iterable[str], boilerplate: set[str]) -> list[bool]:
+        """For each comparable paragraph, True when it is significant (not noise)."""
+        skip = boilerplate | self.templates
+        return [h not in skip and not is_noise(p, self.rules) for p, h in zip(paras, hashes)]
+
+    def significant_text(self, text: str, version: m.Version) -> str:
+        """A version's text without its noise paragraphs, as diffs show it by default."""
+        raw = paragraphs(text)
+        keep = self.mask([comparable(p) for p in raw], version.paragraph_hashes, set(version.noise_hashes))
+        return "\n\n".join(p for p, k in zip(raw, keep) if k)
+
+
+class _Writer:
+    """The work of one transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+        self.texts: dict[int, str] = {}
+        self.noise: dict[str, SiteNoise] = {}
+
+    def _noise(self, host: str) -> SiteNoise:
+        if host not in self.noise:
+            self.noise[host] = SiteNoise(self.s, host)
+        return self.noise[host]
+
+    # -- planning -------------------------------------------------------------------------------
+
+    def plan(self, fetch: Fetch, extracted: Extracted | None) -> _Plan:
+        article, created = self._article(fetch, extracted)
+        body_sha = self._store_body(fetch.body)
+        latest = self._latest(article)
+        if (fetch.status == 200 and extracted is None and body_sha
+                and body_sha == article.last_body_sha256 and latest is not None):
+            outcome = "same-body"
+        else:
+            outcome = fetch_outcome(fetch, extracted, latest.words if latest else None)
+        if outcome in ("content", "same-body") and self._redirected_away(article, fetch):
+            outcome = "redirected"
+        row = m.Fetch(article_id=article.id, url=fetch.url, final_url=fetch.final_url, fetched_at=fetch.fetched_at,
+                      status=fetch.status, outcome=outcome, body_sha256=body_sha, content_type=fetch.content_type,
+                      error=fetch.error)
+        self.s.add(row)
+        plan = _Plan(fetch, article, created, row, outcome, extracted)
+        if outcome == "content" and extracted is not None:
+            self._fill_text(plan, extracted)
+        return plan
+
+    def _article(self, fetch: Fetch, extracted: Extracted | None) -> tuple[m.Article, bool]:
+        keys = [url_key(fetch.url)]
+        for extra in (fetch.final_url, extracted.canonical_url if extracted else None):
+            try:
+                keys.append(url_key(extra or ""))
+            except BadURL:
+                continue
+        owners = {k: self.s.scalar(select(m.ArticleURL).where(m.ArticleURL.url == k)) for k in dict.fromkeys(keys)}
+        requested = owners[keys[0]]
+        article = requested.article if requested else next((o.article for o in owners.values() if o), None)
+        created = article is None
+        if article is None:
+            article = m.Article(key=keys[0], host=url_host(keys[0]), first_seen=fetch.fetched_at, status="live",
+                                version_count=0)
+            self.s.add(article)
+            self.s.flush()
+        else:
+            article = self._lock(article)
+        for key, owner in owners.items():
+            if owner is None and (key == keys[0] or not _is_front_page(key)):
+                self.s.add(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
+        self.s.flush()
+        return article, created
+
+    def _lock(self, article: m.Article) -> m.Article:
+        return self.s.scalars(select(m.Article).where(m.Article.id == article.id).with_for_update()).one()
+
+    def _redirected_away(self, article: m.Article, fetch: Fetch) -> bool:
+        if not fetch.final_url or url_key(fetch.final_url) == url_key(fetch.url):
+            return False
+        final = url_key(fetch.final_url)
+        owner = self.s.scalar(select(m.ArticleURL).where(m.ArticleURL.url == final))
+        return _is_front_page(final) or (owner is not None and owner.article_id != article.id)
+
+    def _store_body(self, body: bytes | None) -> str | None:
+        if not body:
+            return None
+        sha = sha256(body)
+        if self.s.get(m.Body, sha) is None:
+            self.s.add(m.Body(sha256=sha, size=len(body), data=compress_body(body)))
+        return sha
+
+    def _fill_text(self, plan: _Plan, extracted: Extracted) -> None:
+        plan.text = clean_text(extracted.text)
+        plan.paras = [comparable(p) for p in paragraphs(plan.text)]
+        plan.hashes = [digest(p) for p in plan.paras]
+        plan.boilerplate = {digest(comparable(b)) for b in extracted.boilerplate}
+
+    # -- templates ------------------------------------------------------------------------------
+
+    def learn_templates(self, plans: list[_Plan]) -> None:
+        """Paragraphs added or removed identically in many articles of one site are template noise."""
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for plan in plans:
+            latest = self._latest(plan.article)
+            if latest is None:
+                continue
+            old, new = set(latest.paragraph_hashes), set(plan.hashes)
+            counts[plan.article.host].update(old ^ new)
+        for host, counter in counts.items():
+            known = self._noise(host).templates
+            for h, n in counter.items():
+                if n >= TEMPLATE_MIN_ARTICLES and h not in known:
+                    known.add(h)
+                    self.s.add(m.TemplateParagraph(host=host, hash=h, first_seen=plans[0].fetch.fetched_at))
+
+    # -- applying -------------------------------------------------------------------------------
+
+    def apply(self, plan: _Plan) -> Outcome:
+        article, fetch = plan.article, plan.fetch
+        article.last_checked = max(filter(None, [article.last_checked, fetch.fetched_at]))
+        result = Outcome(fetch.url, plan.outcome, article.id)
+        if plan.outcome in ("content", "same-body", "not-modified"):
+            self._back_to_live(plan)
+            if plan.outcome == "content":
+                result = self._content(plan)
+            else:
+                result.kind = "unchanged"
+        else:
+            self._event_outcome(plan)
+        self.s.flush()
+        return result
+
+    def _back_to_live(self, plan: _Plan) -> None:
+        article = plan.article
+        if article.status == "gone":
+            self._event(plan, "restored", None)
+        elif article.status == "failing" and article.version_count:
+            self._event(plan, "recovered", None)
+        article.status = "live"
+        if plan.fetch_row.body_sha256:
+            article.last_body_sha256 = plan.fetch_row.body_sha256
+        article.etag = plan.fetch.etag or article.etag
+        article.last_modified = plan.fetch.last_modified or article.last_modified
+
+    def _event_outcome(self, plan: _Plan) -> None:
+        article = plan.article
+        new_status = "gone" if plan.outcome == "gone" else "failing"
+        last = self.s.scalar(select(m.Event.kind).where(m.Event.article_id == article.id)
+                             .order_by(m.Event.at.desc(), m.Event.id.desc()).limit(1))
+        if article.status != new_status or last != plan.outcome:
+            detail = plan.fetch.error or (f"HTTP {plan.fetch.status}" if plan.fetch.status else None)
+            if plan.outcome == "redirected":
+                detail = f"redirected to {plan.fetch.final_url}"
+            self._event(plan, plan.outcome, detail)
+        article.status = new_status
+
+    def _event(self, plan: _Plan, kind: str, detail: str | None) -> None:
+        self.s.flush()
+        self.s.add(m.Event(article_id=plan.article.id, fetch_id=plan.fetch_row.id, at=plan.fetch.fetched_at,
+                           kind=kind, detail=detail))
+
+    def _content(self, plan: _Plan) -> Outcome:
+        article, extracted = plan.article, plan.extracted
+        assert extracted is not None
+        latest = self._latest(article)
+        state = self._state(article.host, extracted.title, extracted.byline, extracted.updated, plan.paras,
+                            plan.hashes, plan.boilerplate)
+        change = None
+        if latest is not None:
+            old_text = self._text(latest)
+            old_paras = [comparable(p) for p in paragraphs(old_text)]
+            old_state = self._state(article.host, latest.title, latest.byline, latest.updated, old_paras,
+                                    latest.paragraph_hashes, set(latest.noise_hashes))
+            if old_state == state:
+                return Outcome(plan.fetch.url, "unchanged", article.id)
+            change = classify(old_state, state)
+        version = self._new_version(plan, latest, state, change)
+        kind = "new-article" if latest is None else "new-version"
+        return Outcome(plan.fetch.url, kind, article.id, version.number, change.kinds if change else None)
+
+    def _state(self, host: str, title: str | None, byline: str | None, updated: str | None,
+               paras: list[str], hashes: Iterable[str], boilerplate: set[str]) -> State:
+        keep = self._noise(host).mask(paras, hashes, boilerplate)
+        kept = tuple(p for p, k in zip(paras, keep) if k)
+        return State(comparable(title or ""), comparable(byline or ""), updated, kept)
+
+    def _new_version(self, plan: _Plan, latest: m.Version | None, state: State, change) -> m.Version:
+        article, extracted, fetch = plan.article, plan.extracted, plan.fetch
+        assert extracted is not None
+        number = article.version_count + 1
+        base = latest if latest is not None and (number - 1) % FULL_EVERY else None
+        rules = self._noise(article.host).rules
+        noise = [h for p, h in zip(plan.paras, plan.hashes) if h in plan.boilerplate or is_noise(p, rules)]
+        version = m.Version(
+            article_id=article.id, number=number, captured_at=fetch.fetched_at, fetch_id=plan.fetch_row.id,
+            title=extracted.title, byline=extracted.byline, published=extracted.published,
+            updated=extracted.updated, site_name=extracted.site_name, language=extracted.language,
+            canonical_url=extracted.canonical_url, description=extracted.description,
+            text_blob=pack(plan.text, self._text(base) if base else None), text_base=base.number if base else None,
+            text_sha256=sha256(plan.text.encode("utf-8")), words=len(plan.text.split()),
+            paragraph_hashes=plan.hashes, noise_hashes=noise, extractor=extracted.extractor,
+            change_kinds=change.kinds if change else None,
+            added_words=change.added_words if change else None,
+            removed_words=change.removed_words if change else None,
+            declared=change.declared if change else None,
+            reverts_to=self._reverts_to(article, state) if change else None, drift=False)
+        self.s.add(version)
+        article.version_count = number
+        article.last_changed = fetch.fetched_at
+        if extracted.canonical_url:
+            try:
+                article.canonical_url = url_key(extracted.canonical_url)
+            except BadURL:
+                pass
+        self.s.flush()
+        self.texts[version.id] = plan.text
+        return version
+
+    def _reverts_to(self, article: m.Article, state: State) -> int | None:
+        """The earlier version (not the latest) this state repeats: an A → B → A flip-flop."""
+        target = _fingerprint(state)
+        rows = self.s.execute(select(m.Version).where(m.Version.article_id == article.id,
+                                                      m.Version.number < article.version_count)
+                              .order_by(m.Version.number.desc())).scalars()
+        for row in rows:
+            paras = [comparable(p) for p in paragraphs(self._text(row))]
+            old = self._state(article.host, row.title, row.byline, row.updated, paras, row.paragraph_hashes,
+                              set(row.noise_hashes))
+            if _fingerprint(old) == target:
+                return row.number
+        return None
+
+    def _latest(self, article: m.Article) -> m.Version | None:
+        if not article.version_count:
+            return None
+        return self.s.scalar(select(m.Version).where(m.Version.article_id == article.id,
+                                                     m.Version.number == article.version_count))
+
+    def _text(self, version: m.Version) -> str:
+        if version.id not in self.texts:
+            self.texts[version.id] = read_text(self.s, version)
+        return self.texts[version.id]
+
+
+def read_text(session: Session, version: m.Version) -> str:
+    """A version's text, unpacking its delta chain back to the last full snapshot."""
+    chain = [version]
+    while chain[-1].text_base is not None:
+        chain.append(session.scalar(select(m.Version).where(m.Version.article_id == version.article_id,
+                                                            m.Version.number == chain[-1].text_base)))
+    text: str | None = None
+    for row in reversed(chain):
+        text = unpack(row.text_blob, text)
+    assert text is not None
+    return text
+
+
+def _fingerprint(state: State) -> str:
+    blob = "\x1f".join([state.title, state.byline, *state.paragraphs])
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _is_front_page(key: str) -> bool:
+    return key.split("://", 1)[-1].split("/", 1)[-1] in ("", "?")

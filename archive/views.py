@@ -1,0 +1,124 @@
+"""Read-only queries behind the view commands, returning JSON-ready dicts."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from archive import models as m
+from archive.db import ArchiveError
+from archive.diff import changes, word_ops
+from archive.normalize import BadURL
+from archive.store import SiteNoise, find_article, read_text
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z, to the second."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def article_for(session: Session, url: str) -> m.Article:
+    """The archived article for a URL, or an error that says what to do."""
+    try:
+        article = find_article(session, url)
+    except BadURL as exc:
+        raise ArchiveError(f"{exc}; give the article's http(s) URL") from exc
+    if article is None:
+        raise ArchiveError(f"no archived article for {url}; see 'redline list'")
+    return article
+
+
+def version_of(session: Session, article: m.Article, number: int | None, url: str) -> m.Version:
+    """Version ``number`` (latest when None); negative numbers count back from the latest."""
+    count = article.version_count
+    if count == 0:
+        raise ArchiveError(f"{url} has no versions yet (status: {article.status}); see 'redline log {url}'")
+    wanted = count if number is None else (count + 1 + number if number < 0 else number)
+    if not 1 <= wanted <= count:
+        raise ArchiveError(f"no version {number} of {url}; it has versions 1 to {count}")
+    return session.scalars(select(m.Version).where(m.Version.article_id == article.id,
+                                                   m.Version.number == wanted)).one()
+
+
+def list_articles(engine: Engine, changed_since: datetime | None = None) -> list[dict[str, Any]]:
+    """Every article with its status and version count, most recently changed first."""
+    with Session(engine) as session:
+        latest = (select(m.Version.article_id, m.Version.title)
+                  .join(m.Article, (m.Article.id == m.Version.article_id)
+                        & (m.Version.number == m.Article.version_count)).subquery())
+        query = (select(m.Article, latest.c.title).outerjoin(latest, latest.c.article_id == m.Article.id)
+                 .order_by(m.Article.last_changed.desc().nulls_last(), m.Article.id))
+        if changed_since is not None:
+            query = query.where(m.Article.last_changed >= changed_since)
+        return [{"url": a.key, "title": title, "status": a.status, "versions": a.version_count,
+                 "first_seen": iso(a.first_seen), "last_checked": iso(a.last_checked),
+                 "last_changed": iso(a.last_changed)} for a, title in session.execute(query)]
+
+
+def log(engine: Engine, url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(versions oldest first, events oldest first) for one article."""
+    with Session(engine) as session:
+        article = article_for(session, url)
+        versions = session.scalars(select(m.Version).where(m.Version.article_id == article.id)
+                                   .order_by(m.Version.number)).all()
+        events = session.scalars(select(m.Event).where(m.Event.article_id == article.id)
+                                 .order_by(m.Event.at, m.Event.id)).all()
+        return [_log_entry(v) for v in versions], [
+            {"event": e.kind, "at": iso(e.at), "detail": e.detail} for e in events]
+
+
+def _log_entry(v: m.Version) -> dict[str, Any]:
+    change = None
+    if v.number > 1:
+        change = {"kinds": v.change_kinds or [], "added_words": v.added_words, "removed_words": v.removed_words,
+                  "declared": bool(v.declared), "stealth": not v.declared and _edits_text(v),
+                  "reverts_to": v.reverts_to, "extractor_drift": v.drift}
+    return {"version": v.number, "captured_at": iso(v.captured_at), "title": v.title, "published": v.published,
+            "updated": v.updated, "words": v.words, "change": change}
+
+
+def _edits_text(v: m.Version) -> bool:
+    return bool(set(v.change_kinds or []) - {"declared-update-only"}) and not v.drift
+
+
+def show(engine: Engine, url: str, number: int | None) -> dict[str, Any]:
+    """One version in full."""
+    with Session(engine) as session:
+        article = article_for(session, url)
+        v = version_of(session, article, number, url)
+        return {"url": article.key, "version": v.number, "captured_at": iso(v.captured_at), "title": v.title,
+                "byline": v.byline, "published": v.published, "updated": v.updated, "site_name": v.site_name,
+                "language": v.language, "canonical_url": v.canonical_url, "description": v.description,
+                "extractor": v.extractor, "sha256": v.text_sha256, "words": v.words,
+                "text": read_text(session, v)}
+
+
+def diff(engine: Engine, url: str, old: int | None, new: int | None, with_noise: bool = False) -> dict[str, Any]:
+    """Two versions and the word-level operations between them (default: previous → latest).
+
+    Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
+    """
+    with Session(engine) as session:
+        article = article_for(session, url)
+        if old is None and new is None:
+            if article.version_count < 2:
+                raise ArchiveError(f"{url} has only {article.version_count} version(s); nothing to diff yet")
+            old = -2
+        a = version_of(session, article, old, url)
+        b = version_of(session, article, new, url)
+        old_text, new_text = read_text(session, a), read_text(session, b)
+        if not with_noise:
+            noise = SiteNoise(session, article.host)
+            old_text, new_text = noise.significant_text(old_text, a), noise.significant_text(new_text, b)
+        ops = word_ops(old_text, new_text)
+        return {"url": article.key, "from": a.number, "to": b.number,
+                "from_captured_at": iso(a.captured_at), "to_captured_at": iso(b.captured_at),
+                "title": {"old": a.title, "new": b.title}, "changes": changes(ops),
+                "_ops": ops, "_old_text": old_text, "_new_text": new_text}
+
+
+def article_count(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count(m.Article.id))) or 0

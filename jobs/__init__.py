@@ -1,0 +1,1 @@
+"""Scheduling and running crawls. Reaches the crawler only through a subprocess."""

@@ -1,0 +1,1 @@
+"""Redline's Scrapy project: turns URLs into captured, extracted articles."""

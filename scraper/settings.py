@@ -1,0 +1,48 @@
+"""Scrapy settings for Redline. Redline's own keys start with ``REDLINE_``.
+
+Politeness is ordinary Scrapy configuration: override any of these with
+``redline crawl -s NAME=VALUE``.
+"""
+from redline import __version__
+
+BOT_NAME = "redline"
+SPIDER_MODULES = ["scraper.spiders"]
+NEWSPIDER_MODULE = "scraper.spiders"
+
+USER_AGENT = f"Redline/{__version__} (news change archive; +https://github.com/redline-archive/redline)"
+ROBOTSTXT_OBEY = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 10
+HTTPERROR_ALLOW_ALL = True  # every status is a fetch outcome the archive records
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scraper.middlewares.RobotsTxtMiddleware": 100,
+    "scraper.middlewares.ConditionalRequestMiddleware": 560,
+}
+ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
+
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+
+REDLINE_DB = None                      # SQLAlchemy URL; the CLI sets it from --db / REDLINE_DB
+REDLINE_MAX_HTML_BYTES = 2_000_000     # larger pages are not extracted (extraction time grows super-linearly)
+REDLINE_EXTRACT_TIMEOUT = 20.0         # seconds per page before the worker is killed
+REDLINE_EXTRACT_WORKERS = 0            # 0 = one per CPU core
+REDLINE_BATCH_SIZE = 25                # captures written per transaction
+REDLINE_CONDITIONAL = True             # send If-None-Match / If-Modified-Since from the last capture

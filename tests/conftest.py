@@ -1,0 +1,71 @@
+"""Shared fixtures: a loopback news site, a real SQLite archive, and real crawls."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from redline.cli import cli
+from redline.fakesite import FakeSite, Story, load_stories
+
+FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+        "RETRY_TIMES": "1", "DOWNLOAD_TIMEOUT": "10", "REDLINE_EXTRACT_WORKERS": "2"}
+
+
+@pytest.fixture
+def site() -> Iterator[FakeSite]:
+    """A fake news site on 127.0.0.1 serving the five fixture stories."""
+    fake = FakeSite().start()
+    for story in load_stories():
+        fake.add(story)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def stories(site: FakeSite) -> list[Story]:
+    return [route.story for route in site.routes.values() if route.story]
+
+
+@pytest.fixture
+def urls(site: FakeSite, stories: list[Story]) -> list[str]:
+    return [site.url(s.slug) for s in stories]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """Path of a fresh SQLite archive file."""
+    return str(tmp_path / "archive.db")
+
+
+def run_redline(db: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the real ``redline`` command in a child process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "redline", "--db", db, *args], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def crawl(db: str, *urls: str, settings: dict[str, str] | None = None) -> dict[str, Any]:
+    """One real crawl pass in a subprocess; returns its JSON summary."""
+    args = ["crawl", "--json"]
+    for name, value in {**FAST, **(settings or {})}.items():
+        args += ["-s", f"{name}={value}"]
+    done = run_redline(db, *args, "--", *urls)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def invoke(db: str, *args: str) -> Result:
+    """Run a view command in-process with click's CliRunner."""
+    return CliRunner().invoke(cli, ["--db", db, *args], catch_exceptions=False)
+
+
+def invoke_json(db: str, *args: str) -> Any:
+    result = invoke(db, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)

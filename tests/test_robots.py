@@ -1,0 +1,27 @@
+"""robots.txt is obeyed even for the burst of requests sent while it is still downloading."""
+from __future__ import annotations
+
+import sqlite3
+
+from redline.fakesite import FakeSite, Story
+from tests.conftest import crawl
+
+BURST = {"CONCURRENT_REQUESTS": "32", "CONCURRENT_REQUESTS_PER_DOMAIN": "32"}
+
+
+def test_no_disallowed_url_is_fetched_during_robots_download(db: str, site: FakeSite, stories: list[Story]) -> None:
+    allowed = site.url(stories[0].slug)
+    private = [site.url(f"private/{n}") for n in range(20)]
+    summary = crawl(db, allowed, *private, settings=BURST)
+    assert site.hits("/robots.txt") == 1
+    assert [e["path"] for e in site.log if e["path"].startswith("/private/")] == []
+    assert summary["new_articles"] == 1 and summary["failed"] == 20
+    with sqlite3.connect(db) as conn:
+        errors = [row[0] for row in conn.execute("SELECT error FROM fetches WHERE status IS NULL")]
+    assert len(errors) == 20 and all("robots.txt" in e for e in errors)
+
+
+def test_user_agent_identifies_redline(db: str, site: FakeSite, stories: list[Story]) -> None:
+    crawl(db, site.url(stories[0].slug))
+    agents = {e["headers"].get("User-Agent") for e in site.log}
+    assert len(agents) == 1 and agents.pop().startswith("Redline/")

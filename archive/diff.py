@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher, unified_diff
 
-from archive.normalize import paragraphs
+from archive.normalize import comparable, paragraphs
 
 TOKENS = re.compile(r"\S+\s*|\s+")  # a word with its trailing space, so runs of changed words group
 MAX_WORD_TOKENS = 40_000  # beyond this a changed block is shown whole, not word by word
@@ -22,10 +22,13 @@ class Op:
 
 
 def word_ops(old_text: str, new_text: str) -> list[Op]:
-    """Word-level operations, aligned on paragraphs first.
+    """Word-level operations, aligned on paragraphs first. Words that differ only in
+    Unicode form, quote style or spacing count as equal.
 
     >>> [o for o in word_ops("A b c.\\n\\nSame.", "A x c.\\n\\nSame.") if o.op != "equal"]
     [Op(op='replace', old='b', new='x')]
+    >>> [o.op for o in word_ops("\u201cQuoted\u201d  text", '"Quoted" text')]
+    ['equal']
     """
     old_paras, new_paras = paragraphs(old_text), paragraphs(new_text)
     ops: list[Op] = []
@@ -48,8 +51,19 @@ def _words(old: str, new: str) -> Iterator[Op]:
     if len(a) + len(b) > MAX_WORD_TOKENS:
         yield Op("replace", old, new)
         return
-    for tag, i1, i2, j1, j2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        yield Op(tag, "".join(a[i1:i2]), "".join(b[j1:j2]))
+    keys_a, keys_b = [comparable(t) for t in a], [comparable(t) for t in b]
+    for tag, i1, i2, j1, j2 in SequenceMatcher(a=keys_a, b=keys_b, autojunk=False).get_opcodes():
+        old_part, new_part = "".join(a[i1:i2]), "".join(b[j1:j2])
+        space = _trailing_space(old_part)
+        if tag == "replace" and space and space == _trailing_space(new_part):
+            yield Op(tag, old_part[:-len(space)], new_part[:-len(space)])
+            yield Op("equal", space, space)
+        else:
+            yield Op(tag, old_part, new_part)
+
+
+def _trailing_space(text: str) -> str:
+    return text[len(text.rstrip()):]
 
 
 def _merge(ops: list[Op]) -> list[Op]:

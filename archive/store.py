@@ -20,7 +20,7 @@ from archive.classify import State, classify
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
 from archive.noise import compile_patterns, is_noise
 from archive.outcomes import fetch_outcome
-from archive.textpack import FULL_EVERY, compress_body, pack, unpack
+from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack, unpack
 
 TEMPLATE_MIN_ARTICLES = 3  # the same paragraph change in this many articles of a site at once is template noise
 
@@ -48,6 +48,7 @@ class _Plan:
     paras: list[str] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
     boilerplate: set[str] = field(default_factory=set)
+    drift: bool = False
 
 
 class Archive:
@@ -68,6 +69,42 @@ class Archive:
             plans = [writer.plan(f, e) for f, e in captures]
             writer.learn_templates([p for p in plans if p.outcome == "content"])
             return [writer.apply(p) for p in plans]
+
+    def raw_captures(self, urls: Sequence[str] = ()) -> list[tuple[int, int, str, bytes, str | None]]:
+        """(article id, fetch id, URL, raw body, content type) of each article's latest good capture."""
+        with self.sessions() as session:
+            if urls:
+                articles = [a for a in (find_article(session, u) for u in urls) if a is not None]
+            else:
+                articles = list(session.scalars(select(m.Article).order_by(m.Article.id)))
+            found = []
+            for article in articles:
+                row = session.scalar(select(m.Fetch).where(m.Fetch.article_id == article.id, m.Fetch.status == 200,
+                                                           m.Fetch.body_sha256.is_not(None))
+                                     .order_by(m.Fetch.fetched_at.desc(), m.Fetch.id.desc()).limit(1))
+                if row is not None and article.version_count:
+                    body = session.get(m.Body, row.body_sha256)
+                    assert body is not None
+                    found.append((article.id, row.id, row.final_url or row.url, decompress_body(body.data),
+                                  row.content_type))
+            return found
+
+    def record_reextraction(self, article_id: int, fetch_id: int, extracted: Extracted) -> Outcome:
+        """Compare a fresh extraction of a stored capture with the latest version; a difference is
+        recorded as a version marked as extractor drift, never as a publisher's edit."""
+        with self.sessions.begin() as session:
+            writer = _Writer(session)
+            row = session.get(m.Fetch, fetch_id)
+            assert row is not None
+            article = writer._lock(session.get(m.Article, article_id))  # type: ignore[arg-type]
+            fetch = Fetch(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
+            if not extracted.text.strip():
+                return Outcome(row.url, "extract-failed", article.id)
+            plan = _Plan(fetch, article, False, row, "content", extracted, drift=True)
+            writer._fill_text(plan, extracted)
+            result = writer._content(plan)
+            return result if result.kind == "unchanged" else Outcome(row.url, "drift", article.id, result.version,
+                                                                     result.change_kinds)
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
         """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls."""
@@ -299,7 +336,7 @@ class _Writer:
             added_words=change.added_words if change else None,
             removed_words=change.removed_words if change else None,
             declared=change.declared if change else None,
-            reverts_to=self._reverts_to(article, state) if change else None, drift=False)
+            reverts_to=self._reverts_to(article, state) if change else None, drift=plan.drift)
         self.s.add(version)
         article.version_count = number
         article.last_changed = fetch.fetched_at

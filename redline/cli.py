@@ -309,3 +309,96 @@ def demo(ctx: click.Context) -> None:
     from redline.demo import run_demo
 
     run_demo(ctx.obj["db"] or "redline-demo.db", fresh=ctx.obj["db"] is None)
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@json_option
+@click.pass_context
+@handles_errors
+def reextract(ctx: click.Context, urls: tuple[str, ...], as_json: bool) -> None:
+    """Run the current extractor again on stored raw captures (all articles, or the URLs given).
+
+    Text that changes only because the extractor changed is recorded as a version
+    marked "extractor drift", never as a publisher's edit.
+
+    \b
+    redline reextract
+    redline reextract https://example.com/news/story
+    """
+    from collections import Counter
+
+    from scraper.reextract import reextract as run
+
+    outcomes = run(engine(ctx, writer=True), urls)
+    if urls and not outcomes:
+        raise UserError("no stored capture for the given URLs; see 'redline list'")
+    counts = Counter(o.kind for o in outcomes)
+    summary = {"checked": len(outcomes), "unchanged": counts["unchanged"], "drift": counts["drift"],
+               "failed": counts["extract-failed"]}
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo("checked {checked}  unchanged {unchanged}  extractor drift {drift}  failed {failed}"
+                   .format(**summary))
+
+
+@cli.group()
+def ignore() -> None:
+    """Per-site ignore rules: paragraphs matching a rule never make a new version.
+
+    \b
+    redline ignore add www.example.com '^Sponsored: '
+    redline ignore list
+    """
+
+
+@ignore.command("add")
+@click.argument("host")
+@click.argument("pattern")
+@click.pass_context
+@handles_errors
+def ignore_add(ctx: click.Context, host: str, pattern: str) -> None:
+    """Ignore paragraphs on HOST matching the regular expression PATTERN.
+
+    \b
+    redline ignore add www.example.com '^Listen to this article'
+    """
+    from archive.rules import add_rule
+
+    add_rule(engine(ctx.parent.parent, writer=True, must_exist=False), host, pattern)
+
+
+@ignore.command("remove")
+@click.argument("host")
+@click.argument("pattern")
+@click.pass_context
+@handles_errors
+def ignore_remove(ctx: click.Context, host: str, pattern: str) -> None:
+    """Remove a rule added with 'redline ignore add'.
+
+    \b
+    redline ignore remove www.example.com '^Listen to this article'
+    """
+    from archive.rules import remove_rule
+
+    remove_rule(engine(ctx.parent.parent, writer=True), host, pattern)
+
+
+@ignore.command("list")
+@json_option
+@click.pass_context
+@handles_errors
+def ignore_list(ctx: click.Context, as_json: bool) -> None:
+    """List ignore rules.
+
+    \b
+    redline ignore list --json
+    """
+    from archive.rules import list_rules
+
+    rules = list_rules(engine(ctx.parent.parent))
+    if as_json:
+        emit_json(rules)
+    else:
+        table(["host", "pattern"], [[r["host"], r["pattern"]] for r in rules])

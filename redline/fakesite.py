@@ -123,8 +123,8 @@ class FakeSite:
             return 404, {"Content-Type": "text/html"}, b"<html><body><h1>Not found</h1></body></html>"
         if route.location:
             return route.status, {"Location": route.location}, b""
-        if route.story is None or route.status != 200:
-            body = route.body or f"<html><body><h1>Error {route.status}</h1></body></html>"
+        if route.body is not None or route.story is None or route.status != 200:
+            body = route.body if route.body is not None else f"<html><body><h1>Error {route.status}</h1></body></html>"
             return route.status, {"Content-Type": route.content_type}, body.encode()
         page = render(route.story, self.url(route.story.slug), 0 if self.frozen else n, self.template_block)
         return 200, {"Content-Type": route.content_type, **_validators(page)}, page.encode("utf-8")

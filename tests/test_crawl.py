@@ -28,7 +28,7 @@ def test_edit_makes_exactly_one_version_with_the_edited_word(db: str, urls: list
     summary = crawl(db, *urls)
     assert summary["new_versions"] == 1 and summary["unchanged"] == 4
     diff = invoke_json(db, "diff", urls[0])
-    assert diff["changes"] == [{"op": "replace", "old": "Wednesday ", "new": "Thursday "}]
+    assert diff["changes"] == [{"op": "replace", "old": "Wednesday", "new": "Thursday"}]
 
 
 def test_gone_then_restored_is_events_not_versions(db: str, urls: list[str], site: FakeSite,
@@ -58,7 +58,7 @@ def test_server_errors_are_retried_then_recorded_as_failed(db: str, urls: list[s
             (200, "content"), (503, "failed")]
 
 
-def test_timeouts_are_failed_fetches(db: str, site: FakeSite) -> None:
+def test_connection_failures_are_failed_fetches(db: str, site: FakeSite) -> None:
     url = "http://127.0.0.1:9/never-listening"  # discard port: connection refused
     summary = crawl(db, url, settings={"RETRY_TIMES": "0", "ROBOTSTXT_OBEY": "False"})
     assert summary["outcomes"] == {"failed": 1}

@@ -164,13 +164,13 @@ class _Writer:
         article, created = self._article(fetch, extracted)
         body_sha = self._store_body(fetch.body)
         latest = self._latest(article)
-        if (fetch.status == 200 and extracted is None and body_sha
+        if fetch.status is not None and fetch.status < 300 and self._redirected_away(article, fetch):
+            outcome = "redirected"
+        elif (fetch.status == 200 and extracted is None and body_sha
                 and body_sha == article.last_body_sha256 and latest is not None):
             outcome = "same-body"
         else:
             outcome = fetch_outcome(fetch, extracted, latest.words if latest else None)
-        if outcome in ("content", "same-body") and self._redirected_away(article, fetch):
-            outcome = "redirected"
         row = m.Fetch(article_id=article.id, url=fetch.url, final_url=fetch.final_url, fetched_at=fetch.fetched_at,
                       status=fetch.status, outcome=outcome, body_sha256=body_sha, content_type=fetch.content_type,
                       error=fetch.error)

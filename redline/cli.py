@@ -49,7 +49,7 @@ def engine(ctx: click.Context, *, writer: bool = False, must_exist: bool = True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="REDLINE_DB", metavar="URL",
+@click.option("--db", metavar="URL",
               help="SQLite file or SQLAlchemy URL [env REDLINE_DB; default ./redline.db].")
 @click.version_option(package_name="redline")
 @click.pass_context
@@ -195,7 +195,7 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, as_json: bo
             (stealth and v["change"]["stealth"]) or (declared and v["change"]["declared"]))]
         events = []
     if as_json:
-        emit_json(versions if not events else versions + events)
+        emit_json(sorted(versions + events, key=lambda entry: entry.get("captured_at") or entry["at"]))
         return
     _print_log(versions, events)
 
@@ -305,6 +305,10 @@ def demo(ctx: click.Context) -> None:
     edit some, crawl again, then print a history and a word-level diff.
 
     Uses --db if given, otherwise ./redline-demo.db (recreated each run).
+
+    \b
+    redline demo
+    redline --db /tmp/demo.db demo
     """
     from redline.demo import run_demo
 
@@ -402,3 +406,4 @@ def ignore_list(ctx: click.Context, as_json: bool) -> None:
         emit_json(rules)
     else:
         table(["host", "pattern"], [[r["host"], r["pattern"]] for r in rules])
+

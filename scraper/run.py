@@ -32,7 +32,7 @@ def crawl(urls: Sequence[str], db_url: str, overrides: dict[str, str],
         if on_outcome:
             on_outcome(outcome)
 
-    process = CrawlerProcess(crawl_settings(db_url, overrides), install_root_handler=True)
+    process = CrawlerProcess(crawl_settings(db_url, overrides))
     crawler = process.create_crawler(UrlsSpider)
     crawler.signals.connect(record, signal=outcome_recorded)
     process.crawl(crawler, urls=list(urls))

@@ -147,11 +147,7 @@ def _all_commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> Itera
 def _command_params() -> list[Any]:
     params = []
     for path in _all_commands():
-        marks = []
-        if path == ("demo",):
-            marks = [pytest.mark.xfail(strict=True, reason="BUG: 'redline demo --help' has no example "
-                                                           "'redline demo ...' line (redline/cli.py demo docstring)")]
-        params.append(pytest.param(path, marks=marks, id=" ".join(path)))
+        params.append(pytest.param(path, id=" ".join(path)))
     return params
 
 
@@ -257,8 +253,6 @@ def test_log_json_contract_for_events(archive: Archive) -> None:
     assert set(gone[1]) == EVENT_KEYS and "410" in gone[1]["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'log --json' prints all versions, then all events "
-                                       "(redline/cli.py log: versions + events) instead of oldest first")
 def test_log_json_is_oldest_first_across_versions_and_events(archive: Archive) -> None:
     entries = invoke_json(archive.db, "log", archive.urls["RESTORED"])
     order = [e.get("version") or e["event"] for e in entries]

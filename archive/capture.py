@@ -18,7 +18,6 @@ class Fetch:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
-    redirected_from: list[str] = field(default_factory=list)
 
 
 @dataclass

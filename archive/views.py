@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive import models as m
@@ -118,7 +118,3 @@ def diff(engine: Engine, url: str, old: int | None, new: int | None, with_noise:
                 "title": {"old": a.title, "new": b.title}, "changes": changes(ops),
                 "_ops": ops, "_old_text": old_text, "_new_text": new_text}
 
-
-def article_count(engine: Engine) -> int:
-    with Session(engine) as session:
-        return session.scalar(select(func.count(m.Article.id))) or 0

@@ -32,8 +32,7 @@ class UrlsSpider(scrapy.Spider):
         fetch = Fetch(
             url=request_url, fetched_at=datetime.now(UTC), final_url=response.url, status=response.status,
             body=response.body, content_type=_header(headers, b"Content-Type"), etag=_header(headers, b"ETag"),
-            last_modified=_header(headers, b"Last-Modified"),
-            redirected_from=list(response.meta.get("redirect_urls", [])))
+            last_modified=_header(headers, b"Last-Modified"))
         is_html = isinstance(response, TextResponse) and "html" in (fetch.content_type or "text/html").lower()
         return PageItem(fetch, response.text if is_html and response.status == 200 else None)
 

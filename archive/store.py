@@ -10,6 +10,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -80,7 +81,8 @@ class Archive:
             found = []
             for article in articles:
                 row = session.scalar(select(m.Fetch).where(m.Fetch.article_id == article.id, m.Fetch.status == 200,
-                                                           m.Fetch.body_sha256.is_not(None))
+                                                           m.Fetch.body_sha256.is_not(None),
+                                                           m.Fetch.error.is_(None), _not_imported())
                                      .order_by(m.Fetch.fetched_at.desc(), m.Fetch.id.desc()).limit(1))
                 if row is not None and article.version_count:
                     body = session.get(m.Body, row.body_sha256)
@@ -386,6 +388,11 @@ def read_text(session: Session, version: m.Version) -> str:
         text = unpack(row.text_blob, text)
     assert text is not None
     return text
+
+
+def _not_imported() -> Any:
+    """Imported snapshots are text files, not HTML an extractor can re-read."""
+    return m.Fetch.content_type.is_(None) | ~m.Fetch.content_type.contains("x-redline-import")
 
 
 def _fingerprint(state: State) -> str:

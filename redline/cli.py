@@ -407,3 +407,9 @@ def ignore_list(ctx: click.Context, as_json: bool) -> None:
     else:
         table(["host", "pattern"], [[r["host"], r["pattern"]] for r in rules])
 
+
+
+from redline import cli_export  # noqa: E402  (it imports helpers defined above)
+
+cli.add_command(cli_export.export)
+cli.add_command(cli_export.import_cmd)

@@ -1,0 +1,302 @@
+"""Export archived versions as plain files: txt, Markdown with YAML front matter, JSON Lines or WARC.
+
+Layout under OUT_DIR (every path is derived from the article's URL key, never from a title)::
+
+    <host>/<slug>-<hash>/v0002-20261122T063251Z.txt     --format txt (body text + "Original url:" footer)
+    <host>/<slug>-<hash>/v0002-20261122T063251Z.md      --format md  (YAML front matter + body text)
+    redline.jsonl                                       --format jsonl (one object per version, one file)
+    redline.warc.gz, redline.cdxj                       --format warc (see archive.export_warc)
+
+``<host>`` is the URL key's host and port (``127.0.0.1_8080``); ``<slug>`` is an ASCII slug of the last
+path segment; ``<hash>`` is 16 hex digits of the sha256 of the full URL key, so URLs differing only by
+case, Unicode normalization form or query never share a directory. Every component is checked to be a
+plain name (no ``/``, ``..``, NUL or Windows device name such as ``CON`` or ``COM1``) of at most 255
+bytes, so nothing is written outside OUT_DIR.
+
+JSON Lines: one object per version, sorted by URL key then version number, with these keys in this
+order: ``schema_version`` (1), ``url``, ``canonical_url``, ``version``, ``captured_at``, ``title``,
+``byline``, ``description``, ``language``, ``published``, ``updated``, ``site_name``, ``extractor``,
+``sha256``, ``words``, ``change_kinds``, ``drift``, ``text``.
+
+Default selection is each article's latest version; ``all_versions`` gives every version; ``since``
+keeps versions captured at or after a time. Writes are atomic (temporary file in the destination
+directory, fsync, ``os.replace``) and deterministic, so a re-run over the same archive gives the same
+bytes; an existing file with identical bytes is left untouched. Files of versions no longer selected
+are never deleted.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+from urllib.parse import unquote, urlsplit
+
+import yaml
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from archive import models as m
+from archive.db import ArchiveError
+from archive.store import read_text
+from archive.views import article_for, iso
+
+FORMATS = ("txt", "md", "jsonl", "warc")
+SCHEMA_VERSION = 1
+JSONL_NAME = "redline.jsonl"
+FOOTER = "Original url:"
+HASH_LEN = 16
+SLUG_MAX = 60
+HOST_MAX = 100
+NAME_MAX = 255
+RESERVED = {"CON", "PRN", "AUX", "NUL", "CLOCK$", "CONIN$", "CONOUT$",
+            *(f"{p}{n}" for p in ("COM", "LPT") for n in "0123456789")}
+FRONT_MATTER_KEYS = ("url", "canonical_url", "title", "description", "byline", "language", "published",
+                     "updated", "captured_at", "version", "sha256", "extractor")
+
+
+class ExportError(ArchiveError):
+    """An export that could not be written; the message is one line."""
+
+
+@dataclass
+class ExportResult:
+    """What an export did: versions selected, files produced (relative to OUT_DIR), files rewritten."""
+
+    versions: int = 0
+    files: list[str] = field(default_factory=list)
+    written: int = 0
+
+
+@dataclass
+class Selected:
+    """One version chosen for export, with its article and text."""
+
+    article: m.Article
+    version: m.Version
+    text: str
+
+
+# -- paths ------------------------------------------------------------------------------------------
+
+def safe_component(name: str) -> str:
+    """A single path component that is safe on POSIX and Windows, at most 255 bytes.
+
+    >>> [safe_component(n) for n in ("..", "a/b", "con", "Com1.txt", "x\\x00y", "")]
+    ['_', 'a_b', '_con', '_Com1.txt', 'x_y', '_']
+    """
+    name = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]', "_", name).rstrip(" .") or "_"
+    if name in (".", "..") or name.startswith(".") or name.split(".")[0].upper().rstrip(" ") in RESERVED:
+        name = "_" + name
+    while len(name.encode("utf-8")) > NAME_MAX:
+        name = name[:-1]
+    return name
+
+
+def url_hash(key: str) -> str:
+    """The short hash of a full URL key that keeps article directories apart.
+
+    >>> url_hash("http://example.com/a") != url_hash("http://example.com/A")
+    True
+    """
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:HASH_LEN]
+
+
+def host_dir(key: str) -> str:
+    """Directory name for the host (and port) of a URL key.
+
+    >>> host_dir("http://127.0.0.1:8080/story"), host_dir("http://[::1]:81/"), host_dir("http://con/")
+    ('127.0.0.1_8080', '1_81', '_con')
+    """
+    netloc = urlsplit(key).netloc.lower()
+    name = re.sub(r"[^a-z0-9.-]+", "_", netloc).strip("_.")[:HOST_MAX].strip("_.")
+    return safe_component(name or "_")
+
+
+def slug(key: str) -> str:
+    """An ASCII slug of the URL path's last segment (never of a title).
+
+    >>> slug("http://x/2024/12/05/Russia-Pact.html"), slug("http://x/"), slug("http://x/caf%C3%A9")
+    ('russia-pact-html', 'index', 'cafe')
+    """
+    path = urlsplit(key).path
+    last = next((s for s in reversed(path.split("/")) if s), "")
+    text = unicodedata.normalize("NFKD", unquote(last)).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return text[:SLUG_MAX].strip("-") or ("index" if path in ("", "/") else "article")
+
+
+def article_dir(key: str) -> PurePosixPath:
+    """``host/slug-hash`` for an article's URL key."""
+    return PurePosixPath(host_dir(key), safe_component(f"{slug(key)}-{url_hash(key)}"))
+
+
+def version_path(key: str, number: int, captured_at: datetime, ext: str) -> PurePosixPath:
+    """Relative path of one exported version.
+
+    >>> from datetime import UTC
+    >>> str(version_path("http://127.0.0.1:8080/pact", 2, datetime(2026, 11, 22, 6, 32, 51, tzinfo=UTC), "txt"))
+    '127.0.0.1_8080/pact-a0c3334e43e8a2d6/v0002-20261122T063251Z.txt'
+    """
+    return article_dir(key) / f"v{number:04d}-{captured_at:%Y%m%dT%H%M%SZ}.{ext}"
+
+
+def inside(root: Path, relative: PurePosixPath) -> Path:
+    """``root / relative``, refusing anything that is not a plain relative path of safe components."""
+    parts = relative.parts
+    if relative.is_absolute() or any(p in ("", ".", "..") or safe_component(p) != p for p in parts):
+        raise ExportError(f"refusing unsafe export path {str(relative)!r}")
+    return root.joinpath(*parts)
+
+
+# -- atomic writes ----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[IO[bytes]]:
+    """Write ``path`` through a temporary file in its directory: fsync, then ``os.replace``.
+
+    On any error the temporary file is removed; OSError becomes a one-line ExportError.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".redline-", suffix=".tmp")
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write bytes atomically unless the file already holds exactly them; True when written."""
+    with contextlib.suppress(OSError):
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    with atomic_file(path) as fh:
+        fh.write(data)
+    return True
+
+
+# -- rendering --------------------------------------------------------------------------------------
+
+def render_txt(url: str, text: str) -> bytes:
+    """Body text, then a blank line, ``Original url:`` and the URL."""
+    return f"{text}\n\n{FOOTER}\n{url}\n".encode("utf-8")
+
+
+def front_matter(sel: Selected) -> dict[str, Any]:
+    """The md front matter fields of one version."""
+    v = sel.version
+    return {"url": sel.article.key, "canonical_url": v.canonical_url, "title": v.title,
+            "description": v.description, "byline": v.byline, "language": v.language,
+            "published": v.published, "updated": v.updated, "captured_at": iso(v.captured_at),
+            "version": v.number, "sha256": v.text_sha256, "extractor": v.extractor}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML with every string value double-quoted, so any character round-trips."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = None if value in FRONT_MATTER_KEYS else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_front_matter(meta: dict[str, Any]) -> str:
+    """YAML for a front matter block (without the ``---`` lines).
+
+    >>> dump_front_matter({"title": "a: b\\n---\\n#x", "version": 2})
+    'title: "a: b\\\\n---\\\\n#x"\\nversion: 2\\n'
+    """
+    return yaml.dump(meta, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=2**31 - 1)
+
+
+def render_md(sel: Selected) -> bytes:
+    """YAML front matter, a blank line, then the text."""
+    return f"---\n{dump_front_matter(front_matter(sel))}---\n\n{sel.text}\n".encode("utf-8")
+
+
+def jsonl_record(sel: Selected) -> dict[str, Any]:
+    """One JSON Lines object (schema_version 1) for a version."""
+    v = sel.version
+    return {"schema_version": SCHEMA_VERSION, "url": sel.article.key, "canonical_url": v.canonical_url,
+            "version": v.number, "captured_at": iso(v.captured_at), "title": v.title, "byline": v.byline,
+            "description": v.description, "language": v.language, "published": v.published,
+            "updated": v.updated, "site_name": v.site_name, "extractor": v.extractor, "sha256": v.text_sha256,
+            "words": v.words, "change_kinds": v.change_kinds, "drift": bool(v.drift), "text": sel.text}
+
+
+# -- selection and export ---------------------------------------------------------------------------
+
+def select_versions(session: Session, urls: Sequence[str] = (), since: datetime | None = None,
+                    all_versions: bool = False) -> list[Selected]:
+    """Versions to export, by URL key then version number: latest only unless ``all_versions``."""
+    query = select(m.Article, m.Version).join(m.Version, m.Version.article_id == m.Article.id)
+    if not all_versions:
+        query = query.where(m.Version.number == m.Article.version_count)
+    if since is not None:
+        query = query.where(m.Version.captured_at >= since)
+    if urls:
+        query = query.where(m.Article.id.in_([article_for(session, u).id for u in urls]))
+    rows = session.execute(query.order_by(m.Article.key, m.Version.number)).all()
+    return [Selected(a, v, read_text(session, v)) for a, v in rows]
+
+
+def export(engine: Engine, out_dir: Path, fmt: str = "txt", urls: Sequence[str] = (),
+           since: datetime | None = None, all_versions: bool = False) -> ExportResult:
+    """Export the selected versions of the archive into ``out_dir`` in format ``fmt``."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    with Session(engine) as session:
+        selected = select_versions(session, urls, since, all_versions)
+        if fmt == "warc":
+            from archive.export_warc import write_warc
+
+            files, written = write_warc(session, out_dir, selected, all_versions, since)
+            return ExportResult(len(selected), files, written)
+    if fmt == "jsonl":
+        return _export_jsonl(out_dir, selected)
+    return _export_files(out_dir, selected, fmt)
+
+
+def _export_files(out_dir: Path, selected: list[Selected], fmt: str) -> ExportResult:
+    result = ExportResult(len(selected))
+    owners: dict[PurePosixPath, str] = {}
+    for sel in selected:
+        rel = version_path(sel.article.key, sel.version.number, sel.version.captured_at, fmt)
+        if owners.setdefault(rel.parent, sel.article.key) != sel.article.key:
+            raise ExportError(f"export path clash between {owners[rel.parent]} and {sel.article.key}")
+        path = inside(out_dir, rel)
+        data = render_txt(sel.article.key, sel.text) if fmt == "txt" else render_md(sel)
+        result.written += write_atomic(path, data)
+        stamp = sel.version.captured_at.timestamp()
+        with contextlib.suppress(OSError):
+            os.utime(path, (stamp, stamp))
+        result.files.append(str(rel))
+    return result
+
+
+def _export_jsonl(out_dir: Path, selected: list[Selected]) -> ExportResult:
+    lines = [json.dumps(jsonl_record(sel), ensure_ascii=False) + "\n" for sel in selected]
+    written = write_atomic(inside(out_dir, PurePosixPath(JSONL_NAME)), "".join(lines).encode("utf-8"))
+    return ExportResult(len(selected), [JSONL_NAME], int(written))

@@ -207,7 +207,9 @@ class _Writer:
         return article, created
 
     def _lock(self, article: m.Article) -> m.Article:
-        return self.s.scalars(select(m.Article).where(m.Article.id == article.id).with_for_update()).one()
+        # populate_existing: the row may already be in the session; re-read it under the lock
+        query = select(m.Article).where(m.Article.id == article.id).with_for_update()
+        return self.s.scalars(query.execution_options(populate_existing=True)).one()
 
     def _redirected_away(self, article: m.Article, fetch: Fetch) -> bool:
         if not fetch.final_url or url_key(fetch.final_url) == url_key(fetch.url):

@@ -1,0 +1,263 @@
+"""The archive on PostgreSQL: migrations, real crawls, concurrent writers and the JSON views.
+
+Each test gets a new database on one throwaway PostgreSQL 15 server (see
+tests/pg.py). The server runs in a non-UTC time zone, so stored timestamps
+must come back as the same UTC instants they went in as.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, inspect, select, text
+from sqlalchemy.dialects import postgresql
+
+from tests.pg import skip_reason
+
+if skip_reason():
+    pytest.skip(skip_reason(), allow_module_level=True)
+
+from archive import models as m  # noqa: E402
+from archive.capture import Extracted, Fetch  # noqa: E402
+from archive.db import HEAD_REVISION, ArchiveError, current_revision, open_engine  # noqa: E402
+from archive.store import Archive  # noqa: E402
+from redline.fakesite import FakeSite, Story  # noqa: E402
+from tests.conftest import crawl, invoke_json  # noqa: E402
+from tests.pg import pg_server, pg_url  # noqa: E402,F401  (fixtures)
+
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+# -- migrations ------------------------------------------------------------------------------------
+
+def _schema(engine: Engine) -> dict[str, Any]:
+    """Tables, columns, keys and indexes as reflected, in a form comparable across backends."""
+    found: dict[str, Any] = {}
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        for table in sorted(insp.get_table_names()):
+            found[table] = {
+                "columns": [(c["name"], c["nullable"]) for c in insp.get_columns(table)],
+                "primary_key": insp.get_pk_constraint(table)["constrained_columns"],
+                "foreign_keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"],
+                                        tuple(fk["referred_columns"])) for fk in insp.get_foreign_keys(table)),
+                "unique": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(table)),
+                "indexes": sorted((ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                                  for ix in insp.get_indexes(table) if "duplicates_constraint" not in ix),
+            }
+    return found
+
+
+def test_open_engine_migrates_an_empty_database_to_head(pg_url: str, tmp_path: Path) -> None:
+    engine = open_engine(pg_url, writer=True)
+    try:
+        assert engine.dialect.name == "postgresql"
+        assert current_revision(engine) == HEAD_REVISION
+        pg = _schema(engine)
+        with engine.connect() as conn:
+            columns = {c["name"]: c["type"] for c in inspect(conn).get_columns("versions")}
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        engine.dispose()
+    lite = open_engine(f"sqlite:///{tmp_path / 'same.db'}", writer=True)
+    try:
+        assert _schema(lite) == pg  # one migration, the same schema on both backends
+    finally:
+        lite.dispose()
+    assert set(pg) == set(m.Base.metadata.tables) | {"alembic_version"}
+    assert isinstance(columns["captured_at"], postgresql.TIMESTAMP) and columns["captured_at"].timezone
+    assert isinstance(columns["text_blob"], postgresql.BYTEA)
+    assert isinstance(columns["paragraph_hashes"], postgresql.JSON)
+
+
+def test_opening_a_current_database_again_changes_nothing(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_engine(pg_url, writer=True).dispose()
+    import alembic.command
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("Alembic ran on a database already at head")
+
+    monkeypatch.setattr(alembic.command, "upgrade", refuse)
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        engine = open_engine(pg_url, writer=True, must_exist=True)
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    try:
+        assert current_revision(engine) == HEAD_REVISION
+    finally:
+        engine.dispose()
+    assert statements and all(s.lstrip().upper().startswith("SELECT") for s in statements), statements
+
+
+def test_foreign_tables_are_refused(pg_server: Any, pg_url: str) -> None:
+    database = pg_url.rsplit("/", 1)[1]
+    with pg_server.connect(database) as conn:
+        conn.execute("CREATE TABLE unrelated (id integer)")
+    with pytest.raises(ArchiveError, match="no Redline schema"):
+        open_engine(pg_url)
+
+
+# -- real crawls -----------------------------------------------------------------------------------
+
+def test_crawl_recrawl_and_edit_into_postgres(pg_url: str, urls: list[str], stories: list[Story]) -> None:
+    first = crawl(pg_url, *urls)
+    assert first["fetched"] == 5 and first["new_articles"] == 5 and first["failed"] == 0, first
+    again = crawl(pg_url, *urls)
+    assert again["unchanged"] == 5 and again["new_versions"] == 0, again
+    stories[0].paragraphs[0] = stories[0].paragraphs[0].replace("Wednesday", "Thursday")
+    edited = crawl(pg_url, *urls)
+    assert edited["new_versions"] == 1 and edited["unchanged"] == 4, edited
+    diff = invoke_json(pg_url, "diff", urls[0])
+    assert diff["changes"] == [{"op": "replace", "old": "Wednesday", "new": "Thursday"}]
+    assert (diff["from"], diff["to"]) == (1, 2)
+    assert [e["version"] for e in invoke_json(pg_url, "log", urls[0]) if "version" in e] == [1, 2]
+    listed = invoke_json(pg_url, "list")
+    assert sorted(a["url"] for a in listed) == sorted(urls)
+    assert sorted(a["versions"] for a in listed) == [1, 1, 1, 1, 2]
+    engine = open_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM fetches")).scalar() == 15
+            assert conn.execute(text("SELECT count(*) FROM versions")).scalar() == 6
+    finally:
+        engine.dispose()
+
+
+# -- concurrent writers ----------------------------------------------------------------------------
+
+ARTICLE = "https://news.example/local/harbour-vote"
+T0 = datetime(2024, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def _capture(n: int) -> tuple[Fetch, Extracted]:
+    """Capture ``n`` of the article: at least 30 words, and different from every other capture."""
+    body = (f"The city council met on the evening of session {n} to debate the harbour plan. Members voted "
+            f"{n} times on amendments covering funding, dredging, traffic, housing, schools and parks.\n\n"
+            "Officials said public consultation on the timetable would begin before the final decision "
+            "was taken by the full council next spring.")
+    fetch = Fetch(ARTICLE, T0 + timedelta(minutes=n), final_url=ARTICLE, status=200,
+                  body=f"<html><body>{body}</body></html>".encode(), content_type="text/html; charset=utf-8")
+    return fetch, Extracted(body, title="Council votes on harbour plan", byline="Staff reporter",
+                            extractor="test")
+
+
+def test_concurrent_writers_never_duplicate_or_skip_version_numbers(pg_url: str) -> None:
+    writers, rounds = 3, 6
+    seed = Archive(open_engine(pg_url, writer=True))
+    try:
+        assert seed.record(*_capture(0)).kind == "new-article"
+    finally:
+        seed.engine.dispose()
+    archives = [Archive(open_engine(pg_url, writer=True)) for _ in range(writers)]
+    # The first writer holds its transaction (and the article's row lock) open a moment before each
+    # commit, so the others have read the article and are queued on the lock when it commits.
+    event.listen(archives[0].engine, "commit", lambda conn: threading.Event().wait(0.2))
+    barrier = threading.Barrier(writers, timeout=60)
+    results: dict[int, Any] = {}
+    errors: list[BaseException] = []
+
+    def write(w: int) -> None:
+        try:
+            for r in range(rounds):
+                n = 1 + r * writers + w
+                barrier.wait()
+                results[n] = archives[w].record(*_capture(n))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=write, args=(w,), daemon=True) for w in range(writers)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), "writers hung"
+    finally:
+        for archive in archives:
+            archive.engine.dispose()
+    assert not [e for e in errors if not isinstance(e, threading.BrokenBarrierError)], errors
+    assert not errors, errors
+    total = 1 + writers * rounds
+    assert sorted(o.kind for o in results.values()) == ["new-version"] * (total - 1)
+    assert sorted(o.version for o in results.values()) == list(range(2, total + 1))
+    engine = open_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            numbers = conn.execute(select(m.Version.number).order_by(m.Version.number)).scalars().all()
+            count = conn.execute(select(m.Article.version_count)).scalar_one()
+    finally:
+        engine.dispose()
+    assert numbers == list(range(1, total + 1)) and count == total
+    for n, outcome in results.items():  # each version holds the text of the capture that made it
+        shown = invoke_json(pg_url, "show", ARTICLE, "--version", str(outcome.version))
+        assert shown["text"] == _capture(n)[1].text
+        assert shown["captured_at"] == (T0 + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- JSON views ------------------------------------------------------------------------------------
+
+def _shape(value: Any) -> Any:
+    """The JSON with every timestamp checked and replaced by a placeholder."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    if isinstance(value, str) and value[:4].isdigit() and "T" in value and len(value) == 20:
+        assert ISO_Z.match(value), value
+        return "<timestamp>"
+    return value
+
+
+def _timestamps(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (_timestamps(v) if not isinstance(v, str) else
+                                                        [v] if k in TIME_KEYS and v else [])]
+    if isinstance(value, list):
+        return [t for v in value for t in _timestamps(v)]
+    return []
+
+
+TIME_KEYS = {"first_seen", "last_checked", "last_changed", "captured_at", "at", "from_captured_at",
+             "to_captured_at"}
+
+
+def test_json_views_match_sqlite(pg_url: str, db: str, site: FakeSite, urls: list[str],
+                                 stories: list[Story]) -> None:
+    site.frozen = True  # the same bytes for both archives, so the same texts
+    started = datetime.now(UTC).replace(microsecond=0)
+    for archive in (db, pg_url):
+        crawl(archive, *urls)
+    stories[2].paragraphs.insert(5, "The ministry added that further talks would be held in Pyongyang next year.")
+    for archive in (db, pg_url):
+        assert crawl(archive, *urls)["new_versions"] == 1
+    finished = datetime.now(UTC) + timedelta(seconds=1)
+    views: dict[str, dict[str, Any]] = {}
+    for name, archive in (("sqlite", db), ("postgresql", pg_url)):
+        views[name] = {
+            "list": sorted(invoke_json(archive, "list"), key=lambda a: a["url"]),
+            "log": {u: invoke_json(archive, "log", u) for u in urls},
+            "show": {u: invoke_json(archive, "show", u) for u in urls},
+            "show v1": invoke_json(archive, "show", urls[2], "--version", "1"),
+            "diff": invoke_json(archive, "diff", urls[2]),
+        }
+    pg = views["postgresql"]
+    assert _shape(pg) == _shape(views["sqlite"])
+    stamps = _timestamps(pg)
+    assert len(stamps) > 20 and all(ISO_Z.match(s) for s in stamps), stamps
+    for stamp in stamps:  # real UTC instants despite the server's +05:30 zone
+        assert started <= datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) <= finished, stamp
+    assert [a["versions"] for a in pg["list"]] == [2 if a["url"] == urls[2] else 1 for a in pg["list"]]
+    assert [c["op"] for c in pg["diff"]["changes"]] == ["insert"]
+    entry = pg["log"][urls[2]][-1]
+    assert entry["version"] == 2 and entry["change"]["kinds"] == ["paragraph-added"]

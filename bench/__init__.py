@@ -1,0 +1,1 @@
+"""Redline benchmark (issue 6): run with ``python -m bench``."""

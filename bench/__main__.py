@@ -1,0 +1,4 @@
+"""``python -m bench``: run the benchmark."""
+from bench.run import main
+
+main()

@@ -1,0 +1,335 @@
+"""Issue 6 benchmark: crawl throughput, re-crawl speed, storage, view latency and crawl memory.
+
+Everything runs on loopback, side by side in one process run; see bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import proc
+from bench.corpus import HOSTS, Corpus, serve
+from archive.textpack import FULL_EVERY
+from bench.history import edit_history, synthetic_archive
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+FORBIDDEN = ("scrapy", "twisted", "trafilatura")
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    what: str
+    measured: str
+    anchor: str
+    ratio: float | None = None
+    met: bool | None = None   # None: information only, no target
+    value: float | None = None
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def timed(args: list[str]) -> float:
+    """Wall time of one child process, which must succeed."""
+    start = time.perf_counter()
+    subprocess.run(args, cwd=ROOT, env=proc.ENV, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def outcomes(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT outcome, count(*) FROM fetches GROUP BY outcome").fetchall())
+
+
+# -- rows 1, 2 and 5: crawls -------------------------------------------------------------------------
+
+def extract_loop(pages: list[tuple[str, str]]) -> float:
+    """Pages per second of extract_page over ``pages`` in this one process."""
+    from scraper.extract import extract_page
+
+    start = time.perf_counter()
+    for url, html in pages:
+        extract_page(html, url)
+    return len(pages) / (time.perf_counter() - start)
+
+
+def crawl_once(corpus: Corpus, db: Path, settings: dict[str, str] | None = None) -> dict[str, Any]:
+    """One real ``redline crawl`` of the whole corpus; pages/s end to end and after the first request."""
+    corpus.reset()
+    start = time.perf_counter()
+    run, summary = proc.crawl(str(db), corpus.urls, settings, sample=True)
+    end = start + run.wall
+    n = len(corpus.urls)
+    if summary["fetched"] != n or summary["failed"]:
+        raise RuntimeError(f"crawl did not fetch every page cleanly: {summary}")
+    return {"wall_s": run.wall, "pages_per_s": n / run.wall, "startup_s": corpus.first_hit() - start,
+            "in_crawl_pages_per_s": n / (end - corpus.first_hit()), "not_modified": corpus.not_modified(),
+            "tree_rss_mb": run.tree_rss_mb, "tree_pss_mb": run.tree_pss_mb, "process_peak_max_mb": run.hwm_max_mb,
+            "process_peaks_sum_mb": run.hwm_sum_mb,
+            "main_cpu_s": run.main_cpu_s, "workers_cpu_s": run.other_cpu_s, "load_1m": os.getloadavg()[0],
+            "summary": summary}
+
+
+def crawl_rows(corpus: Corpus, work: Path, first_reps: int, re_reps: int) -> tuple[list[Row], dict[str, Any]]:
+    """First crawl vs single-process extraction (interleaved), then 304 and identical-body re-crawls."""
+    from scraper.extract import extract_page
+
+    pages = corpus.pages()
+    extract_page(pages[0][1], pages[0][0])  # import and warm trafilatura outside the timing
+    warm = proc.crawl(str(work / "warm.db"), corpus.urls[:1])[0]  # warm caches; start-up cost of one page
+    chunks = [pages[i::3] for i in range(3)]
+    base, first = [], []
+    for i, chunk in enumerate(chunks):
+        log(f"single-process extraction, chunk {i + 1}/3 ({len(chunk)} pages)")
+        base.append(extract_loop(chunk))
+        if i < first_reps:
+            log(f"first crawl {i + 1} ({len(corpus.urls)} pages)")
+            first.append(crawl_once(corpus, work / f"first{i}.db"))
+    base_rate = statistics.median(base)
+    first_rate = statistics.median(r["pages_per_s"] for r in first)
+    in_crawl = statistics.median(r["in_crawl_pages_per_s"] for r in first)
+    db = work / "first0.db"
+    cond, same = [], []
+    for i in range(re_reps):
+        log(f"re-crawls {i + 1}/{re_reps}: conditional (304), then identical bytes")
+        before = outcomes(db)
+        cond.append(crawl_once(corpus, db))
+        after = outcomes(db)
+        cond[-1]["outcomes"] = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+        same.append(crawl_once(corpus, db, {"REDLINE_CONDITIONAL": "False"}))
+        final = outcomes(db)
+        same[-1]["outcomes"] = {k: final[k] - after.get(k, 0) for k in final if final[k] != after.get(k, 0)}
+    cond_rate = statistics.median(r["pages_per_s"] for r in cond)
+    same_rate = statistics.median(r["pages_per_s"] for r in same)
+    all_runs = first + cond + same
+    tree = max(r["tree_rss_mb"] for r in all_runs)
+    pss = max(r["tree_pss_mb"] for r in all_runs)
+    single = max(r["process_peak_max_mb"] for r in all_runs)
+    bound = max(r["process_peaks_sum_mb"] for r in all_runs)
+    n = len(corpus.urls)
+    cpus = os.cpu_count() or 1
+    main_cpu = statistics.median(r["main_cpu_s"] for r in first)
+    workers_cpu = statistics.median(r["workers_cpu_s"] for r in first)
+    ceiling = (n / base_rate) / max((main_cpu + workers_cpu) / cpus, main_cpu)
+    rows = [
+        Row(f"1. first crawl, {n} pages, pool of {os.cpu_count()} (pages/s)", f"{first_rate:.2f}",
+            f"1-process extract_page {base_rate:.2f}/s; >= 1.6x", first_rate / base_rate,
+            first_rate / base_rate >= 1.6, first_rate),
+        Row("   same, from first request to exit (pages/s)", f"{in_crawl:.2f}",
+            f"start-up {statistics.median(r['startup_s'] for r in first):.1f} s excluded", in_crawl / base_rate),
+        Row("   CPU per page: crawl process + extraction workers (ms)",
+            f"{main_cpu / n * 1000:.0f} + {workers_cpu / n * 1000:.0f}",
+            f"1-process {1000 / base_rate:.0f} ms; best possible on {cpus} CPUs", ceiling),
+        Row("2a. re-crawl, 304 Not Modified (pages/s)", f"{cond_rate:.2f}", f"first crawl {first_rate:.2f}/s; >= 3.5x",
+            cond_rate / first_rate, cond_rate / first_rate >= 3.5, cond_rate),
+        Row("2b. re-crawl, identical bytes, no conditional (pages/s)", f"{same_rate:.2f}",
+            f"first crawl {first_rate:.2f}/s; >= 3.5x", same_rate / first_rate, same_rate / first_rate >= 3.5,
+            same_rate),
+        Row("   re-crawl 304: start-up (spawn to first request) / wall (s)",
+            f"{statistics.median(r['startup_s'] for r in cond):.1f} / "
+            f"{statistics.median(r['wall_s'] for r in cond):.1f}",
+            "information"),
+        *memory_rows(f"{n} pages, all crawls", tree, bound, single, pss),
+    ]
+    checks = {"every first crawl made a new article per page": all(r["summary"]["new_articles"] == n for r in first),
+              "every conditional re-crawl page was answered 304": all(r["not_modified"] == n for r in cond),
+              "every identical-bytes page was recorded as same-body": all(r["outcomes"] == {"same-body": n}
+                                                                          for r in same)}
+    detail = {"checks": checks, "pages": n, "page_bytes_total": corpus.total_bytes(), "workers": os.cpu_count(),
+              "warmup_one_url_crawl_s": warm.wall, "extract_loop_pages_per_s": base, "first_crawls": first,
+              "recrawls_304": cond, "recrawls_identical": same, "peak_tree_rss_mb_all_runs": tree}
+    return rows, detail
+
+
+def memory_rows(label: str, tree: float, bound: float, single: float, pss: float) -> list[Row]:
+    """Row 5: the target applies to the upper bound (sum of every process's own peak)."""
+    return [Row(f"5. crawl peak RSS, process tree, {label} (MB)", f"{bound:.0f}", "<= 500 MB (sum of each "
+                "process's peak)", bound / 500, bound <= 500, bound),
+            Row("   sampled tree RSS / tree PSS / largest process (MB)", f"{tree:.0f} / {pss:.0f} / {single:.0f}",
+                "information")]
+
+
+# -- rows 3 and 4: storage and views -------------------------------------------------------------------
+
+def history_rows(history: dict[str, Any]) -> list[Row]:
+    git = history["git_pack_bytes"]
+    red = history["redline_bytes"]
+    versions = history["versions"]
+    return [
+        Row(f"3. {versions - 1}-edit history, Redline text_blob sum (B)", f"{red:,}",
+            f"git gc --aggressive pack {git:,} B; <= 0.5x", red / git, red / git <= 0.5, red),
+        Row("   plain text, all versions (B)", f"{history['plain_bytes']:,}", "vs git pack",
+            history["plain_bytes"] / git),
+        Row("   zstd -19 of each version alone (B)", f"{history['zstd_each_bytes']:,}", "vs git pack",
+            history["zstd_each_bytes"] / git),
+    ] + [Row(f"   Redline text if FULL_EVERY = {k} (B)", f"{size:,}", "vs git pack; <= 0.5x", size / git)
+         for k, size in list(history["if_full_every"].items())[1:]] + [
+        Row(f"   Archive.record of version {versions} (ms)", f"{history['record_s'][-1] * 1000:.0f}",
+            f"version 2: {history['record_s'][1] * 1000:.0f} ms", history["record_s"][-1] / history["record_s"][1]),
+    ]
+
+
+def imports_of(args: list[str]) -> list[str]:
+    """Crawler modules (scrapy, twisted, trafilatura) a command imports, from ``-X importtime``."""
+    done = subprocess.run([proc.PY, "-X", "importtime", *args], cwd=ROOT, env=proc.ENV, capture_output=True,
+                          text=True, check=True)
+    names = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    return sorted({n for n in names if n.split(".")[0] in FORBIDDEN})
+
+
+def view_rows(history: dict[str, Any], big: dict[str, Any], reps: int,
+              big_diff: bool) -> tuple[list[Row], dict[str, Any]]:
+    """View commands vs the floor ``python -c "import sqlalchemy.orm"``, interleaved, medians of ``reps``
+    runs after one discarded warm-up round."""
+    view = [proc.PY, "-m", "redline", "--db"]
+    commands = {
+        "floor": [proc.PY, "-c", "import sqlalchemy.orm"],
+        "log": [*view, history["db"], "log", history["url"]],
+        "diff": [*view, history["db"], "diff", history["url"]],
+        "log_big": [*view, big["db"], "log", big["url"]],
+        "diff_big": [*view, big["db"], "diff", big["url"]],
+    }
+    if not big_diff:
+        del commands["diff_big"]
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for rep in range(reps + 1):
+        for name, args in commands.items():
+            took = timed(args)
+            if rep:  # the first round only warms the page cache
+                times[name].append(took)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    floor = med["floor"]
+    crawler = {name: imports_of(commands[name][1:]) for name in ("log", "diff", "log_big")}
+    bad = sorted({m for mods in crawler.values() for m in mods})
+    size = f"{big['versions']:,} versions / {big['articles']:,} articles"
+    rows = [Row(f"4. redline log, {history['versions']} versions (s)", f"{med['log']:.3f}",
+                f"floor {floor:.3f} s; <= 1.3x", med["log"] / floor, med["log"] / floor <= 1.3, med["log"]),
+            Row("4. redline diff, previous -> latest (s)", f"{med['diff']:.3f}", f"floor {floor:.3f} s; <= 1.3x",
+                med["diff"] / floor, med["diff"] / floor <= 1.3, med["diff"]),
+            Row(f"4. redline log, archive of {size} (s)", f"{med['log_big']:.3f}", f"floor {floor:.3f} s; <= 1.3x",
+                med["log_big"] / floor, med["log_big"] / floor <= 1.3, med["log_big"]),
+            *([Row("   redline diff on that archive (s)", f"{med['diff_big']:.3f}", f"floor {floor:.3f} s; <= 1.3x",
+                   med["diff_big"] / floor, med["diff_big"] / floor <= 1.3, med["diff_big"])] if big_diff else []),
+            Row("4. view commands import scrapy/twisted/trafilatura", ", ".join(bad) or "none", "none",
+                None, not bad)]
+    return rows, {"runs_s": times, "medians_s": med, "crawler_imports": crawler, "synthetic_archive": big}
+
+
+# -- optional: a 2,000-page crawl ----------------------------------------------------------------------
+
+def big_crawl_rows(work: Path, pages: int) -> tuple[list[Row], dict[str, Any]]:
+    log(f"building {pages} pages for the large crawl")
+    corpus = serve(pages)
+    try:
+        log(f"large crawl ({pages} pages)")
+        run = crawl_once(corpus, work / "large.db")
+    finally:
+        corpus.stop()
+    return [*memory_rows(f"{pages} fresh pages", run["tree_rss_mb"], run["process_peaks_sum_mb"],
+                         run["process_peak_max_mb"], run["tree_pss_mb"]),
+            Row("   that crawl (pages/s)", f"{run['pages_per_s']:.2f}", "information")], run
+
+
+# -- output -----------------------------------------------------------------------------------------------
+
+def table(rows: list[Row]) -> str:
+    head = ("what", "measured", "anchor / target", "ratio", "met")
+    cells = [head] + [(r.what, r.measured, r.anchor, "" if r.ratio is None else f"{r.ratio:.2f}x",
+                       "-" if r.met is None else "yes" if r.met else "NO") for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    lines = ["  ".join(c[i].ljust(widths[i]) if i != 3 else c[i].rjust(widths[i]) for i in range(len(head)))
+             for c in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def environment() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "packages": {p: version(p) for p in ("scrapy", "trafilatura", "sqlalchemy", "zstandard", "pebble")},
+            "git": subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
+    parser.add_argument("--large", type=int, default=0, metavar="N",
+                        help="also crawl N fresh pages to measure memory (e.g. 2000; adds minutes)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary working directory")
+    args = parser.parse_args(argv)
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="redline-bench-"))
+    proc.use_bytecode_cache(work / "pycache")
+    # pages, first crawls, re-crawl rounds, synthetic versions, view runs
+    pages, first_reps, re_reps, versions, reps = (80, 1, 2, 100_000, 5) if args.quick else (300, 2, 3, 1_000_000, 7)
+    results: dict[str, Any] = {"started": started.isoformat(), "mode": "quick" if args.quick else "full",
+                               "environment": environment(), "load_average_start": os.getloadavg()}
+    rows: list[Row] = []
+    try:
+        log(f"serving {pages} pages on {len(HOSTS)} loopback hosts")
+        corpus = serve(pages)
+        try:
+            crawl, results["crawl"] = crawl_rows(corpus, work, first_reps, re_reps)
+        finally:
+            corpus.stop()
+        log("row 3: 50-edit history through Archive.record, git and zstd")
+        history = edit_history(work)
+        results["history"] = history
+        results["crawl"]["checks"].update({
+            "every edit made a new version": history["new_versions"] == history["versions"] - 1,
+            "textpack model reproduces the stored size":
+                history["if_full_every"][FULL_EVERY] == history["redline_bytes"],
+        })
+        log(f"row 4: synthetic archive of {versions:,} versions")
+        big = synthetic_archive(work / "big.db", versions, budget=90)
+        log(f"row 4: view commands, {reps} interleaved runs each")
+        views, results["views"] = view_rows(history, big, reps, big_diff=not args.quick)
+        rows = crawl[:-2] + history_rows(history) + views + crawl[-2:]  # memory rows last
+        if args.large:
+            large, results["large_crawl"] = big_crawl_rows(work, args.large)
+            rows += large
+    finally:
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results["runtime_s"] = time.perf_counter() - clock
+    results["load_average_end"] = os.getloadavg()
+    results["rows"] = [asdict(r) for r in rows]
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(results, indent=1, default=str) + "\n", "utf-8")
+    print(f"Redline benchmark ({results['mode']}): {pages} pages of "
+          f"{results['crawl']['page_bytes_total'] / pages / 1024:.0f} KB average, {os.cpu_count()} CPUs, "
+          f"{results['runtime_s']:.0f} s")
+    busy = results["load_average_start"][0]
+    if busy > 0.5:
+        print(f"warning: the machine was busy before the run (1-minute load average {busy:.1f} on "
+              f"{os.cpu_count()} CPUs); crawl ratios and view timings are pessimistic")
+    print(table(rows))
+    missed = [r.what.strip() for r in rows if r.met is False]
+    print(f"\ntargets missed: {len(missed)} of {sum(r.met is not None for r in rows)}" +
+          "".join(f"\n  - {m}" for m in missed))
+    failed = [name for name, ok in results["crawl"]["checks"].items() if not ok]
+    if failed:
+        print("CHECKS FAILED (numbers above may be wrong): " + "; ".join(failed))
+    print(f"results: {out.relative_to(ROOT)}")

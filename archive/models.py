@@ -132,6 +132,7 @@ class Version(Base):
     declared: Mapped[bool | None] = mapped_column(Boolean)
     reverts_to: Mapped[int | None] = mapped_column(Integer)
     drift: Mapped[bool] = mapped_column(Boolean, default=False)
+    state_sha256: Mapped[str | None] = mapped_column(String(64))  # fingerprint of the compared state
 
 
 class Event(Base):
@@ -167,3 +168,62 @@ class TemplateParagraph(Base):
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     hash: Mapped[str] = mapped_column(String(16), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Schedule(Base):
+    """A crawl job: what to watch (feeds, sitemaps, URLs) and when (interval or cron in a zone).
+
+    Stored as plain columns, never pickled: a database row must not become code.
+    """
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    every_seconds: Mapped[int | None] = mapped_column(Integer)
+    cron: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    feeds: Mapped[list[str]] = mapped_column(JSON)
+    sitemaps: Mapped[list[str]] = mapped_column(JSON)
+    urls: Mapped[list[str]] = mapped_column(JSON)
+    urls_file: Mapped[str | None] = mapped_column(Text)
+    recheck: Mapped[str | None] = mapped_column(String(200))
+    settings: Mapped[dict[str, str]] = mapped_column(JSON)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Tracked(Base):
+    """An article URL a schedule watches, and the freshest update time its feed or sitemap gave."""
+
+    __tablename__ = "tracked"
+    __table_args__ = (UniqueConstraint("schedule_id", "url", name="uq_tracked_schedule_url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    hint: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Run(Base):
+    """One run of a schedule (or of a queued batch): when, how it ended, and what it found."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    job: Mapped[str] = mapped_column(String(100), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    discovered: Mapped[int] = mapped_column(Integer, default=0)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new_articles: Mapped[int] = mapped_column(Integer, default=0)
+    new_versions: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

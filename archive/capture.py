@@ -36,3 +36,12 @@ class Extracted:
     extractor: str = ""
     boilerplate: list[str] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Found:
+    """An article URL a feed or sitemap listed, with the update time it gave (timezone-aware, or None)."""
+
+    url: str
+    source: str  # "feed" or "sitemap"
+    hint: datetime | None = None

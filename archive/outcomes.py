@@ -1,6 +1,9 @@
 """Decide what a fetch was: content, or an event such as gone, blocked or failed."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from archive.capture import Extracted, Fetch
 
 BLOCKED_STATUSES = {401, 403, 429, 451}
@@ -48,3 +51,17 @@ def _content_outcome(extracted: Extracted | None, previous_words: int | None) ->
     if markers & {"bot-wall", "consent"}:
         return "blocked"
     return "extract-failed"
+
+
+def summarize(counts: Mapping[str, int]) -> dict[str, Any]:
+    """A crawl's recorded outcome kinds, as the figures ``crawl --json`` and ``runs`` report.
+
+    >>> summarize({"new-article": 2, "unchanged": 3, "gone": 1})["failed"]
+    1
+    """
+    return {
+        "fetched": sum(counts.values()), "new_articles": counts.get("new-article", 0),
+        "new_versions": counts.get("new-version", 0), "unchanged": counts.get("unchanged", 0),
+        "failed": sum(n for kind, n in counts.items() if kind not in ("new-article", "new-version", "unchanged")),
+        "outcomes": dict(sorted(counts.items())),
+    }

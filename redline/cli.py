@@ -117,6 +117,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
     """
     from archive.db import database_url
+    from archive.outcomes import summarize
     from redline.progress import crawl_with_progress
 
     targets = read_urls(urls, urls_file)
@@ -124,12 +125,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True, must_exist=False).dispose()  # create and migrate before the crawl
     counts = crawl_with_progress(targets, database_url(ctx.obj["db"]), overrides)
-    summary = {
-        "fetched": sum(counts.values()), "new_articles": counts["new-article"],
-        "new_versions": counts["new-version"], "unchanged": counts["unchanged"],
-        "failed": sum(n for kind, n in counts.items() if kind not in ("new-article", "new-version", "unchanged")),
-        "outcomes": dict(sorted(counts.items())),
-    }
+    summary = summarize(counts)
     if as_json:
         emit_json(summary)
     else:
@@ -413,3 +409,10 @@ from redline import cli_export  # noqa: E402  (it imports helpers defined above)
 
 cli.add_command(cli_export.export)
 cli.add_command(cli_export.import_cmd)
+
+from redline import cli_schedule  # noqa: E402
+
+cli.add_command(cli_schedule.schedule)
+cli.add_command(cli_schedule.scheduler)
+cli.add_command(cli_schedule.runs)
+cli.add_command(cli_schedule.due)

@@ -14,6 +14,7 @@ import html
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,6 +73,7 @@ class FakeSite:
     robots: str = "User-agent: *\nDisallow: /private/\n"
     template_block: str | None = None
     frozen: bool = False
+    delay: float = 0.0  # seconds each story page takes to answer
     routes: dict[str, Route] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     _counter: itertools.count = field(default_factory=itertools.count)
@@ -126,6 +128,8 @@ class FakeSite:
         if route.body is not None or route.story is None or route.status != 200:
             body = route.body if route.body is not None else f"<html><body><h1>Error {route.status}</h1></body></html>"
             return route.status, {"Content-Type": route.content_type}, body.encode()
+        if self.delay:
+            time.sleep(self.delay)
         page = render(route.story, self.url(route.story.slug), 0 if self.frozen else n, self.template_block)
         return 200, {"Content-Type": route.content_type, **_validators(page)}, page.encode("utf-8")
 

@@ -1,0 +1,121 @@
+"""When to re-check an article: often while it is fresh, rarely once it has settled.
+
+The age that matters is the time since the article last changed (or was first
+seen), so a change resets the schedule. A feed or sitemap that reports an
+update newer than the last check brings the next check forward to now.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+DEFAULT_POLICY = "6h:15m,1d:1h,30d:1d,14d"
+
+
+class BadDuration(ValueError):
+    """A duration or re-check policy that cannot be read."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """``45s``, ``30m``, ``2h``, ``1d``, ``1w`` (also combined: ``1h30m``).
+
+    >>> parse_duration("1h30m")
+    datetime.timedelta(seconds=5400)
+    """
+    parts = re.findall(r"(\d+)\s*([smhdw])", text.strip().lower())
+    if not parts or re.sub(r"\d+\s*[smhdw]", "", text.strip().lower()).strip():
+        raise BadDuration(f"bad duration {text!r}; use e.g. 45s, 30m, 2h, 1d")
+    total = sum((timedelta(**{UNITS[unit]: int(n)}) for n, unit in parts), timedelta())
+    if total <= timedelta():
+        raise BadDuration(f"duration {text!r} must be longer than zero")
+    return total
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest unit form: ``timedelta(hours=1)`` -> ``1h``.
+
+    >>> format_duration(timedelta(minutes=90))
+    '90m'
+    """
+    seconds = int(delta.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Re-check intervals by age: ``steps`` of (younger than, check every), then ``rest``."""
+
+    steps: tuple[tuple[timedelta, timedelta], ...]
+    rest: timedelta
+
+    @classmethod
+    def parse(cls, text: str | None) -> Policy:
+        """``6h:15m,1d:1h,30d:1d,14d``: until 6 h old every 15 min, ..., then every 14 days.
+
+        >>> Policy.parse("1h:1m,5m").interval(timedelta(minutes=5))
+        datetime.timedelta(seconds=60)
+        """
+        items = [item.strip() for item in (text or DEFAULT_POLICY).split(",") if item.strip()]
+        if not items or ":" in items[-1]:
+            raise BadDuration(f"bad re-check policy {text!r}; end with the interval for old articles, "
+                              f"e.g. {DEFAULT_POLICY}")
+        steps = []
+        for item in items[:-1]:
+            age, sep, every = item.partition(":")
+            if not sep:
+                raise BadDuration(f"bad re-check step {item!r}; use AGE:EVERY, e.g. 6h:15m")
+            steps.append((parse_duration(age), parse_duration(every)))
+        if [age for age, _ in steps] != sorted(age for age, _ in steps):
+            raise BadDuration(f"re-check policy {text!r}: ages must increase")
+        return cls(tuple(steps), parse_duration(items[-1]))
+
+    def interval(self, age: timedelta) -> timedelta:
+        for younger_than, every in self.steps:
+            if age < younger_than:
+                return every
+        return self.rest
+
+    def __str__(self) -> str:
+        steps = [f"{format_duration(a)}:{format_duration(e)}" for a, e in self.steps]
+        return ",".join([*steps, format_duration(self.rest)])
+
+
+@dataclass(frozen=True)
+class Due:
+    """When one tracked URL is next due, and why."""
+
+    url: str
+    at: datetime
+    reason: str
+    last_checked: datetime | None = None
+
+
+def next_check(policy: Policy, url: str, now: datetime, *, last_checked: datetime | None,
+               last_changed: datetime | None, first_seen: datetime | None, hint: datetime | None,
+               status: str | None) -> Due:
+    """When ``url`` is next due: never fetched and hinted updates are due now; otherwise the
+    policy's interval for its age (time since its last change) after the last check."""
+    if last_checked is None:
+        return Due(url, now, "never fetched")
+    if hint is not None and hint > last_checked:
+        return Due(url, now, f"listed as updated {_ago(now - hint)} ago, after the last check",
+                   last_checked)
+    age = now - (last_changed or first_seen or last_checked)
+    every = policy.interval(age)
+    state = f"last changed {_ago(age)} ago" if last_changed else f"first seen {_ago(age)} ago"
+    if status in ("gone", "failing"):
+        state += f", {status}"
+    return Due(url, last_checked + every, f"{state}: every {format_duration(every)}", last_checked)
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

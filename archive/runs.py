@@ -1,0 +1,86 @@
+"""The run history: one row per job run, written when it starts and completed when it ends.
+
+A run whose process died leaves a row still marked "running"; ``mark_lost`` closes
+such rows once their process is gone, so the history never claims a dead run is live.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from archive import models as m
+from archive.models import utcnow
+
+COUNTS = ("discovered", "fetched", "new_articles", "new_versions", "failures")
+
+
+def start(engine: Engine, job: str, schedule_id: int | None, pid: int | None = None) -> int:
+    """Open a run row; returns its id."""
+    with Session(engine) as session, session.begin():
+        row = m.Run(job=job, schedule_id=schedule_id, started_at=utcnow(), outcome="running",
+                    host=socket.gethostname(), pid=pid if pid is not None else os.getpid(),
+                    **{name: 0 for name in COUNTS})
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def set_pid(engine: Engine, run_id: int, pid: int) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(update(m.Run).where(m.Run.id == run_id).values(pid=pid))
+
+
+def finish(engine: Engine, run_id: int, outcome: str, counts: dict[str, int] | None = None,
+           error: str | None = None, only_if_running: bool = False) -> None:
+    """Close a run with its outcome and counts (``only_if_running``: unless the run closed itself)."""
+    values: dict[str, Any] = {"outcome": outcome, "ended_at": utcnow(), "error": error}
+    values.update({k: v for k, v in (counts or {}).items() if k in COUNTS})
+    query = update(m.Run).where(m.Run.id == run_id)
+    if only_if_running:
+        query = query.where(m.Run.outcome == "running")
+    with Session(engine) as session, session.begin():
+        session.execute(query.values(**values))
+
+
+def mark_lost(engine: Engine) -> int:
+    """Close this host's "running" rows whose process no longer exists; returns how many."""
+    host = socket.gethostname()
+    with Session(engine) as session, session.begin():
+        rows = session.scalars(select(m.Run).where(m.Run.outcome == "running", m.Run.host == host)).all()
+        lost = [row for row in rows if row.pid is None or not _alive(row.pid)]
+        for row in lost:
+            row.outcome, row.ended_at = "interrupted", utcnow()
+            row.error = "the process running it stopped without finishing"
+        return len(lost)
+
+
+def last_started(session: Session, schedule_id: int) -> datetime | None:
+    return session.scalar(select(m.Run.started_at).where(m.Run.schedule_id == schedule_id)
+                          .order_by(m.Run.started_at.desc()).limit(1))
+
+
+def history(engine: Engine, job: str | None, limit: int) -> list[dict[str, Any]]:
+    """Recent runs, newest first, as plain dicts."""
+    query = select(m.Run).order_by(m.Run.started_at.desc(), m.Run.id.desc()).limit(limit)
+    if job:
+        query = query.where(m.Run.job == job)
+    with Session(engine) as session:
+        return [{"id": r.id, "job": r.job, "started": r.started_at.isoformat(timespec="seconds"),
+                 "ended": r.ended_at.isoformat(timespec="seconds") if r.ended_at else None,
+                 "outcome": r.outcome, **{name: getattr(r, name) for name in COUNTS}, "error": r.error}
+                for r in session.scalars(query)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

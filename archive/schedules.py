@@ -1,0 +1,141 @@
+"""Crawl jobs as plain rows: what each watches, which article URLs it tracks, and what is due."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from archive import models as m
+from archive.capture import Found
+from archive.db import ArchiveError
+from archive.normalize import BadURL, url_key
+from archive.recheck import Due, Policy, next_check
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass
+class JobSpec:
+    """What ``redline schedule add`` was given, validated before it is stored."""
+
+    name: str
+    every_seconds: int | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+    feeds: list[str] = field(default_factory=list)
+    sitemaps: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    urls_file: str | None = None
+    recheck: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+def add(engine: Engine, spec: JobSpec, now: datetime) -> None:
+    """Store a new schedule; the name must be new."""
+    if not NAME_RE.fullmatch(spec.name):
+        raise ArchiveError(f"bad schedule name {spec.name!r}; use letters, digits, '.', '_' or '-'")
+    if not (spec.feeds or spec.sitemaps or spec.urls or spec.urls_file):
+        raise ArchiveError(f"schedule {spec.name!r} watches nothing; give URLs, --feed, --sitemap or --urls-file")
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(m.Schedule.id).where(m.Schedule.name == spec.name)) is not None:
+            raise ArchiveError(f"schedule {spec.name!r} already exists; remove it first")
+        session.add(m.Schedule(name=spec.name, every_seconds=spec.every_seconds, cron=spec.cron,
+                               timezone=spec.timezone, feeds=spec.feeds, sitemaps=spec.sitemaps, urls=spec.urls,
+                               urls_file=spec.urls_file, recheck=spec.recheck, settings=spec.settings,
+                               paused=False, created_at=now))
+
+
+def get(session: Session, name: str) -> m.Schedule:
+    """The schedule called ``name``, or a one-line error naming it."""
+    row = session.scalar(select(m.Schedule).where(m.Schedule.name == name))
+    if row is None:
+        raise ArchiveError(f"no schedule named {name!r}; see 'redline schedule list'")
+    return row
+
+
+def all_schedules(session: Session) -> list[m.Schedule]:
+    return list(session.scalars(select(m.Schedule).order_by(m.Schedule.name)))
+
+
+def remove(engine: Engine, name: str) -> None:
+    """Delete a schedule and its tracked URLs; its runs stay in the history."""
+    with Session(engine) as session, session.begin():
+        row = get(session, name)
+        session.execute(delete(m.Tracked).where(m.Tracked.schedule_id == row.id))
+        session.delete(row)
+
+
+def set_paused(engine: Engine, name: str, paused: bool) -> None:
+    with Session(engine) as session, session.begin():
+        get(session, name).paused = paused
+
+
+def listed_urls(schedule: m.Schedule) -> list[str]:
+    """The schedule's own URLs plus those in its URL file, read now so edits to the file count."""
+    urls = list(schedule.urls)
+    if schedule.urls_file:
+        try:
+            text = Path(schedule.urls_file).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ArchiveError(f"cannot read URL file {schedule.urls_file}: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from exc
+        urls += [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return list(dict.fromkeys(urls))
+
+
+def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> int:
+    """Add found URLs to the schedule's tracking, keeping the newest hint; returns how many are new."""
+    newest: dict[str, Found] = {}
+    for item in found:
+        try:
+            key = url_key(item.url)
+        except BadURL:
+            continue
+        old = newest.get(key)
+        if old is None or (item.hint and (old.hint is None or item.hint > old.hint)):
+            newest[key] = item
+    added = 0
+    with Session(engine) as session, session.begin():
+        schedule = get(session, name)
+        existing = {row.url: row for row in session.scalars(
+            select(m.Tracked).where(m.Tracked.schedule_id == schedule.id, m.Tracked.url.in_(list(newest))))}
+        for key, item in newest.items():
+            row = existing.get(key)
+            if row is None:
+                session.add(m.Tracked(schedule_id=schedule.id, url=key, source=item.source, first_seen=now,
+                                      last_seen=now, hint=item.hint))
+                added += 1
+            else:
+                row.last_seen = now
+                if item.hint and (row.hint is None or item.hint > row.hint):
+                    row.hint = item.hint
+    return added
+
+
+def due(engine: Engine, names: Sequence[str], now: datetime) -> list[tuple[str, Due]]:
+    """Every URL the named schedules (all when empty) track, with when it is due and why; soonest first."""
+    found: list[tuple[str, Due]] = []
+    with Session(engine) as session:
+        schedules = [get(session, n) for n in names] if names else all_schedules(session)
+        for schedule in schedules:
+            policy = Policy.parse(schedule.recheck)
+            query = (select(m.Tracked.url, m.Tracked.hint, m.Article.last_checked, m.Article.last_changed,
+                            m.Article.first_seen, m.Article.status)
+                     .outerjoin(m.ArticleURL, m.ArticleURL.url == m.Tracked.url)
+                     .outerjoin(m.Article, m.Article.id == m.ArticleURL.article_id)
+                     .where(m.Tracked.schedule_id == schedule.id))
+            for url, hint, checked, changed, first_seen, status in session.execute(query):
+                found.append((schedule.name, next_check(policy, url, now, last_checked=checked, last_changed=changed,
+                                                        first_seen=first_seen, hint=hint, status=status)))
+    return sorted(found, key=lambda item: (item[1].at, item[1].url))
+
+
+def tracked_counts(session: Session) -> dict[int, int]:
+    """Tracked URLs per schedule id."""
+    rows = session.execute(select(m.Tracked.schedule_id, func.count()).group_by(m.Tracked.schedule_id))
+    return {schedule_id: n for schedule_id, n in rows}

@@ -1,0 +1,69 @@
+"""One run of a schedule, in this process: discover, track, pick what is due, fetch, close the run.
+
+The run row is opened first and closed last, so the history shows runs that
+failed or were killed as well as those that finished.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from archive import runs, schedules
+from archive.capture import Found
+from archive.db import open_engine
+from archive.models import utcnow
+from archive.outcomes import summarize
+
+MAX_ERROR_LINES = 5
+
+
+def run_schedule(db_url: str, name: str, run_id: int | None = None, overrides: dict[str, str] | None = None,
+                 queue: bool = False) -> dict[str, Any]:
+    """Run schedule ``name`` once; with ``queue``, hand the due URLs to the work queue instead of
+    fetching them here. Returns the run's summary; the run row records it too."""
+    engine = open_engine(db_url, writer=True)
+    try:
+        with Session(engine) as session:
+            schedule = schedules.get(session, name)
+            schedule_id, feeds, sitemaps = schedule.id, list(schedule.feeds), list(schedule.sitemaps)
+            settings = {**schedule.settings, **(overrides or {})}
+            listed = schedules.listed_urls(schedule)
+        if run_id is None:
+            runs.mark_lost(engine)
+            run_id = runs.start(engine, name, schedule_id)
+        tally: dict[str, int] = {"discovered": 0, "queued": 0}
+        try:
+            result = _watch(db_url, name, feeds, sitemaps, listed, settings, engine, tally, queue)
+        except BaseException as exc:
+            runs.finish(engine, run_id, "stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
+                        error=f"{type(exc).__name__}: {exc}")
+            raise
+        summary = summarize(result.counts)
+        problems = result.problems
+        counts = {"discovered": tally["discovered"], "fetched": summary["fetched"],
+                  "new_articles": summary["new_articles"], "new_versions": summary["new_versions"],
+                  "failures": summary["failed"] + len(problems)}
+        runs.finish(engine, run_id, "stopped" if result.stopped else "ok", counts, error="\n".join(problems[:MAX_ERROR_LINES]) or None)
+        return {"run": run_id, "job": name, **counts, "queued": tally["queued"], "due": result.picked,
+                "problems": problems, "outcomes": summary["outcomes"]}
+    finally:
+        engine.dispose()
+
+
+def _watch(db_url: str, name: str, feeds: list[str], sitemaps: list[str], listed: list[str],
+           settings: dict[str, str], engine: Any, tally: dict[str, int], queue: bool) -> Any:
+    from scraper.run import watch
+
+    def pick(found: list[Found]) -> list[str]:
+        now = utcnow()
+        tally["discovered"] = schedules.track(engine, name, [*found, *(Found(u, "list") for u in listed)], now)
+        due = [item.url for _, item in schedules.due(engine, [name], now) if item.at <= now]
+        if not queue:
+            return due
+        from jobs.queue import enqueue
+
+        tally["queued"], _pending = enqueue(db_url, due)
+        return []
+
+    return watch(feeds, sitemaps, pick, db_url, settings)

@@ -1,0 +1,291 @@
+"""``redline schedule ...``, ``redline scheduler``, ``redline runs`` and ``redline due``.
+Registered on the group at the bottom of redline/cli.py."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from redline.cli import UserError, engine, handles_errors, json_option, parse_settings, read_urls
+from redline.output import emit_json, table
+
+
+@click.group()
+def schedule() -> None:
+    """Crawl jobs: what to watch and when. 'redline scheduler' runs them.
+
+    \b
+    redline schedule add world --every 30m --feed https://example.com/world/rss.xml
+    redline schedule add papers --cron "*/15 6-23 * * *" --tz Europe/Berlin --sitemap https://example.com/news.xml
+    redline schedule list
+    """
+
+
+@schedule.command("add")
+@click.argument("name")
+@click.argument("urls", nargs=-1)
+@click.option("--every", metavar="INTERVAL", help="Run every INTERVAL: 45s, 30m, 2h, 1d.")
+@click.option("--cron", metavar="EXPR", help='Run on a crontab schedule, e.g. "*/15 6-23 * * *".')
+@click.option("--tz", "timezone", metavar="ZONE", help="Time zone of --cron (IANA name) [default UTC].")
+@click.option("--feed", "feeds", multiple=True, metavar="URL", help="RSS, Atom or JSON feed to watch (repeatable).")
+@click.option("--sitemap", "sitemaps", multiple=True, metavar="URL",
+              help="Sitemap, sitemap index or news sitemap to watch (repeatable).")
+@click.option("--urls-file", metavar="FILE", help="Also track the URLs in FILE (re-read at every run).")
+@click.option("--recheck", metavar="POLICY",
+              help="Re-check intervals by age since last change [default 6h:15m,1d:1h,30d:1d,14d].")
+@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for this job's runs.")
+@click.pass_context
+@handles_errors
+def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None, cron: str | None,
+        timezone: str | None, feeds: tuple[str, ...], sitemaps: tuple[str, ...], urls_file: str | None,
+        recheck: str | None, settings: tuple[str, ...]) -> None:
+    """Add a job NAME that watches feeds, sitemaps and URLs on an interval or a cron schedule.
+
+    Each run discovers article URLs from the feeds and sitemaps, adds them to the
+    job's tracked articles, and re-checks every tracked article that is due.
+    """
+    from archive.db import ArchiveError
+    from archive.models import utcnow
+    from archive.recheck import BadDuration, Policy, parse_duration
+    from archive.schedules import JobSpec
+    from archive.schedules import add as add_schedule
+    from jobs.triggers import build_trigger
+
+    if bool(every) == bool(cron):
+        raise UserError("give exactly one of --every INTERVAL or --cron EXPR", 2)
+    if timezone and not cron:
+        raise UserError("--tz applies to --cron only; intervals do not depend on a time zone", 2)
+    spec = JobSpec(name=name, cron=cron, timezone=timezone or "UTC", settings=parse_settings(settings))
+    try:
+        if every:
+            spec.every_seconds = max(1, int(parse_duration(every).total_seconds()))
+        spec.recheck = str(Policy.parse(recheck)) if recheck else None
+    except BadDuration as exc:
+        raise UserError(str(exc), 2) from exc
+    try:
+        build_trigger(spec.every_seconds, spec.cron, spec.timezone)  # validates cron and zone
+    except ArchiveError as exc:
+        raise UserError(str(exc), 2) from exc
+    if not (feeds or sitemaps or urls or urls_file):
+        raise UserError(f"schedule {name!r} watches nothing; give URLs, --feed, --sitemap or --urls-file", 2)
+    spec.feeds, spec.sitemaps = _urls(feeds), _urls(sitemaps)
+    spec.urls = _urls(urls)
+    if urls_file:
+        path = Path(urls_file)
+        if not path.is_file():
+            raise UserError(f"URL file {urls_file} does not exist", 2)
+        read_urls((), str(path))  # validates every line now
+        spec.urls_file = str(path.resolve())
+    add_schedule(engine(ctx, writer=True, must_exist=False), spec, utcnow())
+    click.echo(f"added schedule {name}; run 'redline scheduler' to start running it")
+
+
+def _urls(urls: tuple[str, ...]) -> list[str]:
+    return read_urls(urls, None) if urls else []
+
+
+@schedule.command("list")
+@json_option
+@click.pass_context
+@handles_errors
+def list_schedules(ctx: click.Context, as_json: bool) -> None:
+    """List jobs with their timing, sources, tracked articles, last run and next run."""
+    rows = _describe_all(engine(ctx))
+    if as_json:
+        emit_json(rows)
+        return
+    table(["name", "when", "watches", "tracked", "state", "last run", "next run"],
+          [[r["name"], r["when"], _watches(r), r["tracked"], "paused" if r["paused"] else "active",
+            f"{r['last_run']['started']} {r['last_run']['outcome']}" if r["last_run"] else "-",
+            r["next_run"] or "-"] for r in rows])
+
+
+def _describe_all(eng: Any) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from archive import models as m
+    from archive.models import utcnow
+    from archive.schedules import all_schedules, tracked_counts
+    from jobs.triggers import build_trigger, first_run
+
+    now = utcnow()
+    found = []
+    with Session(eng) as session:
+        counts = tracked_counts(session)
+        for row in all_schedules(session):
+            last = session.scalar(select(m.Run).where(m.Run.schedule_id == row.id)
+                                  .order_by(m.Run.started_at.desc()).limit(1))
+            trigger = build_trigger(row.every_seconds, row.cron, row.timezone)
+            upcoming = None if row.paused else first_run(trigger, row.every_seconds,
+                                                         last.started_at if last else None, now)
+            found.append({
+                "name": row.name, "every_seconds": row.every_seconds, "cron": row.cron, "timezone": row.timezone,
+                "when": _when(row.every_seconds, row.cron, row.timezone), "feeds": row.feeds,
+                "sitemaps": row.sitemaps, "urls": row.urls, "urls_file": row.urls_file,
+                "recheck": row.recheck, "settings": row.settings, "paused": row.paused,
+                "tracked": counts.get(row.id, 0),
+                "last_run": {"started": last.started_at.isoformat(timespec="seconds"), "outcome": last.outcome}
+                if last else None,
+                "next_run": upcoming.isoformat(timespec="seconds") if upcoming else None})
+    return found
+
+
+def _when(every_seconds: int | None, cron: str | None, timezone: str) -> str:
+    from archive.recheck import format_duration
+
+    if every_seconds:
+        return f"every {format_duration(timedelta(seconds=every_seconds))}"
+    return f"cron {cron} ({timezone})"
+
+
+def _watches(row: dict[str, Any]) -> str:
+    parts = [f"{len(row[key])} {key}" for key in ("feeds", "sitemaps", "urls") if row[key]]
+    if row["urls_file"]:
+        parts.append(f"file {row['urls_file']}")
+    return ", ".join(parts)
+
+
+@schedule.command("remove")
+@click.argument("name")
+@click.pass_context
+@handles_errors
+def remove(ctx: click.Context, name: str) -> None:
+    """Delete job NAME and its tracked list (archived articles and run history stay)."""
+    from archive.schedules import remove as remove_schedule
+
+    remove_schedule(engine(ctx, writer=True), name)
+    click.echo(f"removed schedule {name}")
+
+
+@schedule.command("pause")
+@click.argument("name")
+@click.pass_context
+@handles_errors
+def pause(ctx: click.Context, name: str) -> None:
+    """Stop running job NAME until it is resumed."""
+    from archive.schedules import set_paused
+
+    set_paused(engine(ctx, writer=True), name, True)
+    click.echo(f"paused schedule {name}")
+
+
+@schedule.command("resume")
+@click.argument("name")
+@click.pass_context
+@handles_errors
+def resume(ctx: click.Context, name: str) -> None:
+    """Run job NAME on its schedule again (a run missed while paused happens once, at once)."""
+    from archive.schedules import set_paused
+
+    set_paused(engine(ctx, writer=True), name, False)
+    click.echo(f"resumed schedule {name}")
+
+
+@schedule.command("run")
+@click.argument("name")
+@click.option("--queue", is_flag=True, help="Enqueue the due articles for 'redline worker' instead of fetching.")
+@click.option("--run-id", type=int, hidden=True, help="Run row opened by the scheduler.")
+@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting, as 'scrapy crawl -s'.")
+@json_option
+@click.pass_context
+@handles_errors
+def run(ctx: click.Context, name: str, queue: bool, run_id: int | None, settings: tuple[str, ...],
+        as_json: bool) -> None:
+    """Run job NAME once, now, in the foreground."""
+    from archive.db import database_url
+    from jobs.watch import run_schedule
+
+    overrides = parse_settings(settings)
+    overrides.setdefault("LOG_LEVEL", "WARNING")
+    engine(ctx, writer=True).dispose()  # a clear error for a missing archive before the crawl starts
+    summary = run_schedule(database_url(ctx.obj["db"]), name, run_id, overrides, queue)
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo("run {run} of {job}: discovered {discovered}  due {due}  fetched {fetched}  new articles "
+               "{new_articles}  new versions {new_versions}  failures {failures}".format(**summary))
+    for problem in summary["problems"]:
+        click.echo(f"  problem: {problem}", err=True)
+
+
+@click.command()
+@click.option("--run-timeout", default="1h", show_default=True, metavar="DURATION",
+              help="Kill a run that takes longer than this.")
+@click.option("--parallel", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Different jobs that may run at the same time (one run per job at a time).")
+@click.option("--sync-every", default="10s", show_default=True, metavar="DURATION",
+              help="How often to re-read the schedules table for changes.")
+@click.option("--queue", is_flag=True, help="Enqueue due articles for 'redline worker' (PostgreSQL) "
+                                            "instead of fetching them here.")
+@click.pass_context
+@handles_errors
+def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: str, queue: bool) -> None:
+    """Run scheduled jobs in the foreground until SIGTERM or Ctrl-C.
+
+    Jobs come from 'redline schedule add'; changes are picked up while it runs.
+    Runs missed while it was stopped happen once when it starts.
+    """
+    from archive.db import database_url
+    from archive.recheck import BadDuration, parse_duration
+    from jobs.scheduler import Options, Scheduler
+
+    try:
+        timeout, sync = parse_duration(run_timeout), parse_duration(sync_every)
+    except BadDuration as exc:
+        raise UserError(str(exc), 2) from exc
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    engine(ctx, writer=True, must_exist=False).dispose()
+    Scheduler(Options(database_url(ctx.obj["db"]), timeout.total_seconds(), sync.total_seconds(), parallel,
+                      queue)).run_forever()
+
+
+@click.command()
+@click.option("--job", metavar="NAME", help="Only runs of this job.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100000))
+@json_option
+@click.pass_context
+@handles_errors
+def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None:
+    """Show the run history, newest first."""
+    from archive.runs import history
+
+    rows = history(engine(ctx), job, limit)
+    if as_json:
+        emit_json(rows)
+        return
+    table(["run", "job", "started", "ended", "outcome", "discovered", "fetched", "new articles", "new versions",
+           "failures"],
+          [[r["id"], r["job"], r["started"], r["ended"] or "-", r["outcome"], r["discovered"], r["fetched"],
+            r["new_articles"], r["new_versions"], r["failures"]] for r in rows])
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000_000))
+@json_option
+@click.pass_context
+@handles_errors
+def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Show which tracked articles are due for a re-check next, and why (all jobs, or NAMES)."""
+    from archive.models import utcnow
+    from archive.schedules import due as due_list
+
+    now = utcnow()
+    rows = [{"job": job, "url": item.url, "due": _stamp(item.at), "due_now": item.at <= now, "reason": item.reason,
+             "last_checked": _stamp(item.last_checked) if item.last_checked else None}
+            for job, item in due_list(engine(ctx), names, now)[:limit]]
+    if as_json:
+        emit_json(rows)
+        return
+    table(["due", "job", "url", "why", "last checked"],
+          [["now" if r["due_now"] else r["due"], r["job"], r["url"], r["reason"], r["last_checked"] or "-"]
+           for r in rows])
+
+
+def _stamp(when: datetime) -> str:
+    return when.isoformat(timespec="seconds")

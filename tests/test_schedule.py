@@ -1,0 +1,241 @@
+"""Scheduled jobs: the real scheduler, real runs in child processes, a loopback site that changes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs.triggers import WallClockCron, first_run, zone
+from redline.fakesite import FakeSite
+from tests.conftest import FAST, invoke, invoke_json, run_redline
+
+FAST_ARGS = [arg for name, value in FAST.items() for arg in ("-s", f"{name}={value}")]
+
+
+def add_job(db: str, name: str, *args: str) -> None:
+    done = run_redline(db, "schedule", "add", name, *args, *FAST_ARGS)
+    assert done.returncode == 0, done.stderr
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 90, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def runs_of(db: str) -> list[dict[str, Any]]:
+    return list(reversed(invoke_json(db, "runs", "--limit", "1000")))
+
+
+def versions(db: str, url: str) -> list[int]:
+    return [entry["version"] for entry in invoke_json(db, "log", url) if "version" in entry]
+
+
+class SchedulerProcess:
+    """``redline scheduler`` in a child process, stopped with SIGTERM like a service manager would."""
+
+    def __init__(self, db: str, log: Path, *args: str) -> None:
+        self.log = log
+        with log.open("a") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "redline", "--db", db, "scheduler", "--sync-every",
+                                          "1s", *args], stdout=out, stderr=subprocess.STDOUT)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def scheduler(db: str, tmp_path: Path) -> Iterator[Callable[..., SchedulerProcess]]:
+    started: list[SchedulerProcess] = []
+
+    def start(*args: str) -> SchedulerProcess:
+        started.append(SchedulerProcess(db, tmp_path / "scheduler.log", *args))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        proc.kill()
+
+
+# -- commands -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["--every", "5m", "--cron", "* * * * *"], "exactly one of"),
+    ([], "exactly one of"),
+    (["--every", "5x"], "bad duration '5x'"),
+    (["--every", "5m", "--tz", "Europe/Berlin"], "--tz applies to --cron only"),
+    (["--cron", "61 * * * *"], "bad cron expression"),
+    (["--cron", "0 * * * *", "--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+    (["--every", "5m", "--recheck", "1h:5m"], "bad re-check policy"),
+    (["--every", "5m", "ftp://example.com/x"], "not an http(s) URL"),
+    (["--every", "5m", "--urls-file", "/nonexistent/list.txt"], "URL file /nonexistent/list.txt does not exist"),
+])
+def test_schedule_add_rejects_bad_input_in_one_line(db: str, args: list[str], message: str) -> None:
+    if not any(a.startswith(("http", "ftp")) or a == "--urls-file" for a in args):
+        args = [*args, "https://example.com/a"]
+    done = run_redline(db, "schedule", "add", "job", *args)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_schedule_lifecycle_add_list_pause_resume_remove(db: str, tmp_path: Path) -> None:
+    listing = tmp_path / "watch.txt"
+    listing.write_text("# newsroom list\nhttps://example.com/a\n\nhttps://example.com/b\n")
+    add_job(db, "berlin", "--cron", "*/15 6-23 * * *", "--tz", "Europe/Berlin", "--feed", "https://example.com/rss",
+            "--sitemap", "https://example.com/news.xml", "--urls-file", str(listing), "--recheck", "2h:10m,30d")
+    add_job(db, "hourly", "--every", "1h", "https://example.com/c")
+    assert run_redline(db, "schedule", "add", "hourly", "--every", "5m", "https://example.com/d").returncode == 1
+
+    jobs = {job["name"]: job for job in invoke_json(db, "schedule", "list")}
+    assert jobs["berlin"]["cron"] == "*/15 6-23 * * *" and jobs["berlin"]["timezone"] == "Europe/Berlin"
+    assert jobs["berlin"]["recheck"] == "2h:10m,30d" and jobs["berlin"]["urls_file"] == str(listing)
+    assert jobs["hourly"]["every_seconds"] == 3600 and jobs["hourly"]["next_run"] is not None
+    berlin_next = datetime.fromisoformat(jobs["berlin"]["next_run"]).astimezone(zone("Europe/Berlin"))
+    assert berlin_next.minute % 15 == 0 and 6 <= berlin_next.hour <= 23
+
+    assert invoke(db, "schedule", "pause", "hourly").exit_code == 0
+    assert {j["name"]: j["paused"] for j in invoke_json(db, "schedule", "list")} == {"berlin": False, "hourly": True}
+    assert invoke(db, "schedule", "resume", "hourly").exit_code == 0
+    assert invoke(db, "schedule", "remove", "berlin").exit_code == 0
+    assert [j["name"] for j in invoke_json(db, "schedule", "list")] == ["hourly"]
+    missing = run_redline(db, "schedule", "pause", "berlin")
+    assert missing.returncode == 1 and "no schedule named 'berlin'" in missing.stderr
+
+
+# -- runs ---------------------------------------------------------------------------------------------
+
+def test_scheduler_runs_jobs_restarts_with_them_and_coalesces_missed_runs(
+        db: str, site: FakeSite, urls: list[str], scheduler: Callable[..., SchedulerProcess]) -> None:
+    add_job(db, "watch", "--every", "2s", "--recheck", "1h:1s,1d", *urls[:3])
+    first = scheduler()
+    wait_for(lambda: [r for r in runs_of(db) if r["outcome"] == "ok"], what="a finished run")
+    story = site.story(urls[0].split("/", 3)[3])
+    story.paragraphs.append("Correction: an earlier version of this article misstated the date of the treaty.")
+    wait_for(lambda: versions(db, urls[0]) == [1, 2], what="the edit to be recorded")
+    assert first.stop() == 0
+    assert all(r["outcome"] in ("ok", "stopped") for r in runs_of(db))
+    assert "scheduler stopped" in first.log.read_text()
+
+    before = len(runs_of(db))
+    time.sleep(7)  # three intervals missed while stopped
+    restarted = scheduler()
+    wait_for(lambda: len(runs_of(db)) > before, what="a run after restart")
+    time.sleep(1.0)
+    after = runs_of(db)[before:]
+    first_start = datetime.fromisoformat(after[0]["started"])
+    catch_up = [r for r in after if datetime.fromisoformat(r["started"]) < first_start + timedelta(seconds=1.5)]
+    assert len(catch_up) == 1, "missed runs must coalesce into one"
+    wait_for(lambda: len([r for r in runs_of(db)[before:] if r["outcome"] == "ok"]) >= 2, what="regular runs")
+    assert restarted.stop() == 0
+    assert versions(db, urls[0]) == [1, 2] and versions(db, urls[1]) == [1]
+    assert {r["job"] for r in runs_of(db)} == {"watch"}
+
+
+def test_killed_run_loses_nothing_and_the_next_run_completes(
+        db: str, site: FakeSite, urls: list[str], scheduler: Callable[..., SchedulerProcess]) -> None:
+    add_job(db, "watch", "--every", "1s", "--recheck", "1h:1s,1d", "-s", "CONCURRENT_REQUESTS=1",
+            "-s", "REDLINE_BATCH_SIZE=1", *urls)
+    done = run_redline(db, "schedule", "run", "watch", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["new_articles"] == 5
+    for n, story in enumerate(route.story for route in site.routes.values() if route.story):
+        story.paragraphs[1] += f" Edit number {n} was made after publication."
+    site.delay = 0.7
+    hits_before = sum(1 for entry in list(site.log) if entry["path"] != "/robots.txt")
+    proc = scheduler()
+    wait_for(lambda: sum(1 for entry in list(site.log) if entry["path"] != "/robots.txt") >= hits_before + 2,
+             what="the run to be midway")
+    running = wait_for(lambda: [r for r in runs_of(db) if r["outcome"] == "running"], what="a running run")
+    pid = sqlite3.connect(db).execute("SELECT pid FROM runs WHERE id = ?", (running[0]["id"],)).fetchone()[0]
+    os.killpg(pid, signal.SIGKILL)
+    wait_for(lambda: any(r["outcome"] == "killed" for r in runs_of(db)), what="the run to be marked killed")
+    site.delay = 0
+    wait_for(lambda: all(versions(db, u) == [1, 2] for u in urls), what="every edit recorded")
+    assert proc.stop() == 0
+    assert all(versions(db, u) == [1, 2] for u in urls), "each edit is recorded exactly once"
+    check = sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0]
+    assert check == "ok"
+    outcomes = [r["outcome"] for r in runs_of(db)]
+    assert "killed" in outcomes and outcomes.count("ok") >= 2
+
+
+def test_due_shows_what_is_due_and_why(db: str, site: FakeSite, urls: list[str]) -> None:
+    add_job(db, "slow", "--every", "1h", *urls[:2])
+    assert invoke_json(db, "due") == []  # nothing is tracked before the first run
+    assert run_redline(db, "schedule", "run", "slow").returncode == 0
+    due = invoke_json(db, "due", "slow")
+    assert [d["url"] for d in due] and all(not d["due_now"] for d in due)
+    assert all("every 15m" in d["reason"] for d in due), due
+    missing = run_redline(db, "due", "nope")
+    assert missing.returncode == 1 and "no schedule named 'nope'" in missing.stderr
+
+
+# -- cron across daylight-saving changes ----------------------------------------------------------------
+
+def fires(expr: str, tz: str, start: datetime, end: datetime) -> list[datetime]:
+    trigger, found, previous = WallClockCron(expr, zone(tz)), [], None
+    now = start
+    while True:
+        nxt = trigger.get_next_fire_time(previous, now)
+        if nxt is None or nxt > end:
+            return found
+        found.append(nxt)
+        previous = now = nxt
+
+
+@pytest.mark.parametrize("tz, spring, autumn", [
+    ("Europe/Berlin", datetime(2026, 3, 29), datetime(2026, 10, 25)),
+    ("America/New_York", datetime(2026, 3, 8), datetime(2026, 11, 1)),
+])
+def test_daily_cron_fires_once_a_day_across_dst_changes(tz: str, spring: datetime, autumn: datetime) -> None:
+    local = zone(tz)
+    for day in (spring, autumn):
+        start = (day - timedelta(days=3)).replace(tzinfo=local)
+        times = fires("30 2 * * *", tz, start, start + timedelta(days=7))
+        local_days = [t.astimezone(local).date() for t in times]
+        assert len(times) == 7 and len(set(local_days)) == 7, times  # neither twice nor skipped
+        assert all(b > a for a, b in zip(times, times[1:]))
+        changed = next(t.astimezone(local) for t in times if t.astimezone(local).date() == day.date())
+        assert (changed.hour, changed.minute) in ((2, 30), (3, 30))
+
+
+def test_half_hourly_cron_never_repeats_or_steps_back_across_dst() -> None:
+    tz = "Europe/Berlin"
+    local = zone(tz)
+    for day in (datetime(2026, 3, 29, tzinfo=local), datetime(2026, 10, 25, tzinfo=local)):
+        times = fires("*/30 * * * *", tz, day, day + timedelta(hours=6))
+        assert all(b > a for a, b in zip(times, times[1:]))
+        walls = [t.astimezone(local).replace(tzinfo=None) for t in times]
+        assert len(walls) == len(set(walls)), "a wall-clock time fires once"
+        assert all(t.minute in (0, 30) for t in walls)
+        assert max(b - a for a, b in zip(times, times[1:])) <= timedelta(hours=1, minutes=30)
+
+
+def test_restart_catches_up_once_then_keeps_the_regular_times() -> None:
+    tz = zone("Europe/Berlin")
+    trigger = WallClockCron("0 6 * * *", tz)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    assert first_run(trigger, None, now - timedelta(days=3), now) == now  # missed runs: one, now
+    upcoming = first_run(trigger, None, datetime(2026, 11, 22, 5, 0, tzinfo=UTC), now)
+    assert upcoming == datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 06:00 CET
+    assert first_run(trigger, 60, now - timedelta(seconds=20), now) == now + timedelta(seconds=40)

@@ -132,7 +132,7 @@ class Scheduler:
         with self.lock:
             running = list(self.children.values())
         for child in running:
-            _signal_group(child, signal.SIGTERM)
+            _terminate(child)
         killer = threading.Timer(STOP_GRACE, lambda: [_signal_group(c, signal.SIGKILL) for c in running])
         killer.start()
         self.aps.shutdown(wait=True)
@@ -142,13 +142,22 @@ class Scheduler:
 
 
 def _stop(child: subprocess.Popen[str]) -> None:
-    """SIGTERM the run's process group, and SIGKILL it if it has not stopped within the grace time."""
-    _signal_group(child, signal.SIGTERM)
+    """SIGTERM the run, and SIGKILL its process group if it has not stopped within the grace time."""
+    _terminate(child)
     try:
         child.communicate(timeout=STOP_GRACE)
     except subprocess.TimeoutExpired:
         _signal_group(child, signal.SIGKILL)
         child.communicate()
+
+
+def _terminate(child: subprocess.Popen[str]) -> None:
+    """SIGTERM the run's main process only: Scrapy then stops gracefully and closes its extraction
+    workers itself (signalling them too would fail the pages they are extracting)."""
+    try:
+        child.send_signal(signal.SIGTERM)
+    except ProcessLookupError:
+        pass
 
 
 def _signal_group(child: subprocess.Popen[str], signum: int) -> None:

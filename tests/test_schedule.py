@@ -239,3 +239,20 @@ def test_restart_catches_up_once_then_keeps_the_regular_times() -> None:
     upcoming = first_run(trigger, None, datetime(2026, 11, 22, 5, 0, tzinfo=UTC), now)
     assert upcoming == datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 06:00 CET
     assert first_run(trigger, 60, now - timedelta(seconds=20), now) == now + timedelta(seconds=40)
+
+
+def test_sigterm_stops_a_running_job_cleanly(db: str, site: FakeSite, urls: list[str],
+                                             scheduler: Callable[..., SchedulerProcess]) -> None:
+    add_job(db, "watch", "--every", "1h", "-s", "CONCURRENT_REQUESTS=1", *urls)
+    site.delay = 0.7
+    proc = scheduler()
+    wait_for(lambda: sum(1 for entry in list(site.log) if entry["path"] != "/robots.txt") >= 2,
+             what="the run to be midway")
+    assert proc.stop() == 0
+    [run] = runs_of(db)
+    assert run["outcome"] == "stopped" and 1 <= run["fetched"] < len(urls), run
+    archived = [a["url"] for a in invoke_json(db, "list")]
+    assert len(archived) == run["fetched"]
+    entries = [entry for url in archived for entry in invoke_json(db, "log", url)]
+    assert entries and not [e for e in entries if "event" in e], "stopping must not record failures"
+    assert "scheduler stopped" in proc.log.read_text()

@@ -18,6 +18,7 @@ def schedule() -> None:
     """Crawl jobs: what to watch and when. 'redline scheduler' runs them.
 
     \b
+    redline schedule list
     redline schedule add world --every 30m --feed https://example.com/world/rss.xml
     redline schedule add papers --cron "*/15 6-23 * * *" --tz Europe/Berlin --sitemap https://example.com/news.xml
     redline schedule list
@@ -46,6 +47,11 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
 
     Each run discovers article URLs from the feeds and sitemaps, adds them to the
     job's tracked articles, and re-checks every tracked article that is due.
+
+    \b
+    redline schedule add world --every 30m --feed https://example.com/world/rss.xml
+    redline schedule add papers --cron "0 */2 * * *" --tz Europe/Berlin --sitemap https://example.com/news.xml
+    redline schedule add watchlist --every 1h --urls-file watch.txt --recheck 6h:15m,1d:1h,30d:1d,14d
     """
     from archive.db import ArchiveError
     from archive.models import utcnow
@@ -92,7 +98,11 @@ def _urls(urls: tuple[str, ...]) -> list[str]:
 @click.pass_context
 @handles_errors
 def list_schedules(ctx: click.Context, as_json: bool) -> None:
-    """List jobs with their timing, sources, tracked articles, last run and next run."""
+    """List jobs with their timing, sources, tracked articles, last run and next run.
+
+    \b
+    redline schedule list --json
+    """
     rows = _describe_all(engine(ctx))
     if as_json:
         emit_json(rows)
@@ -154,7 +164,11 @@ def _watches(row: dict[str, Any]) -> str:
 @click.pass_context
 @handles_errors
 def remove(ctx: click.Context, name: str) -> None:
-    """Delete job NAME and its tracked list (archived articles and run history stay)."""
+    """Delete job NAME and its tracked list (archived articles and run history stay).
+
+    \b
+    redline schedule remove world
+    """
     from archive.schedules import remove as remove_schedule
 
     remove_schedule(engine(ctx, writer=True), name)
@@ -166,7 +180,11 @@ def remove(ctx: click.Context, name: str) -> None:
 @click.pass_context
 @handles_errors
 def pause(ctx: click.Context, name: str) -> None:
-    """Stop running job NAME until it is resumed."""
+    """Stop running job NAME until it is resumed.
+
+    \b
+    redline schedule pause world
+    """
     from archive.schedules import set_paused
 
     set_paused(engine(ctx, writer=True), name, True)
@@ -178,7 +196,11 @@ def pause(ctx: click.Context, name: str) -> None:
 @click.pass_context
 @handles_errors
 def resume(ctx: click.Context, name: str) -> None:
-    """Run job NAME on its schedule again (a run missed while paused happens once, at once)."""
+    """Run job NAME on its schedule again (a run missed while paused happens once, at once).
+
+    \b
+    redline schedule resume world
+    """
     from archive.schedules import set_paused
 
     set_paused(engine(ctx, writer=True), name, False)
@@ -195,7 +217,11 @@ def resume(ctx: click.Context, name: str) -> None:
 @handles_errors
 def run(ctx: click.Context, name: str, queue: bool, run_id: int | None, settings: tuple[str, ...],
         as_json: bool) -> None:
-    """Run job NAME once, now, in the foreground."""
+    """Run job NAME once, now, in the foreground.
+
+    \b
+    redline schedule run world --json
+    """
     from archive.db import database_url
     from jobs.watch import run_schedule
 
@@ -228,6 +254,10 @@ def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: s
 
     Jobs come from 'redline schedule add'; changes are picked up while it runs.
     Runs missed while it was stopped happen once when it starts.
+
+    \b
+    redline scheduler
+    redline scheduler --run-timeout 30m --parallel 4
     """
     from archive.db import database_url
     from archive.recheck import BadDuration, parse_duration
@@ -251,7 +281,11 @@ def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: s
 @click.pass_context
 @handles_errors
 def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None:
-    """Show the run history, newest first."""
+    """Show the run history, newest first.
+
+    \b
+    redline runs --job world --limit 5
+    """
     from archive.runs import history
 
     rows = history(engine(ctx), job, limit)
@@ -271,7 +305,11 @@ def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None
 @click.pass_context
 @handles_errors
 def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -> None:
-    """Show which tracked articles are due for a re-check next, and why (all jobs, or NAMES)."""
+    """Show which tracked articles are due for a re-check next, and why (all jobs, or NAMES).
+
+    \b
+    redline due world --limit 10
+    """
     from archive.models import utcnow
     from archive.schedules import due as due_list
 

@@ -256,3 +256,72 @@ def test_sigterm_stops_a_running_job_cleanly(db: str, site: FakeSite, urls: list
     entries = [entry for url in archived for entry in invoke_json(db, "log", url)]
     assert entries and not [e for e in entries if "event" in e], "stopping must not record failures"
     assert "scheduler stopped" in proc.log.read_text()
+
+
+# -- feeds and sitemaps ---------------------------------------------------------------------------------
+
+def rss(items: list[tuple[str, str]]) -> str:
+    entries = "".join(f"<item><title>Story</title><link>{url}</link><pubDate>{date}</pubDate></item>"
+                      for url, date in items)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{entries}</channel></rss>'
+
+
+def sitemap(items: list[tuple[str, str]]) -> str:
+    entries = "".join(f"<url><loc>{url}</loc><lastmod>{lastmod}</lastmod></url>" for url, lastmod in items)
+    return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+
+
+def run_job(db: str, name: str) -> dict[str, Any]:
+    done = run_redline(db, "schedule", "run", name, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_job_tracks_feed_articles_and_keeps_checking_those_that_left_the_feed(
+        db: str, site: FakeSite, urls: list[str]) -> None:
+    from redline.fakesite import Route
+
+    site.routes["/rss.xml"] = Route(body=rss([(urls[0], "Thu, 05 Dec 2024 09:00:00 GMT"),
+                                              (urls[1], "Thu, 05 Dec 2024 08:00:00 GMT")]),
+                                    content_type="application/rss+xml")
+    add_job(db, "feed", "--every", "1h", "--recheck", "1h:1s,1d", "--feed", site.url("rss.xml"))
+    first = run_job(db, "feed")
+    assert (first["discovered"], first["fetched"], first["new_articles"]) == (2, 2, 2), first
+
+    site.routes["/rss.xml"].body = rss([(urls[2], "Thu, 05 Dec 2024 10:00:00 GMT")])
+    site.story(urls[0].split("/", 3)[3]).paragraphs.append(
+        "Correction: this article has been updated to reflect the treaty's ratification date.")
+    time.sleep(1.1)
+    second = run_job(db, "feed")
+    assert (second["discovered"], second["fetched"], second["new_articles"], second["new_versions"]) == (1, 3, 1, 1)
+    assert versions(db, urls[0]) == [1, 2]
+    assert [r["outcome"] for r in runs_of(db)] == ["ok", "ok"]
+
+
+def test_sitemap_lastmod_brings_a_check_forward(db: str, site: FakeSite, urls: list[str]) -> None:
+    from redline.fakesite import Route
+
+    old = "2024-12-05T09:00:00+00:00"
+    site.routes["/news-sitemap.xml"] = Route(body=sitemap([(urls[0], old), (urls[1], old)]),
+                                             content_type="application/xml")
+    add_job(db, "map", "--every", "1h", "--sitemap", site.url("news-sitemap.xml"))
+    assert run_job(db, "map")["fetched"] == 2
+    assert run_job(db, "map")["fetched"] == 0  # nothing due: both were just checked
+
+    site.story(urls[1].split("/", 3)[3]).title += " (updated)"
+    fresh = (datetime.now(UTC) + timedelta(seconds=1)).isoformat(timespec="seconds")
+    site.routes["/news-sitemap.xml"].body = sitemap([(urls[0], old), (urls[1], fresh)])
+    third = run_job(db, "map")
+    assert (third["fetched"], third["new_versions"]) == (1, 1), third
+    assert versions(db, urls[1]) == [1, 2] and versions(db, urls[0]) == [1]
+    reasons = {d["url"]: d["reason"] for d in invoke_json(db, "due", "map")}
+    assert all("every 15m" in reason for reason in reasons.values()), reasons
+
+
+def test_unreachable_feed_is_a_run_problem_not_a_crash(db: str, site: FakeSite, urls: list[str]) -> None:
+    add_job(db, "broken", "--every", "1h", "--feed", site.url("missing-feed.xml"), urls[0])
+    summary = run_job(db, "broken")
+    assert summary["fetched"] == 1 and summary["failures"] == 1
+    assert any("missing-feed.xml" in problem for problem in summary["problems"])
+    [run] = runs_of(db)
+    assert run["outcome"] == "ok" and "missing-feed.xml" in run["error"]

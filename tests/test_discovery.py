@@ -1,9 +1,12 @@
-"""Discovery of article URLs from feeds and sitemaps: parsing and hostile documents."""
+"""Discovery of article URLs from feeds and sitemaps: parsing, hostile documents, and real crawls."""
 from __future__ import annotations
 
 import gzip
 import json
+import socket
 import struct
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -14,6 +17,7 @@ import pytest
 from archive.capture import Found
 from redline.fakesite import FakeSite, Route
 from scraper.feeds import FeedError, parse
+from tests.conftest import FAST
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
@@ -234,3 +238,108 @@ def test_garbage_raises_feed_error_naming_the_url(body: bytes) -> None:
         parse(body, "https://news.example/x")
     message = str(caught.value)
     assert message.startswith("https://news.example/x: ") and "\n" not in message
+
+
+# --- the real spider against a loopback site --------------------------------------------------------------------
+
+CHILD = """
+import json, sys
+from scraper.discovery import discover
+args = json.load(sys.stdin)
+found, problems = discover(args["feeds"], args["sitemaps"], args["settings"])
+json.dump({"found": [[f.url, f.source, f.hint and f.hint.isoformat()] for f in found], "problems": problems},
+          sys.stdout)
+"""
+
+
+def run_discover(feeds: list[str], sitemaps: list[str],
+                 settings: dict[str, str] | None = None) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
+    """``discover`` in a child process (a Twisted reactor runs once per process): {url: (source, hint)}, problems."""
+    args = {"feeds": feeds, "sitemaps": sitemaps, "settings": {**FAST, **(settings or {})}}
+    done = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(args), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    return {url: (source, hint) for url, source, hint in result["found"]}, result["problems"]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(site: FakeSite, path: str, body: bytes, content_type: str = "application/xml") -> str:
+    site.routes[path] = Route(body=body, content_type=content_type)
+    return site.url(path)
+
+
+def test_spider_discovers_from_feeds_and_sitemap_indexes(site: FakeSite) -> None:
+    u = site.url
+    rss = serve(site, "/feeds/world.xml", RSS.replace(b"https://news.example", u("").rstrip("/").encode()))
+    atom = serve(site, "/feeds/atom.xml", ATOM.replace(b"https://news.example", u("").rstrip("/").encode()))
+    as_feed = serve(site, "/feeds/really-a-sitemap.xml", urlset(u("from-sitemap-given-as-feed")))
+    top = serve(site, "/sitemap.xml", index((u("sitemap.xml"), None), (u("s/news.xml.gz"), "2024-12-05"),
+                                            (u("s/inner-index.xml"), None), (u("s/missing.xml"), None)))
+    serve(site, "/s/news.xml.gz", gzip.compress(NEWS_SITEMAP.replace(b"https://news.example", u("").rstrip("/")
+                                                                     .encode())), "application/x-gzip")
+    serve(site, "/s/inner-index.xml", index((u("sitemap.xml"), None), (u("s/plain.xml"), None)))
+    serve(site, "/s/plain.xml", urlset(u("world/storm"), u("plain/one")))
+    html = serve(site, "/feeds/page.html", b"<html><body><p>Subscribe!</p></body></html>", "text/html")
+    private = serve(site, "/private/feed.xml", RSS)
+    unreachable = f"http://127.0.0.1:{closed_port()}/feed.xml"
+    big = serve(site, "/big.xml", urlset(*(u(f"big/{n}") for n in range(100))))
+    bomb = serve(site, "/bomb.xml.gz", gzip.compress(b" " * 100_000), "application/gzip")
+
+    found, problems = run_discover([rss, atom, as_feed, html, private, unreachable], [top, big, bomb],
+                                   {"DOWNLOAD_MAXSIZE": "5000"})
+
+    assert found.pop(u("business/rates"))[1] is None  # in the feed and the sitemap, neither with a date
+    assert found == {
+        u("world/storm?ref=rss"): ("feed", "2024-12-05T18:00:00+00:00"),
+        u("politics/budget"): ("feed", "2024-12-04T23:00:00+00:00"),  # also in the news sitemap, older there
+        u("en/business/chips"): ("feed", "2024-12-05T10:30:00+00:00"),
+        u("en/culture/bronzes"): ("feed", "2024-12-05T00:00:00+00:00"),
+        u("opinion/column"): ("feed", None),
+        u("from-sitemap-given-as-feed"): ("sitemap", "2024-12-01T00:00:00+00:00"),
+        u("world/storm"): ("sitemap", "2024-12-05T14:00:00+00:00"),
+        u("plain/one"): ("sitemap", "2024-12-02T00:00:00+00:00"),
+    }
+    refused = [p for p in problems if p.startswith(f"{unreachable}: unreachable (") and "refused" in p]
+    too_big = [p for p in problems if p.startswith(f"{big}: too large (") and "5000" in p]
+    assert len(refused) == len(too_big) == 1
+    assert sorted(problems) == sorted([
+        *refused,
+        *too_big,
+        f"{html}: neither a feed nor a sitemap (root element <html>)",
+        f"{bomb}: too large (over 5000 bytes after gunzip)",
+        f"{private}: forbidden by robots.txt",
+        f"{u('s/missing.xml')}: HTTP 404",
+        f"{top}: loop skipped, already fetched (listed again by {top})",
+        f"{top}: loop skipped, already fetched (listed again by {u('s/inner-index.xml')})",
+    ])
+    fetched = [entry["path"] for entry in site.log if entry["path"] != "/robots.txt"]
+    assert sorted(fetched) == sorted(["/feeds/world.xml", "/feeds/atom.xml", "/feeds/really-a-sitemap.xml",
+                                      "/feeds/page.html", "/sitemap.xml", "/s/news.xml.gz", "/s/inner-index.xml",
+                                      "/s/missing.xml", "/s/plain.xml", "/big.xml", "/bomb.xml.gz"])
+
+
+def test_spider_caps_depth_files_and_urls(site: FakeSite) -> None:
+    u = site.url
+    top = serve(site, "/top.xml", index((u("c1.xml"), None), (u("c2.xml"), None), (u("deep1.xml"), None),
+                                        (u("c3.xml"), None)))
+    for n in (1, 2, 3):
+        serve(site, f"/c{n}.xml", urlset(*(u(f"c{n}/{k}") for k in range(3))))
+    serve(site, "/deep1.xml", index((u("deep2.xml"), None)))
+    serve(site, "/deep2.xml", urlset(u("too/deep")))
+
+    found, problems = run_discover([], [top], {"REDLINE_SITEMAP_MAX_DEPTH": "1", "REDLINE_SITEMAP_MAX_FILES": "3",
+                                               "REDLINE_DISCOVER_MAX_URLS": "4"})
+
+    assert len(found) == 4 and all(url.startswith((u("c1/"), u("c2/"))) for url in found)
+    assert sorted(problems) == sorted([
+        f"{u('c3.xml')}: skipped, cap of 3 sitemap files reached (listed by {top})",
+        f"{u('deep2.xml')}: skipped, sitemap depth limit 1 reached (listed by {u('deep1.xml')})",
+        "cap of 4 URLs reached; further URLs ignored",
+    ])
+    assert site.hits("/c3.xml") == site.hits("/deep2.xml") == 0

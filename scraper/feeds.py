@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from dateutil.parser import isoparse
 from lxml import etree
@@ -25,6 +25,9 @@ from archive.capture import Found
 MAX_BYTES = 50 * 1024 * 1024  # the sitemap protocol's limit for one uncompressed file
 GZIP_MAGIC = b"\x1f\x8b"
 NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
+RSS1 = "{http://purl.org/rss/1.0/}"
+RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+ATOM = "{http://www.w3.org/2005/Atom}"
 DATE_TAGS = {"pubDate", "date", "updated", "published", "modified", "lastmod"}
 
 
@@ -88,12 +91,9 @@ def parse_date(value: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        try:
-            parsed = isoparse(text)
-        except (ValueError, OverflowError):
-            return None
+        parsed = isoparse(text) if text[:4].isdigit() else email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
     try:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
@@ -113,7 +113,8 @@ def article_url(href: str | None, base: str) -> str | None:
     href = (href or "").strip()
     if not href or href.startswith("#"):
         return None
-    url = urldefrag(urljoin(base, href)).url
+    url = href if href.startswith(("https://", "http://")) else urljoin(base, href)
+    url = url.partition("#")[0]
     parts = urlsplit(url)
     return url if parts.scheme in {"http", "https"} and parts.netloc else None
 
@@ -149,30 +150,30 @@ def _xml(data: bytes, url: str) -> etree._Element:
     return root
 
 
-def _text(element: etree._Element, path: str) -> str | None:
-    found = element.find(path)
-    return found.text if found is not None else None
+def _latest(values: Iterable[str | None]) -> datetime | None:
+    return max((d for d in map(parse_date, values) if d is not None), default=None)
 
 
 def _newest(element: etree._Element) -> datetime | None:
-    dates = [parse_date(child.text) for child in element.iterchildren()
-             if isinstance(child.tag, str) and etree.QName(child).localname in DATE_TAGS]
-    return max((d for d in dates if d is not None), default=None)
+    """The latest date among an item's own date elements (pubDate, dc:date, updated, ...)."""
+    return _latest(child.text for child in element.iterchildren()
+                   if isinstance(child.tag, str) and etree.QName(child).localname in DATE_TAGS)
 
 
 def _rss_items(root: etree._Element, url: str) -> Iterator[Found]:
     for item in root.iter("{*}item"):
         guid = item.find("{*}guid")
         permalink = guid.text if guid is not None and guid.get("isPermaLink", "true") != "false" else None
-        href = _text(item, "{*}link") or item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about") or permalink
+        links = [el.text for el in item.iterchildren("link", f"{RSS1}link") if el.text]  # not atom:link
+        href = next(iter(links), None) or item.get(f"{RDF}about") or permalink
         link = article_url(href, item.base or url)
         if link:
             yield Found(link, "feed", _newest(item))
 
 
 def _atom_entries(root: etree._Element, url: str) -> Iterator[Found]:
-    for entry in root.iter("{http://www.w3.org/2005/Atom}entry"):
-        links = [el for el in entry.findall("{http://www.w3.org/2005/Atom}link")
+    for entry in root.iter(f"{ATOM}entry"):
+        links = [el for el in entry.findall(f"{ATOM}link")
                  if el.get("rel", "alternate") == "alternate"]
         link = article_url(links[0].get("href"), links[0].base or url) if links else None
         if link:
@@ -186,15 +187,15 @@ def _json_feed(feed: Any, url: str) -> Iterator[Found]:
         if not isinstance(item, dict) or not isinstance(item.get("url"), str):
             continue
         link = article_url(item["url"], url)
-        dates = [parse_date(item.get(key)) for key in ("date_published", "date_modified")
-                 if isinstance(item.get(key), str)]
+        dates = [item.get(key) for key in ("date_published", "date_modified")]
         if link:
-            yield Found(link, "feed", max((d for d in dates if d is not None), default=None))
+            yield Found(link, "feed", _latest(d for d in dates if isinstance(d, str)))
 
 
 def _sitemap_entries(root: etree._Element, url: str, tag: str) -> Iterator[Found]:
     for entry in root.iterchildren("{*}" + tag):
-        link = article_url(_text(entry, "{*}loc"), url)
-        dates = [parse_date(_text(entry, "{*}lastmod")), parse_date(_text(entry, f"{NEWS}news/{NEWS}publication_date"))]
+        texts = {child.tag.rpartition("}")[2]: child.text for child in entry.iterchildren("{*}loc", "{*}lastmod")}
+        link = article_url(texts.get("loc"), url)
         if link:
-            yield Found(link, "sitemap", max((d for d in dates if d is not None), default=None))
+            yield Found(link, "sitemap", _latest([texts.get("lastmod"),
+                                                  entry.findtext(f"{NEWS}news/{NEWS}publication_date")]))

@@ -20,9 +20,10 @@ from scraper.feeds import FeedError, parse
 from tests.conftest import FAST
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">
 <channel><title>World news</title><link>https://news.example/</link>
- <item><title>Storm</title><link>/world/storm?ref=rss#comments</link>
+ <atom:link href="https://news.example/feeds/world.xml" rel="self" type="application/rss+xml"/>
+ <item><title>Storm</title><atom:link rel="self" href="/world/storm.rss"/><link>/world/storm?ref=rss#comments</link>
   <pubDate>Thu, 05 Dec 2024 10:14:00 -0500</pubDate><dc:date>2024-12-05T18:00:00Z</dc:date></item>
  <item><title>Budget</title><guid isPermaLink="true">https://news.example/politics/budget</guid>
   <pubDate>Wed, 04 Dec 2024 23:00:00 GMT</pubDate></item>
@@ -75,8 +76,8 @@ NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 </urlset>"""
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def by_url(found: list[Found]) -> dict[str, datetime | None]:

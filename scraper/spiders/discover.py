@@ -1,7 +1,7 @@
 """Find article URLs in feeds and sitemaps; the result stays on the spider, no items are yielded."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import scrapy
@@ -23,7 +23,7 @@ class DiscoverSpider(scrapy.Spider):
 
     name = "discover"
 
-    def __init__(self, feeds: list[str] | str = (), sitemaps: list[str] | str = (), **kwargs: Any) -> None:
+    def __init__(self, feeds: Sequence[str] | str = (), sitemaps: Sequence[str] | str = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.feeds = feeds.split() if isinstance(feeds, str) else list(feeds)
         self.sitemaps = sitemaps.split() if isinstance(sitemaps, str) else list(sitemaps)

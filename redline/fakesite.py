@@ -62,7 +62,7 @@ class Route:
     story: Story | None = None
     status: int = 200
     location: str | None = None
-    body: str | None = None
+    body: str | bytes | None = None
     content_type: str = "text/html; charset=utf-8"
 
 
@@ -127,7 +127,7 @@ class FakeSite:
             return route.status, {"Location": route.location}, b""
         if route.body is not None or route.story is None or route.status != 200:
             body = route.body if route.body is not None else f"<html><body><h1>Error {route.status}</h1></body></html>"
-            return route.status, {"Content-Type": route.content_type}, body.encode()
+            return route.status, {"Content-Type": route.content_type}, body if isinstance(body, bytes) else body.encode()
         if self.delay:
             time.sleep(self.delay)
         page = render(route.story, self.url(route.story.slug), 0 if self.frozen else n, self.template_block)

@@ -46,3 +46,6 @@ REDLINE_EXTRACT_TIMEOUT = 20.0         # seconds per page before the worker is k
 REDLINE_EXTRACT_WORKERS = 0            # 0 = one per CPU core
 REDLINE_BATCH_SIZE = 25                # captures written per transaction
 REDLINE_CONDITIONAL = True             # send If-None-Match / If-Modified-Since from the last capture
+REDLINE_SITEMAP_MAX_DEPTH = 3          # sitemap index nesting followed below a sitemap given to discovery
+REDLINE_SITEMAP_MAX_FILES = 500        # child sitemaps fetched from indexes in one discovery run
+REDLINE_DISCOVER_MAX_URLS = 100_000    # article URLs kept from one discovery run

@@ -126,12 +126,18 @@ def test_schedule_lifecycle_add_list_pause_resume_remove(db: str, tmp_path: Path
 
 def test_scheduler_runs_jobs_restarts_with_them_and_coalesces_missed_runs(
         db: str, site: FakeSite, urls: list[str], scheduler: Callable[..., SchedulerProcess]) -> None:
-    add_job(db, "watch", "--every", "2s", "--recheck", "1h:1s,1d", *urls[:3])
+    from redline.fakesite import Route
+
+    site.routes["/rss.xml"] = Route(body=rss([(urls[1], "Thu, 05 Dec 2024 09:00:00 GMT")]),
+                                    content_type="application/rss+xml")
+    add_job(db, "watch", "--every", "2s", "--recheck", "1h:1s,1d", "--feed", site.url("rss.xml"), urls[0])
     first = scheduler()
     wait_for(lambda: [r for r in runs_of(db) if r["outcome"] == "ok"], what="a finished run")
     story = site.story(urls[0].split("/", 3)[3])
     story.paragraphs.append("Correction: an earlier version of this article misstated the date of the treaty.")
+    site.routes["/rss.xml"].body = rss([(urls[2], "Thu, 05 Dec 2024 10:00:00 GMT")])
     wait_for(lambda: versions(db, urls[0]) == [1, 2], what="the edit to be recorded")
+    wait_for(lambda: len(invoke_json(db, "list")) == 3, what="the new feed entry to be archived")
     assert first.stop() == 0
     assert all(r["outcome"] in ("ok", "stopped") for r in runs_of(db))
     assert "scheduler stopped" in first.log.read_text()
@@ -147,7 +153,7 @@ def test_scheduler_runs_jobs_restarts_with_them_and_coalesces_missed_runs(
     assert len(catch_up) == 1, "missed runs must coalesce into one"
     wait_for(lambda: len([r for r in runs_of(db)[before:] if r["outcome"] == "ok"]) >= 2, what="regular runs")
     assert restarted.stop() == 0
-    assert versions(db, urls[0]) == [1, 2] and versions(db, urls[1]) == [1]
+    assert versions(db, urls[0]) == [1, 2] and versions(db, urls[1]) == [1] and versions(db, urls[2]) == [1]
     assert {r["job"] for r in runs_of(db)} == {"watch"}
 
 

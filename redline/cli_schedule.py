@@ -175,6 +175,13 @@ def remove(ctx: click.Context, name: str) -> None:
     click.echo(f"removed schedule {name}")
 
 
+def _set_paused(ctx: click.Context, name: str, paused: bool) -> None:
+    from archive.schedules import set_paused
+
+    set_paused(engine(ctx, writer=True), name, paused)
+    click.echo(f"{'paused' if paused else 'resumed'} schedule {name}")
+
+
 @schedule.command("pause")
 @click.argument("name")
 @click.pass_context
@@ -185,10 +192,7 @@ def pause(ctx: click.Context, name: str) -> None:
     \b
     redline schedule pause world
     """
-    from archive.schedules import set_paused
-
-    set_paused(engine(ctx, writer=True), name, True)
-    click.echo(f"paused schedule {name}")
+    _set_paused(ctx, name, True)
 
 
 @schedule.command("resume")
@@ -201,10 +205,7 @@ def resume(ctx: click.Context, name: str) -> None:
     \b
     redline schedule resume world
     """
-    from archive.schedules import set_paused
-
-    set_paused(engine(ctx, writer=True), name, False)
-    click.echo(f"resumed schedule {name}")
+    _set_paused(ctx, name, False)
 
 
 @schedule.command("run")

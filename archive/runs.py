@@ -10,7 +10,7 @@ import socket
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import Session
 
 from archive import models as m
@@ -36,15 +36,15 @@ def set_pid(engine: Engine, run_id: int, pid: int) -> None:
 
 
 def finish(engine: Engine, run_id: int, outcome: str, counts: dict[str, int] | None = None,
-           error: str | None = None, only_if_running: bool = False) -> None:
-    """Close a run with its outcome and counts (``only_if_running``: unless the run closed itself)."""
-    values: dict[str, Any] = {"outcome": outcome, "ended_at": utcnow(), "error": error}
+           error: str | None = None) -> None:
+    """Close a run with its counts. The first outcome and error recorded win: a scheduler that
+    marks a run ``timeout`` before stopping it keeps that outcome when the run then closes itself."""
+    values: dict[str, Any] = {
+        "outcome": case((m.Run.outcome == "running", outcome), else_=m.Run.outcome),
+        "error": func.coalesce(m.Run.error, error), "ended_at": utcnow()}
     values.update({k: v for k, v in (counts or {}).items() if k in COUNTS})
-    query = update(m.Run).where(m.Run.id == run_id)
-    if only_if_running:
-        query = query.where(m.Run.outcome == "running")
     with Session(engine) as session, session.begin():
-        session.execute(query.values(**values))
+        session.execute(update(m.Run).where(m.Run.id == run_id).values(**values))
 
 
 def mark_lost(engine: Engine) -> int:

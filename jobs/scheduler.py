@@ -111,8 +111,8 @@ class Scheduler:
         try:
             out, _ = child.communicate(timeout=self.options.run_timeout)
         except subprocess.TimeoutExpired:
-            _stop(child)
             runs.finish(self.engine, run_id, "timeout", error=f"killed after {self.options.run_timeout:.0f} s")
+            _stop(child)
             logger.error("run %d of %s timed out", run_id, name)
             return
         finally:
@@ -122,7 +122,7 @@ class Scheduler:
             logger.info("run %d of %s: %s", run_id, name, _figures(out))
             return
         outcome = "stopped" if self.stopping.is_set() else "killed" if child.returncode < 0 else "failed"
-        runs.finish(self.engine, run_id, outcome, error=f"exit status {child.returncode}", only_if_running=True)
+        runs.finish(self.engine, run_id, outcome, error=f"exit status {child.returncode}")
         logger.error("run %d of %s %s (exit status %d)", run_id, name, outcome, child.returncode)
 
     def shutdown(self) -> None:

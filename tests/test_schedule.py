@@ -331,3 +331,14 @@ def test_unreachable_feed_is_a_run_problem_not_a_crash(db: str, site: FakeSite, 
     assert any("missing-feed.xml" in problem for problem in summary["problems"])
     [run] = runs_of(db)
     assert run["outcome"] == "ok" and "missing-feed.xml" in run["error"]
+
+
+def test_a_run_over_its_time_limit_is_stopped_and_marked_timeout(
+        db: str, site: FakeSite, urls: list[str], scheduler: Callable[..., SchedulerProcess]) -> None:
+    add_job(db, "slow", "--every", "1h", "-s", "CONCURRENT_REQUESTS=1", *urls)
+    site.delay = 2.0
+    proc = scheduler("--run-timeout", "4s")
+    [run] = wait_for(lambda: [r for r in runs_of(db) if r["outcome"] != "running"], what="the run to end")
+    assert run["outcome"] == "timeout" and "killed after 4 s" in run["error"], run
+    assert proc.stop() == 0
+    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

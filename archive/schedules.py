@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive import models as m
@@ -16,6 +16,7 @@ from archive.db import ArchiveError
 from archive.normalize import BadURL, url_key
 from archive.recheck import Due, Policy, next_check
 
+CHUNK = 500  # URLs per IN (...) query: SQLite and psycopg cap the number of bound parameters
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -99,22 +100,21 @@ def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> i
         old = newest.get(key)
         if old is None or (item.hint and (old.hint is None or item.hint > old.hint)):
             newest[key] = item
-    added = 0
+    keys = list(newest)
     with Session(engine) as session, session.begin():
-        schedule = get(session, name)
-        existing = {row.url: row for row in session.scalars(
-            select(m.Tracked).where(m.Tracked.schedule_id == schedule.id, m.Tracked.url.in_(list(newest))))}
-        for key, item in newest.items():
-            row = existing.get(key)
-            if row is None:
-                session.add(m.Tracked(schedule_id=schedule.id, url=key, source=item.source, first_seen=now,
-                                      last_seen=now, hint=item.hint))
-                added += 1
-            else:
-                row.last_seen = now
-                if item.hint and (row.hint is None or item.hint > row.hint):
-                    row.hint = item.hint
-    return added
+        schedule_id = get(session, name).id
+        existing = {url: (row_id, hint) for start in range(0, len(keys), CHUNK) for row_id, url, hint in
+                    session.execute(select(m.Tracked.id, m.Tracked.url, m.Tracked.hint).where(
+                        m.Tracked.schedule_id == schedule_id, m.Tracked.url.in_(keys[start:start + CHUNK])))}
+        fresh = [{"schedule_id": schedule_id, "url": key, "source": item.source, "first_seen": now, "last_seen": now,
+                  "hint": item.hint} for key, item in newest.items() if key not in existing]
+        if fresh:
+            session.execute(insert(m.Tracked), fresh)
+        seen = [{"id": row_id, "last_seen": now, "hint": max(filter(None, [hint, newest[url].hint]), default=None)}
+                for url, (row_id, hint) in existing.items()]
+        if seen:
+            session.execute(update(m.Tracked), seen)
+    return len(fresh)
 
 
 def due(engine: Engine, names: Sequence[str], now: datetime) -> list[tuple[str, Due]]:

@@ -1,0 +1,83 @@
+"""A crawl worker: a procrastinate worker whose jobs share batched child crawls, and which
+re-queues the jobs of workers that stopped heartbeating (killed, or their machine died)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from procrastinate import App
+from procrastinate.exceptions import ConnectorException, UniqueViolation
+from procrastinate.jobs import Status
+
+from jobs.batch import Batcher
+from jobs.queue import QUEUE, ensure_schema, make_app
+
+log = logging.getLogger("redline.worker")
+STALLED_HEARTBEATS = 3  # a worker silent for this many heartbeat intervals is taken for dead
+
+
+@dataclass
+class WorkerConfig:
+    """What ``redline worker`` was asked for."""
+
+    concurrency: int = 40
+    batch_size: int = 20
+    batch_wait: float = 2.0
+    heartbeat: float = 10.0
+    crawl_timeout: float = 900.0
+    shutdown_timeout: float = 60.0
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stalled_after(self) -> float:
+        return self.heartbeat * STALLED_HEARTBEATS
+
+
+async def retry_stalled(app: App, stalled_after: float) -> int:
+    """Send back to the queue every job still 'doing' on a worker silent for ``stalled_after`` s.
+
+    If a newer job for the same article is already waiting, that one covers it: the stalled
+    job is closed as failed instead (its queueing lock forbids a second waiting job).
+    """
+    retried = 0
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
+        assert job.id is not None
+        try:
+            await app.job_manager.retry_job(job)
+            retried += 1
+            log.warning("re-queued job %s (%s) from a stalled worker", job.id, job.task_kwargs.get("url"))
+        except UniqueViolation:
+            await app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+        except ConnectorException:
+            pass  # another worker re-queued it first
+    return retried
+
+
+async def _watch_stalled(app: App, config: WorkerConfig) -> None:
+    while True:
+        try:
+            await retry_stalled(app, config.stalled_after)
+        except ConnectorException:
+            log.exception("could not check for stalled jobs; will try again")
+        await asyncio.sleep(config.heartbeat)
+
+
+async def serve(db_url: str, config: WorkerConfig) -> None:
+    """Run a worker until SIGTERM/SIGINT; running crawls finish (or are killed after the shutdown timeout)."""
+    ensure_schema(db_url)
+    app = make_app(db_url, min_size=2, max_size=4)
+    batcher = Batcher(db_url, config.settings, config.batch_size, config.batch_wait, config.crawl_timeout)
+    async with app.open_async():
+        watcher = asyncio.create_task(_watch_stalled(app, config))
+        try:
+            await app.run_worker_async(
+                queues=[QUEUE], concurrency=config.concurrency, additional_context={"batcher": batcher},
+                update_heartbeat_interval=config.heartbeat, stalled_worker_timeout=config.stalled_after,
+                shutdown_graceful_timeout=config.shutdown_timeout, delete_jobs="never")
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await batcher.close()

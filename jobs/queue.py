@@ -16,11 +16,12 @@ from sqlalchemy.engine import make_url
 
 from archive.db import ArchiveError, open_engine
 from archive.normalize import url_key
+from jobs.runner import CrawlFailed
 
 QUEUE = "redline-recheck"
 TASK = "redline.recheck"
-# 5 attempts in all, waiting 2, 4, 8, 16 s between them.
-RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
+# 5 attempts in all, waiting 2, 4, 8, 16 s between them; only a failed crawl is retried.
+RETRY = RetryStrategy(max_attempts=5, exponential_wait=2, retry_exceptions=[CrawlFailed])
 SCHEMA_LOCK = zlib.crc32(b"redline: apply job queue schema")  # advisory lock key, any fixed bigint
 
 
@@ -45,9 +46,20 @@ def conninfo(db_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+class Superseded(Exception):
+    """The crawl failed, but a newer job for the same article is already waiting: that one will re-check it."""
+
+
 async def recheck(context: JobContext, url: str) -> None:
     """Crawl ``url`` in the worker's current batch; raises (and so is retried) if that crawl fails."""
-    await context.additional_context["batcher"].crawl(url)
+    try:
+        await context.additional_context["batcher"].crawl(url)
+    except CrawlFailed:
+        # Sending this job back to 'todo' would clash with the waiting one's queueing lock
+        # (procrastinate leaves the job stuck in 'doing'); fail it without a retry instead.
+        if await context.app.job_manager.list_jobs_async(queueing_lock=context.job.queueing_lock, status="todo"):
+            raise Superseded(f"crawl of {url} failed; a newer job for it is waiting") from None
+        raise
 
 
 def make_app(db_url: str, **pool: Any) -> App:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -114,14 +115,14 @@ def many(site: FakeSite, stories: list[Story]) -> list[Story]:
 
 
 @pytest.fixture
-def workers(pg_url: str) -> Iterator[Callable[[], subprocess.Popen[str]]]:
+def workers(pg_url: str) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """Start ``redline worker`` processes with slow crawls; every one is killed at the end."""
     started: list[subprocess.Popen[str]] = []
     settings = {**FAST, "DOWNLOAD_DELAY": "0.4", "RANDOMIZE_DOWNLOAD_DELAY": "False"}
 
-    def start() -> subprocess.Popen[str]:
+    def start(*options: str) -> subprocess.Popen[str]:
         args = [sys.executable, "-m", "redline", "--db", pg_url, "worker", "--concurrency", "4",
-                "--batch-size", "4", "--batch-wait", "0.5", "--heartbeat", "1"]
+                "--batch-size", "4", "--batch-wait", "0.5", "--heartbeat", "1", *options]
         for name, value in settings.items():
             args += ["-s", f"{name}={value}"]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -133,6 +134,23 @@ def workers(pg_url: str) -> Iterator[Callable[[], subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=60)
+
+
+def test_failed_crawl_is_retried_unless_a_newer_job_for_the_article_waits(
+        pg_url: str, workers: Callable[..., subprocess.Popen[str]]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/news/story"
+        ensure_schema(pg_url)
+        worker = workers("--concurrency", "1", "--batch-size", "1", "--crawl-timeout", "4")
+        assert enqueue(pg_url, [url]) == (1, 0)
+        _wait_for("the first job to start", lambda: _statuses(pg_url) == {"doing": 1}, [worker])
+        assert enqueue(pg_url, [url]) == (1, 0)  # a running job does not hold the queueing lock
+        jobs = "SELECT status::text, attempts FROM procrastinate_jobs ORDER BY id"
+        # The first job's crawl times out; retrying it would clash with the waiting job's queueing
+        # lock, so it fails for good after one attempt. The second then runs, fails, and is retried.
+        _wait_for("the first job to fail and the second to be retried",
+                  lambda: (rows := _query(pg_url, jobs))[0] == ("failed", 1) and rows[1][1] >= 1, [worker])
+        assert _query(pg_url, jobs)[0] == ("failed", 1)
 
 
 def _versions(db_url: str) -> dict[str, list[int]]:
@@ -153,7 +171,7 @@ def _edit(story: Story, round_no: int) -> None:
 
 
 def test_workers_record_every_edit_once_even_when_one_is_killed_mid_batch(
-        pg_url: str, site: FakeSite, many: list[Story], workers: Callable[[], subprocess.Popen[str]]) -> None:
+        pg_url: str, site: FakeSite, many: list[Story], workers: Callable[..., subprocess.Popen[str]]) -> None:
     urls = [site.url(story.slug) for story in many]
     ensure_schema(pg_url)
     victim = workers()

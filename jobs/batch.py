@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 
 from jobs.runner import CrawlFailed
 
 PR_SET_PDEATHSIG = 1
+log = logging.getLogger("redline.worker")
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -26,6 +29,14 @@ def _die_with_parent() -> Callable[[], None] | None:
         return None
     libc = ctypes.CDLL(None, use_errno=True)
     return lambda: libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    """Kill ``proc`` and its extraction workers (its own process group) if still running; wait for it."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await asyncio.shield(proc.wait())
 
 
 class Batcher:
@@ -49,19 +60,26 @@ class Batcher:
             self._timer = loop.call_later(self.wait, self._flush)
         await done
 
-    def _flush(self) -> None:
+    def _take(self) -> list[tuple[str, asyncio.Future[None]]]:
+        """The open batch, emptied; its timer is cancelled."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         batch, self._pending = self._pending, []
+        return batch
+
+    def _flush(self) -> None:
+        batch = self._take()
         if batch:
             task = asyncio.create_task(self._run(batch))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
     async def _run(self, batch: list[tuple[str, asyncio.Future[None]]]) -> None:
+        started = time.monotonic()
         try:
             await self._crawl(list(dict.fromkeys(url for url, _ in batch)))
+            log.info("crawled a batch of %d URLs in %.1f s", len(batch), time.monotonic() - started)
         except BaseException as exc:  # noqa: BLE001  (every waiter must hear how its batch ended)
             for _, done in batch:
                 if not done.done():
@@ -87,30 +105,16 @@ class Batcher:
         except TimeoutError as exc:
             raise CrawlFailed(f"crawl of {len(urls)} URLs timed out after {self.timeout:.0f} s") from exc
         finally:
-            await self._reap(proc)
+            await _reap(proc)
         if proc.returncode != 0:
             last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
             raise CrawlFailed(f"crawl of {len(urls)} URLs exited with {proc.returncode}: {last}")
 
-    async def _reap(self, proc: asyncio.subprocess.Process) -> None:
-        """Kill ``proc`` if it is still running (timeout, cancellation) and wait for it."""
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await asyncio.shield(proc.wait())
-
     async def close(self) -> None:
         """Fail the open batch and stop every running crawl; nothing is left behind."""
-        self._flush_failed()
+        for _, done in self._take():
+            if not done.done():
+                done.set_exception(CrawlFailed("worker stopped before the crawl started"))
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
-
-    def _flush_failed(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        for _, done in self._pending:
-            if not done.done():
-                done.set_exception(CrawlFailed("worker stopped before the crawl started"))
-        self._pending = []

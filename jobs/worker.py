@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from jobs.queue import QUEUE, ensure_schema, make_app
 
 log = logging.getLogger("redline.worker")
 STALLED_HEARTBEATS = 3  # a worker silent for this many heartbeat intervals is taken for dead
+CLEANUP_HEARTBEATS = 10  # finished jobs older than keep_hours are deleted this often
 
 
 @dataclass
@@ -28,6 +30,7 @@ class WorkerConfig:
     heartbeat: float = 10.0
     crawl_timeout: float = 900.0
     shutdown_timeout: float = 60.0
+    keep_hours: int = 168
     settings: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -55,12 +58,16 @@ async def retry_stalled(app: App, stalled_after: float) -> int:
     return retried
 
 
-async def _watch_stalled(app: App, config: WorkerConfig) -> None:
-    while True:
+async def _housekeeping(app: App, config: WorkerConfig) -> None:
+    """Every heartbeat re-queue stalled jobs; now and then delete finished jobs older than keep_hours."""
+    for beat in itertools.count():
         try:
             await retry_stalled(app, config.stalled_after)
+            if beat % CLEANUP_HEARTBEATS == 0:
+                await app.job_manager.delete_old_jobs(nb_hours=config.keep_hours, queue=QUEUE, include_failed=True,
+                                                      include_aborted=True)
         except ConnectorException:
-            log.exception("could not check for stalled jobs; will try again")
+            log.exception("housekeeping query failed; will try again")
         await asyncio.sleep(config.heartbeat)
 
 
@@ -70,7 +77,7 @@ async def serve(db_url: str, config: WorkerConfig) -> None:
     app = make_app(db_url, min_size=2, max_size=4)
     batcher = Batcher(db_url, config.settings, config.batch_size, config.batch_wait, config.crawl_timeout)
     async with app.open_async():
-        watcher = asyncio.create_task(_watch_stalled(app, config))
+        watcher = asyncio.create_task(_housekeeping(app, config))
         try:
             await app.run_worker_async(
                 queues=[QUEUE], concurrency=config.concurrency, additional_context={"batcher": batcher},

@@ -32,11 +32,13 @@ def enqueue_urls(db: str | None, urls: list[str], as_json: bool) -> None:
                    "Use the same value on every worker.")
 @click.option("--crawl-timeout", type=click.FloatRange(1), default=900.0, show_default=True, metavar="SECONDS",
               help="Kill a batch's crawl after this long (its jobs are retried).")
+@click.option("--keep-hours", type=click.IntRange(0), default=168, show_default=True, metavar="HOURS",
+              help="Delete finished jobs older than this from the queue table.")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for every crawl.")
 @click.pass_context
 @handles_errors
 def worker(ctx: click.Context, concurrency: int, batch_size: int, batch_wait: float, heartbeat: float,
-           crawl_timeout: float, settings: tuple[str, ...]) -> None:
+           crawl_timeout: float, keep_hours: int, settings: tuple[str, ...]) -> None:
     """Run queued re-checks until stopped (SIGTERM or Ctrl-C); needs a PostgreSQL archive.
 
     Jobs come from 'redline crawl --queue URL...' or the scheduler. Run one worker per
@@ -60,5 +62,5 @@ def worker(ctx: click.Context, concurrency: int, batch_size: int, batch_wait: fl
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("redline.worker").setLevel(logging.INFO)
     config = WorkerConfig(concurrency=concurrency, batch_size=batch_size, batch_wait=batch_wait, heartbeat=heartbeat,
-                          crawl_timeout=crawl_timeout, settings=overrides)
+                          crawl_timeout=crawl_timeout, keep_hours=keep_hours, settings=overrides)
     asyncio.run(serve(url, config))

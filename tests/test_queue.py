@@ -153,6 +153,16 @@ def test_failed_crawl_is_retried_unless_a_newer_job_for_the_article_waits(
         assert _query(pg_url, jobs)[0] == ("failed", 1)
 
 
+def test_worker_deletes_finished_jobs_older_than_keep_hours(
+        pg_url: str, urls: list[str], workers: Callable[..., subprocess.Popen[str]]) -> None:
+    ensure_schema(pg_url)
+    worker = workers("--keep-hours", "0")
+    assert enqueue(pg_url, urls) == (len(urls), 0)
+    _wait_for("the jobs to run", lambda: _versions(pg_url) == {url: [1] for url in urls}, [worker])
+    _wait_for("the finished jobs to be deleted", lambda: not _query(pg_url, "SELECT id FROM procrastinate_jobs"),
+              [worker])
+
+
 def _versions(db_url: str) -> dict[str, list[int]]:
     rows = _query(db_url, "SELECT a.key, v.number FROM versions v JOIN articles a ON a.id = v.article_id "
                           "ORDER BY a.key, v.number")

@@ -5,6 +5,7 @@ procrastinate's queueing lock, so at most one job per article waits in the queue
 """
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -20,8 +21,9 @@ from jobs.runner import CrawlFailed
 
 QUEUE = "redline-recheck"
 TASK = "redline.recheck"
-# 5 attempts in all, waiting 2, 4, 8, 16 s between them; only a failed crawl is retried.
-RETRY = RetryStrategy(max_attempts=5, exponential_wait=2, retry_exceptions=[CrawlFailed])
+# 5 attempts in all, waiting 2, 4, 8, 16 s between them. Retried: a failed crawl, and a job cut
+# short when its worker stopped (procrastinate cancels it; it counts as an attempt).
+RETRY = RetryStrategy(max_attempts=5, exponential_wait=2, retry_exceptions=[CrawlFailed, asyncio.CancelledError])
 SCHEMA_LOCK = zlib.crc32(b"redline: apply job queue schema")  # advisory lock key, any fixed bigint
 
 
@@ -57,7 +59,8 @@ async def recheck(context: JobContext, url: str) -> None:
     except CrawlFailed:
         # Sending this job back to 'todo' would clash with the waiting one's queueing lock
         # (procrastinate leaves the job stuck in 'doing'); fail it without a retry instead.
-        if await context.app.job_manager.list_jobs_async(queueing_lock=context.job.queueing_lock, status="todo"):
+        waiting = await context.app.job_manager.list_jobs_async(queueing_lock=context.job.queueing_lock, status="todo")
+        if any(job.id != context.job.id for job in waiting):
             raise Superseded(f"crawl of {url} failed; a newer job for it is waiting") from None
         raise
 

@@ -29,7 +29,6 @@ class WorkerConfig:
     batch_wait: float = 2.0
     heartbeat: float = 10.0
     crawl_timeout: float = 900.0
-    shutdown_timeout: float = 60.0
     keep_hours: int = 168
     settings: dict[str, str] = field(default_factory=dict)
 
@@ -72,7 +71,12 @@ async def _housekeeping(app: App, config: WorkerConfig) -> None:
 
 
 async def serve(db_url: str, config: WorkerConfig) -> None:
-    """Run a worker until SIGTERM/SIGINT; running crawls finish (or are killed after the shutdown timeout)."""
+    """Run a worker until SIGTERM/SIGINT; then running crawls get one heartbeat interval to end.
+
+    procrastinate stops heartbeating as shutdown begins, so waiting longer would let other workers
+    take this one for dead; crawls still running are killed and their jobs retried. A worker
+    killed harder loses nothing either: its jobs are re-queued once its heartbeat is stale.
+    """
     ensure_schema(db_url)
     app = make_app(db_url, min_size=2, max_size=4)
     batcher = Batcher(db_url, config.settings, config.batch_size, config.batch_wait, config.crawl_timeout)
@@ -82,7 +86,7 @@ async def serve(db_url: str, config: WorkerConfig) -> None:
             await app.run_worker_async(
                 queues=[QUEUE], concurrency=config.concurrency, additional_context={"batcher": batcher},
                 update_heartbeat_interval=config.heartbeat, stalled_worker_timeout=config.stalled_after,
-                shutdown_graceful_timeout=config.shutdown_timeout, delete_jobs="never")
+                shutdown_graceful_timeout=config.heartbeat, delete_jobs="never")
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -153,6 +153,24 @@ def test_failed_crawl_is_retried_unless_a_newer_job_for_the_article_waits(
         assert _query(pg_url, jobs)[0] == ("failed", 1)
 
 
+def test_sigterm_stops_the_crawl_and_requeues_its_job(
+        pg_url: str, workers: Callable[..., subprocess.Popen[str]]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/news/story"
+        ensure_schema(pg_url)
+        worker = workers("--crawl-timeout", "120")
+        assert enqueue(pg_url, [url]) == (1, 0)
+        _wait_for("the crawl to start", lambda: _statuses(pg_url) == {"doing": 1} and bool(_descendants(worker.pid)),
+                  [worker])
+        crawls = _descendants(worker.pid)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        assert not any(_alive(pid) for pid in crawls)
+        # The crawl was cut short, so the job went back to the queue for another try.
+        assert _query(pg_url, "SELECT status::text, attempts FROM procrastinate_jobs") == [("todo", 1)], err
+
+
 def test_worker_deletes_finished_jobs_older_than_keep_hours(
         pg_url: str, urls: list[str], workers: Callable[..., subprocess.Popen[str]]) -> None:
     ensure_schema(pg_url)

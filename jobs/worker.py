@@ -13,7 +13,8 @@ from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 
 from jobs.batch import Batcher
-from jobs.queue import QUEUE, ensure_schema, make_app
+from jobs.queue import QUEUE, RETRY, ensure_schema, make_app
+from jobs.runner import CrawlFailed
 
 log = logging.getLogger("redline.worker")
 STALLED_HEARTBEATS = 3  # a worker silent for this many heartbeat intervals is taken for dead
@@ -37,24 +38,27 @@ class WorkerConfig:
         return self.heartbeat * STALLED_HEARTBEATS
 
 
-async def retry_stalled(app: App, stalled_after: float) -> int:
+async def retry_stalled(app: App, stalled_after: float) -> None:
     """Send back to the queue every job still 'doing' on a worker silent for ``stalled_after`` s.
 
-    If a newer job for the same article is already waiting, that one covers it: the stalled
-    job is closed as failed instead (its queueing lock forbids a second waiting job).
+    The task's retry strategy decides when, and whether attempts are left. If a newer job for
+    the same article is already waiting, that one covers it: the stalled job is closed as
+    failed instead (the queueing lock forbids a second waiting job).
     """
-    retried = 0
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
         assert job.id is not None
+        decision = RETRY.get_retry_decision(exception=CrawlFailed("its worker stopped heartbeating"), job=job)
         try:
-            await app.job_manager.retry_job(job)
-            retried += 1
-            log.warning("re-queued job %s (%s) from a stalled worker", job.id, job.task_kwargs.get("url"))
-        except UniqueViolation:
-            await app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+            if decision is None:
+                await app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+                continue
+            try:
+                await app.job_manager.retry_job(job, retry_at=decision.retry_at)
+                log.warning("re-queued job %s (%s) from a stalled worker", job.id, job.task_kwargs.get("url"))
+            except UniqueViolation:
+                await app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
         except ConnectorException:
-            pass  # another worker re-queued it first
-    return retried
+            pass  # another worker dealt with it first
 
 
 async def _housekeeping(app: App, config: WorkerConfig) -> None:

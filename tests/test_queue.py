@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import signal
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from jobs.queue import TASK, conninfo, enqueue, ensure_schema
+from jobs.queue import RETRY, TASK, conninfo, enqueue, ensure_schema
 from redline.fakesite import FakeSite, Story
 from tests.conftest import FAST, run_redline
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
@@ -29,7 +30,8 @@ def _query(db_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     import psycopg
 
     with psycopg.connect(conninfo(db_url), autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
 
 
 def _wait_for(what: str, check: Callable[[], bool], procs: list[subprocess.Popen[str]] = ()) -> None:  # type: ignore[assignment]
@@ -96,6 +98,36 @@ def test_schema_set_up_by_processes_starting_at_once(pg_url: str) -> None:
     tables = {name for (name,) in _query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert {"procrastinate_jobs", "procrastinate_workers", "alembic_version", "versions"} <= tables
     assert run_redline(pg_url, "list", "--json").returncode == 0  # the archive still opens beside the queue
+
+
+def test_stalled_jobs_are_requeued_failed_or_left_alone(pg_url: str) -> None:
+    from jobs.queue import make_app
+    from jobs.worker import retry_stalled
+
+    urls = [f"http://127.0.0.1/news/{name}" for name in ("plain", "covered", "exhausted", "live")]
+    assert enqueue(pg_url, urls) == (4, 0)
+
+    async def scenario() -> None:
+        app = make_app(pg_url, min_size=1, max_size=2)
+        async with app.open_async():
+            manager = app.job_manager
+            dead, live = await manager.register_worker(), await manager.register_worker()
+            for worker_id in (dead, dead, dead, live):
+                assert await manager.fetch_job(queues=None, worker_id=worker_id)
+            enqueue(pg_url, urls[1:2])  # a newer job for "covered" waits
+            _query(pg_url, "UPDATE procrastinate_jobs SET attempts = %s WHERE args->>'url' = %s", RETRY.max_attempts,
+                   urls[2])
+            _query(pg_url, "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' "
+                           "WHERE id = %s", dead)
+            await retry_stalled(app, 30)
+            await retry_stalled(app, 30)  # a second pass (another worker) changes nothing more
+
+    asyncio.run(scenario())
+    rows = _query(pg_url, "SELECT args->>'url', status::text, attempts FROM procrastinate_jobs ORDER BY id")
+    assert [(url.rsplit("/", 1)[1], status, attempts) for url, status, attempts in rows] == [
+        # Finishing a job counts its attempt too.
+        ("plain", "todo", 1), ("covered", "failed", 1), ("exhausted", "failed", RETRY.max_attempts + 1),
+        ("live", "doing", 0), ("covered", "todo", 0)]
 
 
 # -- real workers ---------------------------------------------------------------------------------

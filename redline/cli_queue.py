@@ -42,10 +42,12 @@ def worker(ctx: click.Context, concurrency: int, batch_size: int, batch_wait: fl
     """Run queued re-checks until stopped (SIGTERM or Ctrl-C); needs a PostgreSQL archive.
 
     Jobs come from 'redline crawl --queue URL...' or the scheduler. Run one worker per
-    machine, all with the same --db; a worker that dies has its jobs retried by the others.
+    machine, all with the same --db (or REDLINE_DB); a worker that dies has its jobs retried
+    by the others.
 
     \b
-    redline --db postgresql+psycopg://redline@db/redline worker --concurrency 40 --batch-size 20
+    redline worker --concurrency 40 --batch-size 20
+    redline worker -s DOWNLOAD_DELAY=2 --heartbeat 5
     """
     import asyncio
     import logging

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ def _query(db_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return cur.fetchall() if cur.description else []
 
 
-def _wait_for(what: str, check: Callable[[], bool], procs: list[subprocess.Popen[str]] = ()) -> None:  # type: ignore[assignment]
+def _wait_for(what: str, check: Callable[[], bool], procs: Sequence[subprocess.Popen[str]] = ()) -> None:
     """Poll ``check`` until it holds; fail naming ``what`` if the deadline passes or a worker died."""
     deadline = time.monotonic() + DEADLINE
     while not check():

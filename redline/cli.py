@@ -105,22 +105,30 @@ def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.argument("urls", nargs=-1)
 @click.option("--urls-file", metavar="FILE", help="Read URLs from FILE, one per line ('-' for stdin).")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting, as 'scrapy crawl -s'.")
+@click.option("--queue", is_flag=True, help="Queue the URLs for 'redline worker' instead (PostgreSQL only).")
 @json_option
 @click.pass_context
 @handles_errors
 def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, settings: tuple[str, ...],
-          as_json: bool) -> None:
+          queue: bool, as_json: bool) -> None:
     """Fetch each URL once and record a new version, an unchanged mark or an event.
 
     \b
     redline crawl https://example.com/a https://example.com/b
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
+    redline crawl --queue --urls-file watch.txt      # for the workers
     """
     from archive.db import database_url
     from archive.outcomes import summarize
     from redline.progress import crawl_with_progress
 
     targets = read_urls(urls, urls_file)
+    if queue:
+        if settings:
+            raise UserError("-s does not apply with --queue; give Scrapy settings to 'redline worker -s'", 2)
+        from redline.cli_queue import enqueue_urls
+
+        return enqueue_urls(ctx.obj["db"], targets, as_json)
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True, must_exist=False).dispose()  # create and migrate before the crawl
@@ -416,3 +424,7 @@ cli.add_command(cli_schedule.schedule)
 cli.add_command(cli_schedule.scheduler)
 cli.add_command(cli_schedule.runs)
 cli.add_command(cli_schedule.due)
+
+from redline import cli_queue  # noqa: E402
+
+cli.add_command(cli_queue.worker)

@@ -283,3 +283,43 @@ def test_workers_record_every_edit_once_even_when_one_is_killed_mid_batch(
     survivor.send_signal(signal.SIGTERM)
     _, err = survivor.communicate(timeout=120)
     assert survivor.returncode == 0, err
+
+
+def test_scheduler_and_two_workers_record_every_edit_once_when_a_worker_is_killed(
+        pg_url: str, site: FakeSite, many: list[Story], workers: Callable[..., subprocess.Popen[str]],
+        tmp_path: Path) -> None:
+    urls = [site.url(story.slug) for story in many]
+    added = run_redline(pg_url, "schedule", "add", "watch", "--every", "2s", "--recheck", "1h:1s,1d", *urls)
+    assert added.returncode == 0, added.stderr
+    log = (tmp_path / "scheduler.log").open("w")
+    scheduler = subprocess.Popen([sys.executable, "-m", "redline", "--db", pg_url, "scheduler", "--queue",
+                                  "--sync-every", "1s"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        victim, survivor = workers(), workers()
+        expected = dict.fromkeys(urls, 1)
+        _wait_for("every article to be recorded", lambda: _versions(pg_url) == {u: [1] for u in urls},
+                  [victim, survivor, scheduler])
+        for story in many[:6]:
+            _edit(story, 2)
+            expected[site.url(story.slug)] += 1
+        victim_id = _query(pg_url, "SELECT id FROM procrastinate_workers ORDER BY id LIMIT 1")[0][0]
+        held = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' AND worker_id = %s"
+        _wait_for("the first worker to be crawling", lambda: _query(pg_url, held, victim_id)[0][0] > 0
+                  and bool(_descendants(victim.pid)), [victim, survivor, scheduler])
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=30)
+        for story in many[6:]:
+            _edit(story, 3)
+            expected[site.url(story.slug)] += 1
+        want = {url: list(range(1, expected[url] + 1)) for url in urls}
+        _wait_for("every edit to be recorded", lambda: _versions(pg_url) == want, [survivor, scheduler])
+        time.sleep(3)  # more scheduled rounds: unchanged pages must not add versions
+        assert _versions(pg_url) == want
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=60) == 0
+        outcomes = {outcome for (outcome,) in _query(pg_url, "SELECT outcome FROM runs")}
+        assert outcomes <= {"ok", "stopped"} and "ok" in outcomes
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()

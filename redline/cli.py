@@ -305,8 +305,9 @@ def clean_keep_newlines(text: str, color: bool) -> str:
 @click.pass_context
 @handles_errors
 def demo(ctx: click.Context) -> None:
-    """Run Redline end to end, offline: serve sample news pages on 127.0.0.1, crawl them,
-    edit some, crawl again, then print a history and a word-level diff.
+    """Run Redline end to end, offline: serve sample news pages and their RSS feed on 127.0.0.1,
+    run a scheduled job that follows the feed, edit some pages, run it again, then print a
+    history, a word-level diff and the run history.
 
     Uses --db if given, otherwise ./redline-demo.db (recreated each run).
 

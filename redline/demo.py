@@ -1,18 +1,20 @@
-"""The offline end-to-end demo: sample pages on 127.0.0.1, two crawls, an edit between them."""
+"""The offline end-to-end demo: sample pages and their RSS feed on 127.0.0.1, a scheduled job
+that follows the feed, run twice with edits in between."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from jobs.runner import run_crawl
-from redline.fakesite import FakeSite, load_stories
+from jobs.runner import run_json
+from redline.fakesite import FakeSite, Route, load_stories
 
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "8"}
+JOB = "demo"
 
 
 def run_demo(db: str, fresh: bool) -> None:
-    """Serve, crawl, edit, crawl again, then print the log and the diff."""
+    """Serve, run the job, edit, run it again, then print the history, a diff and the runs."""
     from archive.db import database_url
 
     if fresh:
@@ -20,20 +22,42 @@ def run_demo(db: str, fresh: bool) -> None:
             Path(db + suffix).unlink(missing_ok=True)
     db_url = database_url(db)
     site = FakeSite().start()
-    try:
-        urls = [site.add(story) for story in load_stories()]
-        say(f"Serving {len(urls)} sample articles on {site.url('')}")
-        summary(run_crawl(urls, db_url, FAST), "first crawl")
-        edit(site)
-        summary(run_crawl(urls, db_url, FAST), "second crawl (pages re-rendered: new counters, teasers, timestamps)")
-    finally:
-        site.stop()
     from redline.cli import cli
 
-    for args in (["log", urls[0]], ["diff", urls[0]], ["log", urls[2]], ["list"]):
+    try:
+        urls = [site.add(story) for story in load_stories()]
+        site.routes["/rss.xml"] = Route(body=rss(urls), content_type="application/rss+xml")
+        say(f"Serving {len(urls)} sample articles and their feed {site.url('rss.xml')}")
+        settings = [arg for name, value in FAST.items() for arg in ("-s", f"{name}={value}")]
+        add = ["schedule", "add", JOB, "--every", "15m", "--recheck", "1h:1s,1d", "--feed", site.url("rss.xml")]
+        say(f"\n$ redline --db {db} {' '.join(add)}")
+        forget_old_job(db_url)
+        cli.main(["--db", db, *add, *settings], prog_name="redline", standalone_mode=False)
+        summary(run_json(db_url, "schedule", "run", JOB), "first run")
+        edit(site)
+        summary(run_json(db_url, "schedule", "run", JOB),
+                "second run (pages re-rendered: new counters, teasers, timestamps)")
+    finally:
+        site.stop()
+    for args in (["log", urls[0]], ["diff", urls[0]], ["log", urls[2]], ["list"], ["runs"]):
         say(f"\n$ redline --db {db} {' '.join(args)}")
         cli.main(["--db", db, *args], prog_name="redline", standalone_mode=False)
     say(f"\nThe archive is in {db}; explore it with 'redline --db {db} list'.")
+
+
+def forget_old_job(db_url: str) -> None:
+    """An earlier demo's job in a reused archive points at a site that is gone: replace it."""
+    from sqlalchemy.orm import Session
+
+    from archive import schedules
+    from archive.db import open_engine
+
+    engine = open_engine(db_url, writer=True)
+    with Session(engine) as session:
+        exists = any(row.name == JOB for row in schedules.all_schedules(session))
+    if exists:
+        schedules.remove(engine, JOB)
+    engine.dispose()
 
 
 def edit(site: FakeSite) -> None:
@@ -52,9 +76,15 @@ def edit(site: FakeSite) -> None:
         "paragraph removal) and took one down (404).")
 
 
+def rss(urls: list[str]) -> str:
+    items = "".join(f"<item><link>{url}</link><pubDate>Thu, 05 Dec 2024 09:00:00 GMT</pubDate></item>"
+                    for url in urls)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Sample news</title>{items}</channel></rss>'
+
+
 def summary(result: dict[str, int], label: str) -> None:
-    say(f"{label}: fetched {result['fetched']}, new articles {result['new_articles']}, "
-        f"new versions {result['new_versions']}, unchanged {result['unchanged']}, failed {result['failed']}")
+    say(f"{label}: discovered {result['discovered']}, fetched {result['fetched']}, new articles "
+        f"{result['new_articles']}, new versions {result['new_versions']}, failures {result['failures']}")
 
 
 def say(message: str) -> None:

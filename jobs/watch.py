@@ -5,8 +5,9 @@ failed or were killed as well as those that finished.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from archive import runs, schedules
@@ -14,6 +15,9 @@ from archive.capture import Found
 from archive.db import open_engine
 from archive.models import utcnow
 from archive.outcomes import summarize
+
+if TYPE_CHECKING:
+    from scraper.run import WatchResult
 
 MAX_ERROR_LINES = 5
 
@@ -24,41 +28,45 @@ def run_schedule(db_url: str, name: str, run_id: int | None = None, overrides: d
     fetching them here. Returns the run's summary; the run row records it too."""
     engine = open_engine(db_url, writer=True)
     try:
-        with Session(engine) as session:
-            schedule = schedules.get(session, name)
-            schedule_id, feeds, sitemaps = schedule.id, list(schedule.feeds), list(schedule.sitemaps)
-            settings = {**schedule.settings, **(overrides or {})}
-            listed = schedules.listed_urls(schedule)
         if run_id is None:
+            with Session(engine) as session:
+                schedule_id = schedules.get(session, name).id
             runs.mark_lost(engine)
             run_id = runs.start(engine, name, schedule_id)
-        tally: dict[str, int] = {"discovered": 0, "queued": 0}
         try:
-            result = _watch(db_url, name, feeds, sitemaps, listed, settings, engine, tally, queue)
+            result, tally = _watch(engine, db_url, name, overrides or {}, queue)
         except BaseException as exc:
             runs.finish(engine, run_id, "stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
                         error=f"{type(exc).__name__}: {exc}")
             raise
         summary = summarize(result.counts)
-        problems = result.problems
         counts = {"discovered": tally["discovered"], "fetched": summary["fetched"],
                   "new_articles": summary["new_articles"], "new_versions": summary["new_versions"],
-                  "failures": summary["failed"] + len(problems)}
-        runs.finish(engine, run_id, "stopped" if result.stopped else "ok", counts, error="\n".join(problems[:MAX_ERROR_LINES]) or None)
-        return {"run": run_id, "job": name, **counts, "queued": tally["queued"], "due": result.picked,
-                "problems": problems, "outcomes": summary["outcomes"]}
+                  "failures": summary["failed"] + len(result.problems)}
+        runs.finish(engine, run_id, "stopped" if result.stopped else "ok", counts,
+                    error="\n".join(result.problems[:MAX_ERROR_LINES]) or None)
+        return {"run": run_id, "job": name, **counts, "due": tally["due"], "queued": tally["queued"],
+                "problems": result.problems, "outcomes": summary["outcomes"]}
     finally:
         engine.dispose()
 
 
-def _watch(db_url: str, name: str, feeds: list[str], sitemaps: list[str], listed: list[str],
-           settings: dict[str, str], engine: Any, tally: dict[str, int], queue: bool) -> Any:
+def _watch(engine: Engine, db_url: str, name: str, overrides: dict[str, str],
+           queue: bool) -> tuple[WatchResult, dict[str, int]]:
     from scraper.run import watch
+
+    with Session(engine) as session:
+        schedule = schedules.get(session, name)
+        feeds, sitemaps = list(schedule.feeds), list(schedule.sitemaps)
+        settings = {**schedule.settings, **overrides}
+        listed = schedules.listed_urls(schedule)
+    tally = {"discovered": 0, "due": 0, "queued": 0}
 
     def pick(found: list[Found]) -> list[str]:
         now = utcnow()
         tally["discovered"] = schedules.track(engine, name, [*found, *(Found(u, "list") for u in listed)], now)
         due = [item.url for _, item in schedules.due(engine, [name], now) if item.at <= now]
+        tally["due"] = len(due)
         if not queue:
             return due
         from jobs.queue import enqueue
@@ -66,4 +74,4 @@ def _watch(db_url: str, name: str, feeds: list[str], sitemaps: list[str], listed
         tally["queued"], _pending = enqueue(db_url, due)
         return []
 
-    return watch(feeds, sitemaps, pick, db_url, settings)
+    return watch(feeds, sitemaps, pick, db_url, settings), tally

@@ -44,7 +44,6 @@ class WatchResult:
     counts: Counter[str] = field(default_factory=Counter)
     found: list[Found] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    picked: int = 0
     crawlers: list[Crawler] = field(default_factory=list)
 
     @property
@@ -68,7 +67,6 @@ def watch(feeds: Sequence[str], sitemaps: Sequence[str], pick: Callable[[list[Fo
             spider = discovered.spider
             result.found, result.problems = list(spider.found), list(spider.problems)
         urls = pick(result.found)
-        result.picked = len(urls)
         if not urls:
             return None
         fetcher = _urls_crawler(process, result.counts, on_outcome)

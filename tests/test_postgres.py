@@ -293,9 +293,6 @@ open_engine(sys.argv[1], writer=True).dispose()
 """
 
 
-@pytest.mark.xfail(reason="concurrent migration on PostgreSQL: archive/db.py migrate() must take an advisory "
-                          "lock and re-check the revision under it; see the PostgreSQL report", strict=True,
-                   raises=AssertionError)
 def test_processes_opening_an_empty_database_at_once(pg_url: str, tmp_path: Path) -> None:
     # Each process waits (at most 3 s) before its first CREATE TABLE until all have got there, so
     # all have found no schema before any creates it.

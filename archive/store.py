@@ -2,7 +2,9 @@
 
 One batch of captures is one transaction, so a crash leaves either all of a
 batch or none of it. Version numbers are assigned inside that transaction from
-the article row, which is locked first.
+the article row, which is locked first. Rows another writer may be inserting at
+the same moment (articles, their URLs, bodies, template paragraphs) are inserted
+in a savepoint, so losing that race costs the savepoint, not the batch.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive import models as m
@@ -194,17 +197,30 @@ class _Writer:
         article = requested.article if requested else next((o.article for o in owners.values() if o), None)
         created = article is None
         if article is None:
-            article = m.Article(key=keys[0], host=url_host(keys[0]), first_seen=fetch.fetched_at, status="live",
-                                version_count=0)
-            self.s.add(article)
-            self.s.flush()
+            article, created = self._create_article(keys[0], fetch)
         else:
             article = self._lock(article)
         for key, owner in owners.items():
             if owner is None and (key == keys[0] or not _is_front_page(key)):
-                self.s.add(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
-        self.s.flush()
+                self._insert_if_new(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
         return article, created
+
+    def _create_article(self, key: str, fetch: Fetch) -> tuple[m.Article, bool]:
+        """Insert the article, or, when another writer just created it, lock theirs: (article, created)."""
+        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status="live", version_count=0)
+        if self._insert_if_new(article):
+            return article, True
+        theirs = self.s.scalars(select(m.Article).where(m.Article.key == key)).one()
+        return self._lock(theirs), False
+
+    def _insert_if_new(self, row: object) -> bool:
+        """Insert ``row`` in a savepoint; False (and nothing inserted) when a unique key already exists."""
+        try:
+            with self.s.begin_nested():
+                self.s.add(row)
+        except IntegrityError:
+            return False
+        return True
 
     def _lock(self, article: m.Article) -> m.Article:
         # populate_existing: the row may already be in the session; re-read it under the lock
@@ -222,8 +238,8 @@ class _Writer:
         if not body:
             return None
         sha = sha256(body)
-        if self.s.get(m.Body, sha) is None:
-            self.s.add(m.Body(sha256=sha, size=len(body), data=compress_body(body)))
+        if self.s.scalar(select(m.Body.sha256).where(m.Body.sha256 == sha)) is None:
+            self._insert_if_new(m.Body(sha256=sha, size=len(body), data=compress_body(body)))
         return sha
 
     def _fill_text(self, plan: _Plan, extracted: Extracted) -> None:
@@ -248,7 +264,7 @@ class _Writer:
             for h, n in counter.items():
                 if n >= TEMPLATE_MIN_ARTICLES and h not in known:
                     known.add(h)
-                    self.s.add(m.TemplateParagraph(host=host, hash=h, first_seen=plans[0].fetch.fetched_at))
+                    self._insert_if_new(m.TemplateParagraph(host=host, hash=h, first_seen=plans[0].fetch.fetched_at))
 
     # -- applying -------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from archive import models as m
 from archive.capture import Extracted, Fetch
@@ -343,6 +343,7 @@ class _Writer:
         number = article.version_count + 1
         base = latest if latest is not None and (number - 1) % FULL_EVERY else None
         rules = self._noise(article.host).rules
+        fingerprint = _fingerprint(state)
         noise = [h for p, h in zip(plan.paras, plan.hashes) if h in plan.boilerplate or is_noise(p, rules)]
         version = m.Version(
             article_id=article.id, number=number, captured_at=fetch.fetched_at, fetch_id=plan.fetch_row.id,
@@ -356,7 +357,8 @@ class _Writer:
             added_words=change.added_words if change else None,
             removed_words=change.removed_words if change else None,
             declared=change.declared if change else None,
-            reverts_to=self._reverts_to(article, state) if change else None, drift=plan.drift)
+            reverts_to=self._reverts_to(article, fingerprint) if change else None, drift=plan.drift,
+            state_sha256=fingerprint)
         self.s.add(version)
         article.version_count = number
         article.last_changed = fetch.fetched_at
@@ -369,19 +371,22 @@ class _Writer:
         self.texts[version.id] = plan.text
         return version
 
-    def _reverts_to(self, article: m.Article, state: State) -> int | None:
-        """The earlier version (not the latest) this state repeats: an A → B → A flip-flop."""
-        target = _fingerprint(state)
-        rows = self.s.execute(select(m.Version).where(m.Version.article_id == article.id,
-                                                      m.Version.number < article.version_count)
-                              .order_by(m.Version.number.desc())).scalars()
-        for row in rows:
+    def _reverts_to(self, article: m.Article, target: str) -> int | None:
+        """The earlier version (not the latest) whose state fingerprint is ``target``: an A → B → A
+        flip-flop. Versions stored before fingerprints were (state_sha256 NULL) are rebuilt to compare."""
+        earlier = (m.Version.article_id == article.id, m.Version.number < article.version_count)
+        match = self.s.scalar(select(m.Version.number).where(*earlier, m.Version.state_sha256 == target)
+                              .order_by(m.Version.number.desc()).limit(1))
+        unknown = select(m.Version).where(*earlier, m.Version.state_sha256.is_(None))
+        if match is not None:
+            unknown = unknown.where(m.Version.number > match)
+        for row in self.s.scalars(unknown.order_by(m.Version.number.desc())):
             paras = [comparable(p) for p in paragraphs(self._text(row))]
             old = self._state(article.host, row.title, row.byline, row.updated, paras, row.paragraph_hashes,
                               set(row.noise_hashes))
             if _fingerprint(old) == target:
                 return row.number
-        return None
+        return match
 
     def _latest(self, article: m.Article) -> m.Version | None:
         if not article.version_count:
@@ -396,14 +401,22 @@ class _Writer:
 
 
 def read_text(session: Session, version: m.Version) -> str:
-    """A version's text, unpacking its delta chain back to the last full snapshot."""
-    chain = [version]
-    while chain[-1].text_base is not None:
-        chain.append(session.scalar(select(m.Version).where(m.Version.article_id == version.article_id,
-                                                            m.Version.number == chain[-1].text_base)))
+    """A version's text, unpacking its delta chain back to the last full snapshot.
+
+    The chain's earlier links come in one recursive query.
+    """
+    blobs = [version.text_blob]
+    if version.text_base is not None:
+        link = aliased(m.Version)
+        chain = (select(m.Version.number, m.Version.text_base, m.Version.text_blob)
+                 .where(m.Version.article_id == version.article_id, m.Version.number == version.text_base)
+                 .cte("chain", recursive=True))
+        chain = chain.union_all(select(link.number, link.text_base, link.text_blob)
+                                .where(link.article_id == version.article_id, link.number == chain.c.text_base))
+        blobs += session.scalars(select(chain.c.text_blob).order_by(chain.c.number.desc())).all()
     text: str | None = None
-    for row in reversed(chain):
-        text = unpack(row.text_blob, text)
+    for blob in reversed(blobs):
+        text = unpack(blob, text)
     assert text is not None
     return text
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zstandard
 
-FULL_EVERY = 16
+FULL_EVERY = 64
 LEVEL = 19
 
 

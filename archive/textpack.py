@@ -10,6 +10,7 @@ import zstandard
 
 FULL_EVERY = 64
 LEVEL = 19
+BODY_LEVEL = 3  # raw HTML: ~6x faster than level 9 for ~5% more bytes, on the crawl's write path
 
 
 def pack(text: str, base: str | None = None) -> bytes:
@@ -39,7 +40,7 @@ def unpack(blob: bytes, base: str | None = None) -> str:
 
 def compress_body(body: bytes) -> bytes:
     """Compress a raw HTTP body for storage."""
-    return zstandard.ZstdCompressor(level=9).compress(body)
+    return zstandard.ZstdCompressor(level=BODY_LEVEL).compress(body)
 
 
 def decompress_body(blob: bytes) -> bytes:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -101,7 +101,7 @@ class Archive:
             writer = _Writer(session)
             row = session.get(m.Fetch, fetch_id)
             assert row is not None
-            article = writer._lock(session.get(m.Article, article_id))  # type: ignore[arg-type]
+            article = writer._lock(article_id)
             fetch = Fetch(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
             if not extracted.text.strip():
                 return Outcome(row.url, "extract-failed", article.id)
@@ -112,12 +112,19 @@ class Archive:
                                                                      result.change_kinds)
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
-        """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls."""
-        with self.sessions() as session:
-            article = find_article(session, url)
-            if article is None:
-                return None, None, None
-            return article.last_body_sha256, article.etag, article.last_modified
+        """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls.
+
+        Asked once or twice per request, so it runs two prepared queries without an ORM session.
+        """
+        key = {"key": url_key(url)}
+        with self.engine.connect() as conn:
+            row = conn.execute(_PREVIOUS_BY_URL, key).first() or conn.execute(_PREVIOUS_BY_CANONICAL, key).first()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
+
+_PREVIOUS = select(m.Article.last_body_sha256, m.Article.etag, m.Article.last_modified)
+_PREVIOUS_BY_URL = _PREVIOUS.join(m.ArticleURL).where(m.ArticleURL.url == bindparam("key"))
+_PREVIOUS_BY_CANONICAL = _PREVIOUS.where(m.Article.canonical_url == bindparam("key")).limit(1)
 
 
 def find_article(session: Session, url: str) -> m.Article | None:
@@ -150,12 +157,23 @@ class SiteNoise:
         return "\n\n".join(p for p, k in zip(raw, keep) if k)
 
 
+# The writer's per-capture queries, built once (their SQL is cached; only parameters change).
+_OWNERS = select(m.ArticleURL.url, m.ArticleURL.article_id).where(
+    m.ArticleURL.url.in_(bindparam("keys", expanding=True)))
+_LOCK = (select(m.Article).where(m.Article.id == bindparam("id")).with_for_update()
+         .execution_options(populate_existing=True))  # the row may already be in the session: re-read it
+_VERSION = select(m.Version).where(m.Version.article_id == bindparam("article"),
+                                   m.Version.number == bindparam("number"))
+_BODY_EXISTS = select(m.Body.sha256).where(m.Body.sha256 == bindparam("sha"))
+
+
 class _Writer:
     """The work of one transaction."""
 
     def __init__(self, session: Session) -> None:
         self.s = session
         self.texts: dict[int, str] = {}
+        self.latest: dict[tuple[int, int], m.Version | None] = {}  # by (article id, version number)
         self.noise: dict[str, SiteNoise] = {}
 
     def _noise(self, host: str) -> SiteNoise:
@@ -192,16 +210,15 @@ class _Writer:
                 keys.append(url_key(extra or ""))
             except BadURL:
                 continue
-        owners = {k: self.s.scalar(select(m.ArticleURL).where(m.ArticleURL.url == k)) for k in dict.fromkeys(keys)}
-        requested = owners[keys[0]]
-        article = requested.article if requested else next((o.article for o in owners.values() if o), None)
-        created = article is None
-        if article is None:
+        unique = list(dict.fromkeys(keys))
+        owners: dict[str, int] = dict(self.s.execute(_OWNERS, {"keys": unique}).all())
+        owner = next((owners[k] for k in unique if k in owners), None)  # the requested URL's owner first
+        if owner is None:
             article, created = self._create_article(keys[0], fetch)
         else:
-            article = self._lock(article)
-        for key, owner in owners.items():
-            if owner is None and (key == keys[0] or not _is_front_page(key)):
+            article, created = self._lock(owner), False
+        for key in unique:
+            if key not in owners and (key == keys[0] or not _is_front_page(key)):
                 self._insert_if_new(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
         return article, created
 
@@ -210,7 +227,7 @@ class _Writer:
         article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status="live", version_count=0)
         if self._insert_if_new(article):
             return article, True
-        theirs = self.s.scalars(select(m.Article).where(m.Article.key == key)).one()
+        theirs = self.s.scalars(select(m.Article.id).where(m.Article.key == key)).one()
         return self._lock(theirs), False
 
     def _insert_if_new(self, row: object) -> bool:
@@ -222,10 +239,8 @@ class _Writer:
             return False
         return True
 
-    def _lock(self, article: m.Article) -> m.Article:
-        # populate_existing: the row may already be in the session; re-read it under the lock
-        query = select(m.Article).where(m.Article.id == article.id).with_for_update()
-        return self.s.scalars(query.execution_options(populate_existing=True)).one()
+    def _lock(self, article_id: int) -> m.Article:
+        return self.s.scalars(_LOCK, {"id": article_id}).one()
 
     def _redirected_away(self, article: m.Article, fetch: Fetch) -> bool:
         if not fetch.final_url or url_key(fetch.final_url) == url_key(fetch.url):
@@ -238,7 +253,7 @@ class _Writer:
         if not body:
             return None
         sha = sha256(body)
-        if self.s.scalar(select(m.Body.sha256).where(m.Body.sha256 == sha)) is None:
+        if self.s.scalar(_BODY_EXISTS, {"sha": sha}) is None:
             self._insert_if_new(m.Body(sha256=sha, size=len(body), data=compress_body(body)))
         return sha
 
@@ -369,6 +384,7 @@ class _Writer:
                 pass
         self.s.flush()
         self.texts[version.id] = plan.text
+        self.latest[article.id, number] = version
         return version
 
     def _reverts_to(self, article: m.Article, target: str) -> int | None:
@@ -391,8 +407,10 @@ class _Writer:
     def _latest(self, article: m.Article) -> m.Version | None:
         if not article.version_count:
             return None
-        return self.s.scalar(select(m.Version).where(m.Version.article_id == article.id,
-                                                     m.Version.number == article.version_count))
+        key = (article.id, article.version_count)
+        if key not in self.latest:
+            self.latest[key] = self.s.scalar(_VERSION, {"article": article.id, "number": article.version_count})
+        return self.latest[key]
 
     def _text(self, version: m.Version) -> str:
         if version.id not in self.texts:

@@ -6,6 +6,8 @@ version is stored whole, so reading any version decompresses a bounded chain.
 """
 from __future__ import annotations
 
+import threading
+
 import zstandard
 
 FULL_EVERY = 64
@@ -13,11 +15,22 @@ LEVEL = 19
 BODY_LEVEL = 3  # raw HTML: ~6x faster than level 9 for ~5% more bytes, on the crawl's write path
 
 
+_local = threading.local()  # compressors are not thread-safe; each thread keeps its own
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    """This thread's compressor for ``level``: reusing one skips most of level 19's set-up (~3 ms a call)."""
+    kept: dict[int, zstandard.ZstdCompressor] = _local.__dict__.setdefault("compressors", {})
+    if level not in kept:
+        kept[level] = zstandard.ZstdCompressor(level=level)
+    return kept[level]
+
+
 def pack(text: str, base: str | None = None) -> bytes:
     """Compress text, against ``base`` when one is given."""
     data = text.encode("utf-8")
     if base is None:
-        return zstandard.ZstdCompressor(level=LEVEL).compress(data)
+        return _compressor(LEVEL).compress(data)
     zdict = zstandard.ZstdCompressionDict(base.encode("utf-8"), dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     return zstandard.ZstdCompressor(level=LEVEL, dict_data=zdict).compress(data)
 
@@ -40,7 +53,7 @@ def unpack(blob: bytes, base: str | None = None) -> str:
 
 def compress_body(body: bytes) -> bytes:
     """Compress a raw HTTP body for storage."""
-    return zstandard.ZstdCompressor(level=BODY_LEVEL).compress(body)
+    return _compressor(BODY_LEVEL).compress(body)
 
 
 def decompress_body(blob: bytes) -> bytes:

@@ -1,17 +1,23 @@
-"""Read-only queries behind the view commands, returning JSON-ready dicts."""
+"""Read-only queries behind the view commands, returning JSON-ready dicts.
+
+``log`` is the command people run most and wait for: it uses plain table queries
+(no ORM mapper set-up), reads only the columns it shows, and imports neither the
+writer (archive.store) nor the differ.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from archive import models as m
 from archive.db import ArchiveError
-from archive.diff import changes, word_ops
-from archive.normalize import BadURL
-from archive.store import SiteNoise, find_article, read_text
+from archive.normalize import BadURL, url_key
+
+ARTICLES, ARTICLE_URLS, VERSIONS, EVENTS = (m.Article.__table__, m.ArticleURL.__table__, m.Version.__table__,
+                                            m.Event.__table__)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -21,6 +27,8 @@ def iso(value: datetime | None) -> str | None:
 
 def article_for(session: Session, url: str) -> m.Article:
     """The archived article for a URL, or an error that says what to do."""
+    from archive.store import find_article
+
     try:
         article = find_article(session, url)
     except BadURL as exc:
@@ -59,17 +67,32 @@ def list_articles(engine: Engine, changed_since: datetime | None = None) -> list
 
 def log(engine: Engine, url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(versions oldest first, events oldest first) for one article."""
-    with Session(engine) as session:
-        article = article_for(session, url)
-        versions = session.scalars(select(m.Version).where(m.Version.article_id == article.id)
-                                   .order_by(m.Version.number)).all()
-        events = session.scalars(select(m.Event).where(m.Event.article_id == article.id)
-                                 .order_by(m.Event.at, m.Event.id)).all()
-        return [_log_entry(v) for v in versions], [
-            {"event": e.kind, "at": iso(e.at), "detail": e.detail} for e in events]
+    try:
+        key = {"key": url_key(url)}
+    except BadURL as exc:
+        raise ArchiveError(f"{exc}; give the article's http(s) URL") from exc
+    with engine.connect() as conn:
+        found = conn.execute(_ARTICLE_BY_URL, key).first() or conn.execute(_ARTICLE_BY_CANONICAL, key).first()
+        if found is None:
+            raise ArchiveError(f"no archived article for {url}; see 'redline list'")
+        article = {"article": found[0]}
+        versions = conn.execute(_LOG_VERSIONS, article).all()
+        events = conn.execute(_LOG_EVENTS, article).all()
+    return [_log_entry(v) for v in versions], [
+        {"event": e.kind, "at": iso(e.at), "detail": e.detail} for e in events]
 
 
-def _log_entry(v: m.Version) -> dict[str, Any]:
+_ARTICLE_BY_URL = select(ARTICLE_URLS.c.article_id).where(ARTICLE_URLS.c.url == bindparam("key"))
+_ARTICLE_BY_CANONICAL = select(ARTICLES.c.id).where(ARTICLES.c.canonical_url == bindparam("key")).limit(1)
+_LOG_VERSIONS = (select(*(VERSIONS.c[name] for name in (
+    "number", "captured_at", "title", "published", "updated", "words", "change_kinds", "added_words",
+    "removed_words", "declared", "reverts_to", "drift"))).where(VERSIONS.c.article_id == bindparam("article"))
+    .order_by(VERSIONS.c.number))
+_LOG_EVENTS = (select(EVENTS.c.kind, EVENTS.c.at, EVENTS.c.detail).where(EVENTS.c.article_id == bindparam("article"))
+               .order_by(EVENTS.c.at, EVENTS.c.id))
+
+
+def _log_entry(v: Any) -> dict[str, Any]:
     change = None
     if v.number > 1:
         change = {"kinds": v.change_kinds or [], "added_words": v.added_words, "removed_words": v.removed_words,
@@ -79,12 +102,14 @@ def _log_entry(v: m.Version) -> dict[str, Any]:
             "updated": v.updated, "words": v.words, "change": change}
 
 
-def _edits_text(v: m.Version) -> bool:
+def _edits_text(v: Any) -> bool:
     return bool(set(v.change_kinds or []) - {"declared-update-only"}) and not v.drift
 
 
 def show(engine: Engine, url: str, number: int | None) -> dict[str, Any]:
     """One version in full."""
+    from archive.store import read_text
+
     with Session(engine) as session:
         article = article_for(session, url)
         v = version_of(session, article, number, url)
@@ -100,6 +125,9 @@ def diff(engine: Engine, url: str, old: int | None, new: int | None, with_noise:
 
     Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
     """
+    from archive.diff import changes, word_ops
+    from archive.store import SiteNoise, read_text
+
     with Session(engine) as session:
         article = article_for(session, url)
         if old is None and new is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -70,25 +70,35 @@ def _configure_sqlite(engine: Engine, writer: bool) -> None:
 def current_revision(engine: Engine) -> str | None:
     """The schema revision stored in the database, or None for an empty one."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to head with Alembic; a no-op (without importing Alembic) when current."""
-    revision = current_revision(engine)
-    if revision == HEAD_REVISION:
+    """Upgrade the schema to head with Alembic; a no-op (without importing Alembic) when current.
+
+    On PostgreSQL the migration holds an advisory lock, and what it found is checked again under
+    that lock, so processes opening one new database at once migrate it once.
+    """
+    if current_revision(engine) == HEAD_REVISION:
         return
-    if revision is None:
-        with engine.connect() as conn:
-            if inspect(conn).get_table_names():
-                raise ArchiveError("database has tables but no Redline schema; point --db at a Redline archive")
     from alembic import command
     from alembic.config import Config
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('redline-migrate'))"))
+        revision = _revision(conn)
+        if revision == HEAD_REVISION:
+            return
+        if revision is None and inspect(conn).get_table_names():
+            raise ArchiveError("database has tables but no Redline schema; point --db at a Redline archive")
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

@@ -2,7 +2,9 @@
 
 One batch of captures is one transaction, so a crash leaves either all of a
 batch or none of it. Version numbers are assigned inside that transaction from
-the article row, which is locked first.
+the article row, which is locked first. Rows another writer may be inserting at
+the same moment (articles, their URLs, bodies, template paragraphs) are inserted
+in a savepoint, so losing that race costs the savepoint, not the batch.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Row, bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive import models as m
@@ -98,7 +101,7 @@ class Archive:
             writer = _Writer(session)
             row = session.get(m.Fetch, fetch_id)
             assert row is not None
-            article = writer._lock(session.get(m.Article, article_id))  # type: ignore[arg-type]
+            article = writer._lock(article_id)
             fetch = Fetch(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
             if not extracted.text.strip():
                 return Outcome(row.url, "extract-failed", article.id)
@@ -109,12 +112,19 @@ class Archive:
                                                                      result.change_kinds)
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
-        """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls."""
-        with self.sessions() as session:
-            article = find_article(session, url)
-            if article is None:
-                return None, None, None
-            return article.last_body_sha256, article.etag, article.last_modified
+        """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls.
+
+        Asked once or twice per request, so it runs two prepared queries without an ORM session.
+        """
+        key = {"key": url_key(url)}
+        with self.engine.connect() as conn:
+            row = conn.execute(_PREVIOUS_BY_URL, key).first() or conn.execute(_PREVIOUS_BY_CANONICAL, key).first()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
+
+_PREVIOUS = select(m.Article.last_body_sha256, m.Article.etag, m.Article.last_modified)
+_PREVIOUS_BY_URL = _PREVIOUS.join(m.ArticleURL).where(m.ArticleURL.url == bindparam("key"))
+_PREVIOUS_BY_CANONICAL = _PREVIOUS.where(m.Article.canonical_url == bindparam("key")).limit(1)
 
 
 def find_article(session: Session, url: str) -> m.Article | None:
@@ -129,22 +139,37 @@ def find_article(session: Session, url: str) -> m.Article | None:
 class SiteNoise:
     """What counts as noise on one site: default patterns, the site's rules, learned template paragraphs."""
 
-    def __init__(self, session: Session, host: str) -> None:
+    def __init__(self, db: Session | Connection, host: str) -> None:
         self.host = host
-        self.rules = compile_patterns(session.scalars(select(m.SiteRule.pattern).where(m.SiteRule.host == host)))
-        self.templates = set(session.scalars(select(m.TemplateParagraph.hash)
-                                             .where(m.TemplateParagraph.host == host)))
+        self.rules = compile_patterns(db.scalars(_RULES, {"host": host}))
+        self.templates = set(db.scalars(_TEMPLATES, {"host": host}))
 
     def mask(self, paras: Sequence[str], hashes: Iterable[str], boilerplate: set[str]) -> list[bool]:
         """For each comparable paragraph, True when it is significant (not noise)."""
         skip = boilerplate | self.templates
         return [h not in skip and not is_noise(p, self.rules) for p, h in zip(paras, hashes)]
 
-    def significant_text(self, text: str, version: m.Version) -> str:
+    def significant_text(self, text: str, version: m.Version | Row[Any]) -> str:
         """A version's text without its noise paragraphs, as diffs show it by default."""
         raw = paragraphs(text)
         keep = self.mask([comparable(p) for p in raw], version.paragraph_hashes, set(version.noise_hashes))
         return "\n\n".join(p for p, k in zip(raw, keep) if k)
+
+
+# Plain table queries (no ORM set-up: the view commands use them too), built once.
+_RULES = select(m.SiteRule.__table__.c.pattern).where(m.SiteRule.__table__.c.host == bindparam("host"))
+_TEMPLATES = (select(m.TemplateParagraph.__table__.c.hash)
+              .where(m.TemplateParagraph.__table__.c.host == bindparam("host")))
+
+
+# The writer's per-capture queries, built once (their SQL is cached; only parameters change).
+_OWNERS = select(m.ArticleURL.url, m.ArticleURL.article_id).where(
+    m.ArticleURL.url.in_(bindparam("keys", expanding=True)))
+_LOCK = (select(m.Article).where(m.Article.id == bindparam("id")).with_for_update()
+         .execution_options(populate_existing=True))  # the row may already be in the session: re-read it
+_VERSION = select(m.Version).where(m.Version.article_id == bindparam("article"),
+                                   m.Version.number == bindparam("number"))
+_BODY_EXISTS = select(m.Body.sha256).where(m.Body.sha256 == bindparam("sha"))
 
 
 class _Writer:
@@ -153,6 +178,7 @@ class _Writer:
     def __init__(self, session: Session) -> None:
         self.s = session
         self.texts: dict[int, str] = {}
+        self.latest: dict[tuple[int, int], m.Version | None] = {}  # by (article id, version number)
         self.noise: dict[str, SiteNoise] = {}
 
     def _noise(self, host: str) -> SiteNoise:
@@ -189,27 +215,37 @@ class _Writer:
                 keys.append(url_key(extra or ""))
             except BadURL:
                 continue
-        owners = {k: self.s.scalar(select(m.ArticleURL).where(m.ArticleURL.url == k)) for k in dict.fromkeys(keys)}
-        requested = owners[keys[0]]
-        article = requested.article if requested else next((o.article for o in owners.values() if o), None)
-        created = article is None
-        if article is None:
-            article = m.Article(key=keys[0], host=url_host(keys[0]), first_seen=fetch.fetched_at, status="live",
-                                version_count=0)
-            self.s.add(article)
-            self.s.flush()
+        unique = list(dict.fromkeys(keys))
+        owners: dict[str, int] = dict(self.s.execute(_OWNERS, {"keys": unique}).all())
+        owner = next((owners[k] for k in unique if k in owners), None)  # the requested URL's owner first
+        if owner is None:
+            article, created = self._create_article(keys[0], fetch)
         else:
-            article = self._lock(article)
-        for key, owner in owners.items():
-            if owner is None and (key == keys[0] or not _is_front_page(key)):
-                self.s.add(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
-        self.s.flush()
+            article, created = self._lock(owner), False
+        for key in unique:
+            if key not in owners and (key == keys[0] or not _is_front_page(key)):
+                self._insert_if_new(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
         return article, created
 
-    def _lock(self, article: m.Article) -> m.Article:
-        # populate_existing: the row may already be in the session; re-read it under the lock
-        query = select(m.Article).where(m.Article.id == article.id).with_for_update()
-        return self.s.scalars(query.execution_options(populate_existing=True)).one()
+    def _create_article(self, key: str, fetch: Fetch) -> tuple[m.Article, bool]:
+        """Insert the article, or, when another writer just created it, lock theirs: (article, created)."""
+        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status="live", version_count=0)
+        if self._insert_if_new(article):
+            return article, True
+        theirs = self.s.scalars(select(m.Article.id).where(m.Article.key == key)).one()
+        return self._lock(theirs), False
+
+    def _insert_if_new(self, row: object) -> bool:
+        """Insert ``row`` in a savepoint; False (and nothing inserted) when a unique key already exists."""
+        try:
+            with self.s.begin_nested():
+                self.s.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    def _lock(self, article_id: int) -> m.Article:
+        return self.s.scalars(_LOCK, {"id": article_id}).one()
 
     def _redirected_away(self, article: m.Article, fetch: Fetch) -> bool:
         if not fetch.final_url or url_key(fetch.final_url) == url_key(fetch.url):
@@ -222,8 +258,8 @@ class _Writer:
         if not body:
             return None
         sha = sha256(body)
-        if self.s.get(m.Body, sha) is None:
-            self.s.add(m.Body(sha256=sha, size=len(body), data=compress_body(body)))
+        if self.s.scalar(_BODY_EXISTS, {"sha": sha}) is None:
+            self._insert_if_new(m.Body(sha256=sha, size=len(body), data=compress_body(body)))
         return sha
 
     def _fill_text(self, plan: _Plan, extracted: Extracted) -> None:
@@ -248,7 +284,7 @@ class _Writer:
             for h, n in counter.items():
                 if n >= TEMPLATE_MIN_ARTICLES and h not in known:
                     known.add(h)
-                    self.s.add(m.TemplateParagraph(host=host, hash=h, first_seen=plans[0].fetch.fetched_at))
+                    self._insert_if_new(m.TemplateParagraph(host=host, hash=h, first_seen=plans[0].fetch.fetched_at))
 
     # -- applying -------------------------------------------------------------------------------
 
@@ -327,6 +363,7 @@ class _Writer:
         number = article.version_count + 1
         base = latest if latest is not None and (number - 1) % FULL_EVERY else None
         rules = self._noise(article.host).rules
+        fingerprint = _fingerprint(state)
         noise = [h for p, h in zip(plan.paras, plan.hashes) if h in plan.boilerplate or is_noise(p, rules)]
         version = m.Version(
             article_id=article.id, number=number, captured_at=fetch.fetched_at, fetch_id=plan.fetch_row.id,
@@ -340,7 +377,8 @@ class _Writer:
             added_words=change.added_words if change else None,
             removed_words=change.removed_words if change else None,
             declared=change.declared if change else None,
-            reverts_to=self._reverts_to(article, state) if change else None, drift=plan.drift)
+            reverts_to=self._reverts_to(article, fingerprint) if change else None, drift=plan.drift,
+            state_sha256=fingerprint)
         self.s.add(version)
         article.version_count = number
         article.last_changed = fetch.fetched_at
@@ -351,27 +389,33 @@ class _Writer:
                 pass
         self.s.flush()
         self.texts[version.id] = plan.text
+        self.latest[article.id, number] = version
         return version
 
-    def _reverts_to(self, article: m.Article, state: State) -> int | None:
-        """The earlier version (not the latest) this state repeats: an A → B → A flip-flop."""
-        target = _fingerprint(state)
-        rows = self.s.execute(select(m.Version).where(m.Version.article_id == article.id,
-                                                      m.Version.number < article.version_count)
-                              .order_by(m.Version.number.desc())).scalars()
-        for row in rows:
+    def _reverts_to(self, article: m.Article, target: str) -> int | None:
+        """The earlier version (not the latest) whose state fingerprint is ``target``: an A → B → A
+        flip-flop. Versions stored before fingerprints were (state_sha256 NULL) are rebuilt to compare."""
+        earlier = (m.Version.article_id == article.id, m.Version.number < article.version_count)
+        match = self.s.scalar(select(m.Version.number).where(*earlier, m.Version.state_sha256 == target)
+                              .order_by(m.Version.number.desc()).limit(1))
+        unknown = select(m.Version).where(*earlier, m.Version.state_sha256.is_(None))
+        if match is not None:
+            unknown = unknown.where(m.Version.number > match)
+        for row in self.s.scalars(unknown.order_by(m.Version.number.desc())):
             paras = [comparable(p) for p in paragraphs(self._text(row))]
             old = self._state(article.host, row.title, row.byline, row.updated, paras, row.paragraph_hashes,
                               set(row.noise_hashes))
             if _fingerprint(old) == target:
                 return row.number
-        return None
+        return match
 
     def _latest(self, article: m.Article) -> m.Version | None:
         if not article.version_count:
             return None
-        return self.s.scalar(select(m.Version).where(m.Version.article_id == article.id,
-                                                     m.Version.number == article.version_count))
+        key = (article.id, article.version_count)
+        if key not in self.latest:
+            self.latest[key] = self.s.scalar(_VERSION, {"article": article.id, "number": article.version_count})
+        return self.latest[key]
 
     def _text(self, version: m.Version) -> str:
         if version.id not in self.texts:
@@ -379,17 +423,35 @@ class _Writer:
         return self.texts[version.id]
 
 
-def read_text(session: Session, version: m.Version) -> str:
-    """A version's text, unpacking its delta chain back to the last full snapshot."""
-    chain = [version]
-    while chain[-1].text_base is not None:
-        chain.append(session.scalar(select(m.Version).where(m.Version.article_id == version.article_id,
-                                                            m.Version.number == chain[-1].text_base)))
+def read_text(db: Session | Connection, version: m.Version | Row[Any]) -> str:
+    """A version's text, unpacking its delta chain back to the last full snapshot.
+
+    ``version`` is a Version or a row with its article_id, text_base and text_blob; the chain's
+    earlier links come in one recursive query.
+    """
+    blobs = [version.text_blob]
+    if version.text_base is not None:
+        blobs += db.scalars(_CHAIN_BLOBS, {"article": version.article_id, "base": version.text_base}).all()
     text: str | None = None
-    for row in reversed(chain):
-        text = unpack(row.text_blob, text)
+    for blob in reversed(blobs):
+        text = unpack(blob, text)
     assert text is not None
     return text
+
+
+def _chain_blobs() -> Any:
+    """Blobs of the delta chain from version ``base`` back to its whole copy, newest first."""
+    versions = m.Version.__table__
+    link = versions.alias("link")
+    chain = (select(versions.c.number, versions.c.text_base, versions.c.text_blob)
+             .where(versions.c.article_id == bindparam("article"), versions.c.number == bindparam("base"))
+             .cte("chain", recursive=True))
+    chain = chain.union_all(select(link.c.number, link.c.text_base, link.c.text_blob)
+                            .where(link.c.article_id == bindparam("article"), link.c.number == chain.c.text_base))
+    return select(chain.c.text_blob).order_by(chain.c.number.desc())
+
+
+_CHAIN_BLOBS = _chain_blobs()
 
 
 def _not_imported() -> Any:

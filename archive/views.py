@@ -1,17 +1,23 @@
-"""Read-only queries behind the view commands, returning JSON-ready dicts."""
+"""Read-only queries behind the view commands, returning JSON-ready dicts.
+
+``log``, ``show`` and ``diff`` are what people run and wait for: they use plain
+table queries (no ORM mapper set-up), and ``log`` reads only the columns it shows
+and imports neither the store nor the differ.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from archive import models as m
 from archive.db import ArchiveError
-from archive.diff import changes, word_ops
-from archive.normalize import BadURL
-from archive.store import SiteNoise, find_article, read_text
+from archive.normalize import BadURL, url_key
+
+ARTICLES, ARTICLE_URLS, VERSIONS, EVENTS = (m.Article.__table__, m.ArticleURL.__table__, m.Version.__table__,
+                                            m.Event.__table__)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -21,6 +27,8 @@ def iso(value: datetime | None) -> str | None:
 
 def article_for(session: Session, url: str) -> m.Article:
     """The archived article for a URL, or an error that says what to do."""
+    from archive.store import find_article
+
     try:
         article = find_article(session, url)
     except BadURL as exc:
@@ -30,7 +38,25 @@ def article_for(session: Session, url: str) -> m.Article:
     return article
 
 
-def version_of(session: Session, article: m.Article, number: int | None, url: str) -> m.Version:
+def _article_row(conn: Connection, url: str) -> Row[Any]:
+    """The archived article (id, key, host, status, version_count) for a URL, or an error that says what to do."""
+    try:
+        key = {"key": url_key(url)}
+    except BadURL as exc:
+        raise ArchiveError(f"{exc}; give the article's http(s) URL") from exc
+    found = conn.execute(_ARTICLE_BY_URL, key).first() or conn.execute(_ARTICLE_BY_CANONICAL, key).first()
+    if found is None:
+        raise ArchiveError(f"no archived article for {url}; see 'redline list'")
+    return found
+
+
+_ARTICLE = select(ARTICLES.c.id, ARTICLES.c.key, ARTICLES.c.host, ARTICLES.c.status, ARTICLES.c.version_count)
+_ARTICLE_BY_URL = (_ARTICLE.join(ARTICLE_URLS, ARTICLE_URLS.c.article_id == ARTICLES.c.id)
+                   .where(ARTICLE_URLS.c.url == bindparam("key")))
+_ARTICLE_BY_CANONICAL = _ARTICLE.where(ARTICLES.c.canonical_url == bindparam("key")).limit(1)
+
+
+def version_of(conn: Connection, article: Row[Any], number: int | None, url: str) -> Row[Any]:
     """Version ``number`` (latest when None); negative numbers count back from the latest."""
     count = article.version_count
     if count == 0:
@@ -38,8 +64,11 @@ def version_of(session: Session, article: m.Article, number: int | None, url: st
     wanted = count if number is None else (count + 1 + number if number < 0 else number)
     if not 1 <= wanted <= count:
         raise ArchiveError(f"no version {number} of {url}; it has versions 1 to {count}")
-    return session.scalars(select(m.Version).where(m.Version.article_id == article.id,
-                                                   m.Version.number == wanted)).one()
+    return conn.execute(_VERSION, {"article": article.id, "number": wanted}).one()
+
+
+_VERSION = select(VERSIONS).where(VERSIONS.c.article_id == bindparam("article"),
+                                  VERSIONS.c.number == bindparam("number"))
 
 
 def list_articles(engine: Engine, changed_since: datetime | None = None) -> list[dict[str, Any]]:
@@ -59,17 +88,23 @@ def list_articles(engine: Engine, changed_since: datetime | None = None) -> list
 
 def log(engine: Engine, url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(versions oldest first, events oldest first) for one article."""
-    with Session(engine) as session:
-        article = article_for(session, url)
-        versions = session.scalars(select(m.Version).where(m.Version.article_id == article.id)
-                                   .order_by(m.Version.number)).all()
-        events = session.scalars(select(m.Event).where(m.Event.article_id == article.id)
-                                 .order_by(m.Event.at, m.Event.id)).all()
-        return [_log_entry(v) for v in versions], [
-            {"event": e.kind, "at": iso(e.at), "detail": e.detail} for e in events]
+    with engine.connect() as conn:
+        article = {"article": _article_row(conn, url).id}
+        versions = conn.execute(_LOG_VERSIONS, article).all()
+        events = conn.execute(_LOG_EVENTS, article).all()
+    return [_log_entry(v) for v in versions], [
+        {"event": e.kind, "at": iso(e.at), "detail": e.detail} for e in events]
 
 
-def _log_entry(v: m.Version) -> dict[str, Any]:
+_LOG_VERSIONS = (select(*(VERSIONS.c[name] for name in (
+    "number", "captured_at", "title", "published", "updated", "words", "change_kinds", "added_words",
+    "removed_words", "declared", "reverts_to", "drift"))).where(VERSIONS.c.article_id == bindparam("article"))
+    .order_by(VERSIONS.c.number))
+_LOG_EVENTS = (select(EVENTS.c.kind, EVENTS.c.at, EVENTS.c.detail).where(EVENTS.c.article_id == bindparam("article"))
+               .order_by(EVENTS.c.at, EVENTS.c.id))
+
+
+def _log_entry(v: Any) -> dict[str, Any]:
     change = None
     if v.number > 1:
         change = {"kinds": v.change_kinds or [], "added_words": v.added_words, "removed_words": v.removed_words,
@@ -79,20 +114,22 @@ def _log_entry(v: m.Version) -> dict[str, Any]:
             "updated": v.updated, "words": v.words, "change": change}
 
 
-def _edits_text(v: m.Version) -> bool:
+def _edits_text(v: Any) -> bool:
     return bool(set(v.change_kinds or []) - {"declared-update-only"}) and not v.drift
 
 
 def show(engine: Engine, url: str, number: int | None) -> dict[str, Any]:
     """One version in full."""
-    with Session(engine) as session:
-        article = article_for(session, url)
-        v = version_of(session, article, number, url)
+    from archive.store import read_text
+
+    with engine.connect() as conn:
+        article = _article_row(conn, url)
+        v = version_of(conn, article, number, url)
         return {"url": article.key, "version": v.number, "captured_at": iso(v.captured_at), "title": v.title,
                 "byline": v.byline, "published": v.published, "updated": v.updated, "site_name": v.site_name,
                 "language": v.language, "canonical_url": v.canonical_url, "description": v.description,
                 "extractor": v.extractor, "sha256": v.text_sha256, "words": v.words,
-                "text": read_text(session, v)}
+                "text": read_text(conn, v)}
 
 
 def diff(engine: Engine, url: str, old: int | None, new: int | None, with_noise: bool = False) -> dict[str, Any]:
@@ -100,17 +137,20 @@ def diff(engine: Engine, url: str, old: int | None, new: int | None, with_noise:
 
     Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
     """
-    with Session(engine) as session:
-        article = article_for(session, url)
+    from archive.diff import changes, word_ops
+    from archive.store import SiteNoise, read_text
+
+    with engine.connect() as conn:
+        article = _article_row(conn, url)
         if old is None and new is None:
             if article.version_count < 2:
                 raise ArchiveError(f"{url} has only {article.version_count} version(s); nothing to diff yet")
             old = -2
-        a = version_of(session, article, old, url)
-        b = version_of(session, article, new, url)
-        old_text, new_text = read_text(session, a), read_text(session, b)
+        a = version_of(conn, article, old, url)
+        b = version_of(conn, article, new, url)
+        old_text, new_text = read_text(conn, a), read_text(conn, b)
         if not with_noise:
-            noise = SiteNoise(session, article.host)
+            noise = SiteNoise(conn, article.host)
             old_text, new_text = noise.significant_text(old_text, a), noise.significant_text(new_text, b)
         ops = word_ops(old_text, new_text)
         return {"url": article.key, "from": a.number, "to": b.number,

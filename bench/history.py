@@ -79,7 +79,8 @@ def edit_history(workdir: Path, edits: int = 50) -> dict[str, object]:
     return {"db": str(db), "url": url, "versions": len(texts), "new_versions": kinds.count("new-version"),
             "unchanged": kinds.count("unchanged"), "plain_bytes": plain, "zstd_each_bytes": zstd_each,
             "git_pack_bytes": git_packed(workdir / "git", texts), "redline_bytes": stored,
-            "record_s": record_s, "if_full_every": {k: packed_size(texts, k) for k in (FULL_EVERY, 32, 64)}}
+            "record_s": record_s,
+            "if_full_every": {k: packed_size(texts, k) for k in dict.fromkeys((FULL_EVERY, 16, 32, 128))}}
 
 
 def packed_size(texts: list[str], full_every: int) -> int:

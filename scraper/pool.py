@@ -1,4 +1,9 @@
-"""Extraction off the reactor: a pool of worker processes with a hard per-page timeout."""
+"""Extraction off the reactor: a pool of worker processes with a hard per-page timeout.
+
+The crawl process never imports trafilatura: workers fork from a forkserver that
+has imported :mod:`scraper.extract` once, and jobs name :func:`extract` in this
+module, which only looks the extractor up in the worker.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +15,15 @@ from pebble import ProcessPool
 from pebble.common import ProcessExpired
 
 from archive.capture import Extracted
-from scraper.extract import EXTRACTOR, extract_page
+
+EXTRACT_MODULE = "scraper.extract"
+
+
+def extract(html: str, url: str) -> Extracted:
+    """:func:`scraper.extract.extract_page`, run in a worker (where the forkserver preloaded it)."""
+    from scraper.extract import extract_page
+
+    return extract_page(html, url)
 
 
 class ExtractionPool:
@@ -25,18 +38,20 @@ class ExtractionPool:
         self.timeout = timeout
         self.max_bytes = max_bytes
         size = workers or os.cpu_count() or 1
-        self.pool = ProcessPool(max_workers=size, context=multiprocessing.get_context("forkserver"))
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([EXTRACT_MODULE])
+        self.pool = ProcessPool(max_workers=size, context=context)
 
     async def extract(self, html: str, url: str) -> Extracted:
         if len(html) > self.max_bytes:
-            return Extracted(text="", extractor=EXTRACTOR, markers=["too-large"])
-        future = self.pool.schedule(extract_page, args=(html, url), timeout=self.timeout)
+            return Extracted(text="", markers=["too-large"])
+        future = self.pool.schedule(extract, args=(html, url), timeout=self.timeout)
         try:
             return await asyncio.wrap_future(future)
         except FutureTimeout:
-            return Extracted(text="", extractor=EXTRACTOR, markers=["timeout"])
+            return Extracted(text="", markers=["timeout"])
         except ProcessExpired:
-            return Extracted(text="", extractor=EXTRACTOR, markers=["worker-died"])
+            return Extracted(text="", markers=["worker-died"])
 
     def close(self) -> None:
         self.pool.close()

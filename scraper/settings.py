@@ -13,6 +13,9 @@ USER_AGENT = f"Redline/{__version__} (news change archive; +https://github.com/r
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 otherwise starts an HTTP server in the crawl process that runs Python code posted to
+# it (for its MCP server) and writes its port and token to a file in the user's profile.
+REMOTE_CONTROL_ENABLED = False
 
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2

@@ -245,11 +245,6 @@ def _race(url: str, writers: int, work: Any, meet_at: str) -> dict[int, Any]:
     return results
 
 
-RACE_FIX = ("insert races on PostgreSQL: archive/store.py must retry a concurrently created article and "
-            "tolerate a concurrently stored body (savepoint + IntegrityError); see the PostgreSQL report")
-
-
-@pytest.mark.xfail(reason=RACE_FIX, strict=True, raises=AssertionError)
 def test_two_writers_creating_the_same_article_at_once(pg_url: str) -> None:
     open_engine(pg_url).dispose()
     results = _race(pg_url, 2, lambda archive, i: archive.record(*_capture(i + 1)), "INSERT INTO ARTICLES")
@@ -258,7 +253,6 @@ def test_two_writers_creating_the_same_article_at_once(pg_url: str) -> None:
     assert sorted(r.version for r in results.values()) == [1, 2]
 
 
-@pytest.mark.xfail(reason=RACE_FIX, strict=True, raises=AssertionError)
 def test_two_writers_storing_the_same_body_at_once(pg_url: str) -> None:
     open_engine(pg_url).dispose()
 
@@ -293,9 +287,6 @@ open_engine(sys.argv[1], writer=True).dispose()
 """
 
 
-@pytest.mark.xfail(reason="concurrent migration on PostgreSQL: archive/db.py migrate() must take an advisory "
-                          "lock and re-check the revision under it; see the PostgreSQL report", strict=True,
-                   raises=AssertionError)
 def test_processes_opening_an_empty_database_at_once(pg_url: str, tmp_path: Path) -> None:
     # Each process waits (at most 3 s) before its first CREATE TABLE until all have got there, so
     # all have found no schema before any creates it.

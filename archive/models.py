@@ -46,7 +46,7 @@ class Article(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(2048), unique=True)
     host: Mapped[str] = mapped_column(String(255), index=True)
-    canonical_url: Mapped[str | None] = mapped_column(String(2048))
+    canonical_url: Mapped[str | None] = mapped_column(String(2048), index=True)
     status: Mapped[str] = mapped_column(String(16), default="live")
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_checked: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""schedules, tracked URLs, runs; a state fingerprint per version
+"""schedules, tracked URLs, runs; a state fingerprint per version; canonical URL index
 
 Revision ID: 0002
 Revises: 0001
@@ -16,6 +16,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('state_sha256', sa.String(length=64), nullable=True))
+    with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_articles_canonical_url'), ['canonical_url'], unique=False)
 
     op.create_table('schedules',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -76,5 +78,7 @@ def downgrade() -> None:
     op.drop_table('runs')
     op.drop_table('tracked')
     op.drop_table('schedules')
+    with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_articles_canonical_url'))
     with op.batch_alter_table('versions', schema=None) as batch_op:
         batch_op.drop_column('state_sha256')

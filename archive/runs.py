@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import Session
 
-from archive import models as m
+from archive import schedule_models as sm
 from archive.models import utcnow
 
 COUNTS = ("discovered", "fetched", "new_articles", "new_versions", "failures")
@@ -22,7 +22,7 @@ COUNTS = ("discovered", "fetched", "new_articles", "new_versions", "failures")
 def start(engine: Engine, job: str, schedule_id: int | None, pid: int | None = None) -> int:
     """Open a run row; returns its id."""
     with Session(engine) as session, session.begin():
-        row = m.Run(job=job, schedule_id=schedule_id, started_at=utcnow(), outcome="running",
+        row = sm.Run(job=job, schedule_id=schedule_id, started_at=utcnow(), outcome="running",
                     host=socket.gethostname(), pid=pid if pid is not None else os.getpid(),
                     **{name: 0 for name in COUNTS})
         session.add(row)
@@ -32,7 +32,7 @@ def start(engine: Engine, job: str, schedule_id: int | None, pid: int | None = N
 
 def set_pid(engine: Engine, run_id: int, pid: int) -> None:
     with Session(engine) as session, session.begin():
-        session.execute(update(m.Run).where(m.Run.id == run_id).values(pid=pid))
+        session.execute(update(sm.Run).where(sm.Run.id == run_id).values(pid=pid))
 
 
 def finish(engine: Engine, run_id: int, outcome: str, counts: dict[str, int] | None = None,
@@ -40,18 +40,18 @@ def finish(engine: Engine, run_id: int, outcome: str, counts: dict[str, int] | N
     """Close a run with its counts. The first outcome and error recorded win: a scheduler that
     marks a run ``timeout`` before stopping it keeps that outcome when the run then closes itself."""
     values: dict[str, Any] = {
-        "outcome": case((m.Run.outcome == "running", outcome), else_=m.Run.outcome),
-        "error": func.coalesce(m.Run.error, error), "ended_at": utcnow()}
+        "outcome": case((sm.Run.outcome == "running", outcome), else_=sm.Run.outcome),
+        "error": func.coalesce(sm.Run.error, error), "ended_at": utcnow()}
     values.update({k: v for k, v in (counts or {}).items() if k in COUNTS})
     with Session(engine) as session, session.begin():
-        session.execute(update(m.Run).where(m.Run.id == run_id).values(**values))
+        session.execute(update(sm.Run).where(sm.Run.id == run_id).values(**values))
 
 
 def mark_lost(engine: Engine) -> int:
     """Close this host's "running" rows whose process no longer exists; returns how many."""
     host = socket.gethostname()
     with Session(engine) as session, session.begin():
-        rows = session.scalars(select(m.Run).where(m.Run.outcome == "running", m.Run.host == host)).all()
+        rows = session.scalars(select(sm.Run).where(sm.Run.outcome == "running", sm.Run.host == host)).all()
         lost = [row for row in rows if row.pid is None or not _alive(row.pid)]
         for row in lost:
             row.outcome, row.ended_at = "interrupted", utcnow()
@@ -60,15 +60,15 @@ def mark_lost(engine: Engine) -> int:
 
 
 def last_started(session: Session, schedule_id: int) -> datetime | None:
-    return session.scalar(select(m.Run.started_at).where(m.Run.schedule_id == schedule_id)
-                          .order_by(m.Run.started_at.desc()).limit(1))
+    return session.scalar(select(sm.Run.started_at).where(sm.Run.schedule_id == schedule_id)
+                          .order_by(sm.Run.started_at.desc()).limit(1))
 
 
 def history(engine: Engine, job: str | None, limit: int) -> list[dict[str, Any]]:
     """Recent runs, newest first, as plain dicts."""
-    query = select(m.Run).order_by(m.Run.started_at.desc(), m.Run.id.desc()).limit(limit)
+    query = select(sm.Run).order_by(sm.Run.started_at.desc(), sm.Run.id.desc()).limit(limit)
     if job:
-        query = query.where(m.Run.job == job)
+        query = query.where(sm.Run.job == job)
     with Session(engine) as session:
         return [{"id": r.id, "job": r.job, "started": r.started_at.isoformat(timespec="seconds"),
                  "ended": r.ended_at.isoformat(timespec="seconds") if r.ended_at else None,

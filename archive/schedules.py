@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive import models as m
+from archive import schedule_models as sm
 from archive.capture import Found
 from archive.db import ArchiveError
 from archive.normalize import BadURL, url_key
@@ -43,31 +44,31 @@ def add(engine: Engine, spec: JobSpec, now: datetime) -> None:
     if not (spec.feeds or spec.sitemaps or spec.urls or spec.urls_file):
         raise ArchiveError(f"schedule {spec.name!r} watches nothing; give URLs, --feed, --sitemap or --urls-file")
     with Session(engine) as session, session.begin():
-        if session.scalar(select(m.Schedule.id).where(m.Schedule.name == spec.name)) is not None:
+        if session.scalar(select(sm.Schedule.id).where(sm.Schedule.name == spec.name)) is not None:
             raise ArchiveError(f"schedule {spec.name!r} already exists; remove it first")
-        session.add(m.Schedule(name=spec.name, every_seconds=spec.every_seconds, cron=spec.cron,
+        session.add(sm.Schedule(name=spec.name, every_seconds=spec.every_seconds, cron=spec.cron,
                                timezone=spec.timezone, feeds=spec.feeds, sitemaps=spec.sitemaps, urls=spec.urls,
                                urls_file=spec.urls_file, recheck=spec.recheck, settings=spec.settings,
                                paused=False, created_at=now))
 
 
-def get(session: Session, name: str) -> m.Schedule:
+def get(session: Session, name: str) -> sm.Schedule:
     """The schedule called ``name``, or a one-line error naming it."""
-    row = session.scalar(select(m.Schedule).where(m.Schedule.name == name))
+    row = session.scalar(select(sm.Schedule).where(sm.Schedule.name == name))
     if row is None:
         raise ArchiveError(f"no schedule named {name!r}; see 'redline schedule list'")
     return row
 
 
-def all_schedules(session: Session) -> list[m.Schedule]:
-    return list(session.scalars(select(m.Schedule).order_by(m.Schedule.name)))
+def all_schedules(session: Session) -> list[sm.Schedule]:
+    return list(session.scalars(select(sm.Schedule).order_by(sm.Schedule.name)))
 
 
 def remove(engine: Engine, name: str) -> None:
     """Delete a schedule and its tracked URLs; its runs stay in the history."""
     with Session(engine) as session, session.begin():
         row = get(session, name)
-        session.execute(delete(m.Tracked).where(m.Tracked.schedule_id == row.id))
+        session.execute(delete(sm.Tracked).where(sm.Tracked.schedule_id == row.id))
         session.delete(row)
 
 
@@ -76,7 +77,7 @@ def set_paused(engine: Engine, name: str, paused: bool) -> None:
         get(session, name).paused = paused
 
 
-def listed_urls(schedule: m.Schedule) -> list[str]:
+def listed_urls(schedule: sm.Schedule) -> list[str]:
     """The schedule's own URLs plus those in its URL file, read now so edits to the file count."""
     urls = list(schedule.urls)
     if schedule.urls_file:
@@ -104,16 +105,16 @@ def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> i
     with Session(engine) as session, session.begin():
         schedule_id = get(session, name).id
         existing = {url: (row_id, hint) for start in range(0, len(keys), CHUNK) for row_id, url, hint in
-                    session.execute(select(m.Tracked.id, m.Tracked.url, m.Tracked.hint).where(
-                        m.Tracked.schedule_id == schedule_id, m.Tracked.url.in_(keys[start:start + CHUNK])))}
+                    session.execute(select(sm.Tracked.id, sm.Tracked.url, sm.Tracked.hint).where(
+                        sm.Tracked.schedule_id == schedule_id, sm.Tracked.url.in_(keys[start:start + CHUNK])))}
         fresh = [{"schedule_id": schedule_id, "url": key, "source": item.source, "first_seen": now, "last_seen": now,
                   "hint": item.hint} for key, item in newest.items() if key not in existing]
         if fresh:
-            session.execute(insert(m.Tracked), fresh)
+            session.execute(insert(sm.Tracked), fresh)
         seen = [{"id": row_id, "last_seen": now, "hint": max(filter(None, [hint, newest[url].hint]), default=None)}
                 for url, (row_id, hint) in existing.items()]
         if seen:
-            session.execute(update(m.Tracked), seen)
+            session.execute(update(sm.Tracked), seen)
     return len(fresh)
 
 
@@ -124,11 +125,11 @@ def due(engine: Engine, names: Sequence[str], now: datetime) -> list[tuple[str, 
         schedules = [get(session, n) for n in names] if names else all_schedules(session)
         for schedule in schedules:
             policy = Policy.parse(schedule.recheck)
-            query = (select(m.Tracked.url, m.Tracked.hint, m.Article.last_checked, m.Article.last_changed,
+            query = (select(sm.Tracked.url, sm.Tracked.hint, m.Article.last_checked, m.Article.last_changed,
                             m.Article.first_seen, m.Article.status)
-                     .outerjoin(m.ArticleURL, m.ArticleURL.url == m.Tracked.url)
+                     .outerjoin(m.ArticleURL, m.ArticleURL.url == sm.Tracked.url)
                      .outerjoin(m.Article, m.Article.id == m.ArticleURL.article_id)
-                     .where(m.Tracked.schedule_id == schedule.id))
+                     .where(sm.Tracked.schedule_id == schedule.id))
             for url, hint, checked, changed, first_seen, status in session.execute(query):
                 found.append((schedule.name, next_check(policy, url, now, last_checked=checked, last_changed=changed,
                                                         first_seen=first_seen, hint=hint, status=status)))
@@ -137,5 +138,5 @@ def due(engine: Engine, names: Sequence[str], now: datetime) -> list[tuple[str, 
 
 def tracked_counts(session: Session) -> dict[int, int]:
     """Tracked URLs per schedule id."""
-    rows = session.execute(select(m.Tracked.schedule_id, func.count()).group_by(m.Tracked.schedule_id))
+    rows = session.execute(select(sm.Tracked.schedule_id, func.count()).group_by(sm.Tracked.schedule_id))
     return {schedule_id: n for schedule_id, n in rows}

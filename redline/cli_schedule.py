@@ -117,7 +117,7 @@ def _describe_all(eng: Any) -> list[dict[str, Any]]:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from archive import models as m
+    from archive import schedule_models as sm
     from archive.models import utcnow
     from archive.schedules import all_schedules, tracked_counts
     from jobs.triggers import build_trigger, first_run
@@ -127,8 +127,8 @@ def _describe_all(eng: Any) -> list[dict[str, Any]]:
     with Session(eng) as session:
         counts = tracked_counts(session)
         for row in all_schedules(session):
-            last = session.scalar(select(m.Run).where(m.Run.schedule_id == row.id)
-                                  .order_by(m.Run.started_at.desc()).limit(1))
+            last = session.scalar(select(sm.Run).where(sm.Run.schedule_id == row.id)
+                                  .order_by(sm.Run.started_at.desc()).limit(1))
             trigger = build_trigger(row.every_seconds, row.cron, row.timezone)
             upcoming = None if row.paused else first_run(trigger, row.every_seconds,
                                                          last.started_at if last else None, now)

@@ -25,6 +25,7 @@ if skip_reason():
     pytest.skip(skip_reason(), allow_module_level=True)
 
 from archive import models as m  # noqa: E402
+from archive import schedule_models  # noqa: E402,F401  (its tables are part of the schema compared below)
 from archive.capture import Extracted, Fetch  # noqa: E402
 from archive.db import HEAD_REVISION, ArchiveError, current_revision, open_engine  # noqa: E402
 from archive.store import Archive  # noqa: E402

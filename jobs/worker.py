@@ -25,8 +25,8 @@ CLEANUP_HEARTBEATS = 10  # finished jobs older than keep_hours are deleted this 
 class WorkerConfig:
     """What ``redline worker`` was asked for."""
 
-    concurrency: int = 40
-    batch_size: int = 20
+    concurrency: int = 100
+    batch_size: int = 50
     batch_wait: float = 2.0
     heartbeat: float = 10.0
     crawl_timeout: float = 900.0

@@ -21,9 +21,9 @@ def enqueue_urls(db: str | None, urls: list[str], as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--concurrency", type=click.IntRange(1), default=40, show_default=True,
+@click.option("--concurrency", type=click.IntRange(1), default=100, show_default=True,
               help="Jobs this worker holds at once (URLs in flight across its batches).")
-@click.option("--batch-size", type=click.IntRange(1), default=20, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=50, show_default=True,
               help="URLs per crawl process.")
 @click.option("--batch-wait", type=click.FloatRange(0), default=2.0, show_default=True, metavar="SECONDS",
               help="Start a crawl this long after its first URL arrived, even if the batch is not full.")
@@ -46,7 +46,7 @@ def worker(ctx: click.Context, concurrency: int, batch_size: int, batch_wait: fl
     by the others.
 
     \b
-    redline worker --concurrency 40 --batch-size 20
+    redline worker --concurrency 100 --batch-size 50
     redline worker -s DOWNLOAD_DELAY=2 --heartbeat 5
     """
     import asyncio

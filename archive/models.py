@@ -12,6 +12,8 @@ from archive import tables as t
 
 
 class Base(DeclarativeBase):
+    """Declarative base sharing the Core tables' metadata, so Alembic and the ORM see one schema."""
+
     metadata = t.metadata
 
 

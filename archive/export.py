@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from archive import models as m
 from archive.db import ArchiveError
-from archive.store import read_text
+from archive.reading import read_text
 from archive.views import article_for, iso
 
 FORMATS = ("txt", "md", "jsonl", "warc")

@@ -1,60 +1,37 @@
-"""Tables. History is an article row plus numbered version rows; "latest" is a query.
+"""ORM classes for the store's writer, mapped onto the Core tables of :mod:`archive.tables`.
 
-Fetches and events are separate from versions: a fetch is recorded whatever
-happened, a version only when the article really changed.
+The columns are defined there, once; the annotations here only give attribute types.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        TypeDecorator, UniqueConstraint)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the archive")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+from archive import tables as t
 
 
 class Base(DeclarativeBase):
-    pass
+    """Declarative base sharing the Core tables' metadata, so Alembic and the ORM see one schema."""
+
+    metadata = t.metadata
 
 
 class Article(Base):
-    __tablename__ = "articles"
+    __table__ = t.articles
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(2048), unique=True)
-    host: Mapped[str] = mapped_column(String(255), index=True)
-    canonical_url: Mapped[str | None] = mapped_column(String(2048), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="live")
-    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_checked: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_changed: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    version_count: Mapped[int] = mapped_column(Integer, default=0)
-    etag: Mapped[str | None] = mapped_column(String(512))
-    last_modified: Mapped[str | None] = mapped_column(String(128))
-    last_body_sha256: Mapped[str | None] = mapped_column(String(64))
+    id: Mapped[int]
+    key: Mapped[str]
+    host: Mapped[str]
+    canonical_url: Mapped[str | None]
+    status: Mapped[str]
+    first_seen: Mapped[datetime]
+    last_checked: Mapped[datetime | None]
+    last_changed: Mapped[datetime | None]
+    version_count: Mapped[int]
+    etag: Mapped[str | None]
+    last_modified: Mapped[str | None]
+    last_body_sha256: Mapped[str | None]
 
     urls: Mapped[list[ArticleURL]] = relationship(back_populates="article")
 
@@ -62,12 +39,12 @@ class Article(Base):
 class ArticleURL(Base):
     """Every URL key an article was seen under: requested, redirected-to or canonical."""
 
-    __tablename__ = "article_urls"
+    __table__ = t.article_urls
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2048), unique=True)
-    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    id: Mapped[int]
+    article_id: Mapped[int]
+    url: Mapped[str]
+    first_seen: Mapped[datetime]
 
     article: Mapped[Article] = relationship(back_populates="urls")
 
@@ -75,96 +52,92 @@ class ArticleURL(Base):
 class Body(Base):
     """A raw response body, stored once per sha256, zstd-compressed."""
 
-    __tablename__ = "bodies"
+    __table__ = t.bodies
 
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    size: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str]
+    size: Mapped[int]
+    data: Mapped[bytes]
 
 
 class Fetch(Base):
     """Every fetch, with its outcome, whether or not it made a version."""
 
-    __tablename__ = "fetches"
-    __table_args__ = (Index("ix_fetches_article_time", "article_id", "fetched_at"),)
+    __table__ = t.fetches
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
-    url: Mapped[str] = mapped_column(String(2048))
-    final_url: Mapped[str | None] = mapped_column(String(2048))
-    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(32))
-    body_sha256: Mapped[str | None] = mapped_column(ForeignKey("bodies.sha256"))
-    content_type: Mapped[str | None] = mapped_column(String(255))
-    error: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[int]
+    article_id: Mapped[int]
+    url: Mapped[str]
+    final_url: Mapped[str | None]
+    fetched_at: Mapped[datetime]
+    status: Mapped[int | None]
+    outcome: Mapped[str]
+    body_sha256: Mapped[str | None]
+    content_type: Mapped[str | None]
+    error: Mapped[str | None]
 
 
 class Version(Base):
     """One distinct state of an article, numbered 1..n."""
 
-    __tablename__ = "versions"
-    __table_args__ = (UniqueConstraint("article_id", "number", name="uq_versions_article_number"),)
+    __table__ = t.versions
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
-    number: Mapped[int] = mapped_column(Integer)
-    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id"))
-    title: Mapped[str | None] = mapped_column(Text)
-    byline: Mapped[str | None] = mapped_column(Text)
-    published: Mapped[str | None] = mapped_column(String(64))
-    updated: Mapped[str | None] = mapped_column(String(64))
-    site_name: Mapped[str | None] = mapped_column(Text)
-    language: Mapped[str | None] = mapped_column(String(32))
-    canonical_url: Mapped[str | None] = mapped_column(String(2048))
-    description: Mapped[str | None] = mapped_column(Text)
-    text_blob: Mapped[bytes] = mapped_column(LargeBinary)
-    text_base: Mapped[int | None] = mapped_column(Integer)
-    text_sha256: Mapped[str] = mapped_column(String(64))
-    words: Mapped[int] = mapped_column(Integer)
-    paragraph_hashes: Mapped[list[str]] = mapped_column(JSON)
-    noise_hashes: Mapped[list[str]] = mapped_column(JSON)
-    extractor: Mapped[str] = mapped_column(String(128))
-    change_kinds: Mapped[list[str] | None] = mapped_column(JSON)
-    added_words: Mapped[int | None] = mapped_column(Integer)
-    removed_words: Mapped[int | None] = mapped_column(Integer)
-    declared: Mapped[bool | None] = mapped_column(Boolean)
-    reverts_to: Mapped[int | None] = mapped_column(Integer)
-    drift: Mapped[bool] = mapped_column(Boolean, default=False)
-    state_sha256: Mapped[str | None] = mapped_column(String(64))  # fingerprint of the compared state
+    id: Mapped[int]
+    article_id: Mapped[int]
+    number: Mapped[int]
+    captured_at: Mapped[datetime]
+    fetch_id: Mapped[int | None]
+    title: Mapped[str | None]
+    byline: Mapped[str | None]
+    published: Mapped[str | None]
+    updated: Mapped[str | None]
+    site_name: Mapped[str | None]
+    language: Mapped[str | None]
+    canonical_url: Mapped[str | None]
+    description: Mapped[str | None]
+    text_blob: Mapped[bytes]
+    text_base: Mapped[int | None]
+    text_sha256: Mapped[str]
+    words: Mapped[int]
+    paragraph_hashes: Mapped[list[str]]
+    noise_hashes: Mapped[list[str]]
+    extractor: Mapped[str]
+    change_kinds: Mapped[list[str] | None]
+    added_words: Mapped[int | None]
+    removed_words: Mapped[int | None]
+    declared: Mapped[bool | None]
+    reverts_to: Mapped[int | None]
+    drift: Mapped[bool]
+    state_sha256: Mapped[str | None]
 
 
 class Event(Base):
     """A fetch outcome worth showing in a history: gone, restored, blocked, ..."""
 
-    __tablename__ = "events"
-    __table_args__ = (Index("ix_events_article_time", "article_id", "at"),)
+    __table__ = t.events
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
-    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[int]
+    article_id: Mapped[int]
+    fetch_id: Mapped[int | None]
+    at: Mapped[datetime]
+    kind: Mapped[str]
+    detail: Mapped[str | None]
 
 
 class SiteRule(Base):
     """A per-site regular expression for paragraphs that are noise on that site."""
 
-    __tablename__ = "site_rules"
-    __table_args__ = (UniqueConstraint("host", "pattern", name="uq_site_rules_host_pattern"),)
+    __table__ = t.site_rules
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    host: Mapped[str] = mapped_column(String(255), index=True)
-    pattern: Mapped[str] = mapped_column(Text)
+    id: Mapped[int]
+    host: Mapped[str]
+    pattern: Mapped[str]
 
 
 class TemplateParagraph(Base):
     """A paragraph hash seen changing across many articles of one site at once."""
 
-    __tablename__ = "template_paragraphs"
+    __table__ = t.template_paragraphs
 
-    host: Mapped[str] = mapped_column(String(255), primary_key=True)
-    hash: Mapped[str] = mapped_column(String(16), primary_key=True)
-    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    host: Mapped[str]
+    hash: Mapped[str]
+    first_seen: Mapped[datetime]

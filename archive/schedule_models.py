@@ -1,72 +1,68 @@
-"""Tables of scheduled jobs: schedules, the URLs each tracks, and the run history.
+"""ORM classes of scheduled jobs (schedules, the URLs each tracks, the run history), mapped onto
+the Core tables of :mod:`archive.tables`.
 
-Kept apart from archive.models so that view commands (log, show, diff) do not pay
-for mapping tables they never read.
+Kept apart from archive.models so that the store does not pay for mapping tables it never writes.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
-from archive.models import Base, UTCDateTime
+from archive import tables as t
+from archive.models import Base
 
 
 class Schedule(Base):
-    """A crawl job: what to watch (feeds, sitemaps, URLs) and when (interval or cron in a zone).
+    """A crawl job: what to watch (feeds, sitemaps, URLs) and when (interval or cron in a zone)."""
 
-    Stored as plain columns, never pickled: a database row must not become code.
-    """
+    __table__ = t.schedules
 
-    __tablename__ = "schedules"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    every_seconds: Mapped[int | None] = mapped_column(Integer)
-    cron: Mapped[str | None] = mapped_column(String(200))
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    feeds: Mapped[list[str]] = mapped_column(JSON)
-    sitemaps: Mapped[list[str]] = mapped_column(JSON)
-    urls: Mapped[list[str]] = mapped_column(JSON)
-    urls_file: Mapped[str | None] = mapped_column(Text)
-    recheck: Mapped[str | None] = mapped_column(String(200))
-    settings: Mapped[dict[str, str]] = mapped_column(JSON)
-    paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    id: Mapped[int]
+    name: Mapped[str]
+    every_seconds: Mapped[int | None]
+    cron: Mapped[str | None]
+    timezone: Mapped[str]
+    feeds: Mapped[list[str]]
+    sitemaps: Mapped[list[str]]
+    urls: Mapped[list[str]]
+    urls_file: Mapped[str | None]
+    recheck: Mapped[str | None]
+    settings: Mapped[dict[str, str]]
+    paused: Mapped[bool]
+    created_at: Mapped[datetime]
 
 
 class Tracked(Base):
     """An article URL a schedule watches, and the freshest update time its feed or sitemap gave."""
 
-    __tablename__ = "tracked"
-    __table_args__ = (UniqueConstraint("schedule_id", "url", name="uq_tracked_schedule_url"),)
+    __table__ = t.tracked
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
-    url: Mapped[str] = mapped_column(String(2048), index=True)
-    source: Mapped[str] = mapped_column(String(16))
-    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
-    hint: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    id: Mapped[int]
+    schedule_id: Mapped[int]
+    url: Mapped[str]
+    source: Mapped[str]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    hint: Mapped[datetime | None]
 
 
 class Run(Base):
     """One run of a schedule (or of a queued batch): when, how it ended, and what it found."""
 
-    __tablename__ = "runs"
+    __table__ = t.runs
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
-    job: Mapped[str] = mapped_column(String(100), index=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    outcome: Mapped[str] = mapped_column(String(16))
-    host: Mapped[str | None] = mapped_column(String(255))
-    pid: Mapped[int | None] = mapped_column(Integer)
-    discovered: Mapped[int] = mapped_column(Integer, default=0)
-    fetched: Mapped[int] = mapped_column(Integer, default=0)
-    new_articles: Mapped[int] = mapped_column(Integer, default=0)
-    new_versions: Mapped[int] = mapped_column(Integer, default=0)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[int]
+    schedule_id: Mapped[int | None]
+    job: Mapped[str]
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str]
+    host: Mapped[str | None]
+    pid: Mapped[int | None]
+    discovered: Mapped[int]
+    fetched: Mapped[int]
+    new_articles: Mapped[int]
+    new_versions: Mapped[int]
+    failures: Mapped[int]
+    error: Mapped[str | None]

@@ -14,17 +14,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive import models as m
 from archive.capture import Extracted, Fetch
 from archive.classify import State, classify
+from archive.noise import is_noise
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
-from archive.noise import compile_patterns, is_noise
 from archive.outcomes import fetch_outcome
-from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack, unpack
+from archive.reading import SiteNoise, read_text
+from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack
 
 TEMPLATE_MIN_ARTICLES = 3  # the same paragraph change in this many articles of a site at once is template noise
 
@@ -134,32 +135,6 @@ def find_article(session: Session, url: str) -> m.Article | None:
     if found is None:
         found = session.scalar(select(m.Article).where(m.Article.canonical_url == key).limit(1))
     return found
-
-
-class SiteNoise:
-    """What counts as noise on one site: default patterns, the site's rules, learned template paragraphs."""
-
-    def __init__(self, db: Session | Connection, host: str) -> None:
-        self.host = host
-        self.rules = compile_patterns(db.scalars(_RULES, {"host": host}))
-        self.templates = set(db.scalars(_TEMPLATES, {"host": host}))
-
-    def mask(self, paras: Sequence[str], hashes: Iterable[str], boilerplate: set[str]) -> list[bool]:
-        """For each comparable paragraph, True when it is significant (not noise)."""
-        skip = boilerplate | self.templates
-        return [h not in skip and not is_noise(p, self.rules) for p, h in zip(paras, hashes)]
-
-    def significant_text(self, text: str, version: m.Version | Row[Any]) -> str:
-        """A version's text without its noise paragraphs, as diffs show it by default."""
-        raw = paragraphs(text)
-        keep = self.mask([comparable(p) for p in raw], version.paragraph_hashes, set(version.noise_hashes))
-        return "\n\n".join(p for p, k in zip(raw, keep) if k)
-
-
-# Plain table queries (no ORM set-up: the view commands use them too), built once.
-_RULES = select(m.SiteRule.__table__.c.pattern).where(m.SiteRule.__table__.c.host == bindparam("host"))
-_TEMPLATES = (select(m.TemplateParagraph.__table__.c.hash)
-              .where(m.TemplateParagraph.__table__.c.host == bindparam("host")))
 
 
 # The writer's per-capture queries, built once (their SQL is cached; only parameters change).
@@ -421,37 +396,6 @@ class _Writer:
         if version.id not in self.texts:
             self.texts[version.id] = read_text(self.s, version)
         return self.texts[version.id]
-
-
-def read_text(db: Session | Connection, version: m.Version | Row[Any]) -> str:
-    """A version's text, unpacking its delta chain back to the last full snapshot.
-
-    ``version`` is a Version or a row with its article_id, text_base and text_blob; the chain's
-    earlier links come in one recursive query.
-    """
-    blobs = [version.text_blob]
-    if version.text_base is not None:
-        blobs += db.scalars(_CHAIN_BLOBS, {"article": version.article_id, "base": version.text_base}).all()
-    text: str | None = None
-    for blob in reversed(blobs):
-        text = unpack(blob, text)
-    assert text is not None
-    return text
-
-
-def _chain_blobs() -> Any:
-    """Blobs of the delta chain from version ``base`` back to its whole copy, newest first."""
-    versions = m.Version.__table__
-    link = versions.alias("link")
-    chain = (select(versions.c.number, versions.c.text_base, versions.c.text_blob)
-             .where(versions.c.article_id == bindparam("article"), versions.c.number == bindparam("base"))
-             .cte("chain", recursive=True))
-    chain = chain.union_all(select(link.c.number, link.c.text_base, link.c.text_blob)
-                            .where(link.c.article_id == bindparam("article"), link.c.number == chain.c.text_base))
-    return select(chain.c.text_blob).order_by(chain.c.number.desc())
-
-
-_CHAIN_BLOBS = _chain_blobs()
 
 
 def _not_imported() -> Any:

@@ -1,23 +1,27 @@
 """Read-only queries behind the view commands, returning JSON-ready dicts.
 
-``log``, ``show`` and ``diff`` are what people run and wait for: they use plain
-table queries (no ORM mapper set-up), and ``log`` reads only the columns it shows
-and imports neither the store nor the differ.
+``list``, ``log``, ``show`` and ``diff`` are what people run and wait for: they use
+plain table queries on the Core tables and never import ``sqlalchemy.orm`` (its import
+and mapper set-up cost more than the queries), and ``log`` reads only the columns it
+shows and imports neither the text reader nor the differ.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, select
-from sqlalchemy.orm import Session
 
-from archive import models as m
+from archive import tables as t
 from archive.db import ArchiveError
 from archive.normalize import BadURL, url_key
 
-ARTICLES, ARTICLE_URLS, VERSIONS, EVENTS = (m.Article.__table__, m.ArticleURL.__table__, m.Version.__table__,
-                                            m.Event.__table__)
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from archive.models import Article
+
+ARTICLES, ARTICLE_URLS, VERSIONS, EVENTS = t.articles, t.article_urls, t.versions, t.events
 
 
 def iso(value: datetime | None) -> str | None:
@@ -25,8 +29,8 @@ def iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-def article_for(session: Session, url: str) -> m.Article:
-    """The archived article for a URL, or an error that says what to do."""
+def article_for(session: Session, url: str) -> Article:
+    """The archived article for a URL, or an error that says what to do (for ORM callers such as export)."""
     from archive.store import find_article
 
     try:
@@ -73,17 +77,20 @@ _VERSION = select(VERSIONS).where(VERSIONS.c.article_id == bindparam("article"),
 
 def list_articles(engine: Engine, changed_since: datetime | None = None) -> list[dict[str, Any]]:
     """Every article with its status and version count, most recently changed first."""
-    with Session(engine) as session:
-        latest = (select(m.Version.article_id, m.Version.title)
-                  .join(m.Article, (m.Article.id == m.Version.article_id)
-                        & (m.Version.number == m.Article.version_count)).subquery())
-        query = (select(m.Article, latest.c.title).outerjoin(latest, latest.c.article_id == m.Article.id)
-                 .order_by(m.Article.last_changed.desc().nulls_last(), m.Article.id))
-        if changed_since is not None:
-            query = query.where(m.Article.last_changed >= changed_since)
-        return [{"url": a.key, "title": title, "status": a.status, "versions": a.version_count,
-                 "first_seen": iso(a.first_seen), "last_checked": iso(a.last_checked),
-                 "last_changed": iso(a.last_changed)} for a, title in session.execute(query)]
+    latest = (select(VERSIONS.c.article_id, VERSIONS.c.title)
+              .join(ARTICLES, (ARTICLES.c.id == VERSIONS.c.article_id)
+                    & (VERSIONS.c.number == ARTICLES.c.version_count)).subquery())
+    query = (select(ARTICLES.c.key, ARTICLES.c.status, ARTICLES.c.version_count, ARTICLES.c.first_seen,
+                    ARTICLES.c.last_checked, ARTICLES.c.last_changed, latest.c.title)
+             .outerjoin(latest, latest.c.article_id == ARTICLES.c.id)
+             .order_by(ARTICLES.c.last_changed.desc().nulls_last(), ARTICLES.c.id))
+    if changed_since is not None:
+        query = query.where(ARTICLES.c.last_changed >= changed_since)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [{"url": a.key, "title": a.title, "status": a.status, "versions": a.version_count,
+             "first_seen": iso(a.first_seen), "last_checked": iso(a.last_checked),
+             "last_changed": iso(a.last_changed)} for a in rows]
 
 
 def log(engine: Engine, url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -120,7 +127,7 @@ def _edits_text(v: Any) -> bool:
 
 def show(engine: Engine, url: str, number: int | None) -> dict[str, Any]:
     """One version in full."""
-    from archive.store import read_text
+    from archive.reading import read_text
 
     with engine.connect() as conn:
         article = _article_row(conn, url)
@@ -138,7 +145,7 @@ def diff(engine: Engine, url: str, old: int | None, new: int | None, with_noise:
     Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
     """
     from archive.diff import changes, word_ops
-    from archive.store import SiteNoise, read_text
+    from archive.reading import SiteNoise, read_text
 
     with engine.connect() as conn:
         article = _article_row(conn, url)

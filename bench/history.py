@@ -17,7 +17,8 @@ from archive import models as m
 from archive.capture import Fetch
 from archive.db import open_engine
 from archive.normalize import comparable, digest, paragraphs
-from archive.store import Archive, read_text
+from archive.reading import read_text
+from archive.store import Archive
 from archive.textpack import FULL_EVERY, LEVEL, pack
 from redline.fakesite import Story, load_stories, render
 

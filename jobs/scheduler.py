@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from archive import runs, schedules
 from archive.db import open_engine
-from archive.models import utcnow
+from archive.tables import utcnow
 from jobs.triggers import build_trigger, first_run
 
 logger = logging.getLogger("redline.scheduler")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from archive import runs, schedules
 from archive.capture import Found
 from archive.db import open_engine
-from archive.models import utcnow
+from archive.tables import utcnow
 from archive.outcomes import summarize
 
 if TYPE_CHECKING:

@@ -54,7 +54,7 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
     redline schedule add watchlist --every 1h --urls-file watch.txt --recheck 6h:15m,1d:1h,30d:1d,14d
     """
     from archive.db import ArchiveError
-    from archive.models import utcnow
+    from archive.tables import utcnow
     from archive.recheck import BadDuration, Policy, parse_duration
     from archive.schedules import JobSpec
     from archive.schedules import add as add_schedule
@@ -118,7 +118,7 @@ def _describe_all(eng: Any) -> list[dict[str, Any]]:
     from sqlalchemy.orm import Session
 
     from archive import schedule_models as sm
-    from archive.models import utcnow
+    from archive.tables import utcnow
     from archive.schedules import all_schedules, tracked_counts
     from jobs.triggers import build_trigger, first_run
 
@@ -311,7 +311,7 @@ def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -
     \b
     redline due world --limit 10
     """
-    from archive.models import utcnow
+    from archive.tables import utcnow
     from archive.schedules import due as due_list
 
     now = utcnow()

@@ -385,6 +385,22 @@ def test_errors_are_one_line_without_traceback(archive: Archive, tmp_path: Path)
     assert archive.site.hits("/never/fetched") == 0
 
 
+# -- 4b. view commands start without the ORM ------------------------------------------------------
+
+@pytest.mark.parametrize("args", [("list",), ("log", "EDITED"), ("show", "EDITED"), ("diff", "EDITED"),
+                                  ("diff", "EDITED", "1", "2", "--with-noise", "--format", "unified")])
+def test_view_commands_never_import_the_orm(archive: Archive, args: tuple[str, ...]) -> None:
+    """Importing sqlalchemy.orm and mapping the classes costs more than a view command's queries."""
+    argv = [archive.urls.get(a, a) for a in args]
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "redline", "--db", archive.db, *argv],
+                          capture_output=True, text=True, env=base_env(), timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "sqlalchemy" in imported and "archive.views" in imported
+    assert not {name for name in imported if name.startswith("sqlalchemy.orm") or name in ("archive.models",
+                                                                                              "archive.store")}
+
+
 # -- 5. unified diff accepted by patch ------------------------------------------------------------
 
 def test_unified_diff_applies_with_patch(archive: Archive, tmp_path: Path) -> None:

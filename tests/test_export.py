@@ -35,7 +35,8 @@ from archive import models as m
 from archive.capture import Extracted, Fetch
 from archive.db import open_engine
 from archive.export import FRONT_MATTER_KEYS, RESERVED
-from archive.store import Archive, read_text
+from archive.reading import read_text
+from archive.store import Archive
 from archive.textpack import decompress_body
 from redline.cli import cli
 from redline.fakesite import FakeSite, load_stories

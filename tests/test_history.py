@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 from archive import models as m
 from archive.capture import Extracted, Fetch
 from archive.db import open_engine
-from archive.store import Archive, read_text
+from archive.reading import read_text
+from archive.store import Archive
 from archive.textpack import FULL_EVERY
 
 URL = "https://news.example/world/talks"

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, event, inspect, select, text
 from sqlalchemy.dialects import postgresql
 
@@ -25,7 +27,7 @@ if skip_reason():
     pytest.skip(skip_reason(), allow_module_level=True)
 
 from archive import models as m  # noqa: E402
-from archive import schedule_models  # noqa: E402,F401  (its tables are part of the schema compared below)
+from archive import tables  # noqa: E402
 from archive.capture import Extracted, Fetch  # noqa: E402
 from archive.db import HEAD_REVISION, ArchiveError, current_revision, open_engine  # noqa: E402
 from archive.store import Archive  # noqa: E402
@@ -64,6 +66,7 @@ def test_open_engine_migrates_an_empty_database_to_head(pg_url: str, tmp_path: P
         pg = _schema(engine)
         with engine.connect() as conn:
             columns = {c["name"]: c["type"] for c in inspect(conn).get_columns("versions")}
+            assert compare_metadata(MigrationContext.configure(conn), tables.metadata) == []
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
         engine.dispose()
@@ -72,7 +75,7 @@ def test_open_engine_migrates_an_empty_database_to_head(pg_url: str, tmp_path: P
         assert _schema(lite) == pg  # one migration, the same schema on both backends
     finally:
         lite.dispose()
-    assert set(pg) == set(m.Base.metadata.tables) | {"alembic_version"}
+    assert set(pg) == set(tables.metadata.tables) | {"alembic_version"}
     assert isinstance(columns["captured_at"], postgresql.TIMESTAMP) and columns["captured_at"].timezone
     assert isinstance(columns["text_blob"], postgresql.BYTEA)
     assert isinstance(columns["paragraph_hashes"], postgresql.JSON)

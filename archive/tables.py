@@ -1,0 +1,206 @@
+"""The archive's tables, defined once in SQLAlchemy Core: the single definition of the schema.
+
+History is an article row plus numbered version rows; "latest" is a query. Fetches and events
+are separate from versions: a fetch is recorded whatever happened, a version only when the
+article really changed.
+
+This module imports no ``sqlalchemy.orm``, so view commands can query these tables without
+paying for mapper set-up; the ORM classes in :mod:`archive.models` and
+:mod:`archive.schedule_models` map onto them. The Alembic migrations must produce exactly this
+schema (``alembic.autogenerate.compare_metadata`` finds no difference).
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+                        Table, Text, TypeDecorator, UniqueConstraint)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+metadata = MetaData()
+
+articles = Table(
+    "articles", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(2048), nullable=False, unique=True),
+    Column("host", String(255), nullable=False, index=True),
+    Column("canonical_url", String(2048), index=True),
+    Column("status", String(16), nullable=False, default="live"),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_checked", UTCDateTime),
+    Column("last_changed", UTCDateTime, index=True),
+    Column("version_count", Integer, nullable=False, default=0),
+    Column("etag", String(512)),
+    Column("last_modified", String(128)),
+    Column("last_body_sha256", String(64)),
+)
+
+# Every URL key an article was seen under: requested, redirected-to or canonical.
+article_urls = Table(
+    "article_urls", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False, index=True),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+)
+
+# A raw response body, stored once per sha256, zstd-compressed.
+bodies = Table(
+    "bodies", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# Every fetch, with its outcome, whether or not it made a version.
+fetches = Table(
+    "fetches", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("final_url", String(2048)),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("status", Integer),
+    Column("outcome", String(32), nullable=False),
+    Column("body_sha256", String(64), ForeignKey("bodies.sha256")),
+    Column("content_type", String(255)),
+    Column("error", Text),
+    Index("ix_fetches_article_time", "article_id", "fetched_at"),
+)
+
+# One distinct state of an article, numbered 1..n.
+versions = Table(
+    "versions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("captured_at", UTCDateTime, nullable=False),
+    Column("fetch_id", Integer, ForeignKey("fetches.id")),
+    Column("title", Text),
+    Column("byline", Text),
+    Column("published", String(64)),
+    Column("updated", String(64)),
+    Column("site_name", Text),
+    Column("language", String(32)),
+    Column("canonical_url", String(2048)),
+    Column("description", Text),
+    Column("text_blob", LargeBinary, nullable=False),
+    Column("text_base", Integer),
+    Column("text_sha256", String(64), nullable=False),
+    Column("words", Integer, nullable=False),
+    Column("paragraph_hashes", JSON, nullable=False),
+    Column("noise_hashes", JSON, nullable=False),
+    Column("extractor", String(128), nullable=False),
+    Column("change_kinds", JSON),
+    Column("added_words", Integer),
+    Column("removed_words", Integer),
+    Column("declared", Boolean),
+    Column("reverts_to", Integer),
+    Column("drift", Boolean, nullable=False, default=False),
+    Column("state_sha256", String(64)),  # fingerprint of the compared state
+    UniqueConstraint("article_id", "number", name="uq_versions_article_number"),
+)
+
+# A fetch outcome worth showing in a history: gone, restored, blocked, ...
+events = Table(
+    "events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("fetch_id", Integer, ForeignKey("fetches.id")),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("detail", Text),
+    Index("ix_events_article_time", "article_id", "at"),
+)
+
+# A per-site regular expression for paragraphs that are noise on that site.
+site_rules = Table(
+    "site_rules", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(255), nullable=False, index=True),
+    Column("pattern", Text, nullable=False),
+    UniqueConstraint("host", "pattern", name="uq_site_rules_host_pattern"),
+)
+
+# A paragraph hash seen changing across many articles of one site at once.
+template_paragraphs = Table(
+    "template_paragraphs", metadata,
+    Column("host", String(255), primary_key=True),
+    Column("hash", String(16), primary_key=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+)
+
+# A crawl job: what to watch (feeds, sitemaps, URLs) and when (interval or cron in a zone).
+# Stored as plain columns, never pickled: a database row must not become code.
+schedules = Table(
+    "schedules", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("every_seconds", Integer),
+    Column("cron", String(200)),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("feeds", JSON, nullable=False),
+    Column("sitemaps", JSON, nullable=False),
+    Column("urls", JSON, nullable=False),
+    Column("urls_file", Text),
+    Column("recheck", String(200)),
+    Column("settings", JSON, nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# An article URL a schedule watches, and the freshest update time its feed or sitemap gave.
+tracked = Table(
+    "tracked", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("schedule_id", Integer, ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2048), nullable=False, index=True),
+    Column("source", String(16), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("hint", UTCDateTime),
+    UniqueConstraint("schedule_id", "url", name="uq_tracked_schedule_url"),
+)
+
+# One run of a schedule (or of a queued batch): when, how it ended, and what it found.
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("schedule_id", Integer, ForeignKey("schedules.id", ondelete="SET NULL")),
+    Column("job", String(100), nullable=False, index=True),
+    Column("started_at", UTCDateTime, nullable=False, index=True),
+    Column("ended_at", UTCDateTime),
+    Column("outcome", String(16), nullable=False),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("discovered", Integer, nullable=False, default=0),
+    Column("fetched", Integer, nullable=False, default=0),
+    Column("new_articles", Integer, nullable=False, default=0),
+    Column("new_versions", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("error", Text),
+)

@@ -7,7 +7,6 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -159,12 +158,11 @@ def billion_laughs(depth: int) -> bytes:
             f'<link>https://news.example/&lol{depth};</link></item></channel></rss>').encode()
 
 
+@pytest.mark.timeout(60)  # a hang guard, not a speed target: an expanding parser would never finish
 @pytest.mark.parametrize("depth", [9, 2])  # 10^9 "lol"s, and a small expansion libxml2's own limit lets through
-def test_billion_laughs_is_rejected_fast_without_expansion(depth: int) -> None:
-    started = time.perf_counter()
+def test_billion_laughs_is_rejected_without_expansion(depth: int) -> None:
     with pytest.raises(FeedError, match=r"^https://news.example/lol.xml: .*entities"):
         parse(billion_laughs(depth), "https://news.example/lol.xml")
-    assert time.perf_counter() - started < 0.5
 
 
 @pytest.fixture
@@ -212,13 +210,12 @@ def gzip_bomb(gib: int = 1) -> bytes:
             + struct.pack("<II", crc, (gib << 30) & 0xFFFFFFFF))
 
 
+@pytest.mark.timeout(60)  # a hang guard: the cap is asserted by the error, not by speed
 def test_gzip_bomb_is_capped() -> None:
     bomb = gzip_bomb()
     assert len(bomb) < 1_100_000 and zlib.decompressobj(31).decompress(bomb, 1 << 20) == b"\0" * (1 << 20)
-    started = time.perf_counter()
     with pytest.raises(FeedError, match=r"^https://news.example/s.xml.gz: too large \(over 52428800 bytes"):
         parse(bomb, "https://news.example/s.xml.gz")
-    assert time.perf_counter() - started < 2
 
 
 def test_oversized_document_is_rejected() -> None:

@@ -29,12 +29,14 @@ class Extracted:
     byline: str | None = None
     published: str | None = None
     updated: str | None = None
+    updated_signal: str | None = None  # which of the page's date signals gave ``updated``
     site_name: str | None = None
     language: str | None = None
     canonical_url: str | None = None
     description: str | None = None
     extractor: str = ""
     boilerplate: list[str] = field(default_factory=list)
+    noise_spans: list[str] = field(default_factory=list)  # teaser label + linked headline inside a longer paragraph
     markers: list[str] = field(default_factory=list)
 
 

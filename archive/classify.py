@@ -1,15 +1,11 @@
 """Name what changed between two versions of an article."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-CORRECTION_RE = re.compile(
-    r"^(?:correction|clarification|editor'?s note|update)\s*[:\-]"
-    r"|^(?:an earlier version of this|this (?:article|story) (?:was|has been) (?:amended|corrected|updated))",
-    re.IGNORECASE,
-)
+from archive.notices import is_editorial_notice
+
 KINDS = ("headline", "byline", "body-edit", "paragraph-added", "paragraph-removed", "correction",
          "declared-update-only")
 
@@ -55,7 +51,7 @@ def classify(old: State, new: State) -> Change:
         if op == "equal":
             continue
         inserted, deleted = new.paragraphs[j1:j2], old.paragraphs[i1:i2]
-        if any(CORRECTION_RE.search(p) for p in inserted):
+        if any(is_editorial_notice(p) for p in inserted):
             kinds.add("correction")
         elif op == "insert":
             kinds.add("paragraph-added")

@@ -29,6 +29,7 @@ class Article(Base):
     last_checked: Mapped[datetime | None]
     last_changed: Mapped[datetime | None]
     version_count: Mapped[int]
+    latest_version: Mapped[int | None]
     etag: Mapped[str | None]
     last_modified: Mapped[str | None]
     last_body_sha256: Mapped[str | None]
@@ -74,6 +75,7 @@ class Fetch(Base):
     body_sha256: Mapped[str | None]
     content_type: Mapped[str | None]
     error: Mapped[str | None]
+    noise: Mapped[list[dict[str, str]] | None]
 
 
 class Version(Base):
@@ -108,6 +110,9 @@ class Version(Base):
     reverts_to: Mapped[int | None]
     drift: Mapped[bool]
     state_sha256: Mapped[str | None]
+    updated_signal: Mapped[str | None]
+    noise_spans: Mapped[list[str] | None]
+    recovered_at: Mapped[datetime | None]
 
 
 class Event(Base):
@@ -134,10 +139,14 @@ class SiteRule(Base):
 
 
 class TemplateParagraph(Base):
-    """A paragraph hash seen changing across many articles of one site at once."""
+    """A paragraph hash seen changing across many distinct articles of one site at once."""
 
     __table__ = t.template_paragraphs
 
     host: Mapped[str]
     hash: Mapped[str]
     first_seen: Mapped[datetime]
+    text: Mapped[str | None]
+    witnesses: Mapped[int | None]
+    seen: Mapped[int | None]
+    examples: Mapped[list[str] | None]

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row, bindparam, select
 
 from archive import tables as t
-from archive.noise import compile_patterns, is_noise
+from archive.noise import compile_patterns, noise_rule
+from archive.notices import is_editorial_notice
 from archive.normalize import comparable, paragraphs
 from archive.textpack import unpack
 
@@ -52,22 +53,41 @@ _CHAIN_BLOBS = _chain_blobs()
 
 
 class SiteNoise:
-    """What counts as noise on one site: default patterns, the site's rules, learned template paragraphs."""
+    """What counts as noise on one site: default patterns, the site's rules, learned template paragraphs,
+    and the paragraphs a page's own markup marks as boilerplate (link-dense teasers)."""
 
     def __init__(self, db: Session | Connection, host: str) -> None:
         self.host = host
         self.rules = compile_patterns(db.scalars(_RULES, {"host": host}))
         self.templates = set(db.scalars(_TEMPLATES, {"host": host}))
 
-    def mask(self, paras: Sequence[str], hashes: Iterable[str], boilerplate: set[str]) -> list[bool]:
+    def skipped_by(self, paras: Sequence[str], hashes: Iterable[str], boilerplate: set[str],
+                   language: str | None = None) -> list[str | None]:
+        """For each comparable paragraph, the name of the rule that skips it, or None when it is significant.
+
+        An editorial notice (a correction, an editor's note) is never skipped by a default rule, a learned
+        template or boilerplate detection; only a rule the user wrote for the site can skip it.
+        """
+        skipped: list[str | None] = []
+        for para, h in zip(paras, hashes):
+            if is_editorial_notice(para):
+                skipped.append(next((f"site:{r.pattern}" for r in self.rules if r.search(para)), None))
+            else:
+                rule = noise_rule(para, language, self.rules)
+                skipped.append(rule or ("template" if h in self.templates else "boilerplate" if h in boilerplate
+                                        else None))
+        return skipped
+
+    def mask(self, paras: Sequence[str], hashes: Iterable[str], boilerplate: set[str],
+             language: str | None = None) -> list[bool]:
         """For each comparable paragraph, True when it is significant (not noise)."""
-        skip = boilerplate | self.templates
-        return [h not in skip and not is_noise(p, self.rules) for p, h in zip(paras, hashes)]
+        return [rule is None for rule in self.skipped_by(paras, hashes, boilerplate, language)]
 
     def significant_text(self, text: str, version: Version | Row[Any]) -> str:
         """A version's text without its noise paragraphs, as diffs show it by default."""
         raw = paragraphs(text)
-        keep = self.mask([comparable(p) for p in raw], version.paragraph_hashes, set(version.noise_hashes))
+        keep = self.mask([comparable(p) for p in raw], version.paragraph_hashes, set(version.noise_hashes),
+                         version.language)
         return "\n\n".join(p for p, k in zip(raw, keep) if k)
 
 

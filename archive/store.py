@@ -9,9 +9,12 @@ in a savepoint, so losing that race costs the savepoint, not the batch.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
+import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
@@ -20,14 +23,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import models as m
 from archive.capture import Extracted, Fetch
-from archive.classify import State, classify
-from archive.noise import is_noise
+from archive.classify import Change, State, classify
+from archive.noise import strip_spans
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
+from archive.notices import is_editorial_notice
 from archive.outcomes import fetch_outcome
 from archive.reading import SiteNoise, read_text
 from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack
 
-TEMPLATE_MIN_ARTICLES = 3  # the same paragraph change in this many articles of a site at once is template noise
+# A paragraph is learned as site template noise only when it changed, identically, in at least
+# TEMPLATE_MIN_ARTICLES distinct articles of one site in one batch, and in a large share of the distinct
+# articles of that site the batch saw: half of them when the page marks it as boilerplate (link-dense),
+# four in five otherwise. Articles whose paragraphs mostly coincide (one story at several URLs, near
+# copies) are one witness. Editorial notices are never learned.
+TEMPLATE_MIN_ARTICLES = 5
+TEMPLATE_SHARE_WITH_EVIDENCE = 0.5
+TEMPLATE_SHARE_BARE = 0.8
+SAME_STORY = 0.5  # Jaccard similarity of two articles' paragraph sets above which they are one witness
 
 
 @dataclass
@@ -53,6 +65,7 @@ class _Plan:
     paras: list[str] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
     boilerplate: set[str] = field(default_factory=set)
+    spans: list[str] = field(default_factory=list)
     drift: bool = False
 
 
@@ -239,27 +252,54 @@ class _Writer:
 
     def _fill_text(self, plan: _Plan, extracted: Extracted) -> None:
         plan.text = clean_text(extracted.text)
-        plan.paras = [comparable(p) for p in paragraphs(plan.text)]
+        plan.spans = [comparable(span) for span in extracted.noise_spans]
+        plan.paras = [strip_spans(comparable(p), plan.spans) for p in paragraphs(plan.text)]
         plan.hashes = [digest(p) for p in plan.paras]
         plan.boilerplate = {digest(comparable(b)) for b in extracted.boilerplate}
 
     # -- templates ------------------------------------------------------------------------------
 
     def learn_templates(self, plans: list[_Plan]) -> None:
-        """Paragraphs added or removed identically in many articles of one site are template noise."""
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        """Learn site template paragraphs from the batch; see TEMPLATE_MIN_ARTICLES for the evidence needed."""
+        by_host: dict[str, list[_Plan]] = defaultdict(list)
         for plan in plans:
-            latest = self._latest(plan.article)
-            if latest is None:
+            if self._latest(plan.article) is not None:
+                by_host[plan.article.host].append(plan)
+        for host, group in by_host.items():
+            witness = _witnesses([set(p.hashes) for p in group])
+            seen = len(set(witness))
+            if seen < TEMPLATE_MIN_ARTICLES:
                 continue
-            old, new = set(latest.paragraph_hashes), set(plan.hashes)
-            counts[plan.article.host].update(old ^ new)
-        for host, counter in counts.items():
+            changed: dict[str, set[int]] = defaultdict(set)
+            for plan, w in zip(group, witness):
+                latest = self._latest(plan.article)
+                assert latest is not None
+                for h in set(latest.paragraph_hashes) ^ set(plan.hashes):
+                    changed[h].add(w)
             known = self._noise(host).templates
-            for h, n in counter.items():
-                if n >= TEMPLATE_MIN_ARTICLES and h not in known:
-                    known.add(h)
-                    self._insert_if_new(m.TemplateParagraph(host=host, hash=h, first_seen=plans[0].fetch.fetched_at))
+            for h, ws in changed.items():
+                if h in known or len(ws) < max(TEMPLATE_MIN_ARTICLES, math.ceil(TEMPLATE_SHARE_WITH_EVIDENCE * seen)):
+                    continue
+                text, marked = self._template_text(h, group)
+                if text is None or is_editorial_notice(text) or (not marked and len(ws) < TEMPLATE_SHARE_BARE * seen):
+                    continue
+                known.add(h)
+                examples = sorted({p.article.key for p, w in zip(group, witness) if w in ws})[:3]
+                self._insert_if_new(m.TemplateParagraph(host=host, hash=h, first_seen=group[0].fetch.fetched_at,
+                                                        text=text, witnesses=len(ws), seen=seen, examples=examples))
+
+    def _template_text(self, h: str, group: list[_Plan]) -> tuple[str | None, bool]:
+        """A learned paragraph's text, and whether a page marked it as boilerplate (link-dense)."""
+        marked = any(h in p.boilerplate for p in group)
+        for plan in group:
+            if h in plan.hashes:
+                return plan.paras[plan.hashes.index(h)], marked
+        for plan in group:
+            latest = self._latest(plan.article)
+            if latest is not None and h in latest.paragraph_hashes:
+                marked = marked or h in latest.noise_hashes
+                return comparable(paragraphs(self._text(latest))[latest.paragraph_hashes.index(h)]), marked
+        return None, marked
 
     # -- applying -------------------------------------------------------------------------------
 
@@ -308,60 +348,76 @@ class _Writer:
                            kind=kind, detail=detail))
 
     def _content(self, plan: _Plan) -> Outcome:
+        """Compare a fetched text with the article's latest version under the current noise rules.
+
+        What the rules skipped among the paragraphs that changed is kept on the fetch row; a fetch that
+        differs from the latest version only there is recorded as ``noise-only``, never silently.
+        """
         article, extracted = plan.article, plan.extracted
         assert extracted is not None
         latest = self._latest(article)
-        state = self._state(article.host, extracted.title, extracted.byline, extracted.updated, plan.paras,
-                            plan.hashes, plan.boilerplate)
-        change = None
-        if latest is not None:
-            old_text = self._text(latest)
-            old_paras = [comparable(p) for p in paragraphs(old_text)]
-            old_state = self._state(article.host, latest.title, latest.byline, latest.updated, old_paras,
-                                    latest.paragraph_hashes, set(latest.noise_hashes))
-            if old_state == state:
-                return Outcome(plan.fetch.url, "unchanged", article.id)
-            change = classify(old_state, state)
+        noise = self._noise(article.host)
+        if latest is None:
+            state, _ = _state(noise, extracted, plan.paras, plan.hashes, plan.boilerplate)
+            version = self._new_version(plan, None, state, None)
+            return Outcome(plan.fetch.url, "new-article", article.id, version.number)
+        old = self._comparable(latest)
+        boilerplate = plan.boilerplate | set(latest.noise_hashes)  # one mask for both sides
+        language = extracted.language or latest.language
+        state, new_skips = _state(noise, extracted, plan.paras, plan.hashes, boilerplate, language)
+        old_state, old_skips = _state(noise, latest, old, latest.paragraph_hashes, boilerplate, language)
+        evidence = _evidence(old, latest.paragraph_hashes, old_skips, plan.paras, plan.hashes, new_skips)
+        evidence += _span_evidence(latest.noise_spans or [], plan.spans)
+        plan.fetch_row.noise = evidence or None
+        if old_state == state:
+            if evidence:
+                plan.fetch_row.outcome = "noise-only"
+            return Outcome(plan.fetch.url, "unchanged", article.id)
+        change = classify(old_state, state)
         version = self._new_version(plan, latest, state, change)
-        kind = "new-article" if latest is None else "new-version"
-        return Outcome(plan.fetch.url, kind, article.id, version.number, change.kinds if change else None)
+        return Outcome(plan.fetch.url, "new-version", article.id, version.number, change.kinds)
 
-    def _state(self, host: str, title: str | None, byline: str | None, updated: str | None,
-               paras: list[str], hashes: Iterable[str], boilerplate: set[str]) -> State:
-        keep = self._noise(host).mask(paras, hashes, boilerplate)
-        kept = tuple(p for p, k in zip(paras, keep) if k)
-        return State(comparable(title or ""), comparable(byline or ""), updated, kept)
+    def _comparable(self, version: m.Version) -> list[str]:
+        """A stored version's paragraphs in the form they are compared in, aligned with its paragraph hashes."""
+        spans = version.noise_spans or []
+        return [strip_spans(comparable(p), spans) for p in paragraphs(self._text(version))]
 
-    def _new_version(self, plan: _Plan, latest: m.Version | None, state: State, change) -> m.Version:
+    def _new_version(self, plan: _Plan, latest: m.Version | None, state: State, change: Change | None,
+                     recovered_at: datetime | None = None) -> m.Version:
+        """Insert the next-numbered version. A recovered version (see ``renoise``) is stored whole and
+        becomes the article's latest only if it was captured after the current latest."""
         article, extracted, fetch = plan.article, plan.extracted, plan.fetch
         assert extracted is not None
         number = article.version_count + 1
-        base = latest if latest is not None and (number - 1) % FULL_EVERY else None
-        rules = self._noise(article.host).rules
-        fingerprint = _fingerprint(state)
-        noise = [h for p, h in zip(plan.paras, plan.hashes) if h in plan.boilerplate or is_noise(p, rules)]
+        base = latest if latest is not None and recovered_at is None and (number - 1) % FULL_EVERY else None
+        own, _ = _state(self._noise(article.host), extracted, plan.paras, plan.hashes, plan.boilerplate)
+        fingerprint = _fingerprint(own)
         version = m.Version(
             article_id=article.id, number=number, captured_at=fetch.fetched_at, fetch_id=plan.fetch_row.id,
             title=extracted.title, byline=extracted.byline, published=extracted.published,
-            updated=extracted.updated, site_name=extracted.site_name, language=extracted.language,
-            canonical_url=extracted.canonical_url, description=extracted.description,
+            updated=extracted.updated, updated_signal=extracted.updated_signal, site_name=extracted.site_name,
+            language=extracted.language, canonical_url=extracted.canonical_url, description=extracted.description,
             text_blob=pack(plan.text, self._text(base) if base else None), text_base=base.number if base else None,
             text_sha256=sha256(plan.text.encode("utf-8")), words=len(plan.text.split()),
-            paragraph_hashes=plan.hashes, noise_hashes=noise, extractor=extracted.extractor,
+            paragraph_hashes=plan.hashes, noise_hashes=[h for h in plan.hashes if h in plan.boilerplate],
+            noise_spans=plan.spans or None, extractor=extracted.extractor,
             change_kinds=change.kinds if change else None,
             added_words=change.added_words if change else None,
             removed_words=change.removed_words if change else None,
             declared=change.declared if change else None,
             reverts_to=self._reverts_to(article, fingerprint) if change else None, drift=plan.drift,
-            state_sha256=fingerprint)
+            state_sha256=fingerprint, recovered_at=recovered_at)
         self.s.add(version)
         article.version_count = number
-        article.last_changed = fetch.fetched_at
-        if extracted.canonical_url:
-            try:
-                article.canonical_url = url_key(extracted.canonical_url)
-            except BadURL:
-                pass
+        current = self._latest(article) if recovered_at else None
+        if current is None or current.captured_at <= fetch.fetched_at:
+            article.latest_version = number
+            if extracted.canonical_url:
+                try:
+                    article.canonical_url = url_key(extracted.canonical_url)
+                except BadURL:
+                    pass
+        article.last_changed = max(filter(None, [article.last_changed if recovered_at else None, fetch.fetched_at]))
         self.s.flush()
         self.texts[version.id] = plan.text
         self.latest[article.id, number] = version
@@ -370,26 +426,28 @@ class _Writer:
     def _reverts_to(self, article: m.Article, target: str) -> int | None:
         """The earlier version (not the latest) whose state fingerprint is ``target``: an A → B → A
         flip-flop. Versions stored before fingerprints were (state_sha256 NULL) are rebuilt to compare."""
-        earlier = (m.Version.article_id == article.id, m.Version.number < article.version_count)
+        latest = article.latest_version or article.version_count
+        earlier = (m.Version.article_id == article.id, m.Version.number != latest)
         match = self.s.scalar(select(m.Version.number).where(*earlier, m.Version.state_sha256 == target)
-                              .order_by(m.Version.number.desc()).limit(1))
+                              .order_by(m.Version.captured_at.desc()).limit(1))
         unknown = select(m.Version).where(*earlier, m.Version.state_sha256.is_(None))
         if match is not None:
             unknown = unknown.where(m.Version.number > match)
         for row in self.s.scalars(unknown.order_by(m.Version.number.desc())):
-            paras = [comparable(p) for p in paragraphs(self._text(row))]
-            old = self._state(article.host, row.title, row.byline, row.updated, paras, row.paragraph_hashes,
-                              set(row.noise_hashes))
+            old, _ = _state(self._noise(article.host), row, self._comparable(row), row.paragraph_hashes,
+                            set(row.noise_hashes))
             if _fingerprint(old) == target:
                 return row.number
         return match
 
     def _latest(self, article: m.Article) -> m.Version | None:
-        if not article.version_count:
+        """The version the article is in now (the one captured last)."""
+        number = article.latest_version or article.version_count
+        if not number:
             return None
-        key = (article.id, article.version_count)
+        key = (article.id, number)
         if key not in self.latest:
-            self.latest[key] = self.s.scalar(_VERSION, {"article": article.id, "number": article.version_count})
+            self.latest[key] = self.s.scalar(_VERSION, {"article": article.id, "number": number})
         return self.latest[key]
 
     def _text(self, version: m.Version) -> str:
@@ -401,6 +459,53 @@ class _Writer:
 def _not_imported() -> Any:
     """Imported snapshots are text files, not HTML an extractor can re-read."""
     return m.Fetch.content_type.is_(None) | ~m.Fetch.content_type.contains("x-redline-import")
+
+
+def _state(noise: SiteNoise, source: Extracted | m.Version, paras: list[str], hashes: Sequence[str],
+           boilerplate: set[str], language: str | None = None) -> tuple[State, list[str | None]]:
+    """The compared state of a text (its significant paragraphs), and the rule that skipped each paragraph."""
+    skips = noise.skipped_by(paras, hashes, boilerplate, language or source.language)
+    kept = tuple(p for p, rule in zip(paras, skips) if rule is None)
+    return State(comparable(source.title or ""), comparable(source.byline or ""), source.updated, kept), skips
+
+
+def _evidence(old: list[str], old_hashes: Sequence[str], old_skips: list[str | None],
+              new: list[str], new_hashes: Sequence[str], new_skips: list[str | None]) -> list[dict[str, str]]:
+    """The changed paragraphs that a noise rule skipped, each with its rule.
+
+    >>> _evidence(["A", "3 hours ago"], ["a", "t3"], [None, "relative-time"],
+    ...           ["A", "4 hours ago"], ["a", "t4"], [None, "relative-time"])
+    [{'change': 'removed', 'text': '3 hours ago', 'rule': 'relative-time'}, {'change': 'added', 'text': '4 hours ago', 'rule': 'relative-time'}]
+    """
+    found = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(a=old_hashes, b=new_hashes, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        found += [{"change": "removed", "text": old[i], "rule": old_skips[i]} for i in range(i1, i2) if old_skips[i]]
+        found += [{"change": "added", "text": new[j], "rule": new_skips[j]} for j in range(j1, j2) if new_skips[j]]
+    return found  # type: ignore[return-value]
+
+
+def _span_evidence(old: list[str], new: list[str]) -> list[dict[str, str]]:
+    """Teaser spans (inside longer paragraphs) that appeared or went away."""
+    return ([{"change": "removed", "text": s, "rule": "teaser-span"} for s in old if s not in new]
+            + [{"change": "added", "text": s, "rule": "teaser-span"} for s in new if s not in old])
+
+
+def _witnesses(bodies: list[set[str]]) -> list[int]:
+    """A witness number per article: articles whose paragraph sets mostly coincide share one.
+
+    >>> _witnesses([{"a", "b", "c"}, {"a", "b", "c", "x"}, {"d", "e"}])
+    [0, 0, 2]
+    """
+    witness = list(range(len(bodies)))
+    for i, body in enumerate(bodies):
+        for j in range(i):
+            union = body | bodies[j]
+            if union and len(body & bodies[j]) / len(union) >= SAME_STORY:
+                witness[i] = witness[j]
+                break
+    return witness
 
 
 def _fingerprint(state: State) -> str:

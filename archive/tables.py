@@ -54,6 +54,9 @@ articles = Table(
     Column("last_checked", UTCDateTime),
     Column("last_changed", UTCDateTime, index=True),
     Column("version_count", Integer, nullable=False, default=0),
+    # The version the article is in now: the one captured last. It is the highest number unless
+    # 'renoise' recovered an older, wrongly suppressed state, which gets the next number.
+    Column("latest_version", Integer),
     Column("etag", String(512)),
     Column("last_modified", String(128)),
     Column("last_body_sha256", String(64)),
@@ -89,6 +92,9 @@ fetches = Table(
     Column("body_sha256", String(64), ForeignKey("bodies.sha256")),
     Column("content_type", String(255)),
     Column("error", Text),
+    # Paragraphs that changed against the latest version but that a noise rule skipped, and which
+    # rule: [{"change": "added"|"removed", "text": ..., "rule": ...}], so the rules can be audited.
+    Column("noise", JSON),
     Index("ix_fetches_article_time", "article_id", "fetched_at"),
 )
 
@@ -122,6 +128,9 @@ versions = Table(
     Column("reverts_to", Integer),
     Column("drift", Boolean, nullable=False, default=False),
     Column("state_sha256", String(64)),  # fingerprint of the compared state
+    Column("updated_signal", String(64)),  # which of the page's date signals gave 'updated'
+    Column("noise_spans", JSON),  # teaser spans (label + linked headline) inside longer paragraphs
+    Column("recovered_at", UTCDateTime),  # set when 'renoise' inserted this version after the fact
     UniqueConstraint("article_id", "number", name="uq_versions_article_number"),
 )
 
@@ -146,12 +155,17 @@ site_rules = Table(
     UniqueConstraint("host", "pattern", name="uq_site_rules_host_pattern"),
 )
 
-# A paragraph hash seen changing across many articles of one site at once.
+# A paragraph hash seen changing across many distinct articles of one site at once, with the
+# evidence it was learned on (NULL for templates learned before evidence was kept).
 template_paragraphs = Table(
     "template_paragraphs", metadata,
     Column("host", String(255), primary_key=True),
     Column("hash", String(16), primary_key=True),
     Column("first_seen", UTCDateTime, nullable=False),
+    Column("text", Text),
+    Column("witnesses", Integer),  # distinct articles (near-duplicates counted once) it changed in
+    Column("seen", Integer),  # distinct articles of the site in that batch
+    Column("examples", JSON),  # up to three article URLs
 )
 
 # A crawl job: what to watch (feeds, sitemaps, URLs) and when (interval or cron in a zone).

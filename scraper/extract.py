@@ -12,6 +12,7 @@ import trafilatura
 from trafilatura.settings import Extractor
 
 from archive.capture import Extracted
+from archive.noise import TEASER_LABEL_RE
 from archive.normalize import paragraphs
 from scraper.dates import declared_dates, to_iso
 
@@ -29,6 +30,7 @@ MARKERS = {
 }
 MAX_TEASER_WORDS = 40
 MIN_LINK_CHARS = 12
+MIN_PROSE_WORDS = 3  # a teaser span is masked inside a paragraph only when prose remains around it
 
 
 def extract_page(html: str, url: str) -> Extracted:
@@ -41,19 +43,45 @@ def extract_page(html: str, url: str) -> Extracted:
     result = trafilatura.bare_extraction(html, url=url, options=OPTIONS)
     if result is None or not result.text:
         return Extracted(text="", extractor=EXTRACTOR, markers=markers)
-    published, updated = declared_dates(doc)
+    declared = declared_dates(doc, html)
     text = result.text
+    links = link_texts(doc)
     return Extracted(
-        text=text, title=result.title, byline=result.author, published=published or _iso(result.date),
-        updated=updated, site_name=result.sitename, language=result.language or _html_lang(doc),
+        text=text, title=result.title, byline=result.author, published=declared.published or _iso(result.date),
+        updated=declared.updated, updated_signal=declared.updated_signal, site_name=result.sitename,
+        language=result.language or _html_lang(doc),
         canonical_url=result.url, description=result.description, extractor=EXTRACTOR,
-        boilerplate=link_paragraphs(text, doc), markers=markers)
+        boilerplate=link_paragraphs(text, links), noise_spans=teaser_spans(text, links), markers=markers)
 
 
-def link_paragraphs(text: str, doc: lxml.html.HtmlElement) -> list[str]:
-    """Short paragraphs made mostly of link text: in-body teasers and "related" boxes."""
+def link_texts(doc: lxml.html.HtmlElement) -> set[str]:
+    """The text of every link on the page long enough to be a headline."""
     links = {" ".join(a.text_content().split()) for a in doc.iter("a")}
-    links = {t for t in links if len(t) >= MIN_LINK_CHARS}
+    return {t for t in links if len(t) >= MIN_LINK_CHARS}
+
+
+def teaser_spans(text: str, links: set[str]) -> list[str]:
+    """Teasers inside longer paragraphs: a teaser label followed by a linked headline, as an exact span.
+
+    >>> teaser_spans("Prices rose. Read more: Storm hits the coast The mayor spoke.", {"Storm hits the coast"})
+    ['Read more: Storm hits the coast']
+    >>> teaser_spans("Read more about the storm on our live page.", {"the storm on our live page"})
+    []
+    """
+    found = []
+    for para in paragraphs(text):
+        for label in TEASER_LABEL_RE.finditer(para):
+            rest = para[label.end():]
+            headline = max((t for t in links if rest.startswith(t)), key=len, default=None)
+            if headline:
+                span = para[label.start():label.end() + len(headline)]
+                if len(para.replace(span, " ").split()) >= MIN_PROSE_WORDS:
+                    found.append(span)
+    return found
+
+
+def link_paragraphs(text: str, links: set[str]) -> list[str]:
+    """Short paragraphs made mostly of link text: in-body teasers and "related" boxes."""
     found = []
     for para in paragraphs(text):
         if len(para.split()) > MAX_TEASER_WORDS:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+IMPORT_MARKER = "x-redline-import"  # in the Content-Type of captures made by 'redline import' (text, not HTML)
+
 
 @dataclass
 class Fetch:

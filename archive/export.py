@@ -41,7 +41,7 @@ from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from archive import models as m
@@ -253,7 +253,7 @@ def select_versions(session: Session, urls: Sequence[str] = (), since: datetime 
     """Versions to export, by URL key then version number: latest only unless ``all_versions``."""
     query = select(m.Article, m.Version).join(m.Version, m.Version.article_id == m.Article.id)
     if not all_versions:
-        query = query.where(m.Version.number == m.Article.version_count)
+        query = query.where(m.Version.number == func.coalesce(m.Article.latest_version, m.Article.version_count))
     if since is not None:
         query = query.where(m.Version.captured_at >= since)
     if urls:

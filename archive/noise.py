@@ -74,7 +74,7 @@ _DAYS = ("mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?
          "|torsdag|fredag|lördag|söndag")
 _CLOCK_WORDS = (r"a\.m\.|p\.m\.|am|pm|utc|gmt|z|[ecmp][sd]?t|bst|cet|cest|ist|jst|kst|msk|uhr|h|kl\.?|klockan"
                 r"|on|at|um|le|à|de|del|el|a las|alle|às|em|op|om|den|the|of")
-_DATE_TOKEN = (rf"(?:\d{{1,2}}h\d{{0,2}}|\d{{1,4}}(?:[:./-]\d{{1,4}})*(?:st|nd|rd|th|er|e|º)?\.?|[+-]\d{{2}}:?\d{{2}}"
+_DATE_TOKEN = (rf"(?:\d{{4}}-\d{{2}}-\d{{2}}T[\d:.]+(?:z|[+-]\d{{2}}:?\d{{2}})?|\d{{1,2}}h\d{{0,2}}|\d{{1,4}}(?:[:./-]\d{{1,4}})*(?:st|nd|rd|th|er|e|º)?\.?|[+-]\d{{2}}:?\d{{2}}"
                rf"|(?:{'|'.join(_MONTHS.values())})\.?|(?:{_DAYS})\.?|(?:{_CLOCK_WORDS}))")
 # The rest of a stamp line: only dates, times, zones and their small connecting words, with a digit.
 DATE_ONLY = rf"(?=[^\n]*\d)(?:[\s,|•·/()-]*{_DATE_TOKEN}(?![\w]))+[\s,|•·/().-]*$"

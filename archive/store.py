@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive import models as m
 from archive.capture import Extracted, Fetch
 from archive.classify import Change, State, classify
+from archive.db import ArchiveError
 from archive.noise import strip_spans
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
 from archive.notices import is_editorial_notice
@@ -124,6 +125,77 @@ class Archive:
             result = writer._content(plan)
             return result if result.kind == "unchanged" else Outcome(row.url, "drift", article.id, result.version,
                                                                      result.change_kinds)
+
+    def renoise_targets(self, urls: Sequence[str] = (), site: str | None = None) -> list[tuple[int, str]]:
+        """(id, URL) of the articles to re-evaluate: those of the URLs given, of one site, or every article."""
+        with self.sessions() as session:
+            if urls:
+                found = []
+                for url in urls:
+                    article = find_article(session, url)
+                    if article is None:
+                        raise ArchiveError(f"no archived article for {url}; see 'redline list'")
+                    found.append((article.id, article.key))
+                return found
+            query = select(m.Article.id, m.Article.key).where(m.Article.version_count > 0).order_by(m.Article.id)
+            if site:
+                query = query.where(m.Article.host == site.lower())
+            return [(row.id, row.key) for row in session.execute(query)]
+
+    def stored_captures(self, article_id: int) -> list[tuple[int, str, bytes | None, str | None]]:
+        """(fetch id, URL, raw body, content type) of every capture that made a version or that was compared
+        with one (``content`` and ``noise-only`` fetches), oldest first: what ``renoise`` re-decides."""
+        with self.sessions() as session:
+            made = select(m.Version.fetch_id).where(m.Version.article_id == article_id)
+            rows = session.execute(
+                select(m.Fetch.id, m.Fetch.final_url, m.Fetch.url, m.Fetch.body_sha256, m.Fetch.content_type)
+                .where(m.Fetch.article_id == article_id,
+                       m.Fetch.id.in_(made) | (m.Fetch.outcome.in_(("content", "noise-only"))
+                                               & m.Fetch.body_sha256.is_not(None)))
+                .order_by(m.Fetch.fetched_at, m.Fetch.id)).all()
+            found = []
+            for row in rows:
+                body = session.get(m.Body, row.body_sha256) if row.body_sha256 else None
+                found.append((row.id, row.final_url or row.url, decompress_body(body.data) if body else None,
+                              row.content_type))
+            return found
+
+    def record_renoise(self, article_id: int, captures: Sequence[tuple[int, Extracted | None]],
+                       now: datetime) -> list[Outcome]:
+        """Re-decide, under the current noise rules, which of an article's captures were real edits.
+
+        ``captures`` are the article's stored captures extracted again, oldest first (None where a capture
+        cannot be re-extracted, such as an imported text). Each capture is compared with the one before it,
+        both extracted by the same extractor, so extractor changes cancel out. A capture that differs but
+        made no version gets one now: the next free number, its capture time, and ``recovered_at``. Nothing
+        already recorded is changed, deleted or renumbered.
+        """
+        with self.sessions.begin() as session:
+            writer = _Writer(session)
+            article = writer._lock(article_id)
+            made: dict[int | None, m.Version] = {
+                v.fetch_id: v for v in session.scalars(select(m.Version).where(m.Version.article_id == article_id)
+                                                       .order_by(m.Version.number))}
+            noise, previous, outcomes = writer._noise(article.host), None, []
+            for fetch_id, extracted in captures:
+                row = session.get(m.Fetch, fetch_id)
+                assert row is not None
+                if extracted is None or not extracted.text.strip():
+                    previous = writer._side(made[fetch_id]) if fetch_id in made else previous
+                    continue
+                fetch = Fetch(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
+                plan = _Plan(fetch, article, False, row, "content", extracted)
+                writer._fill_text(plan, extracted)
+                side = _plan_side(plan)
+                if fetch_id not in made and previous is not None:
+                    old_state, state, _ = _compare(noise, previous, side)
+                    if old_state == state:
+                        continue
+                    change = classify(old_state, state)
+                    version = writer._new_version(plan, None, state, change, recovered_at=now)
+                    outcomes.append(Outcome(row.url, "recovered", article.id, version.number, change.kinds))
+                previous = side
+            return outcomes
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
         """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls.
@@ -361,13 +433,7 @@ class _Writer:
             state, _ = _state(noise, extracted, plan.paras, plan.hashes, plan.boilerplate)
             version = self._new_version(plan, None, state, None)
             return Outcome(plan.fetch.url, "new-article", article.id, version.number)
-        old = self._comparable(latest)
-        boilerplate = plan.boilerplate | set(latest.noise_hashes)  # one mask for both sides
-        language = extracted.language or latest.language
-        state, new_skips = _state(noise, extracted, plan.paras, plan.hashes, boilerplate, language)
-        old_state, old_skips = _state(noise, latest, old, latest.paragraph_hashes, boilerplate, language)
-        evidence = _evidence(old, latest.paragraph_hashes, old_skips, plan.paras, plan.hashes, new_skips)
-        evidence += _span_evidence(latest.noise_spans or [], plan.spans)
+        old_state, state, evidence = _compare(noise, self._side(latest), _plan_side(plan))
         plan.fetch_row.noise = evidence or None
         if old_state == state:
             if evidence:
@@ -377,10 +443,11 @@ class _Writer:
         version = self._new_version(plan, latest, state, change)
         return Outcome(plan.fetch.url, "new-version", article.id, version.number, change.kinds)
 
-    def _comparable(self, version: m.Version) -> list[str]:
-        """A stored version's paragraphs in the form they are compared in, aligned with its paragraph hashes."""
+    def _side(self, version: m.Version) -> _Side:
+        """A stored version in the form it is compared in."""
         spans = version.noise_spans or []
-        return [strip_spans(comparable(p), spans) for p in paragraphs(self._text(version))]
+        paras = [strip_spans(comparable(p), spans) for p in paragraphs(self._text(version))]
+        return _Side(version, paras, version.paragraph_hashes, set(version.noise_hashes), spans)
 
     def _new_version(self, plan: _Plan, latest: m.Version | None, state: State, change: Change | None,
                      recovered_at: datetime | None = None) -> m.Version:
@@ -434,8 +501,8 @@ class _Writer:
         if match is not None:
             unknown = unknown.where(m.Version.number > match)
         for row in self.s.scalars(unknown.order_by(m.Version.number.desc())):
-            old, _ = _state(self._noise(article.host), row, self._comparable(row), row.paragraph_hashes,
-                            set(row.noise_hashes))
+            side = self._side(row)
+            old, _ = _state(self._noise(article.host), row, side.paras, side.hashes, side.boilerplate)
             if _fingerprint(old) == target:
                 return row.number
         return match
@@ -467,6 +534,32 @@ def _state(noise: SiteNoise, source: Extracted | m.Version, paras: list[str], ha
     skips = noise.skipped_by(paras, hashes, boilerplate, language or source.language)
     kept = tuple(p for p, rule in zip(paras, skips) if rule is None)
     return State(comparable(source.title or ""), comparable(source.byline or ""), source.updated, kept), skips
+
+
+@dataclass
+class _Side:
+    """One side of a comparison: a text's metadata and its paragraphs as compared."""
+
+    source: Extracted | m.Version
+    paras: list[str]
+    hashes: Sequence[str]
+    boilerplate: set[str]
+    spans: list[str]
+
+
+def _plan_side(plan: _Plan) -> _Side:
+    assert plan.extracted is not None
+    return _Side(plan.extracted, plan.paras, plan.hashes, plan.boilerplate, plan.spans)
+
+
+def _compare(noise: SiteNoise, old: _Side, new: _Side) -> tuple[State, State, list[dict[str, str]]]:
+    """Both sides' compared states under one mask, and the changed paragraphs a rule skipped."""
+    boilerplate = old.boilerplate | new.boilerplate  # a paragraph on both sides is masked on both or neither
+    language = new.source.language or old.source.language
+    old_state, old_skips = _state(noise, old.source, old.paras, old.hashes, boilerplate, language)
+    new_state, new_skips = _state(noise, new.source, new.paras, new.hashes, boilerplate, language)
+    evidence = _evidence(old.paras, old.hashes, old_skips, new.paras, new.hashes, new_skips)
+    return old_state, new_state, evidence + _span_evidence(old.spans, new.spans)
 
 
 def _evidence(old: list[str], old_hashes: Sequence[str], old_skips: list[str | None],

@@ -182,34 +182,51 @@ def list_cmd(ctx: click.Context, changed_since: str | None, as_json: bool) -> No
 @click.argument("url")
 @click.option("--stealth", is_flag=True, help="Only edits made without moving the update stamp.")
 @click.option("--declared", is_flag=True, help="Only versions whose declared update time moved.")
+@click.option("--all", "every_fetch", is_flag=True,
+              help="Every fetch too, with what noise rules skipped in it; --json then prints "
+                   "{versions, events, fetches}.")
 @json_option
 @click.pass_context
 @handles_errors
-def log(ctx: click.Context, url: str, stealth: bool, declared: bool, as_json: bool) -> None:
+def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch: bool, as_json: bool) -> None:
     """Show an article's versions and fetch events, oldest first.
 
     \b
     redline log https://example.com/news/story --stealth
+    redline log https://example.com/news/story --all     # audit the noise rules
     """
+    from archive.views import fetch_log
     from archive.views import log as article_log
 
-    versions, events = article_log(engine(ctx), url)
+    db = engine(ctx)
+    versions, events = article_log(db, url, detail=every_fetch)
     if stealth or declared:
         versions = [v for v in versions if v["change"] and (
             (stealth and v["change"]["stealth"]) or (declared and v["change"]["declared"]))]
         events = []
+    fetches = fetch_log(db, url) if every_fetch else []
     if as_json:
-        emit_json(sorted(versions + events, key=lambda entry: entry.get("captured_at") or entry["at"]))
+        if every_fetch:
+            emit_json({"versions": versions, "events": events, "fetches": fetches})
+        else:
+            emit_json(sorted(versions + events, key=lambda entry: entry.get("captured_at") or entry["at"]))
         return
-    _print_log(versions, events)
+    _print_log(versions, events, fetches)
 
 
-def _print_log(versions: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+def _print_log(versions: list[dict[str, Any]], events: list[dict[str, Any]], fetches: list[dict[str, Any]]) -> None:
     rows = [[v["captured_at"], f"v{v['version']}", _describe(v["change"]), v["words"], v["title"] or ""]
             for v in versions]
     rows += [[e["at"], "event", e["event"], "", e["detail"] or ""] for e in events]
+    rows += [[f["at"], "fetch", f"{f['fetch']} (HTTP {f['status']})" if f["status"] else f["fetch"], "",
+              _skipped(f["noise"])] for f in fetches]
     rows.sort(key=lambda row: row[0])
     table(["time", "what", "change", "words", "title / detail"], rows)
+
+
+def _skipped(noise: list[dict[str, str]]) -> str:
+    """What noise rules skipped in one fetch, one line per paragraph."""
+    return "\n".join(f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in noise)
 
 
 def _describe(change: dict[str, Any] | None) -> str:
@@ -221,6 +238,8 @@ def _describe(change: dict[str, Any] | None) -> str:
         parts.append(f"flip-flop: back to v{change['reverts_to']}")
     if change.get("extractor_drift"):
         parts.append("extractor drift")
+    if change.get("recovered_at"):
+        parts.append(f"recovered by renoise at {change['recovered_at']}")
     return "; ".join(p for p in parts if p)
 
 
@@ -352,6 +371,45 @@ def reextract(ctx: click.Context, urls: tuple[str, ...], as_json: bool) -> None:
                    .format(**summary))
 
 
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--site", metavar="HOST", help="Every article of one site.")
+@json_option
+@click.pass_context
+@handles_errors
+def renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None, as_json: bool) -> None:
+    """Re-decide, under the current noise rules, which stored captures were real edits.
+
+    Every stored raw capture of the articles is extracted again. A capture that
+    differs from the one before it but made no version (because a rule, since
+    removed or fixed, skipped the change) gets a version now: the next free
+    number, shown at its capture time and marked as recovered. Nothing already
+    recorded is changed or renumbered.
+
+    \b
+    redline renoise                                  # every article
+    redline renoise https://example.com/news/story
+    redline renoise --site www.example.com
+    """
+    if urls and site:
+        raise UserError("give URLs or --site, not both", exit_code=2)
+    outcome = _renoise(ctx, urls, site)
+    recovered = [{"url": o.url, "version": o.version, "kinds": o.change_kinds or []} for o in outcome.recovered]
+    if as_json:
+        emit_json({"articles": outcome.articles, "captures": outcome.captures, "recovered": recovered})
+        return
+    click.echo(f"re-evaluated {outcome.articles} article(s), {outcome.captures} capture(s); "
+               f"recovered {len(recovered)} version(s)")
+    for r in recovered:
+        click.echo(f"  {clean(r['url'])} v{r['version']} ({', '.join(r['kinds'])})")
+
+
+def _renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None) -> Any:
+    from scraper.renoise import renoise as run
+
+    return run(engine(ctx, writer=True), urls, site)
+
+
 @cli.group()
 def ignore() -> None:
     """Per-site ignore rules: paragraphs matching a rule never make a new version.
@@ -398,19 +456,52 @@ def ignore_remove(ctx: click.Context, host: str, pattern: str) -> None:
 @json_option
 @click.pass_context
 @handles_errors
-def ignore_list(ctx: click.Context, as_json: bool) -> None:
-    """List ignore rules.
+@click.option("--learned", is_flag=True, help="With --json: the learned template paragraphs instead of the rules.")
+def ignore_list(ctx: click.Context, as_json: bool, learned: bool) -> None:
+    """List ignore rules, then the template paragraphs Redline learned, with their evidence.
 
     \b
-    redline ignore list --json
+    redline ignore list
+    redline ignore list --json              # the rules
+    redline ignore list --learned --json    # the learned templates
     """
-    from archive.rules import list_rules
+    from archive.rules import list_rules, list_templates
 
-    rules = list_rules(engine(ctx.parent.parent))
+    db = engine(ctx.parent.parent)
     if as_json:
-        emit_json(rules)
-    else:
-        table(["host", "pattern"], [[r["host"], r["pattern"]] for r in rules])
+        emit_json(list_templates(db) if learned else list_rules(db))
+        return
+    if not learned:
+        table(["host", "pattern"], [[r["host"], r["pattern"]] for r in list_rules(db)])
+        click.echo()
+    click.echo("learned template paragraphs (forget one with 'redline ignore forget HOST HASH'):")
+    table(["host", "hash", "first seen", "articles", "text", "examples"],
+          [[t["host"], t["hash"], t["first_seen"],
+            f"{t['articles']} of {t['of_articles']}" if t["articles"] else "(no evidence kept)",
+            t["text"] or "", "\n".join(t["examples"])] for t in list_templates(db)])
+
+
+@ignore.command("forget")
+@click.argument("host")
+@click.argument("digest", metavar="HASH", required=False)
+@click.option("--all-learned", is_flag=True, help="Forget every template paragraph learned for HOST.")
+@click.pass_context
+@handles_errors
+def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned: bool) -> None:
+    """Forget a learned template paragraph, then re-evaluate the site's articles ('redline renoise --site').
+
+    \b
+    redline ignore forget www.example.com 3f2a9c0d11e4b5a6
+    redline ignore forget www.example.com --all-learned
+    """
+    from archive.rules import forget_templates
+
+    if bool(digest) == all_learned:
+        raise UserError("give a template HASH or --all-learned (see 'redline ignore list')", exit_code=2)
+    gone = forget_templates(engine(ctx.parent.parent, writer=True), host, digest)
+    outcome = _renoise(ctx.parent.parent, (), host)
+    click.echo(f"forgot {gone} template paragraph(s) of {host}; re-evaluated {outcome.articles} article(s), "
+               f"recovered {len(outcome.recovered)} version(s)")
 
 
 

@@ -15,12 +15,13 @@ def reextract(engine: Engine, urls: Sequence[str] = ()) -> list[Outcome]:
     archive = Archive(engine)
     outcomes = []
     for article_id, fetch_id, url, body, content_type in archive.raw_captures(urls):
-        _encoding, html = html_to_unicode(f"charset={_charset(content_type)}" if content_type else None, body)
+        _encoding, html = html_to_unicode(f"charset={charset(content_type)}" if content_type else None, body)
         outcomes.append(archive.record_reextraction(article_id, fetch_id, extract_page(html, url)))
     return outcomes
 
 
-def _charset(content_type: str) -> str:
+def charset(content_type: str) -> str:
+    """The charset parameter of a Content-Type, or an empty string."""
     for part in content_type.split(";"):
         name, _, value = part.strip().partition("=")
         if name.lower() == "charset" and value:

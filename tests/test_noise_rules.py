@@ -1,0 +1,231 @@
+"""Noise rules never hide real edits: what each default rule could wrongly swallow, checked in real prose,
+and the crawl-level guarantees (corrections on many pages, one story at many URLs, noise-only fetches
+on record, renoise, forgetting a learned template, declared updates from any date signal)."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from archive.noise import noise_rule
+from archive.notices import is_editorial_notice
+from redline.fakesite import FakeSite, Route, clone, load_stories, render
+from tests.conftest import crawl, invoke, invoke_json
+
+# Sentences from news prose that begin like a stamp, counter or label line. No default rule may match them.
+PROSE = [
+    "Updated figures released on Thursday show 21,000 homes lost power.",
+    "Updated guidance from the ministry, published on Dec 5, tells schools to stay closed.",
+    "Published in 2019, the report found that 40% of the funds were never spent.",
+    "Posted to the border in 2022, the unit lost 12 soldiers.",
+    "As of 10:30 p.m. Tuesday, rescuers had pulled 14 people from the rubble.",
+    "As of December 31, 2014, the company held 858 licences.",
+    "Page generated a storm of complaints after it was shared 10,000 times.",
+    "Watch the river rise: officials say it could crest at 9.5 metres on Friday.",
+    "Watch: officials say the bridge will reopen in March.",
+    "Listen - this is important, the mayor told the council on 5 December.",
+    "Listen to the full interview (in German) on Radio Eins.",
+    "More on that later - the council will vote in March.",
+    "More from the minister: 'We will not resign,' she said on Tuesday.",
+    "Read more about the storm on our live page, which is updated every 15 minutes.",
+    "Related stories have appeared in 12 newspapers since Monday.",
+    "Trending down for the third month, prices fell 0.4% in November.",
+    "Today, 3,000 people marched through the capital.",
+    "Yesterday's vote was 312 to 290.",
+    "One hour ago the polls closed, and counting began at 402 stations.",
+    "12,000 views were recorded on the ministry's video before it was taken down.",
+    "Comments by the minister on 5 December angered the opposition.",
+    "Vor 5 Minuten hatte der Minister noch erklärt, er werde nicht zurücktreten.",
+    "Il y a 5 minutes de marche entre la gare et le tribunal.",
+    "Hace 37 minutos que el tren debía haber salido, dijo un pasajero.",
+    "Läs också vad regeringen svarade, skrev tidningen.",
+    "Lesen Sie auch die Stellungnahme des Ministeriums, die am Abend veröffentlicht wurde.",
+]
+# Stamp, counter and label lines each rule exists for.
+NOISE = [
+    ("Published 17 minutes ago", "relative-time"), ("Updated 3 hours ago", "relative-time"),
+    ("Updated: Dec 5, 2024, 10:14 a.m. ET", "stamp"), ("Published 5 December 2024", "stamp"),
+    ("Posted on 12/05/2024 at 9:30 am", "stamp"), ("Last updated 10:14 GMT", "stamp"),
+    ("As of 10:30 p.m. Tuesday", "refresh-stamp"), ("Page generated in 0.12 seconds", "page-generated"),
+    ("15,031 views", "counter"), ("Comments (12)", "counter"), ("Share (4)", "counter"),
+    ("Related article: Storm knocks out power to 200,000 homes", "teaser-label"),
+    ("READ MORE: Riot is considering making these changes to the Worlds 2024 format", "teaser-label"),
+    ("More on North Korea:", "teaser-label"), ("Watch: The moment the bridge collapsed", "teaser-label"),
+    ("Related", "teaser-label"),
+]
+
+
+@pytest.mark.parametrize("sentence", PROSE)
+def test_no_default_rule_swallows_prose(sentence: str) -> None:
+    assert noise_rule(sentence) is None
+    assert noise_rule(sentence, "en") is None
+
+
+@pytest.mark.parametrize(("line", "rule"), NOISE)
+def test_each_rule_still_matches_its_lines(line: str, rule: str) -> None:
+    assert noise_rule(line, "en") == rule
+
+
+def test_editorial_notices_are_not_prose_lookalikes() -> None:
+    assert is_editorial_notice("Editor's note: This story has been updated to include the ministry's response.")
+    assert not any(is_editorial_notice(sentence) for sentence in PROSE)
+
+
+@pytest.fixture
+def newsroom() -> FakeSite:
+    site = FakeSite().start()
+    yield site
+    site.stop()
+
+
+CORRECTION = "Correction: An earlier version of this article misstated the date the treaty took effect."
+
+
+def test_a_correction_appended_to_every_article_is_a_correction_in_each(newsroom: FakeSite, db: str) -> None:
+    stories = load_stories()
+    urls = [newsroom.add(story) for story in stories]
+    crawl(db, *urls)
+    for story in stories:
+        story.paragraphs.append(CORRECTION)
+    assert crawl(db, *urls)["new_versions"] == len(urls)
+    for url in urls:
+        assert invoke_json(db, "log", url)[-1]["change"]["kinds"] == ["correction"]
+    assert invoke_json(db, "ignore", "list", "--learned") == []
+
+
+def test_one_sentence_added_to_a_story_at_many_urls_is_never_learned_away(newsroom: FakeSite, db: str) -> None:
+    stories = load_stories()
+    copies = [clone(stories[0]) for _ in range(6)]
+    for k, copy in enumerate(copies):
+        copy.slug = f"{copy.slug}-edition-{k}"
+    edited = [*copies, stories[1], stories[2]]
+    urls = [newsroom.add(story) for story in [*copies, *stories[1:]]]
+    crawl(db, *urls)
+    sentence = "The death toll has risen to 45, officials said on Thursday evening."
+    for story in edited:
+        story.paragraphs.append(sentence)
+    summary = crawl(db, *urls)
+    assert summary["new_versions"] == len(edited), summary
+    assert invoke_json(db, "ignore", "list", "--learned") == []
+
+
+def test_a_real_template_change_on_every_article_is_still_learned(newsroom: FakeSite, db: str) -> None:
+    urls = [newsroom.add(story) for story in load_stories()]
+    crawl(db, *urls)
+    newsroom.template_block = "Sign up for our Morning Briefing newsletter and get the news in your inbox."
+    assert crawl(db, *urls)["new_versions"] == 0
+    learned = invoke_json(db, "ignore", "list", "--learned")
+    assert [(t["text"], t["articles"], t["of_articles"]) for t in learned] == [
+        (newsroom.template_block, 5, 5)]
+    assert len(learned[0]["examples"]) == 3
+    fetches = invoke_json(db, "log", urls[0], "--all")["fetches"]
+    assert fetches[-1]["fetch"] == "noise-only"
+    assert {"change": "added", "text": newsroom.template_block, "rule": "template"} in fetches[-1]["noise"]
+    host = urls[0].split("/")[2].split(":")[0]
+    forgot = invoke(db, "ignore", "forget", host, "--all-learned")
+    assert forgot.exit_code == 0, forgot.output
+    assert "recovered 5 version(s)" in forgot.stdout
+    assert invoke_json(db, "log", urls[0])[-1]["change"]["kinds"] == ["paragraph-added"]
+
+
+def test_log_all_shows_each_skipped_paragraph_with_its_rule(newsroom: FakeSite, db: str) -> None:
+    url = newsroom.add(load_stories()[0])
+    crawl(db, url)
+    crawl(db, url)  # every request re-renders the relative stamp, the counters and the teaser
+    entry = invoke_json(db, "log", url, "--all")
+    assert len(entry["versions"]) == 1
+    second = entry["fetches"][1]
+    assert second["fetch"] == "noise-only" and second["status"] == 200
+    assert {n["rule"] for n in second["noise"]} >= {"relative-time", "counter"}
+    text = invoke(db, "log", url, "--all").stdout
+    assert "noise-only" in text and "[relative-time] Published" in text
+
+
+def test_renoise_recovers_an_edit_an_over_eager_rule_hid(newsroom: FakeSite, db: str) -> None:
+    story = load_stories()[3]
+    url = newsroom.add(story)
+    host = url.split("/")[2].split(":")[0]
+    crawl(db, url)
+    assert invoke(db, "ignore", "add", host, "^The pact").exit_code == 0
+    target = next(i for i, p in enumerate(story.paragraphs) if p.startswith("The pact"))
+    story.paragraphs[target] = story.paragraphs[target].replace("The pact stipulates", "The pact requires")
+    assert crawl(db, url)["new_versions"] == 0
+    noise = invoke_json(db, "log", url, "--all")["fetches"][-1]["noise"]
+    assert {n["rule"] for n in noise} >= {"site:^The pact"}
+    assert invoke(db, "ignore", "remove", host, "^The pact").exit_code == 0
+    result = invoke_json(db, "renoise", url)
+    assert [(r["version"], r["kinds"]) for r in result["recovered"]] == [(2, ["body-edit"])]
+    latest = invoke_json(db, "log", url)[-1]
+    assert latest["version"] == 2 and latest["change"]["recovered_at"]
+    changes = invoke_json(db, "diff", url)["changes"]
+    assert changes == [{"op": "replace", "old": "stipulates,", "new": "requires,"}]
+    assert invoke_json(db, "renoise", url)["recovered"] == []  # idempotent
+    assert crawl(db, url)["new_versions"] == 0  # and the next crawl compares with the recovered state
+
+
+def test_a_recovered_version_sits_at_its_capture_time_and_keeps_later_numbers(newsroom: FakeSite, db: str) -> None:
+    story = load_stories()[3]
+    url = newsroom.add(story)
+    host = url.split("/")[2].split(":")[0]
+    crawl(db, url)
+    invoke(db, "ignore", "add", host, "^Hidden:")
+    story.paragraphs.append("Hidden: the ministry withdrew its earlier statement on troop numbers.")
+    crawl(db, url)
+    story.title = story.title + " (updated)"
+    crawl(db, url)
+    before = invoke_json(db, "log", url)
+    assert [v["version"] for v in before] == [1, 2]
+    invoke(db, "ignore", "remove", host, "^Hidden:")
+    assert [r["version"] for r in invoke_json(db, "renoise", url)["recovered"]] == [3]
+    after = invoke_json(db, "log", url)
+    assert [v["version"] for v in after] == [1, 3, 2]  # capture order; numbers already shown never change
+    assert after[2] == before[1]
+    assert invoke_json(db, "show", url)["version"] == 2  # the article is in version 2 now
+
+
+def _declared_page(story_url: str, stale: str, moving: str, signal: str) -> str:
+    story = load_stories()[2]
+    story.updated = stale
+    story.show_updated = False
+    page = render(story, story_url, 0)
+    if signal == "article:modified_time":
+        return re.sub(r'(property="article:modified_time" content=")[^"]+', rf"\g<1>{moving}", page)
+    if signal == "json-ld":
+        graph = json.dumps({"@context": "https://schema.org", "@graph": [{"@type": "WebPage", "dateModified": moving}]})
+        return page.replace("</head>", f'<script type="application/ld+json">{graph}</script></head>')
+    return page.replace('<div class="article-body">', f'<p class="stamp">Updated {_human(moving)}</p><div class="article-body">')
+
+
+def _human(iso: str) -> str:
+    """An ISO time as a newsroom prints it: 'Dec 6, 2024, 9:30 a.m. GMT'."""
+    when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return f"{when:%b} {when.day}, {when.year}, {when.hour % 12 or 12}:{when:%M} {'a.m.' if when.hour < 12 else 'p.m.'} GMT"
+
+
+@pytest.mark.parametrize("signal", ["article:modified_time", "json-ld", "visible"])
+def test_a_declared_update_is_read_from_whichever_signal_moved(newsroom: FakeSite, db: str, signal: str) -> None:
+    url = newsroom.url("declared")
+    stale = "2024-12-05T10:00:00Z"
+    newsroom.routes["/declared"] = Route(body=_declared_page(url, stale, stale, signal))
+    crawl(db, url)
+    assert invoke_json(db, "log", url)[0]["updated"] == stale
+    newsroom.routes["/declared"] = Route(body=_declared_page(url, stale, "2024-12-06T09:30:00Z", signal))
+    crawl(db, url)
+    latest = invoke_json(db, "log", url, "--all")["versions"][-1]
+    assert latest["updated"] == "2024-12-06T09:30:00Z"
+    assert latest["updated_signal"] == ("visible" if signal == "visible" else signal)
+    assert latest["change"]["kinds"] == ["declared-update-only"] and latest["change"]["declared"]
+
+
+def test_a_future_or_pre_publication_date_is_not_a_declared_update(newsroom: FakeSite, db: str) -> None:
+    url = newsroom.url("declared")
+    stale = "2024-12-05T10:00:00Z"
+    newsroom.routes["/declared"] = Route(body=_declared_page(url, stale, stale, "json-ld"))
+    crawl(db, url)
+    for bogus in ("2099-01-01T00:00:00Z", "2001-01-01T00:00:00Z"):
+        newsroom.routes["/declared"] = Route(body=_declared_page(url, stale, bogus, "json-ld"))
+        assert crawl(db, url)["new_versions"] == 0
+    assert Path(db).exists()

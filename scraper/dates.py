@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dateutil import parser as dateparser
+from lxml import etree
 from lxml.html import HtmlElement
 
 MODIFIED_META = ("article:modified_time", "og:updated_time", "dateModified", "last-modified", "dcterms.modified",
@@ -42,7 +43,7 @@ class Declared:
     updated_signal: str | None
 
 
-def declared_dates(doc: HtmlElement, html: str = "", now: datetime | None = None) -> Declared:
+def declared_dates(doc: HtmlElement, now: datetime | None = None, markup_heuristics: bool = True) -> Declared:
     """The page's declared publication time and its latest plausible modification time.
 
     >>> import lxml.html
@@ -50,16 +51,17 @@ def declared_dates(doc: HtmlElement, html: str = "", now: datetime | None = None
     ...     '<html><head><meta property="article:modified_time" content="2024-12-05T10:14:00-05:00">'
     ...     '<script type="application/ld+json">{"datePublished": "2024-12-01", "dateModified": "2024-12-02"}'
     ...     '</script></head><body><p>Words.</p></body></html>')
-    >>> declared_dates(page, now=datetime(2025, 1, 1, tzinfo=UTC))
+    >>> declared_dates(page, datetime(2025, 1, 1, tzinfo=UTC))
     Declared(published='2024-12-01', updated='2024-12-05T15:14:00Z', updated_signal='article:modified_time')
     """
-    ld = list(_json_ld(doc))
-    published = _first(_ld_values(ld, "datePublished")) or _first(_meta(doc, PUBLISHED_META))
+    ld, meta = list(_json_ld(doc)), _meta(doc)
+    published = (_first(_ld_values(ld, "datePublished"))
+                 or _first(iter([v for name in PUBLISHED_META for v in meta.get(name, [])])))
     candidates = [("json-ld", v) for v in _ld_values(ld, "dateModified")]
-    candidates += [(name, v) for name in MODIFIED_META for v in _meta(doc, (name,))]
+    candidates += [(name, v) for name in MODIFIED_META for v in meta.get(name, [])]
     candidates += [("visible", v) for v in _visible_updated(doc)]
-    if html:
-        candidates += [("htmldate", v) for v in _htmldate(html)]
+    if markup_heuristics:
+        candidates += [("htmldate", v) for v in _htmldate(doc)]
     updated = latest_plausible(candidates, published, now or datetime.now(UTC))
     return Declared(published, updated[1] if updated else None, updated[0] if updated else None)
 
@@ -152,33 +154,46 @@ def _ld_values(node: Any, key: str) -> Iterator[str]:
             yield from _ld_values(child, key)
 
 
-def _meta(doc: HtmlElement, names: tuple[str, ...]) -> Iterator[str]:
-    for name in names:
-        for value in doc.xpath("//meta[@property=$n or @name=$n or @itemprop=$n]/@content", n=name):
-            yield value
-        for value in doc.xpath("//*[@itemprop=$n]/@datetime", n=name):
-            yield value
+_DATE_ATTRIBUTES = etree.XPath("//meta[@content][@property or @name or @itemprop] | //*[@itemprop][@datetime]")
+
+
+def _meta(doc: HtmlElement) -> dict[str, list[str]]:
+    """Values of meta tags and ``itemprop`` elements, by property, name or itemprop, in document order."""
+    found: dict[str, list[str]] = {}
+    for element in _DATE_ATTRIBUTES(doc):
+        for attribute in ("property", "name", "itemprop"):
+            name = element.get(attribute)
+            if name:
+                found.setdefault(name, []).append(element.get("content") or element.get("datetime") or "")
+                break
+    return found
+
+
+_UPDATED_WORD = re.compile(r"\s*(?:last\s+)?(?:updated|modified|aktualisiert|mis à jour|actualizado|aggiornato"
+                           r"|atualizado|bijgewerkt|uppdaterad)", re.IGNORECASE)
 
 
 def _visible_updated(doc: HtmlElement) -> Iterator[str]:
-    for node in doc.xpath("//body//*[self::p or self::span or self::div or self::time or self::small or self::li]"):
-        text = " ".join(node.text_content().split())
-        if len(text) > 100:
+    """Dates in short visible "Updated: ..." lines, found by their first text rather than by reading
+    every element's whole text (which is quadratic in the page's nesting)."""
+    body = doc.find("body")
+    for element in body.iter() if body is not None else ():
+        if not (isinstance(element.text, str) and _UPDATED_WORD.match(element.text)):
             continue
-        match = VISIBLE_UPDATED.match(text)
+        text = " ".join(element.text_content().split())
+        match = VISIBLE_UPDATED.match(text) if len(text) <= 100 else None
         if not match:
             continue
-        times = node.xpath(".//time/@datetime | following-sibling::time[1]/@datetime")
-        yield from times
+        yield from element.xpath(".//time/@datetime | following-sibling::time[1]/@datetime")
         if match.group(1):
             yield match.group(1)
 
 
-def _htmldate(html: str) -> Iterator[str]:
+def _htmldate(doc: HtmlElement) -> Iterator[str]:
     """htmldate's latest date from the page's markup (no free-text search, which picks up
     today's date from a page header and would make every fetch a declared update)."""
     from htmldate import find_date
 
-    found = find_date(html, extensive_search=False, original_date=False, outputformat="%Y-%m-%dT%H:%M:%S%z")
+    found = find_date(doc, extensive_search=False, original_date=False, outputformat="%Y-%m-%dT%H:%M:%S%z")
     if found:
         yield found.removesuffix("T00:00:00")  # a bare date, not midnight

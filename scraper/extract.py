@@ -28,6 +28,8 @@ MARKERS = {
                            r"|cf-chl-|unusual traffic", re.IGNORECASE),
     "consent": re.compile(r"we value your privacy|cookie consent|consent-wall|before you continue to", re.IGNORECASE),
 }
+# lxml refuses a str that declares its encoding (XHTML pages do); the body is already decoded.
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 MAX_TEASER_WORDS = 40
 MIN_LINK_CHARS = 12
 MIN_PROSE_WORDS = 3  # a teaser span is masked inside a paragraph only when prose remains around it
@@ -37,13 +39,13 @@ def extract_page(html: str, url: str) -> Extracted:
     """Extract text and metadata; never raises for a bad page, returns empty text instead."""
     markers = [name for name, pattern in MARKERS.items() if pattern.search(html[:500_000])]
     try:
-        doc = lxml.html.document_fromstring(html)
+        doc = lxml.html.document_fromstring(XML_DECLARATION.sub("", html, count=1))
     except (ValueError, lxml.etree.ParserError):
         return Extracted(text="", extractor=EXTRACTOR, markers=markers)
     result = trafilatura.bare_extraction(html, url=url, options=OPTIONS)
     if result is None or not result.text:
         return Extracted(text="", extractor=EXTRACTOR, markers=markers)
-    declared = declared_dates(doc, html)
+    declared = declared_dates(doc)
     text = result.text
     links = link_texts(doc)
     return Extracted(

@@ -1,4 +1,6 @@
-"""Diffs computed on demand: paragraph-aligned, word-level within changed paragraphs."""
+"""Diffs computed on demand: paragraph-aligned, word-level within changed paragraphs.
+
+Pure data: how a diff is shown (markers, colours) is :mod:`redline.render`'s business."""
 from __future__ import annotations
 
 import re
@@ -81,38 +83,40 @@ def changes(ops: list[Op]) -> list[dict[str, str]]:
     return [{"op": o.op, "old": o.old, "new": o.new} for o in ops if o.op != "equal"]
 
 
-def render_words(ops: list[Op], style: "Styler") -> str:
-    """Changed paragraphs only, with git-style or coloured markers around changed words."""
-    text = "".join(o.old if o.op == "equal" else style(o) for o in ops)
-    marked = [p for p in text.split("\n\n") if style.touched(p)]
-    return "\n\n".join(marked)
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of a diff: its spans (``Op`` pieces that never cross a paragraph break) and
+    whether any of them changed. Equal spans hold the old version's text in ``old`` and ``new``."""
+
+    spans: tuple[Op, ...]
+    changed: bool
 
 
-class Styler:
-    """Marks deletions and insertions: ``[-old-]{+new+}`` or ANSI colours."""
+def paragraph_spans(ops: list[Op]) -> list[Paragraph]:
+    """``ops`` cut at paragraph breaks, in reading order: the old side of a change, then its new side.
 
-    def __init__(self, color: bool) -> None:
-        self.color = color
-        if color:
-            self.dl, self.dr, self.il, self.ir = "\x1b[9;31m", "\x1b[0m", "\x1b[4;32m", "\x1b[0m"
+    >>> [(p.changed, [s.op for s in p.spans]) for p in paragraph_spans(word_ops("A b.\\n\\nSame.", "A c.\\n\\nSame."))]
+    [(True, ['equal', 'replace']), (False, ['equal'])]
+    """
+    paras: list[list[Op]] = [[]]
+
+    def add(kind: str, text: str) -> None:
+        for k, piece in enumerate(text.split("\n\n")):
+            if k:
+                paras.append([])
+            if piece:
+                paras[-1].append(Op(kind, piece, piece) if kind == "equal" else
+                                 Op(kind, piece if kind == "delete" else "", piece if kind == "insert" else ""))
+
+    for op in ops:
+        if op.op == "equal":
+            add("equal", op.old)
+        elif op.op == "replace" and op.old and op.new and "\n\n" not in op.old + op.new:
+            paras[-1].append(op)
         else:
-            self.dl, self.dr, self.il, self.ir = "[-", "-]", "{+", "+}"
-
-    def __call__(self, op: Op) -> str:
-        out = ""
-        if op.old and op.op in ("delete", "replace"):
-            out += _wrap(op.old, self.dl, self.dr)
-        if op.new and op.op in ("insert", "replace"):
-            out += _wrap(op.new, self.il, self.ir)
-        return out
-
-    def touched(self, paragraph: str) -> bool:
-        return self.dl in paragraph or self.il in paragraph
-
-
-def _wrap(text: str, left: str, right: str) -> str:
-    """Mark each paragraph of ``text`` separately, so markers never span paragraphs."""
-    return "\n\n".join(f"{left}{piece}{right}" if piece else piece for piece in text.split("\n\n"))
+            add("delete", op.old if op.op != "insert" else "")
+            add("insert", op.new if op.op != "delete" else "")
+    return [Paragraph(tuple(p), any(s.op != "equal" for s in p)) for p in paras]
 
 
 def unified(old_text: str, new_text: str, old_label: str, new_label: str, context: int = 3) -> str:

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from archive import models as m
 from archive.db import ArchiveError
 from archive.reading import read_text
-from archive.views import article_for, iso
+from archive.queries import article, iso
 
 FORMATS = ("txt", "md", "jsonl", "warc")
 SCHEMA_VERSION = 1
@@ -257,7 +257,7 @@ def select_versions(session: Session, urls: Sequence[str] = (), since: datetime 
     if since is not None:
         query = query.where(m.Version.captured_at >= since)
     if urls:
-        query = query.where(m.Article.id.in_([article_for(session, u).id for u in urls]))
+        query = query.where(m.Article.id.in_([article(session, u).id for u in urls]))
     rows = session.execute(query.order_by(m.Article.key, m.Version.number)).all()
     return [Selected(a, v, read_text(session, v)) for a, v in rows]
 

@@ -58,6 +58,15 @@ def url_key(url: str) -> str:
     return urlunsplit((scheme, netloc, _clean_path(parts.path), _clean_query(parts.query), ""))
 
 
+def url_lines(text: str) -> list[str]:
+    """The URLs of a URL file: one per line; blank lines and ``#`` comments skipped.
+
+    >>> url_lines("# watch\\nhttps://a.example/x\\n\\n  https://b.example/y  \\n")
+    ['https://a.example/x', 'https://b.example/y']
+    """
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
 def _clean_path(path: str) -> str:
     if not path:
         return "/"

@@ -64,18 +64,6 @@ def last_started(session: Session, schedule_id: int) -> datetime | None:
                           .order_by(sm.Run.started_at.desc()).limit(1))
 
 
-def history(engine: Engine, job: str | None, limit: int) -> list[dict[str, Any]]:
-    """Recent runs, newest first, as plain dicts."""
-    query = select(sm.Run).order_by(sm.Run.started_at.desc(), sm.Run.id.desc()).limit(limit)
-    if job:
-        query = query.where(sm.Run.job == job)
-    with Session(engine) as session:
-        return [{"id": r.id, "job": r.job, "started": r.started_at.isoformat(timespec="seconds"),
-                 "ended": r.ended_at.isoformat(timespec="seconds") if r.ended_at else None,
-                 "outcome": r.outcome, **{name: getattr(r, name) for name in COUNTS}, "error": r.error}
-                for r in session.scalars(query)]
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

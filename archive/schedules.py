@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from archive import models as m
 from archive import schedule_models as sm
 from archive.capture import Found
 from archive.db import ArchiveError
-from archive.normalize import BadURL, url_key
-from archive.recheck import Due, Policy, next_check
+from archive.normalize import BadURL, url_key, url_lines
 
 CHUNK = 500  # URLs per IN (...) query: SQLite and psycopg cap the number of bound parameters
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -86,7 +84,7 @@ def listed_urls(schedule: sm.Schedule) -> list[str]:
         except (OSError, UnicodeDecodeError) as exc:
             raise ArchiveError(f"cannot read URL file {schedule.urls_file}: "
                                f"{getattr(exc, 'strerror', None) or exc}") from exc
-        urls += [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        urls += url_lines(text)
     return list(dict.fromkeys(urls))
 
 
@@ -116,27 +114,3 @@ def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> i
         if seen:
             session.execute(update(sm.Tracked), seen)
     return len(fresh)
-
-
-def due(engine: Engine, names: Sequence[str], now: datetime) -> list[tuple[str, Due]]:
-    """Every URL the named schedules (all when empty) track, with when it is due and why; soonest first."""
-    found: list[tuple[str, Due]] = []
-    with Session(engine) as session:
-        schedules = [get(session, n) for n in names] if names else all_schedules(session)
-        for schedule in schedules:
-            policy = Policy.parse(schedule.recheck)
-            query = (select(sm.Tracked.url, sm.Tracked.hint, m.Article.last_checked, m.Article.last_changed,
-                            m.Article.first_seen, m.Article.status)
-                     .outerjoin(m.ArticleURL, m.ArticleURL.url == sm.Tracked.url)
-                     .outerjoin(m.Article, m.Article.id == m.ArticleURL.article_id)
-                     .where(sm.Tracked.schedule_id == schedule.id))
-            for url, hint, checked, changed, first_seen, status in session.execute(query):
-                found.append((schedule.name, next_check(policy, url, now, last_checked=checked, last_changed=changed,
-                                                        first_seen=first_seen, hint=hint, status=status)))
-    return sorted(found, key=lambda item: (item[1].at, item[1].url))
-
-
-def tracked_counts(session: Session) -> dict[int, int]:
-    """Tracked URLs per schedule id."""
-    rows = session.execute(select(sm.Tracked.schedule_id, func.count()).group_by(sm.Tracked.schedule_id))
-    return {schedule_id: n for schedule_id, n in rows}

@@ -29,6 +29,7 @@ from archive.noise import strip_spans
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
 from archive.notices import is_editorial_notice
 from archive.outcomes import fetch_outcome
+from archive.queries import lookup
 from archive.reading import SiteNoise, read_text
 from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack
 
@@ -198,28 +199,15 @@ class Archive:
             return outcomes
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
-        """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls.
-
-        Asked once or twice per request, so it runs two prepared queries without an ORM session.
-        """
-        key = {"key": url_key(url)}
-        with self.engine.connect() as conn:
-            row = conn.execute(_PREVIOUS_BY_URL, key).first() or conn.execute(_PREVIOUS_BY_CANONICAL, key).first()
-        return (row[0], row[1], row[2]) if row else (None, None, None)
-
-
-_PREVIOUS = select(m.Article.last_body_sha256, m.Article.etag, m.Article.last_modified)
-_PREVIOUS_BY_URL = _PREVIOUS.join(m.ArticleURL).where(m.ArticleURL.url == bindparam("key"))
-_PREVIOUS_BY_CANONICAL = _PREVIOUS.where(m.Article.canonical_url == bindparam("key")).limit(1)
+        """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls."""
+        found = lookup(self.engine, url)
+        return (found.last_body_sha256, found.etag, found.last_modified) if found else (None, None, None)
 
 
 def find_article(session: Session, url: str) -> m.Article | None:
     """The article any of whose known URLs (or canonical URL) has the same key as ``url``."""
-    key = url_key(url)
-    found = session.scalar(select(m.Article).join(m.ArticleURL).where(m.ArticleURL.url == key))
-    if found is None:
-        found = session.scalar(select(m.Article).where(m.Article.canonical_url == key).limit(1))
-    return found
+    found = lookup(session, url)
+    return session.get(m.Article, found.id) if found else None
 
 
 # The writer's per-capture queries, built once (their SQL is cached; only parameters change).

@@ -8,6 +8,7 @@ its next-fire computation steps backwards in the repeated hour.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
@@ -15,6 +16,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from archive.db import ArchiveError
+
+if TYPE_CHECKING:
+    from archive.queries import ScheduleEntry
 
 TICK = timedelta(microseconds=1)
 MAX_STEPS = 10_000  # candidates examined before giving up (an expression that never matches)
@@ -80,3 +84,11 @@ def first_run(trigger: BaseTrigger, every_seconds: int | None, last_start: datet
         return trigger.get_next_fire_time(None, now) or now
     due = trigger.get_next_fire_time(None, last_start + TICK)
     return now if due is None or due <= now else due
+
+
+def next_run(schedule: ScheduleEntry, now: datetime) -> datetime | None:
+    """When a running scheduler next runs ``schedule`` (None while it is paused)."""
+    if schedule.paused:
+        return None
+    trigger = build_trigger(schedule.every_seconds, schedule.cron, schedule.timezone)
+    return first_run(trigger, schedule.every_seconds, schedule.last_run.started if schedule.last_run else None, now)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from archive import runs, schedules
+from archive import queries, runs, schedules
 from archive.capture import Found
 from archive.db import open_engine
 from archive.tables import utcnow
@@ -65,7 +65,7 @@ def _watch(engine: Engine, db_url: str, name: str, overrides: dict[str, str],
     def pick(found: list[Found]) -> list[str]:
         now = utcnow()
         tally["discovered"] = schedules.track(engine, name, [*found, *(Found(u, "list") for u in listed)], now)
-        due = [item.url for _, item in schedules.due(engine, [name], now) if item.at <= now]
+        due = [item.url for item in queries.due(engine, [name], now=now, only_due=True)]
         tally["due"] = len(due)
         if not queue:
             return due

@@ -2,50 +2,11 @@
 view commands import no crawler code, so they start fast."""
 from __future__ import annotations
 
-import functools
-import re
-import sys
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-
 import click
 
-from redline.output import clean, color_enabled, emit_json, table
-
-
-class UserError(click.ClickException):
-    """A one-line error; exit status 1, or 2 when the input itself is malformed."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn archive errors into one-line messages instead of tracebacks."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from archive.db import ArchiveError
-        from sqlalchemy.exc import OperationalError
-
-        try:
-            return func(*args, **kwargs)
-        except ArchiveError as exc:
-            raise UserError(str(exc)) from exc
-        except OperationalError as exc:
-            raise UserError(f"database error: {str(exc.orig).splitlines()[0]}") from exc
-    return wrapper
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-
-
-def engine(ctx: click.Context, *, writer: bool = False, must_exist: bool = True) -> Any:
-    from archive.db import database_url, open_engine
-
-    return open_engine(database_url(ctx.obj["db"]), writer=writer, must_exist=must_exist)
+from redline import cli_export, cli_queue, cli_schedule
+from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, parse_since, read_urls
+from redline.output import emit_json, table
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,37 +31,6 @@ def main() -> None:
 
 # -- crawl ------------------------------------------------------------------------------------------
 
-def read_urls(urls: tuple[str, ...], urls_file: str | None) -> list[str]:
-    """URLs from arguments and a file (one per line, # comments), validated."""
-    from archive.normalize import BadURL, url_key
-
-    found = list(urls)
-    if urls_file:
-        try:
-            text = sys.stdin.read() if urls_file == "-" else Path(urls_file).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read URL file {urls_file}: {getattr(exc, 'strerror', None) or exc}", 2)
-        found += [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    for url in found:
-        try:
-            url_key(url)
-        except BadURL as exc:
-            raise UserError(f"{exc}; URLs must start with http:// or https://", 2) from exc
-    if not found:
-        raise UserError("no URLs given; pass URLs or --urls-file FILE", 2)
-    return list(dict.fromkeys(found))
-
-
-def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
-    settings = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UserError(f"bad setting {pair!r}; use -s NAME=VALUE", 2)
-        settings[name] = value
-    return settings
-
-
 @cli.command()
 @click.argument("urls", nargs=-1)
 @click.option("--urls-file", metavar="FILE", help="Read URLs from FILE, one per line ('-' for stdin).")
@@ -118,7 +48,6 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
     redline crawl --queue --urls-file watch.txt      # for the workers
     """
-    from archive.db import database_url
     from archive.outcomes import summarize
     from redline.progress import crawl_with_progress
 
@@ -132,7 +61,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True, must_exist=False).dispose()  # create and migrate before the crawl
-    counts = crawl_with_progress(targets, database_url(ctx.obj["db"]), overrides)
+    counts = crawl_with_progress(targets, db_url(ctx), overrides)
     summary = summarize(counts)
     if as_json:
         emit_json(summary)
@@ -142,19 +71,6 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
 
 
 # -- views ------------------------------------------------------------------------------------------
-
-def parse_since(value: str) -> datetime:
-    """``7d``, ``12h``, ``30m`` ago, or an ISO date/time (UTC when no zone is given)."""
-    match = re.fullmatch(r"(\d+)\s*([smhdw])", value.strip())
-    if match:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise UserError(f"bad time {value!r}; use e.g. 7d, 12h or 2024-12-05", 2) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
 
 @cli.command("list")
 @click.option("--changed-since", metavar="WHEN", help="Only articles changed since WHEN (7d, 12h, 2024-12-05).")
@@ -167,15 +83,16 @@ def list_cmd(ctx: click.Context, changed_since: str | None, as_json: bool) -> No
     \b
     redline list --changed-since 7d --json
     """
-    from archive.views import list_articles
+    from archive.queries import list_articles
+    from redline import json_shapes
+    from redline.render import print_articles
 
     since = parse_since(changed_since) if changed_since else None
-    rows = list_articles(engine(ctx), since)
+    rows = list_articles(engine(ctx), changed_since=since).items
     if as_json:
-        emit_json(rows)
-        return
-    table(["status", "versions", "last changed", "url", "title"],
-          [[r["status"], r["versions"], r["last_changed"] or "-", r["url"], r["title"] or ""] for r in rows])
+        emit_json([json_shapes.article(a) for a in rows])
+    else:
+        print_articles(rows)
 
 
 @cli.command()
@@ -195,52 +112,18 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
     redline log https://example.com/news/story --stealth
     redline log https://example.com/news/story --all     # audit the noise rules
     """
-    from archive.views import fetch_log
-    from archive.views import log as article_log
+    from archive import queries
+    from redline import json_shapes
+    from redline.render import print_log
 
-    db = engine(ctx)
-    versions, events = article_log(db, url, detail=every_fetch)
-    if stealth or declared:
-        versions = [v for v in versions if v["change"] and (
-            (stealth and v["change"]["stealth"]) or (declared and v["change"]["declared"]))]
-        events = []
-    fetches = fetch_log(db, url) if every_fetch else []
+    with engine(ctx).connect() as conn:
+        versions = queries.versions(conn, url, stealth=stealth, declared=declared).items
+        events = [] if stealth or declared else queries.events(conn, url).items
+        fetches = queries.fetches(conn, url) if every_fetch else []
     if as_json:
-        if every_fetch:
-            emit_json({"versions": versions, "events": events, "fetches": fetches})
-        else:
-            emit_json(sorted(versions + events, key=lambda entry: entry.get("captured_at") or entry["at"]))
-        return
-    _print_log(versions, events, fetches)
-
-
-def _print_log(versions: list[dict[str, Any]], events: list[dict[str, Any]], fetches: list[dict[str, Any]]) -> None:
-    rows = [[v["captured_at"], f"v{v['version']}", _describe(v["change"]), v["words"], v["title"] or ""]
-            for v in versions]
-    rows += [[e["at"], "event", e["event"], "", e["detail"] or ""] for e in events]
-    rows += [[f["at"], "fetch", f"{f['fetch']} (HTTP {f['status']})" if f["status"] else f["fetch"], "",
-              _skipped(f["noise"])] for f in fetches]
-    rows.sort(key=lambda row: row[0])
-    table(["time", "what", "change", "words", "title / detail"], rows)
-
-
-def _skipped(noise: list[dict[str, str]]) -> str:
-    """What noise rules skipped in one fetch, one line per paragraph."""
-    return "\n".join(f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in noise)
-
-
-def _describe(change: dict[str, Any] | None) -> str:
-    if change is None:
-        return "first capture"
-    parts = [", ".join(change["kinds"]), f"+{change['added_words']}/-{change['removed_words']} words"]
-    parts.append("declared" if change["declared"] else "stealth" if change["stealth"] else "")
-    if change.get("reverts_to"):
-        parts.append(f"flip-flop: back to v{change['reverts_to']}")
-    if change.get("extractor_drift"):
-        parts.append("extractor drift")
-    if change.get("recovered_at"):
-        parts.append(f"recovered by renoise at {change['recovered_at']}")
-    return "; ".join(p for p in parts if p)
+        emit_json(json_shapes.full_log(versions, events, fetches) if every_fetch else json_shapes.log(versions, events))
+    else:
+        print_log(versions, events, fetches)
 
 
 @cli.command()
@@ -255,16 +138,15 @@ def show(ctx: click.Context, url: str, number: int | None, as_json: bool) -> Non
     \b
     redline show https://example.com/news/story --version 1
     """
-    from archive.views import show as show_version
+    from archive.queries import show as show_version
+    from redline import json_shapes
+    from redline.render import print_version
 
-    data = show_version(engine(ctx), url, number)
+    detail = show_version(engine(ctx), url, number)
     if as_json:
-        emit_json(data)
-        return
-    for key in ("title", "byline", "published", "updated", "captured_at", "version", "url"):
-        click.echo(f"{key}: {clean(data[key])}")
-    click.echo()
-    click.echo(clean_keep_newlines(data["text"], color=False))
+        emit_json(json_shapes.show(detail))
+    else:
+        print_version(detail)
 
 
 @cli.command()
@@ -284,40 +166,17 @@ def diff(ctx: click.Context, url: str, old: int | None, new: int | None, fmt: st
     redline diff https://example.com/news/story          # word-level
     redline diff https://example.com/news/story 1 3 --format unified | delta
     """
-    from archive.diff import Styler, render_words, unified
-    from archive.views import diff as version_diff
+    from archive.queries import diff as version_diff
+    from redline import json_shapes
+    from redline.render import print_diff
 
     if old is not None and new is None:
         new = -1
-    data = version_diff(engine(ctx), url, old, new, with_noise)
+    result = version_diff(engine(ctx), url, old, new, with_noise=with_noise)
     if as_json:
-        emit_json({k: v for k, v in data.items() if not k.startswith("_")})
-        return
-    if fmt == "unified":
-        label = data["url"].split("://", 1)[-1]
-        click.echo(unified(data["_old_text"], data["_new_text"], f"a/{label}@v{data['from']}",
-                           f"b/{label}@v{data['to']}"), nl=False)
-        return
-    styler = Styler(color_enabled())
-    click.echo(f"{clean(data['url'])}: v{data['from']} ({data['from_captured_at']}) -> "
-               f"v{data['to']} ({data['to_captured_at']})")
-    if data["title"]["old"] != data["title"]["new"]:
-        click.echo("title: " + styler(_title_op(data["title"])))
-    click.echo()
-    click.echo(clean_keep_newlines(render_words(data["_ops"], styler), styler.color))
-
-
-def _title_op(title: dict[str, str | None]) -> Any:
-    from archive.diff import Op
-
-    return Op("replace", clean(title["old"]), clean(title["new"]))
-
-
-def clean_keep_newlines(text: str, color: bool) -> str:
-    """Strip control characters from diff output, keeping newlines and our own colour codes."""
-    if color:
-        return re.sub(r"\x1b(?!\[[0-9;]*m)|[\x00-\x09\x0b-\x1a\x1c-\x1f\x7f-\x9f]", "", text)
-    return re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", "", text)
+        emit_json(json_shapes.diff(result))
+    else:
+        print_diff(result, fmt)
 
 
 @cli.command()
@@ -354,21 +213,19 @@ def reextract(ctx: click.Context, urls: tuple[str, ...], as_json: bool) -> None:
     redline reextract
     redline reextract https://example.com/news/story
     """
-    from collections import Counter
-
+    from archive.queries import reextract_summary
+    from redline import json_shapes
     from scraper.reextract import reextract as run
 
     outcomes = run(engine(ctx, writer=True), urls)
     if urls and not outcomes:
         raise UserError("no stored capture for the given URLs; see 'redline list'")
-    counts = Counter(o.kind for o in outcomes)
-    summary = {"checked": len(outcomes), "unchanged": counts["unchanged"], "drift": counts["drift"],
-               "failed": counts["extract-failed"]}
+    summary = reextract_summary(o.kind for o in outcomes)
     if as_json:
-        emit_json(summary)
+        emit_json(json_shapes.reextract(summary))
     else:
-        click.echo("checked {checked}  unchanged {unchanged}  extractor drift {drift}  failed {failed}"
-                   .format(**summary))
+        click.echo(f"checked {summary.checked}  unchanged {summary.unchanged}  extractor drift {summary.drift}  "
+                   f"failed {summary.failed}")
 
 
 @cli.command()
@@ -433,7 +290,7 @@ def ignore_add(ctx: click.Context, host: str, pattern: str) -> None:
     """
     from archive.rules import add_rule
 
-    add_rule(engine(ctx.parent.parent, writer=True, must_exist=False), host, pattern)
+    add_rule(engine(ctx, writer=True, must_exist=False), host, pattern)
 
 
 @ignore.command("remove")
@@ -449,7 +306,7 @@ def ignore_remove(ctx: click.Context, host: str, pattern: str) -> None:
     """
     from archive.rules import remove_rule
 
-    remove_rule(engine(ctx.parent.parent, writer=True), host, pattern)
+    remove_rule(engine(ctx, writer=True), host, pattern)
 
 
 @ignore.command("list")
@@ -467,7 +324,7 @@ def ignore_list(ctx: click.Context, as_json: bool, learned: bool) -> None:
     """
     from archive.rules import list_rules, list_templates
 
-    db = engine(ctx.parent.parent)
+    db = engine(ctx)
     if as_json:
         emit_json(list_templates(db) if learned else list_rules(db))
         return
@@ -498,25 +355,14 @@ def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned
 
     if bool(digest) == all_learned:
         raise UserError("give a template HASH or --all-learned (see 'redline ignore list')", exit_code=2)
-    gone = forget_templates(engine(ctx.parent.parent, writer=True), host, digest)
-    outcome = _renoise(ctx.parent.parent, (), host)
+    gone = forget_templates(engine(ctx, writer=True), host, digest)
+    outcome = _renoise(ctx, (), host)
     click.echo(f"forgot {gone} template paragraph(s) of {host}; re-evaluated {outcome.articles} article(s), "
                f"recovered {len(outcome.recovered)} version(s)")
 
 
-
-from redline import cli_export  # noqa: E402  (it imports helpers defined above)
-
-cli.add_command(cli_export.export)
-cli.add_command(cli_export.import_cmd)
-
-from redline import cli_schedule  # noqa: E402
-
-cli.add_command(cli_schedule.schedule)
-cli.add_command(cli_schedule.scheduler)
-cli.add_command(cli_schedule.runs)
-cli.add_command(cli_schedule.due)
-
-from redline import cli_queue  # noqa: E402
-
-cli.add_command(cli_queue.worker)
+# Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
+# (never this module), so adding one is one import above and one entry here.
+for module in (cli_export, cli_schedule, cli_queue):
+    for command in module.COMMANDS:
+        cli.add_command(command)

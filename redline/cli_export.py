@@ -1,21 +1,10 @@
-"""``redline export`` and ``redline import``. Registered on the group in redline/cli.py with
-``cli.add_command(export)`` and ``cli.add_command(import_cmd)``."""
+"""``redline export`` and ``redline import`` (registered on the group through ``COMMANDS``)."""
 from __future__ import annotations
 
 import click
 
-from redline.cli import UserError, engine, handles_errors, json_option
+from redline.options import UserError, check_urls, engine, handles_errors, json_option, parse_since
 from redline.output import clean, emit_json
-
-
-def _check_urls(urls: tuple[str, ...]) -> None:
-    from archive.normalize import BadURL, url_key
-
-    for url in urls:
-        try:
-            url_key(url)
-        except BadURL as exc:
-            raise UserError(f"{exc}; URLs must start with http:// or https://", 2) from exc
 
 
 @click.command()
@@ -44,9 +33,8 @@ def export(ctx: click.Context, out_dir: str, fmt: str, urls: tuple[str, ...], si
     from pathlib import Path
 
     from archive.export import export as run_export
-    from redline.cli import parse_since
 
-    _check_urls(urls)
+    check_urls(urls)
     when = parse_since(since) if since else None
     result = run_export(engine(ctx), Path(out_dir), fmt, urls, when, all_versions)
     if as_json:
@@ -74,7 +62,7 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], url: str | None, as_j
     """
     from archive.importer import ImportReport, UnreadablePath, read_paths, record_snapshots
 
-    _check_urls((url,) if url else ())
+    check_urls((url,) if url else ())
 
     def warn(message: str) -> None:
         click.echo(clean(message), err=True)
@@ -89,3 +77,6 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], url: str | None, as_j
         emit_json({"imported": report.imported, "unchanged": report.unchanged, "skipped": report.skipped})
     else:
         click.echo(f"imported {report.imported} versions, unchanged {report.unchanged}, skipped {report.skipped}")
+
+
+COMMANDS = [export, import_cmd]

@@ -1,10 +1,9 @@
-"""``redline worker`` and the queueing half of ``redline crawl --queue``. Registered on the group
-in redline/cli.py with ``cli.add_command(worker)``."""
+"""``redline worker`` and the queueing half of ``redline crawl --queue`` (registered through ``COMMANDS``)."""
 from __future__ import annotations
 
 import click
 
-from redline.cli import UserError, handles_errors, parse_settings
+from redline.options import UserError, handles_errors, parse_settings
 from redline.output import emit_json
 
 
@@ -66,3 +65,6 @@ def worker(ctx: click.Context, concurrency: int, batch_size: int, batch_wait: fl
     config = WorkerConfig(concurrency=concurrency, batch_size=batch_size, batch_wait=batch_wait, heartbeat=heartbeat,
                           crawl_timeout=crawl_timeout, keep_hours=keep_hours, settings=overrides)
     asyncio.run(serve(url, config))
+
+
+COMMANDS = [worker]

@@ -1,15 +1,16 @@
-"""``redline schedule ...``, ``redline scheduler``, ``redline runs`` and ``redline due``.
-Registered on the group at the bottom of redline/cli.py."""
+"""``redline schedule ...``, ``redline scheduler``, ``redline runs`` and ``redline due``
+(registered on the group through ``COMMANDS``)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
-from redline.cli import UserError, engine, handles_errors, json_option, parse_settings, read_urls
+from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, read_urls
+from redline import json_shapes
 from redline.output import emit_json, table
 
 
@@ -103,7 +104,13 @@ def list_schedules(ctx: click.Context, as_json: bool) -> None:
     \b
     redline schedule list --json
     """
-    rows = _describe_all(engine(ctx))
+    from archive.queries import schedules
+    from archive.tables import utcnow
+    from jobs.triggers import next_run
+
+    now = utcnow()
+    rows = [json_shapes.schedule(s, _when(s.every_seconds, s.cron, s.timezone), next_run(s, now))
+            for s in schedules(engine(ctx))]
     if as_json:
         emit_json(rows)
         return
@@ -111,37 +118,6 @@ def list_schedules(ctx: click.Context, as_json: bool) -> None:
           [[r["name"], r["when"], _watches(r), r["tracked"], "paused" if r["paused"] else "active",
             f"{r['last_run']['started']} {r['last_run']['outcome']}" if r["last_run"] else "-",
             r["next_run"] or "-"] for r in rows])
-
-
-def _describe_all(eng: Any) -> list[dict[str, Any]]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from archive import schedule_models as sm
-    from archive.tables import utcnow
-    from archive.schedules import all_schedules, tracked_counts
-    from jobs.triggers import build_trigger, first_run
-
-    now = utcnow()
-    found = []
-    with Session(eng) as session:
-        counts = tracked_counts(session)
-        for row in all_schedules(session):
-            last = session.scalar(select(sm.Run).where(sm.Run.schedule_id == row.id)
-                                  .order_by(sm.Run.started_at.desc()).limit(1))
-            trigger = build_trigger(row.every_seconds, row.cron, row.timezone)
-            upcoming = None if row.paused else first_run(trigger, row.every_seconds,
-                                                         last.started_at if last else None, now)
-            found.append({
-                "name": row.name, "every_seconds": row.every_seconds, "cron": row.cron, "timezone": row.timezone,
-                "when": _when(row.every_seconds, row.cron, row.timezone), "feeds": row.feeds,
-                "sitemaps": row.sitemaps, "urls": row.urls, "urls_file": row.urls_file,
-                "recheck": row.recheck, "settings": row.settings, "paused": row.paused,
-                "tracked": counts.get(row.id, 0),
-                "last_run": {"started": last.started_at.isoformat(timespec="seconds"), "outcome": last.outcome}
-                if last else None,
-                "next_run": upcoming.isoformat(timespec="seconds") if upcoming else None})
-    return found
 
 
 def _when(every_seconds: int | None, cron: str | None, timezone: str) -> str:
@@ -223,13 +199,12 @@ def run(ctx: click.Context, name: str, queue: bool, run_id: int | None, settings
     \b
     redline schedule run world --json
     """
-    from archive.db import database_url
     from jobs.watch import run_schedule
 
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True).dispose()  # a clear error for a missing archive before the crawl starts
-    summary = run_schedule(database_url(ctx.obj["db"]), name, run_id, overrides, queue)
+    summary = run_schedule(db_url(ctx), name, run_id, overrides, queue)
     if as_json:
         emit_json(summary)
         return
@@ -260,7 +235,6 @@ def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: s
     redline scheduler
     redline scheduler --run-timeout 30m --parallel 4
     """
-    from archive.db import database_url
     from archive.recheck import BadDuration, parse_duration
     from jobs.scheduler import Options, Scheduler
 
@@ -271,7 +245,7 @@ def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: s
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     engine(ctx, writer=True, must_exist=False).dispose()
-    Scheduler(Options(database_url(ctx.obj["db"]), timeout.total_seconds(), sync.total_seconds(), parallel,
+    Scheduler(Options(db_url(ctx), timeout.total_seconds(), sync.total_seconds(), parallel,
                       queue)).run_forever()
 
 
@@ -287,16 +261,14 @@ def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None
     \b
     redline runs --job world --limit 5
     """
-    from archive.runs import history
+    from archive.queries import runs as run_history
+    from redline.render import print_runs
 
-    rows = history(engine(ctx), job, limit)
+    rows = run_history(engine(ctx), job=job, limit=limit).items
     if as_json:
-        emit_json(rows)
-        return
-    table(["run", "job", "started", "ended", "outcome", "discovered", "fetched", "new articles", "new versions",
-           "failures"],
-          [[r["id"], r["job"], r["started"], r["ended"] or "-", r["outcome"], r["discovered"], r["fetched"],
-            r["new_articles"], r["new_versions"], r["failures"]] for r in rows])
+        emit_json([json_shapes.run(r) for r in rows])
+    else:
+        print_runs(rows)
 
 
 @click.command()
@@ -311,20 +283,16 @@ def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -
     \b
     redline due world --limit 10
     """
+    from archive.queries import due as due_list
     from archive.tables import utcnow
-    from archive.schedules import due as due_list
+    from redline.json_shapes import stamp
 
-    now = utcnow()
-    rows = [{"job": job, "url": item.url, "due": _stamp(item.at), "due_now": item.at <= now, "reason": item.reason,
-             "last_checked": _stamp(item.last_checked) if item.last_checked else None}
-            for job, item in due_list(engine(ctx), names, now)[:limit]]
+    rows = due_list(engine(ctx), names, now=utcnow(), limit=limit)
     if as_json:
-        emit_json(rows)
+        emit_json([json_shapes.due(d) for d in rows])
         return
     table(["due", "job", "url", "why", "last checked"],
-          [["now" if r["due_now"] else r["due"], r["job"], r["url"], r["reason"], r["last_checked"] or "-"]
-           for r in rows])
+          [["now" if d.due_now else stamp(d.due), d.job, d.url, d.reason, stamp(d.last_checked) or "-"] for d in rows])
 
 
-def _stamp(when: datetime) -> str:
-    return when.isoformat(timespec="seconds")
+COMMANDS = [schedule, scheduler, runs, due]

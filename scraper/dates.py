@@ -60,8 +60,8 @@ def declared_dates(doc: HtmlElement, now: datetime | None = None, markup_heurist
     candidates = [("json-ld", v) for v in _ld_values(ld, "dateModified")]
     candidates += [(name, v) for name in MODIFIED_META for v in meta.get(name, [])]
     candidates += [("visible", v) for v in _visible_updated(doc)]
-    if markup_heuristics:
-        candidates += [("htmldate", v) for v in _htmldate(doc)]
+    if markup_heuristics:  # htmldate falls back to the publication date: only a later day is an update
+        candidates += [("htmldate", v) for v in _htmldate(doc) if not published or v[:10] > published[:10]]
     updated = latest_plausible(candidates, published, now or datetime.now(UTC))
     return Declared(published, updated[1] if updated else None, updated[0] if updated else None)
 

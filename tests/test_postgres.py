@@ -33,6 +33,7 @@ from archive.db import HEAD_REVISION, ArchiveError, current_revision, open_engin
 from archive.store import Archive  # noqa: E402
 from redline.fakesite import FakeSite, Story  # noqa: E402
 from tests.conftest import crawl, invoke_json  # noqa: E402
+from tests.test_queries import check_due_matches_policy  # noqa: E402
 from tests.pg import pg_server, pg_url  # noqa: E402,F401  (fixtures)
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -361,6 +362,8 @@ def test_json_views_match_sqlite(pg_url: str, db: str, site: FakeSite, urls: lis
             "show": {u: invoke_json(archive, "show", u) for u in urls},
             "show v1": invoke_json(archive, "show", urls[2], "--version", "1"),
             "diff": invoke_json(archive, "diff", urls[2]),
+            "stealth": invoke_json(archive, "log", urls[2], "--stealth"),
+            "declared": invoke_json(archive, "log", urls[2], "--declared"),
         }
     pg = views["postgresql"]
     assert _shape(pg) == _shape(views["sqlite"])
@@ -372,3 +375,9 @@ def test_json_views_match_sqlite(pg_url: str, db: str, site: FakeSite, urls: lis
     assert [c["op"] for c in pg["diff"]["changes"]] == ["insert"]
     entry = pg["log"][urls[2]][-1]
     assert entry["version"] == 2 and entry["change"]["kinds"] == ["paragraph-added"]
+    assert pg["stealth"] == [entry] and pg["declared"] == []
+    engine = open_engine(pg_url)
+    try:
+        check_due_matches_policy(engine, urls)  # due times computed in PostgreSQL's SQL, too
+    finally:
+        engine.dispose()

@@ -1,0 +1,640 @@
+"""The query layer: every read a front (the CLI, the web view, alerts) makes, as plain typed results.
+
+Fronts format these results and nothing more; filtering, limits and pagination happen here, in SQL.
+Every function takes a ``Db`` (an Engine or a Connection), reads the Core tables of
+:mod:`archive.tables` and never imports ``sqlalchemy.orm``, so a view starts fast. Times are
+timezone-aware UTC datetimes (``iso`` formats them as the JSON does); outcome, event and change
+words are the StrEnums of :mod:`archive.vocab`. Problems the user can fix raise ``ArchiveError``
+with a one-line message.
+
+Articles
+    ``lookup(db, url) -> ArticleRef | None``: the one article-by-URL lookup (any URL it was seen
+    under, tracking parameters or not, or its canonical URL); the writer uses it too.
+    ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do.
+    ``list_articles(db, changed_since=, status=, limit=, after=) -> Page[ArticleSummary]``:
+    most recently changed first.
+History
+    ``versions(db, url, stealth=, declared=, limit=, after=) -> Page[VersionEntry]``: oldest first;
+    ``stealth`` / ``declared`` keep only such versions (either, when both are given).
+    ``events(db, url, limit=, after=) -> Page[EventEntry]``: fetch events (gone, restored, ...), oldest first.
+    ``log(db, url) -> Log``: an article with all its versions and all its events, kept separate.
+    ``fetches(db, url) -> list[FetchEntry]``: every fetch with its outcome and what noise rules skipped.
+    ``show(db, url, number=None) -> VersionDetail``: one version with its text (negative counts back).
+    ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
+    changes, the changed pieces (``changes``) and the text as ``paragraphs`` of word-level spans.
+Jobs
+    ``runs(db, job=, limit=, after=) -> Page[RunEntry]``: newest first.
+    ``due(db, names=(), now=, limit=, only_due=) -> list[DueEntry]``: tracked URLs by when they are
+    next due (soonest first), worked out in SQL from each schedule's re-check policy.
+    ``schedules(db) -> list[ScheduleEntry]``: every schedule with its tracked count and last run.
+Summaries
+    ``reextract_summary(kinds) -> ReextractSummary``: what ``redline reextract`` did.
+
+Pagination is by keyset: a ``Page`` holds ``items`` and ``next``, an opaque cursor to pass back
+as ``after`` (None when there is no more).
+
+>>> from datetime import UTC
+>>> iso(datetime(2024, 12, 5, 9, 30, tzinfo=UTC))
+'2024-12-05T09:30:00Z'
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy import (Connection, Engine, Float, Row, Text, and_, bindparam, case, cast, func, literal, or_,
+                        select, union_all)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from archive import tables as t
+from archive.db import ArchiveError
+from archive.normalize import BadURL, url_key
+from archive.vocab import ArticleStatus, ChangeKind, EventKind, RecordKind, RunOutcome, TEXT_EDITS
+
+if TYPE_CHECKING:
+    from archive.diff import Op, Paragraph
+
+Db = Engine | Connection
+T = TypeVar("T")
+A, AU, V, E, S, TR, R = (t.articles, t.article_urls, t.versions, t.events, t.schedules, t.tracked, t.runs)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z, to the second."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+@contextmanager
+def _connected(db: Db) -> Iterator[Connection]:
+    if isinstance(db, Connection):
+        yield db
+    else:
+        with db.connect() as conn:
+            yield conn
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Some results, and the cursor for the ones after them (None at the end)."""
+
+    items: list[T]
+    next: str | None = None
+
+
+def _page(rows: Sequence[T], limit: int | None, key: Any) -> Page[T]:
+    if limit is None or len(rows) <= limit:
+        return Page(list(rows))
+    return Page(list(rows[:limit]), "|".join("" if k is None else str(k) for k in key(rows[limit - 1])))
+
+
+def _cursor(after: str, *types: Any) -> list[Any]:
+    parts = after.split("|")
+    if len(parts) != len(types):
+        raise ArchiveError(f"bad page cursor {after!r}; pass back the 'next' value of a page")
+    try:
+        return [None if p == "" else typ(p) for p, typ in zip(parts, types)]
+    except ValueError as exc:
+        raise ArchiveError(f"bad page cursor {after!r}; pass back the 'next' value of a page") from exc
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+# -- articles -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """An archived article as the lookup finds it; ``url`` is its key (normalized first URL)."""
+
+    id: int
+    url: str
+    host: str
+    status: ArticleStatus
+    version_count: int
+    last_body_sha256: str | None
+    etag: str | None
+    last_modified: str | None
+    latest: int | None          # the version the article is in now: the one captured last
+
+
+_LATEST = func.coalesce(A.c.latest_version, A.c.version_count)
+_REF = select(A.c.id, A.c.key, A.c.host, A.c.status, A.c.version_count, A.c.last_body_sha256, A.c.etag,
+              A.c.last_modified, _LATEST.label("latest"))
+_BY_URL = _REF.join(AU, AU.c.article_id == A.c.id).where(AU.c.url == bindparam("key"))
+_BY_CANONICAL = _REF.where(A.c.canonical_url == bindparam("key")).order_by(A.c.id).limit(1)
+
+
+def lookup(db: Any, url: str) -> ArticleRef | None:
+    """The article any of whose known URLs, or whose canonical URL, has the same key as ``url``.
+
+    ``db`` is an Engine, a Connection or an ORM Session; raises ``BadURL`` for a non-http(s) URL.
+    """
+    key = {"key": url_key(url)}
+    if isinstance(db, Engine):
+        with db.connect() as conn:
+            return lookup(conn, url)
+    row = db.execute(_BY_URL, key).first() or db.execute(_BY_CANONICAL, key).first()
+    return ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:]) if row else None
+
+
+def article(db: Any, url: str) -> ArticleRef:
+    """The archived article for ``url``, or an ArchiveError that says what to do."""
+    try:
+        found = lookup(db, url)
+    except BadURL as exc:
+        raise ArchiveError(f"{exc}; give the article's http(s) URL") from exc
+    if found is None:
+        raise ArchiveError(f"no archived article for {url}; see 'redline list'")
+    return found
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """One line of ``list``: the article, its latest title and its dates."""
+
+    url: str
+    title: str | None
+    status: ArticleStatus
+    versions: int
+    first_seen: datetime
+    last_checked: datetime | None
+    last_changed: datetime | None
+    id: int
+
+
+def list_articles(db: Db, *, changed_since: datetime | None = None, status: str | None = None,
+                  limit: int | None = None, after: str | None = None) -> Page[ArticleSummary]:
+    """Articles, most recently changed first (never-changed last), optionally filtered and paged."""
+    latest = (select(V.c.article_id, V.c.title)
+              .join(A, (A.c.id == V.c.article_id) & (V.c.number == _LATEST)).subquery())
+    query = (select(A.c.key, latest.c.title, A.c.status, A.c.version_count, A.c.first_seen, A.c.last_checked,
+                    A.c.last_changed, A.c.id)
+             .outerjoin(latest, latest.c.article_id == A.c.id)
+             .order_by(A.c.last_changed.desc().nulls_last(), A.c.id))
+    if changed_since is not None:
+        query = query.where(A.c.last_changed >= changed_since)
+    if status is not None:
+        query = query.where(A.c.status == ArticleStatus(status))
+    if after is not None:
+        changed, last_id = _cursor(after, _when, int)
+        query = query.where(or_(A.c.last_changed < changed, A.c.last_changed.is_(None),
+                                and_(A.c.last_changed == changed, A.c.id > last_id)) if changed is not None
+                            else and_(A.c.last_changed.is_(None), A.c.id > last_id))
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with _connected(db) as conn:
+        rows = [ArticleSummary(r.key, r.title, ArticleStatus(r.status), *r[3:]) for r in conn.execute(query)]
+    return _page(rows, limit, lambda a: (a.last_changed.isoformat() if a.last_changed else None, a.id))
+
+
+# -- history ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """How a version differs from the one before it."""
+
+    kinds: list[ChangeKind]
+    added_words: int | None
+    removed_words: int | None
+    declared: bool
+    stealth: bool               # the text changed, the declared update time did not
+    reverts_to: int | None      # an earlier version this one is identical to (a flip-flop)
+    extractor_drift: bool       # the extractor changed, not the publisher
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """One version in an article's history; ``change`` is None for version 1."""
+
+    version: int
+    captured_at: datetime
+    title: str | None
+    published: str | None
+    updated: str | None
+    words: int
+    change: ChangeSummary | None
+    updated_signal: str | None = None   # which of the page's date signals gave ``updated``
+    recovered_at: datetime | None = None  # set when ``renoise`` recovered this version after the fact
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    """One fetch event in an article's history."""
+
+    event: EventKind
+    at: datetime
+    detail: str | None
+    id: int
+
+
+@dataclass(frozen=True)
+class Log:
+    """An article's versions and fetch events, each oldest first."""
+
+    article: ArticleRef
+    versions: list[VersionEntry]
+    events: list[EventEntry]
+
+
+_LOG_COLUMNS = ("number", "captured_at", "title", "published", "updated", "words", "change_kinds",
+                "added_words", "removed_words", "declared", "reverts_to", "drift", "updated_signal", "recovered_at")
+_EDITS_TEXT = and_(V.c.change_kinds.is_not(None), ~V.c.drift,
+                   or_(*(cast(V.c.change_kinds, Text).contains(f'"{kind}"') for kind in TEXT_EDITS)))
+
+
+def versions(db: Db, url: str, *, stealth: bool = False, declared: bool = False, limit: int | None = None,
+             after: str | None = None) -> Page[VersionEntry]:
+    """An article's versions in capture order (a version ``renoise`` recovered sits at its capture time);
+    with ``stealth`` or ``declared``, only such changes."""
+    with _connected(db) as conn:
+        return _versions(conn, article(conn, url), stealth, declared, limit, after)
+
+
+def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, limit: int | None,
+              after: str | None) -> Page[VersionEntry]:
+    query = (select(*(V.c[name] for name in _LOG_COLUMNS)).where(V.c.article_id == ref.id)
+             .order_by(V.c.captured_at, V.c.number))
+    wanted = []
+    if stealth:
+        wanted.append(and_(V.c.number > 1, or_(V.c.declared.is_(None), ~V.c.declared), _EDITS_TEXT))
+    if declared:
+        wanted.append(and_(V.c.number > 1, V.c.declared))
+    if wanted:
+        query = query.where(or_(*wanted))
+    if after is not None:
+        at, number = _cursor(after, _when, int)
+        query = query.where(or_(V.c.captured_at > at, and_(V.c.captured_at == at, V.c.number > number)))
+    if limit is not None:
+        query = query.limit(limit + 1)
+    return _page([_version_entry(v) for v in conn.execute(query)], limit,
+                 lambda v: (v.captured_at.isoformat(), v.version))
+
+
+def _version_entry(v: Row[Any]) -> VersionEntry:
+    change = None
+    if v.number > 1:
+        kinds = [ChangeKind(k) for k in v.change_kinds or []]
+        edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift
+        change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), not v.declared and edits,
+                               v.reverts_to, v.drift)
+    return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
+                        v.updated_signal, v.recovered_at)
+
+
+def events(db: Db, url: str, *, limit: int | None = None, after: str | None = None) -> Page[EventEntry]:
+    """An article's fetch events, oldest first."""
+    with _connected(db) as conn:
+        return _events(conn, article(conn, url), limit, after)
+
+
+def _events(conn: Connection, ref: ArticleRef, limit: int | None, after: str | None) -> Page[EventEntry]:
+    query = select(E.c.kind, E.c.at, E.c.detail, E.c.id).where(E.c.article_id == ref.id).order_by(E.c.at, E.c.id)
+    if after is not None:
+        at, last_id = _cursor(after, _when, int)
+        query = query.where(or_(E.c.at > at, and_(E.c.at == at, E.c.id > last_id)))
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = [EventEntry(EventKind(e.kind), e.at, e.detail, e.id) for e in conn.execute(query)]
+    return _page(rows, limit, lambda e: (e.at.isoformat(), e.id))
+
+
+@dataclass(frozen=True)
+class FetchEntry:
+    """One fetch of an article, whatever it led to, with the changed paragraphs that noise rules skipped
+    (``noise``: ``{"change": "added"|"removed", "text", "rule"}`` each), so the rules can be audited."""
+
+    outcome: str
+    at: datetime
+    status: int | None
+    url: str
+    body_sha256: str | None
+    noise: list[dict[str, str]]
+
+
+def fetches(db: Db, url: str) -> list[FetchEntry]:
+    """Every fetch of an article, oldest first."""
+    F = t.fetches
+    with _connected(db) as conn:
+        ref = article(conn, url)
+        rows = conn.execute(select(F.c.outcome, F.c.fetched_at, F.c.status, F.c.url, F.c.final_url, F.c.body_sha256,
+                                   F.c.noise).where(F.c.article_id == ref.id).order_by(F.c.fetched_at, F.c.id))
+        return [FetchEntry(r.outcome, r.fetched_at, r.status, r.final_url or r.url, r.body_sha256, r.noise or [])
+                for r in rows]
+
+
+def log(db: Db, url: str) -> Log:
+    """An article with all its versions and all its fetch events."""
+    with _connected(db) as conn:
+        ref = article(conn, url)
+        return Log(ref, _versions(conn, ref, False, False, None, None).items, _events(conn, ref, None, None).items)
+
+
+@dataclass(frozen=True)
+class VersionDetail:
+    """One version in full: its metadata and its text."""
+
+    url: str
+    version: int
+    captured_at: datetime
+    title: str | None
+    byline: str | None
+    published: str | None
+    updated: str | None
+    site_name: str | None
+    language: str | None
+    canonical_url: str | None
+    description: str | None
+    extractor: str
+    sha256: str
+    words: int
+    text: str
+
+
+def _version_row(conn: Connection, ref: ArticleRef, number: int | None, url: str) -> Row[Any]:
+    """Version ``number`` (the latest, the one captured last, when None); negative numbers count back
+    from the highest number."""
+    count = ref.version_count
+    if count == 0:
+        raise ArchiveError(f"{url} has no versions yet (status: {ref.status}); see 'redline log {url}'")
+    wanted = (ref.latest or count) if number is None else (count + 1 + number if number < 0 else number)
+    if not 1 <= wanted <= count:
+        raise ArchiveError(f"no version {number} of {url}; it has versions 1 to {count}")
+    return conn.execute(_VERSION, {"article": ref.id, "number": wanted}).one()
+
+
+_VERSION = select(V).where(V.c.article_id == bindparam("article"), V.c.number == bindparam("number"))
+# The version captured just before another (a version 'renoise' recovered sits at its capture time).
+_CAPTURED_BEFORE = (select(V).where(V.c.article_id == bindparam("article"),
+                                    or_(V.c.captured_at < bindparam("at"),
+                                        and_(V.c.captured_at == bindparam("at"), V.c.number < bindparam("number"))))
+                    .order_by(V.c.captured_at.desc(), V.c.number.desc()).limit(1))
+
+
+def show(db: Db, url: str, number: int | None = None) -> VersionDetail:
+    """One version in full (latest when ``number`` is None)."""
+    from archive.reading import read_text
+
+    with _connected(db) as conn:
+        ref = article(conn, url)
+        v = _version_row(conn, ref, number, url)
+        return VersionDetail(ref.url, v.number, v.captured_at, v.title, v.byline, v.published, v.updated,
+                             v.site_name, v.language, v.canonical_url, v.description, v.extractor, v.text_sha256,
+                             v.words, read_text(conn, v))
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One metadata field in the two versions of a diff."""
+
+    old: str | None
+    new: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass(frozen=True)
+class VersionStamp:
+    """Which version one side of a diff is."""
+
+    version: int
+    captured_at: datetime
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Two versions and what changed between them.
+
+    ``changes`` are the changed pieces only (insert, delete or replace, holding the changed text);
+    ``paragraphs`` is the whole compared text, paragraph by paragraph, as word-level spans.
+    ``old_text`` and ``new_text`` are the compared texts (without noise paragraphs, by default).
+    """
+
+    url: str
+    old: VersionStamp
+    new: VersionStamp
+    title: FieldChange
+    byline: FieldChange
+    updated: FieldChange        # the declared modification time
+    changes: list[Op]
+    paragraphs: list[Paragraph]
+    old_text: str
+    new_text: str
+
+
+def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, with_noise: bool = False) -> Diff:
+    """Two versions and the word-level operations between them (default: the latest version and the one
+    captured before it).
+
+    Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
+    """
+    from archive.diff import paragraph_spans, word_ops
+    from archive.reading import SiteNoise, read_text
+
+    with _connected(db) as conn:
+        ref = article(conn, url)
+        if old is None and new is None:
+            if ref.version_count < 2:
+                raise ArchiveError(f"{url} has only {ref.version_count} version(s); nothing to diff yet")
+            b = _version_row(conn, ref, None, url)
+            before = conn.execute(_CAPTURED_BEFORE, {"article": ref.id, "at": b.captured_at, "number": b.number})
+            a = before.first() or _version_row(conn, ref, -2, url)
+        else:
+            a, b = _version_row(conn, ref, old, url), _version_row(conn, ref, new, url)
+        old_text, new_text = read_text(conn, a), read_text(conn, b)
+        if not with_noise:
+            noise = SiteNoise(conn, ref.host)
+            old_text, new_text = noise.significant_text(old_text, a), noise.significant_text(new_text, b)
+    ops = word_ops(old_text, new_text)
+    return Diff(ref.url, VersionStamp(a.number, a.captured_at), VersionStamp(b.number, b.captured_at),
+                FieldChange(a.title, b.title), FieldChange(a.byline, b.byline), FieldChange(a.updated, b.updated),
+                [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text)
+
+
+# -- jobs ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One run of a schedule (or of a queued batch)."""
+
+    id: int
+    job: str
+    started: datetime
+    ended: datetime | None
+    outcome: RunOutcome
+    discovered: int
+    fetched: int
+    new_articles: int
+    new_versions: int
+    failures: int
+    error: str | None
+
+
+def runs(db: Db, *, job: str | None = None, limit: int | None = 20, after: str | None = None) -> Page[RunEntry]:
+    """The run history, newest first."""
+    query = select(R.c.id, R.c.job, R.c.started_at, R.c.ended_at, R.c.outcome, R.c.discovered, R.c.fetched,
+                   R.c.new_articles, R.c.new_versions, R.c.failures, R.c.error
+                   ).order_by(R.c.started_at.desc(), R.c.id.desc())
+    if job:
+        query = query.where(R.c.job == job)
+    if after is not None:
+        started, last_id = _cursor(after, _when, int)
+        query = query.where(or_(R.c.started_at < started, and_(R.c.started_at == started, R.c.id < last_id)))
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with _connected(db) as conn:
+        rows = [RunEntry(*r[:4], RunOutcome(r.outcome), *r[5:]) for r in conn.execute(query)]
+    return _page(rows, limit, lambda r: (r.started.isoformat(), r.id))
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    """When one tracked URL is next re-checked, and why."""
+
+    job: str
+    url: str
+    due: datetime
+    due_now: bool
+    reason: str
+    last_checked: datetime | None
+
+
+class _epoch(FunctionElement[float]):
+    """Seconds since 1970 of a timestamp column, on SQLite and PostgreSQL alike."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(_epoch, "sqlite")
+def _epoch_sqlite(element: _epoch, compiler: Any, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(_epoch)
+def _epoch_default(element: _epoch, compiler: Any, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+def _schedule_rows(conn: Connection, names: Sequence[str]) -> list[Row[Any]]:
+    rows = {r.name: r for r in conn.execute(select(S.c.id, S.c.name, S.c.recheck).order_by(S.c.name))}
+    for name in names:
+        if name not in rows:
+            raise ArchiveError(f"no schedule named {name!r}; see 'redline schedule list'")
+    return [rows[n] for n in dict.fromkeys(names)] if names else list(rows.values())
+
+
+def _due_query(schedule: Row[Any], now: datetime) -> Any:
+    """One schedule's tracked URLs with ``due_at`` (epoch seconds), the policy of ``recheck`` in SQL."""
+    from archive.recheck import Policy
+
+    policy = Policy.parse(schedule.recheck)
+    now_s = literal(now.timestamp(), Float)
+    age = now_s - _epoch(func.coalesce(A.c.last_changed, A.c.first_seen, A.c.last_checked))
+    every = case(*((age < limit.total_seconds(), every.total_seconds()) for limit, every in policy.steps),
+                 else_=policy.rest.total_seconds()) if policy.steps else literal(policy.rest.total_seconds(), Float)
+    due_at = case((A.c.last_checked.is_(None), now_s),
+                  (and_(TR.c.hint.is_not(None), TR.c.hint > A.c.last_checked), now_s),
+                  else_=_epoch(A.c.last_checked) + every)
+    return (select(literal(schedule.name).label("job"), TR.c.url, TR.c.hint, A.c.last_checked, A.c.last_changed,
+                   A.c.first_seen, A.c.status, due_at.label("due_at"))
+            .outerjoin(AU, AU.c.url == TR.c.url).outerjoin(A, A.c.id == AU.c.article_id)
+            .where(TR.c.schedule_id == schedule.id))
+
+
+def due(db: Db, names: Sequence[str] = (), *, now: datetime, limit: int | None = None,
+        only_due: bool = False) -> list[DueEntry]:
+    """What the named schedules (all when empty) track, soonest due first; ``only_due``: due by ``now``."""
+    from archive.recheck import Policy, next_check
+
+    with _connected(db) as conn:
+        found = _schedule_rows(conn, names)
+        if not found:
+            return []
+        policies = {s.name: Policy.parse(s.recheck) for s in found}
+        union = union_all(*(_due_query(s, now) for s in found)).subquery()
+        query = select(union).order_by(union.c.due_at, union.c.url)
+        if only_due:
+            query = query.where(union.c.due_at <= now.timestamp())
+        if limit is not None:
+            query = query.limit(limit)
+        rows = conn.execute(query).all()
+    entries = []
+    for r in rows:
+        item = next_check(policies[r.job], r.url, now, last_checked=r.last_checked, last_changed=r.last_changed,
+                          first_seen=r.first_seen, hint=r.hint, status=r.status)
+        entries.append(DueEntry(r.job, r.url, item.at, item.at <= now, item.reason, item.last_checked))
+    return entries
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """When a schedule's latest run started and how it ended (so far)."""
+
+    started: datetime
+    outcome: RunOutcome
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    """A schedule as stored, with how many URLs it tracks and its latest run."""
+
+    name: str
+    every_seconds: int | None
+    cron: str | None
+    timezone: str
+    feeds: list[str]
+    sitemaps: list[str]
+    urls: list[str]
+    urls_file: str | None
+    recheck: str | None
+    settings: dict[str, str]
+    paused: bool
+    tracked: int
+    last_run: LastRun | None
+
+
+def schedules(db: Db) -> list[ScheduleEntry]:
+    """Every schedule by name, with its tracked count and latest run, in one query."""
+    latest = R.alias("latest")
+    last_id = (select(latest.c.id).where(latest.c.schedule_id == S.c.id)
+               .order_by(latest.c.started_at.desc(), latest.c.id.desc()).limit(1).correlate(S).scalar_subquery())
+    tracked = select(func.count()).select_from(TR).where(TR.c.schedule_id == S.c.id).scalar_subquery()
+    query = (select(S.c.name, S.c.every_seconds, S.c.cron, S.c.timezone, S.c.feeds, S.c.sitemaps, S.c.urls,
+                    S.c.urls_file, S.c.recheck, S.c.settings, S.c.paused, tracked.label("tracked"),
+                    R.c.started_at, R.c.outcome)
+             .select_from(S).outerjoin(R, R.c.id == last_id).order_by(S.c.name))
+    with _connected(db) as conn:
+        return [ScheduleEntry(*r[:10], bool(r.paused), r.tracked,
+                              LastRun(r.started_at, RunOutcome(r.outcome)) if r.started_at else None)
+                for r in conn.execute(query)]
+
+
+# -- summaries ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReextractSummary:
+    """What re-running the extractor over stored captures did."""
+
+    checked: int
+    unchanged: int
+    drift: int
+    failed: int
+
+
+def reextract_summary(kinds: Iterable[str]) -> ReextractSummary:
+    """Counts from the record kinds of a re-extraction.
+
+    >>> reextract_summary(["unchanged", "drift", "unchanged"])
+    ReextractSummary(checked=3, unchanged=2, drift=1, failed=0)
+    """
+    counts = Counter(kinds)
+    return ReextractSummary(sum(counts.values()), counts[RecordKind.UNCHANGED], counts[RecordKind.DRIFT],
+                            counts[RecordKind.EXTRACT_FAILED])

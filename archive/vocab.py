@@ -1,0 +1,95 @@
+"""Redline's vocabulary: every outcome, event, change and status word, defined once.
+
+Each is a ``StrEnum`` whose values are the strings stored in the database and printed in JSON,
+so a member compares equal to its stored string and ``json.dumps`` writes it unchanged.
+
+>>> FetchOutcome.SAME_BODY == "same-body", EventKind("gone") is EventKind.GONE
+(True, True)
+>>> import json; json.dumps([ChangeKind.HEADLINE])
+'["headline"]'
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FetchOutcome(StrEnum):
+    """What one fetch was (column ``fetches.outcome``)."""
+
+    CONTENT = "content"              # extracted text, compared with the latest version
+    SAME_BODY = "same-body"          # the raw body is byte-identical to the last good capture
+    NOT_MODIFIED = "not-modified"    # HTTP 304 to a conditional request
+    NOISE_ONLY = "noise-only"        # differs from the latest version only in noise paragraphs
+    REDIRECTED = "redirected"
+    GONE = "gone"
+    BLOCKED = "blocked"
+    PAYWALLED = "paywalled"
+    EXTRACT_FAILED = "extract-failed"
+    FAILED = "failed"
+
+
+class EventKind(StrEnum):
+    """A fetch outcome worth showing in an article's history (column ``events.kind``)."""
+
+    GONE = "gone"
+    RESTORED = "restored"
+    REDIRECTED = "redirected"
+    BLOCKED = "blocked"
+    PAYWALLED = "paywalled"
+    EXTRACT_FAILED = "extract-failed"
+    FAILED = "failed"
+    RECOVERED = "recovered"
+
+
+class RecordKind(StrEnum):
+    """What recording one capture did (``Outcome.kind``, the crawl's stats and JSON ``outcomes`` keys).
+
+    Fetches that made an event are recorded under their fetch outcome's value (``gone``, ...).
+    """
+
+    NEW_ARTICLE = "new-article"
+    NEW_VERSION = "new-version"
+    UNCHANGED = "unchanged"
+    DRIFT = "drift"                  # re-extraction changed the text: recorded as extractor drift
+    REDIRECTED = "redirected"
+    GONE = "gone"
+    BLOCKED = "blocked"
+    PAYWALLED = "paywalled"
+    EXTRACT_FAILED = "extract-failed"
+    FAILED = "failed"
+
+
+class ChangeKind(StrEnum):
+    """How a version differs from the one before (column ``versions.change_kinds``), in display order."""
+
+    HEADLINE = "headline"
+    BYLINE = "byline"
+    BODY_EDIT = "body-edit"
+    PARAGRAPH_ADDED = "paragraph-added"
+    PARAGRAPH_REMOVED = "paragraph-removed"
+    CORRECTION = "correction"
+    DECLARED_UPDATE_ONLY = "declared-update-only"
+
+
+class ArticleStatus(StrEnum):
+    """Column ``articles.status``."""
+
+    LIVE = "live"
+    GONE = "gone"
+    FAILING = "failing"
+
+
+class RunOutcome(StrEnum):
+    """Column ``runs.outcome``."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    TIMEOUT = "timeout"
+    KILLED = "killed"
+    INTERRUPTED = "interrupted"
+
+
+# Text edits: every change kind but a moved update stamp.
+TEXT_EDITS = tuple(k for k in ChangeKind if k is not ChangeKind.DECLARED_UPDATE_ONLY)

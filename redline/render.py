@@ -1,0 +1,158 @@
+"""How the terminal shows query results: diff markers and colours, the history table, metadata.
+
+Everything printed here comes from the web, so every piece of text is cleaned of control
+characters before markers or colours are added around it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import click
+
+from redline.output import clean, color_enabled, table
+
+if TYPE_CHECKING:
+    from archive.diff import Op, Paragraph
+    from datetime import datetime
+
+    from archive.queries import (ArticleSummary, ChangeSummary, Diff, EventEntry, FetchEntry, RunEntry, VersionDetail,
+                                 VersionEntry)
+
+CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+DELETED, INSERTED = ("[-", "-]"), ("{+", "+}")
+DELETED_COLOR, INSERTED_COLOR = ("\x1b[9;31m", "\x1b[0m"), ("\x1b[4;32m", "\x1b[0m")
+
+
+def clean_text(text: str) -> str:
+    """Untrusted text for the terminal: control characters (tabs too) removed, newlines kept.
+
+    >>> clean_text("a\\tb\\x1b[31m\\nc")
+    'ab[31m\\nc'
+    """
+    return CONTROL_BUT_NEWLINE.sub("", text)
+
+
+class Styler:
+    """Marks deletions and insertions: ``[-old-]{+new+}``, or ANSI strike-through and underline."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self.deleted, self.inserted = (DELETED_COLOR, INSERTED_COLOR) if color else (DELETED, INSERTED)
+
+    def __call__(self, op: Op) -> str:
+        """One change, its old side then its new side, each marked.
+
+        >>> from archive.diff import Op
+        >>> Styler(False)(Op("replace", "b", "x"))
+        '[-b-]{+x+}'
+        """
+        out = ""
+        if op.old and op.op in ("delete", "replace"):
+            out += _wrap(op.old, *self.deleted)
+        if op.new and op.op in ("insert", "replace"):
+            out += _wrap(op.new, *self.inserted)
+        return out
+
+
+def _wrap(text: str, left: str, right: str) -> str:
+    """Mark each paragraph of ``text`` separately, so markers never span paragraphs."""
+    return "\n\n".join(f"{left}{piece}{right}" if piece else piece for piece in text.split("\n\n"))
+
+
+def changed_paragraphs(paragraphs: list[Paragraph], style: Styler) -> str:
+    """The changed paragraphs only, changed words marked, text cleaned before marking.
+
+    >>> from archive.diff import paragraph_spans, word_ops
+    >>> print(changed_paragraphs(paragraph_spans(word_ops("A b.\\n\\nSame.", "A c.\\n\\nSame.")), Styler(False)))
+    A [-b.-]{+c.+}
+    """
+    from archive.diff import Op
+
+    def piece(span: Op) -> str:
+        if span.op == "equal":
+            return clean_text(span.old)
+        return style(Op(span.op, clean_text(span.old), clean_text(span.new)))
+
+    return "\n\n".join("".join(piece(s) for s in p.spans) for p in paragraphs if p.changed)
+
+
+def print_diff(result: Diff, fmt: str) -> None:
+    """``redline diff`` as text: word-level (coloured on a terminal) or a unified diff."""
+    if fmt == "unified":
+        from archive.diff import unified
+
+        label = result.url.split("://", 1)[-1]
+        click.echo(unified(result.old_text, result.new_text, f"a/{label}@v{result.old.version}",
+                           f"b/{label}@v{result.new.version}"), nl=False)
+        return
+    from archive.diff import Op
+    from archive.queries import iso
+
+    style = Styler(color_enabled())
+    click.echo(f"{clean(result.url)}: v{result.old.version} ({iso(result.old.captured_at)}) -> "
+               f"v{result.new.version} ({iso(result.new.captured_at)})")
+    if result.title.changed:
+        click.echo("title: " + style(Op("replace", clean(result.title.old), clean(result.title.new))))
+    click.echo()
+    click.echo(changed_paragraphs(result.paragraphs, style))
+
+
+def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: Sequence[FetchEntry] = ()) -> None:
+    """An article's history as one table, oldest first; with ``fetches``, every fetch and what noise
+    rules skipped in it."""
+    from archive.queries import iso
+
+    rows = [[iso(v.captured_at), f"v{v.version}", describe(v.change, v.recovered_at), v.words, v.title or ""]
+            for v in versions]
+    rows += [[iso(e.at), "event", e.event, "", e.detail or ""] for e in events]
+    rows += [[iso(f.at), "fetch", f"{f.outcome} (HTTP {f.status})" if f.status else f.outcome, "",
+              "\n".join(f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in f.noise)]
+             for f in fetches]
+    rows.sort(key=lambda row: row[0])
+    table(["time", "what", "change", "words", "title / detail"], rows)
+
+
+def describe(change: ChangeSummary | None, recovered_at: datetime | None = None) -> str:
+    """One version's change in words: kinds, word counts, declared or stealth, flip-flops, drift, recovery."""
+    if change is None:
+        return "first capture"
+    parts = [", ".join(change.kinds), f"+{change.added_words}/-{change.removed_words} words"]
+    parts.append("declared" if change.declared else "stealth" if change.stealth else "")
+    if change.reverts_to:
+        parts.append(f"flip-flop: back to v{change.reverts_to}")
+    if change.extractor_drift:
+        parts.append("extractor drift")
+    if recovered_at:
+        parts.append(f"recovered by renoise at {recovered_at:%Y-%m-%dT%H:%M:%SZ}")
+    return "; ".join(p for p in parts if p)
+
+
+def print_version(detail: VersionDetail) -> None:
+    """``redline show`` as text: metadata lines, a blank line, the text."""
+    from archive.queries import iso
+
+    for key in ("title", "byline", "published", "updated", "captured_at", "version", "url"):
+        value = getattr(detail, key)
+        click.echo(f"{key}: {clean(iso(value) if key == 'captured_at' else value)}")
+    click.echo()
+    click.echo(clean_text(detail.text))
+
+
+def print_articles(rows: list[ArticleSummary]) -> None:
+    """``redline list`` as a table."""
+    from archive.queries import iso
+
+    table(["status", "versions", "last changed", "url", "title"],
+          [[a.status, a.versions, iso(a.last_changed) or "-", a.url, a.title or ""] for a in rows])
+
+
+def print_runs(rows: list[RunEntry]) -> None:
+    """``redline runs`` as a table, newest first."""
+    from redline.json_shapes import stamp
+
+    table(["run", "job", "started", "ended", "outcome", "discovered", "fetched", "new articles", "new versions",
+           "failures"],
+          [[r.id, r.job, stamp(r.started), stamp(r.ended) or "-", r.outcome, r.discovered, r.fetched,
+            r.new_articles, r.new_versions, r.failures] for r in rows])

@@ -1,0 +1,204 @@
+"""The query layer (archive.queries) on a real archive: two real crawls of the loopback site.
+
+Checks what the CLI tests cannot see: keyset pages that add up to the whole list, filters done
+in SQL that agree with the rule each result states, due times worked out in SQL that agree with
+the re-check policy, the structured diff, and the schedules' last runs.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, update
+
+from archive import queries, runs, schedules
+from archive import tables as t
+from archive.capture import Found
+from archive.db import ArchiveError, database_url, open_engine
+from archive.recheck import Policy, next_check
+from archive.tables import utcnow
+from archive.vocab import ChangeKind, EventKind, RunOutcome
+from redline.fakesite import FakeSite, load_stories
+from redline.render import Styler, changed_paragraphs
+from tests.conftest import crawl
+
+MARKERS = "Readers wrote [-in-] and {+out+} in brackets, which is no edit at all."
+POLICY = "1h:1m,1d:10m,7d"
+
+
+@dataclass
+class Built:
+    engine: Engine
+    urls: list[str]
+    site: FakeSite
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """Five stories crawled, then edited (a headline, a declared update, a stealth word fix next to a
+    paragraph holding diff markers, a 410) and crawled again."""
+    db = str(tmp_path_factory.mktemp("queries") / "archive.db")
+    site = FakeSite().start()
+    stories = load_stories()
+    urls = [site.add(s) for s in stories]
+    stories[0].paragraphs.insert(1, MARKERS)
+    engine = None
+    try:
+        crawl(db, *urls)
+        stories[0].paragraphs[0] = stories[0].paragraphs[0].replace("Wednesday", "Thursday")
+        stories[1].title += " (updated)"
+        stories[1].updated = "2024-12-06T10:00:00Z"
+        stories[2].paragraphs.append("Correction: an earlier version misstated the date.")
+        site.set_status(stories[4].slug, 410)
+        assert crawl(db, *urls)["new_versions"] == 3
+        engine = open_engine(database_url(db))
+        yield Built(engine, urls, site)
+    finally:
+        site.stop()
+        if engine is not None:
+            engine.dispose()
+
+
+def _walk(fetch: Any, limit: int) -> list[Any]:
+    """Every item, page by page, following ``next`` cursors."""
+    items, after = [], None
+    while True:
+        page = fetch(limit=limit, after=after)
+        assert len(page.items) <= limit
+        items += page.items
+        if page.next is None:
+            return items
+        after = page.next
+
+
+def test_list_pages_add_up_to_the_whole_list(built: Built) -> None:
+    whole = queries.list_articles(built.engine)
+    assert whole.next is None and len(whole.items) == 5
+    changed = [a.last_changed for a in whole.items]
+    assert changed == sorted(changed, reverse=True)
+    for limit in (1, 2, 4):
+        assert _walk(lambda **kw: queries.list_articles(built.engine, **kw), limit) == whole.items
+    gone = queries.list_articles(built.engine, status="gone").items
+    assert [a.url for a in gone] == [built.urls[4]]
+    newest = whole.items[0].last_changed
+    assert {a.url for a in queries.list_articles(built.engine, changed_since=newest).items} == {
+        a.url for a in whole.items if a.last_changed >= newest}
+
+
+def test_version_filters_in_sql_agree_with_each_versions_own_flags(built: Built) -> None:
+    for url in built.urls:
+        every = queries.versions(built.engine, url).items
+        stealth = queries.versions(built.engine, url, stealth=True).items
+        declared = queries.versions(built.engine, url, declared=True).items
+        either = queries.versions(built.engine, url, stealth=True, declared=True).items
+        assert stealth == [v for v in every if v.change and v.change.stealth]
+        assert declared == [v for v in every if v.change and v.change.declared]
+        assert either == [v for v in every if v.change and (v.change.stealth or v.change.declared)]
+        assert _walk(lambda **kw: queries.versions(built.engine, url, **kw), 1) == every
+    fixed, updated = (queries.versions(built.engine, u).items[-1].change for u in built.urls[:2])
+    assert fixed is not None and fixed.stealth and fixed.kinds == [ChangeKind.BODY_EDIT]
+    assert updated is not None and updated.declared and ChangeKind.HEADLINE in updated.kinds
+
+
+def test_events_and_log_keep_versions_and_events_apart(built: Built) -> None:
+    log = queries.log(built.engine, built.urls[4])
+    assert [v.version for v in log.versions] == [1]
+    assert [e.event for e in log.events] == [EventKind.GONE] and log.events[0].detail == "HTTP 410"
+    assert _walk(lambda **kw: queries.events(built.engine, built.urls[4], **kw), 1) == log.events
+    assert log.article.status == "gone"
+
+
+def test_one_lookup_finds_every_spelling_and_names_what_is_wrong(built: Built) -> None:
+    url = built.urls[0]
+    found = queries.lookup(built.engine, url.replace("http://", "HTTP://") + "?utm_source=x#top")
+    assert found is not None and found.url == url
+    with pytest.raises(ArchiveError, match="no archived article for http://127.0.0.1:1/x; see 'redline list'"):
+        queries.article(built.engine, "http://127.0.0.1:1/x")
+    with pytest.raises(ArchiveError, match="give the article's http\\(s\\) URL"):
+        queries.article(built.engine, "ftp://x/y")
+    with pytest.raises(ArchiveError, match="bad page cursor"):
+        queries.list_articles(built.engine, limit=1, after="garbage")
+
+
+def test_diff_is_structured_and_ignores_marker_text_in_the_article(built: Built) -> None:
+    result = queries.diff(built.engine, built.urls[0])
+    assert (result.old.version, result.new.version) == (1, 2) and not result.title.changed
+    assert [(c.op, c.old, c.new) for c in result.changes] == [("replace", "Wednesday", "Thursday")]
+    changed = [p for p in result.paragraphs if p.changed]
+    assert len(changed) == 1
+    assert "".join(s.new if s.op != "delete" else "" for s in changed[0].spans) == result.new_text.split("\n\n")[0]
+    assert any(MARKERS in s.old for p in result.paragraphs for s in p.spans)  # the marker paragraph is there...
+    text = changed_paragraphs(result.paragraphs, Styler(False))
+    assert "[-Wednesday-]{+Thursday+}" in text and MARKERS not in text  # ...but shown only if it changed
+    title = queries.diff(built.engine, built.urls[1]).title
+    assert title.changed and title.new == title.old + " (updated)"
+
+
+def _reference_due(engine: Engine, name: str, now: Any) -> list[tuple[str, Any]]:
+    """What is due, worked out in Python one row at a time with the policy (the rule the SQL encodes)."""
+    from sqlalchemy import select
+
+    a, au, tr, s = t.articles, t.article_urls, t.tracked, t.schedules
+    query = (select(tr.c.url, tr.c.hint, a.c.last_checked, a.c.last_changed, a.c.first_seen, a.c.status)
+             .outerjoin(au, au.c.url == tr.c.url).outerjoin(a, a.c.id == au.c.article_id)
+             .join(s, s.c.id == tr.c.schedule_id).where(s.c.name == name))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    items = [next_check(Policy.parse(POLICY), r.url, now, last_checked=r.last_checked, last_changed=r.last_changed,
+                        first_seen=r.first_seen, hint=r.hint, status=r.status) for r in rows]
+    return [(i.url, i.at) for i in sorted(items, key=lambda i: (i.at, i.url))]
+
+
+def check_due_matches_policy(engine: Engine, urls: list[str]) -> None:
+    """Track ``urls`` plus one never fetched, with one feed hint, and compare SQL with the policy."""
+    now = utcnow()
+    schedules.add(engine, schedules.JobSpec(name="q", every_seconds=60, feeds=["http://127.0.0.1:1/f"],
+                                            recheck=POLICY), now)
+    never = urls[0].rsplit("/", 1)[0] + "/never-fetched"
+    schedules.track(engine, "q", [Found(u, "feed") for u in urls] + [Found(never, "feed")], now)
+    with engine.begin() as conn:  # spread the articles over the policy's steps
+        for k, url in enumerate(urls):
+            found = queries.lookup(conn, url)
+            assert found is not None
+            conn.execute(update(t.articles).where(t.articles.c.id == found.id).values(
+                last_changed=now - timedelta(hours=3 * k), last_checked=now - timedelta(minutes=7 * k)))
+    schedules.track(engine, "q", [Found(urls[1], "feed", now + timedelta(seconds=1))], now)
+    for when in (now, now + timedelta(minutes=9), now + timedelta(days=2)):
+        got = queries.due(engine, ["q"], now=when)
+        assert [(d.url, d.due) for d in got] == _reference_due(engine, "q", when)
+        assert [d.url for d in queries.due(engine, ["q"], now=when, limit=2)] == [d.url for d in got[:2]]
+        assert [d.url for d in queries.due(engine, ["q"], now=when, only_due=True)] == [
+            d.url for d in got if d.due <= when]
+        assert all(d.due_now == (d.due <= when) for d in got)
+    assert {d.reason for d in queries.due(engine, now=now) if d.url == never} == {"never fetched"}
+    with pytest.raises(ArchiveError, match="no schedule named 'nope'"):
+        queries.due(engine, ["nope"], now=now)
+
+
+def test_due_in_sql_agrees_with_the_recheck_policy(built: Built) -> None:
+    check_due_matches_policy(built.engine, built.urls)
+
+
+def test_schedules_carry_their_latest_run_and_runs_page_newest_first(built: Built) -> None:
+    now = utcnow()
+    schedules.add(built.engine, schedules.JobSpec(name="runs-q", every_seconds=60, urls=built.urls[:2]), now)
+    schedules.track(built.engine, "runs-q", [Found(u, "list") for u in built.urls[:2]], now)
+    ids = []
+    for outcome in ("ok", "failed", "timeout"):
+        ids.append(runs.start(built.engine, "runs-q", _schedule_id(built.engine, "runs-q")))
+        runs.finish(built.engine, ids[-1], outcome)
+    entry = next(s for s in queries.schedules(built.engine) if s.name == "runs-q")
+    assert entry.tracked == 2 and entry.last_run is not None and entry.last_run.outcome == RunOutcome.TIMEOUT
+    newest_first = queries.runs(built.engine, job="runs-q", limit=None).items
+    assert [r.id for r in newest_first] == ids[::-1]
+    assert _walk(lambda **kw: queries.runs(built.engine, job="runs-q", **kw), 2) == newest_first
+
+
+def _schedule_id(engine: Engine, name: str) -> int:
+    from sqlalchemy import select
+
+    with engine.connect() as conn:
+        return conn.execute(select(t.schedules.c.id).where(t.schedules.c.name == name)).scalar_one()

@@ -429,3 +429,8 @@ cli.add_command(cli_schedule.due)
 from redline import cli_queue  # noqa: E402
 
 cli.add_command(cli_queue.worker)
+
+from redline import cli_cite  # noqa: E402
+
+cli.add_command(cli_cite.cite)
+cli.add_command(cli_cite.verify)

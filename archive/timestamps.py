@@ -14,7 +14,7 @@ import urllib.request
 from datetime import UTC
 from pathlib import Path
 
-from rfc3161_client import (PKIStatus, TimestampRequestBuilder, VerificationError, VerifierBuilder,
+from rfc3161_client import (HashAlgorithm, PKIStatus, TimestampRequestBuilder, VerificationError, VerifierBuilder,
                             decode_timestamp_response)
 from sqlalchemy import Engine
 
@@ -25,6 +25,7 @@ from archive.db import ArchiveError
 TSA_ENV = "REDLINE_TSA_URL"
 CA_ENV = "REDLINE_TSA_CA"
 TIMEOUT = 30
+DIGESTS = {"2.16.840.1.101.3.4.2.1": "sha256", "2.16.840.1.101.3.4.2.2": "sha384", "2.16.840.1.101.3.4.2.3": "sha512"}
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +51,8 @@ def trusted_roots() -> list[bytes]:
 
 def request_token(tsa_url: str, message: bytes) -> bytes:
     """The DER TimeStampResp the authority returns for ``message`` (hashed with SHA-256)."""
-    query = TimestampRequestBuilder().data(message).nonce(nonce=True).cert_request(cert_request=True).build()
+    query = (TimestampRequestBuilder().data(message).hash_algorithm(HashAlgorithm.SHA256).nonce(nonce=True)
+             .cert_request(cert_request=True).build())
     post = urllib.request.Request(tsa_url, data=query.as_bytes(), method="POST",
                                   headers={"Content-Type": "application/timestamp-query"})
     try:
@@ -104,7 +106,7 @@ def check_token(token: bytes, head: str, trust: list[bytes]) -> str | None:
     """None when ``token`` is a valid timestamp over ``head``; otherwise what is wrong.
 
     With trusted roots (PEM) the signature and the authority's certificate chain are checked too;
-    without them only that the token's imprint is the head's SHA-256.
+    without them only that the token's imprint is the head's digest.
     """
     import hashlib
 
@@ -114,9 +116,12 @@ def check_token(token: bytes, head: str, trust: list[bytes]) -> str | None:
         response = decode_timestamp_response(token)
     except ValueError as exc:
         return f"an undecodable token ({exc})"
-    imprint = response.tst_info.message_imprint.message
-    if imprint != hashlib.sha256(head.encode("ascii")).digest():
-        return f"a token over another message (imprint {imprint.hex()})"
+    imprint = response.tst_info.message_imprint
+    algorithm = DIGESTS.get(imprint.hash_algorithm.dotted_string)
+    if algorithm is None:
+        return f"a token with an unknown digest algorithm {imprint.hash_algorithm.dotted_string}"
+    if imprint.message != hashlib.new(algorithm, head.encode("ascii")).digest():
+        return f"a token over another message (imprint {imprint.message.hex()})"
     if not trust:
         return None
     builder = VerifierBuilder()

@@ -21,6 +21,7 @@ from archive.textpack import decompress_body, unpack
 from archive.views import iso
 
 F, V, C = t.fetches, t.versions, t.chain
+BATCH = 500  # records read per query
 
 
 @dataclass
@@ -99,18 +100,24 @@ def _records(conn: Connection, report: Report, keys: dict[int, str], article_id:
     if article_id is not None:
         rows = rows.where(C.c.article_id == article_id)
     chained: dict[str, set[int]] = {"fetch": set(), "version": set()}
-    for link in conn.execute(rows):
-        chained[link.kind].add(link.record_id)
-        table = tables[link.kind]
-        record = conn.execute(select(table).where(table.c.id == link.record_id)).first()
-        name = f"{link.kind} {link.record_id} of {keys.get(link.article_id, f'article {link.article_id}')}"
-        if record is None:
-            report.problems.append(Problem(name, f"the record chained at row {link.seq}", "no such record (deleted)"))
-            continue
-        content = chain.sha256_hex(chain.canonical(chain.record_of(link.kind, keys.get(record.article_id, ""), record)))
-        if content != link.content_sha256:
-            report.problems.append(Problem(f"{name} (chain row {link.seq})", f"content sha256 {link.content_sha256}",
-                                           content))
+    links = conn.execute(rows).all()
+    for start in range(0, len(links), BATCH):
+        batch = links[start:start + BATCH]
+        found = {kind: {r.id: r for r in conn.execute(select(table).where(table.c.id.in_(
+            [link.record_id for link in batch if link.kind == kind])))} for kind, table in tables.items()}
+        for link in batch:
+            chained[link.kind].add(link.record_id)
+            record = found[link.kind].get(link.record_id)
+            name = f"{link.kind} {link.record_id} of {keys.get(link.article_id, f'article {link.article_id}')}"
+            if record is None:
+                report.problems.append(Problem(name, f"the record chained at row {link.seq}",
+                                               "no such record (deleted)"))
+                continue
+            content = chain.sha256_hex(chain.canonical(chain.record_of(link.kind, keys.get(record.article_id, ""),
+                                                                       record)))
+            if content != link.content_sha256:
+                report.problems.append(Problem(f"{name} (chain row {link.seq})",
+                                               f"content sha256 {link.content_sha256}", content))
     for kind, table in tables.items():
         query = select(table.c.id, table.c.article_id)
         if article_id is not None:

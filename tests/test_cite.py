@@ -270,3 +270,17 @@ def test_an_archive_from_before_the_chain_is_chained_once_on_upgrade(built: Buil
     assert after["chained_since"] is not None
     text = redline(copy, "verify").stdout
     assert f"{report['backfilled']} records predate the chain" in text
+
+
+def test_imported_snapshots_join_the_chain_and_can_be_cited(built: Built, tmp_path: Path) -> None:
+    out = tmp_path / "md"
+    assert redline(built.db, "export", str(out), "--format", "md", "--all-versions").returncode == 0
+    fresh = str(tmp_path / "fresh.db")
+    assert redline(fresh, "import", str(out)).returncode == 0
+    report = json.loads(redline(fresh, "verify", "--json").stdout)
+    with sqlite3.connect(fresh) as conn:
+        fetches, versions = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("fetches", "versions"))
+    assert report["ok"] and versions == 7 and report["links"] == fetches + versions
+    bundle = tmp_path / "i.wacz"
+    assert redline(fresh, "cite", built.edited, "-o", str(bundle)).returncode == 0
+    assert validate(bundle).returncode == 0

@@ -27,7 +27,6 @@ import json
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 

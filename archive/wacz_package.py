@@ -3,8 +3,9 @@
 py-wacz (``wacz create``) builds the package: the CDXJ index, ``pages/pages.jsonl``,
 ``datapackage.json`` with the sha256 of every file, and ``datapackage-digest.json``. Three things
 it takes from the clock are pinned so that the same inputs give the same bytes: the ZIP entries'
-times and the datapackage's ``created`` (both set to ``when``, a time from the archive), and the
-WARC entry's time (its file's mtime, set to ``when`` too). Extra files are added through py-wacz's
+times and the datapackage's ``created`` (both set to ``when``, a time from the archive, in UTC), and
+the WARC entry's time (its file's mtime, which py-wacz reads as local time: set so that it reads
+``when`` in UTC too, so the bytes do not depend on the time zone). Extra files are added through py-wacz's
 own datapackage step, so they are hashed and listed like every other file; each must sit exactly
 one folder deep (``citation/x.md``), which is what ``wacz validate`` checks paths against. No main
 page is named (``--url``/``--ts``): py-wacz would then replace the given page entry with one whose
@@ -17,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import time
 import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -51,7 +53,7 @@ def write_wacz(out: Path, warc: Path, pages_jsonl: Path, extras: Mapping[str, by
             package["created"] = created
             return json.dumps(package, indent=2)
 
-    stamp = when.timestamp()
+    stamp = time.mktime((*fixed, 0, 0, -1))  # py-wacz reads this back as local time: the same ZIP time anywhere
     os.chmod(warc, 0o644)
     os.utime(warc, (stamp, stamp))
     tmp = out.with_name(f".{out.name}.tmp")

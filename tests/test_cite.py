@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -78,7 +79,10 @@ def test_cite_writes_a_valid_wacz_with_the_same_bytes_on_every_run(built: Built,
     assert (summary["from"], summary["to"], summary["captures"]) == (1, 2, 2)
     checked = validate(first)
     assert checked.returncode == 0 and "Validation succeeded" in checked.stdout, checked.stdout
-    assert redline(built.db, "cite", built.edited, "1", "2", "-o", str(second)).returncode == 0
+    elsewhere = subprocess.run([sys.executable, "-m", "redline", "--db", built.db, "cite", built.edited, "1", "2",
+                                "-o", str(second)], env={**os.environ, "TZ": "Asia/Kolkata"}, capture_output=True,
+                               text=True, timeout=180, check=False)  # in another time zone, too
+    assert elsewhere.returncode == 0, elsewhere.stderr
     assert first.read_bytes() == second.read_bytes()
     names = zipfile.ZipFile(first).namelist()
     for name in ("archive/redline.warc.gz", "indexes/index.cdx.gz", "pages/pages.jsonl", "datapackage.json",
@@ -283,3 +287,33 @@ def test_imported_snapshots_join_the_chain_and_can_be_cited(built: Built, tmp_pa
     bundle = tmp_path / "i.wacz"
     assert redline(fresh, "cite", built.edited, "-o", str(bundle)).returncode == 0
     assert validate(bundle).returncode == 0
+
+
+def test_a_version_inserted_later_for_an_old_fetch_is_appended_to_the_chain(built: Built, copy: str) -> None:
+    """As ``reextract`` (and re-evaluated noise) do: a new version made from a stored, older capture."""
+    from archive.capture import Extracted
+    from archive.db import open_engine
+    from archive.store import Archive
+
+    with sqlite3.connect(copy) as conn:
+        article, fetch = conn.execute("SELECT v.article_id, v.fetch_id FROM versions v JOIN articles a ON "
+                                      "a.id = v.article_id WHERE a.key = ? AND v.number = 1", (built.edited,)).fetchone()
+        head_before = conn.execute("SELECT max(seq) FROM chain").fetchone()[0]
+    archive = Archive(open_engine(f"sqlite:///{copy}", writer=True))
+    try:
+        text = "A different extraction of the first capture, long enough to count as an article text. " * 5
+        outcome = archive.record_reextraction(article, fetch, Extracted(text, title="Old capture", extractor="new 9"))
+    finally:
+        archive.engine.dispose()
+    assert outcome.kind == "drift" and outcome.version == 3
+    with sqlite3.connect(copy) as conn:
+        last = conn.execute("SELECT seq, kind, record_id FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+        version_id = conn.execute("SELECT id FROM versions WHERE article_id = ? AND number = 3", (article,)).fetchone()[0]
+    assert last == (head_before + 1, "version", version_id)
+    report = json.loads(redline(copy, "verify", "--json").stdout)
+    assert report["ok"], report["problems"]
+    bundle = Path(copy).with_name("drift.wacz")  # the cited record names the old fetch it was made from
+    assert redline(copy, "cite", built.edited, "2", "3", "-o", str(bundle)).returncode == 0
+    lines = [json.loads(line) for line in zipfile.ZipFile(bundle).read("citation/records.jsonl").splitlines()]
+    cited = next(r for r in lines if r["kind"] == "version" and r["version"] == 3)
+    assert cited["fetch"] == fetch and cited["extractor"] == "new 9"

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive import chain
 from archive import models as m
 from archive.capture import Extracted, Fetch
 from archive.classify import Change, State, classify
@@ -77,6 +78,7 @@ class Archive:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        chain.watch(self.sessions)  # every fetch and version joins the tamper-evident chain
 
     def record(self, fetch: Fetch, extracted: Extracted | None) -> Outcome:
         """Record one capture in its own transaction."""

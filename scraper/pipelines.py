@@ -11,6 +11,7 @@ from archive.capture import Extracted, Fetch
 from archive.db import open_engine
 from archive.normalize import sha256
 from archive.store import Archive, Outcome
+from archive.timestamps import stamp_after_crawl
 from scraper.items import PageItem
 from scraper.pool import ExtractionPool
 
@@ -43,6 +44,7 @@ class ArchivePipeline:
     def close_spider(self) -> None:
         self.flush()
         self.pool.close()
+        stamp_after_crawl(self.archive.engine)  # only when REDLINE_TSA_URL names an authority
         self.archive.engine.dispose()
 
     async def process_item(self, item: PageItem) -> PageItem:

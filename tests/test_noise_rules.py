@@ -163,6 +163,7 @@ def test_renoise_recovers_an_edit_an_over_eager_rule_hid(newsroom: FakeSite, db:
     changes = invoke_json(db, "diff", url)["changes"]
     assert changes == [{"op": "replace", "old": "stipulates,", "new": "requires,"}]
     assert invoke_json(db, "renoise", url)["recovered"] == []  # idempotent
+    assert invoke_json(db, "verify")["ok"]  # the recovered version joined the tamper-evident chain
     assert crawl(db, url)["new_versions"] == 0  # and the next crawl compares with the recovered state
 
 

@@ -26,7 +26,7 @@ from archive import models as m
 from archive.capture import Extracted, Fetch
 from archive.classify import Change, State, classify
 from archive.db import ArchiveError
-from archive.noise import strip_spans
+from archive.noise import stamp_spans, strip_spans
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
 from archive.notices import is_editorial_notice
 from archive.outcomes import fetch_outcome
@@ -314,8 +314,10 @@ class _Writer:
 
     def _fill_text(self, plan: _Plan, extracted: Extracted) -> None:
         plan.text = clean_text(extracted.text)
-        plan.spans = [comparable(span) for span in extracted.noise_spans]
-        plan.paras = [strip_spans(comparable(p), plan.spans) for p in paragraphs(plan.text)]
+        whole = [comparable(p) for p in paragraphs(plan.text)]
+        found = [comparable(span) for span in extracted.noise_spans] + [s for p in whole for s in stamp_spans(p)]
+        plan.spans = list(dict.fromkeys(found))
+        plan.paras = [strip_spans(p, plan.spans) for p in whole]
         plan.hashes = [digest(p) for p in plan.paras]
         plan.boilerplate = {digest(comparable(b)) for b in extracted.boilerplate}
 
@@ -570,9 +572,9 @@ def _evidence(old: list[str], old_hashes: Sequence[str], old_skips: list[str | N
 
 
 def _span_evidence(old: list[str], new: list[str]) -> list[dict[str, str]]:
-    """Teaser spans (inside longer paragraphs) that appeared or went away."""
-    return ([{"change": "removed", "text": s, "rule": "teaser-span"} for s in old if s not in new]
-            + [{"change": "added", "text": s, "rule": "teaser-span"} for s in new if s not in old])
+    """Teasers and stamps inside longer paragraphs that appeared or went away."""
+    return ([{"change": "removed", "text": s, "rule": "in-paragraph"} for s in old if s not in new]
+            + [{"change": "added", "text": s, "rule": "in-paragraph"} for s in new if s not in old])
 
 
 def _witnesses(bodies: list[set[str]]) -> list[int]:

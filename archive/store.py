@@ -26,7 +26,7 @@ from archive import models as m
 from archive.capture import Extracted, Fetch
 from archive.classify import Change, State, classify
 from archive.db import ArchiveError
-from archive.noise import stamp_spans, strip_spans
+from archive.noise import noise_rule, stamp_spans, strip_spans
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
 from archive.notices import is_editorial_notice
 from archive.outcomes import fetch_outcome
@@ -345,7 +345,8 @@ class _Writer:
                 if h in known or len(ws) < max(TEMPLATE_MIN_ARTICLES, math.ceil(TEMPLATE_SHARE_WITH_EVIDENCE * seen)):
                     continue
                 text, marked = self._template_text(h, group)
-                if text is None or is_editorial_notice(text) or (not marked and len(ws) < TEMPLATE_SHARE_BARE * seen):
+                if (text is None or is_editorial_notice(text) or noise_rule(text) is not None  # nothing to learn
+                        or (not marked and len(ws) < TEMPLATE_SHARE_BARE * seen)):
                     continue
                 known.add(h)
                 examples = sorted({p.article.key for p, w in zip(group, witness) if w in ws})[:3]

@@ -381,3 +381,31 @@ def test_json_views_match_sqlite(pg_url: str, db: str, site: FakeSite, urls: lis
         check_due_matches_policy(engine, urls)  # due times computed in PostgreSQL's SQL, too
     finally:
         engine.dispose()
+
+
+def test_one_sentence_added_to_stories_at_many_urls_is_recorded_in_every_copy(pg_url: str) -> None:
+    """Issue 11's PostgreSQL run: 10 stories, each at 4 URLs of one host; 5 stories (20 URLs) get the same
+    sentence in one crawl. Near-identical copies are one witness, so nothing is learned as template."""
+    from redline.fakesite import clone, load_stories
+
+    site = FakeSite().start()
+    try:
+        base = load_stories()
+        copies = []
+        for k in range(10):
+            story = clone(base[k % len(base)])
+            story.paragraphs = story.paragraphs[k // len(base)::2]  # ten distinct bodies from five stories
+            for edition in range(4):
+                copy = clone(story)
+                copy.slug = f"story-{k}-edition-{edition}"
+                copies.append(copy)
+        urls = [site.add(copy) for copy in copies]
+        crawl(pg_url, *urls, settings={"REDLINE_BATCH_SIZE": "50"})
+        edited = [c for c in copies if int(c.slug.split("-")[1]) < 5]
+        for copy in edited:
+            copy.paragraphs.append("The death toll has risen to 45, officials said on Thursday evening.")
+        summary = crawl(pg_url, *urls, settings={"REDLINE_BATCH_SIZE": "50"})
+    finally:
+        site.stop()
+    assert summary["new_versions"] == len(edited) == 20, summary
+    assert invoke_json(pg_url, "ignore", "list", "--learned") == []

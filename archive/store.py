@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive import models as m
-from archive.capture import Extracted, Fetch
+from archive.capture import IMPORT_MARKER, Capture, Extracted
+from archive.db import READ_ONLY
 from archive.classify import State, classify
 from archive.noise import is_noise
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
@@ -27,6 +28,7 @@ from archive.outcomes import fetch_outcome
 from archive.queries import lookup
 from archive.reading import SiteNoise, read_text
 from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack
+from archive.vocab import ArticleStatus, EventKind, FetchOutcome, RecordKind
 
 TEMPLATE_MIN_ARTICLES = 3  # the same paragraph change in this many articles of a site at once is template noise
 
@@ -36,7 +38,7 @@ class Outcome:
     """What recording one capture did."""
 
     url: str
-    kind: str
+    kind: str  # a RecordKind; for a fetch that made an event, its FetchOutcome (gone, blocked, ...)
     article_id: int | None = None
     version: int | None = None
     change_kinds: list[str] | None = None
@@ -44,7 +46,7 @@ class Outcome:
 
 @dataclass
 class _Plan:
-    fetch: Fetch
+    fetch: Capture
     article: m.Article
     created: bool
     fetch_row: m.Fetch
@@ -64,16 +66,16 @@ class Archive:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
-    def record(self, fetch: Fetch, extracted: Extracted | None) -> Outcome:
+    def record(self, fetch: Capture, extracted: Extracted | None) -> Outcome:
         """Record one capture in its own transaction."""
         return self.record_batch([(fetch, extracted)])[0]
 
-    def record_batch(self, captures: Sequence[tuple[Fetch, Extracted | None]]) -> list[Outcome]:
+    def record_batch(self, captures: Sequence[tuple[Capture, Extracted | None]]) -> list[Outcome]:
         """Record captures in one transaction, learning site template noise across them."""
         with self.sessions.begin() as session:
             writer = _Writer(session)
             plans = [writer.plan(f, e) for f, e in captures]
-            writer.learn_templates([p for p in plans if p.outcome == "content"])
+            writer.learn_templates([p for p in plans if p.outcome == FetchOutcome.CONTENT])
             return [writer.apply(p) for p in plans]
 
     def raw_captures(self, urls: Sequence[str] = ()) -> list[tuple[int, int, str, bytes, str | None]]:
@@ -104,18 +106,19 @@ class Archive:
             row = session.get(m.Fetch, fetch_id)
             assert row is not None
             article = writer._lock(article_id)
-            fetch = Fetch(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
+            fetch = Capture(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
             if not extracted.text.strip():
-                return Outcome(row.url, "extract-failed", article.id)
-            plan = _Plan(fetch, article, False, row, "content", extracted, drift=True)
+                return Outcome(row.url, RecordKind.EXTRACT_FAILED, article.id)
+            plan = _Plan(fetch, article, False, row, FetchOutcome.CONTENT, extracted, drift=True)
             writer._fill_text(plan, extracted)
             result = writer._content(plan)
-            return result if result.kind == "unchanged" else Outcome(row.url, "drift", article.id, result.version,
+            return result if result.kind == RecordKind.UNCHANGED else Outcome(row.url, RecordKind.DRIFT, article.id, result.version,
                                                                      result.change_kinds)
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
         """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls."""
-        found = lookup(self.engine, url)
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            found = lookup(conn, url)
         return (found.last_body_sha256, found.etag, found.last_modified) if found else (None, None, None)
 
 
@@ -151,15 +154,15 @@ class _Writer:
 
     # -- planning -------------------------------------------------------------------------------
 
-    def plan(self, fetch: Fetch, extracted: Extracted | None) -> _Plan:
+    def plan(self, fetch: Capture, extracted: Extracted | None) -> _Plan:
         article, created = self._article(fetch, extracted)
         body_sha = self._store_body(fetch.body)
         latest = self._latest(article)
         if fetch.status is not None and fetch.status < 300 and self._redirected_away(article, fetch):
-            outcome = "redirected"
+            outcome = FetchOutcome.REDIRECTED
         elif (fetch.status == 200 and extracted is None and body_sha
                 and body_sha == article.last_body_sha256 and latest is not None):
-            outcome = "same-body"
+            outcome = FetchOutcome.SAME_BODY
         else:
             outcome = fetch_outcome(fetch, extracted, latest.words if latest else None)
         row = m.Fetch(article_id=article.id, url=fetch.url, final_url=fetch.final_url, fetched_at=fetch.fetched_at,
@@ -167,11 +170,11 @@ class _Writer:
                       error=fetch.error)
         self.s.add(row)
         plan = _Plan(fetch, article, created, row, outcome, extracted)
-        if outcome == "content" and extracted is not None:
+        if outcome == FetchOutcome.CONTENT and extracted is not None:
             self._fill_text(plan, extracted)
         return plan
 
-    def _article(self, fetch: Fetch, extracted: Extracted | None) -> tuple[m.Article, bool]:
+    def _article(self, fetch: Capture, extracted: Extracted | None) -> tuple[m.Article, bool]:
         keys = [url_key(fetch.url)]
         for extra in (fetch.final_url, extracted.canonical_url if extracted else None):
             try:
@@ -190,9 +193,9 @@ class _Writer:
                 self._insert_if_new(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
         return article, created
 
-    def _create_article(self, key: str, fetch: Fetch) -> tuple[m.Article, bool]:
+    def _create_article(self, key: str, fetch: Capture) -> tuple[m.Article, bool]:
         """Insert the article, or, when another writer just created it, lock theirs: (article, created)."""
-        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status="live", version_count=0)
+        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status=ArticleStatus.LIVE, version_count=0)
         if self._insert_if_new(article):
             return article, True
         theirs = self.s.scalars(select(m.Article.id).where(m.Article.key == key)).one()
@@ -210,7 +213,7 @@ class _Writer:
     def _lock(self, article_id: int) -> m.Article:
         return self.s.scalars(_LOCK, {"id": article_id}).one()
 
-    def _redirected_away(self, article: m.Article, fetch: Fetch) -> bool:
+    def _redirected_away(self, article: m.Article, fetch: Capture) -> bool:
         if not fetch.final_url or url_key(fetch.final_url) == url_key(fetch.url):
             return False
         final = url_key(fetch.final_url)
@@ -255,12 +258,12 @@ class _Writer:
         article, fetch = plan.article, plan.fetch
         article.last_checked = max(filter(None, [article.last_checked, fetch.fetched_at]))
         result = Outcome(fetch.url, plan.outcome, article.id)
-        if plan.outcome in ("content", "same-body", "not-modified"):
+        if plan.outcome in (FetchOutcome.CONTENT, FetchOutcome.SAME_BODY, FetchOutcome.NOT_MODIFIED):
             self._back_to_live(plan)
-            if plan.outcome == "content":
+            if plan.outcome == FetchOutcome.CONTENT:
                 result = self._content(plan)
             else:
-                result.kind = "unchanged"
+                result.kind = RecordKind.UNCHANGED
         else:
             self._event_outcome(plan)
         self.s.flush()
@@ -268,11 +271,11 @@ class _Writer:
 
     def _back_to_live(self, plan: _Plan) -> None:
         article = plan.article
-        if article.status == "gone":
-            self._event(plan, "restored", None)
-        elif article.status == "failing" and article.version_count:
-            self._event(plan, "recovered", None)
-        article.status = "live"
+        if article.status == ArticleStatus.GONE:
+            self._event(plan, EventKind.RESTORED, None)
+        elif article.status == ArticleStatus.FAILING and article.version_count:
+            self._event(plan, EventKind.RECOVERED, None)
+        article.status = ArticleStatus.LIVE
         if plan.fetch_row.body_sha256:
             article.last_body_sha256 = plan.fetch_row.body_sha256
         article.etag = plan.fetch.etag or article.etag
@@ -280,12 +283,12 @@ class _Writer:
 
     def _event_outcome(self, plan: _Plan) -> None:
         article = plan.article
-        new_status = "gone" if plan.outcome == "gone" else "failing"
+        new_status = ArticleStatus.GONE if plan.outcome == FetchOutcome.GONE else ArticleStatus.FAILING
         last = self.s.scalar(select(m.Event.kind).where(m.Event.article_id == article.id)
                              .order_by(m.Event.at.desc(), m.Event.id.desc()).limit(1))
         if article.status != new_status or last != plan.outcome:
             detail = plan.fetch.error or (f"HTTP {plan.fetch.status}" if plan.fetch.status else None)
-            if plan.outcome == "redirected":
+            if plan.outcome == FetchOutcome.REDIRECTED:
                 detail = f"redirected to {plan.fetch.final_url}"
             self._event(plan, plan.outcome, detail)
         article.status = new_status
@@ -308,10 +311,10 @@ class _Writer:
             old_state = self._state(article.host, latest.title, latest.byline, latest.updated, old_paras,
                                     latest.paragraph_hashes, set(latest.noise_hashes))
             if old_state == state:
-                return Outcome(plan.fetch.url, "unchanged", article.id)
+                return Outcome(plan.fetch.url, RecordKind.UNCHANGED, article.id)
             change = classify(old_state, state)
         version = self._new_version(plan, latest, state, change)
-        kind = "new-article" if latest is None else "new-version"
+        kind = RecordKind.NEW_ARTICLE if latest is None else RecordKind.NEW_VERSION
         return Outcome(plan.fetch.url, kind, article.id, version.number, change.kinds if change else None)
 
     def _state(self, host: str, title: str | None, byline: str | None, updated: str | None,
@@ -388,7 +391,7 @@ class _Writer:
 
 def _not_imported() -> Any:
     """Imported snapshots are text files, not HTML an extractor can re-read."""
-    return m.Fetch.content_type.is_(None) | ~m.Fetch.content_type.contains("x-redline-import")
+    return m.Fetch.content_type.is_(None) | ~m.Fetch.content_type.contains(IMPORT_MARKER)
 
 
 def _fingerprint(state: State) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -187,24 +188,27 @@ def resume(ctx: click.Context, name: str) -> None:
 @schedule.command("run")
 @click.argument("name")
 @click.option("--queue", is_flag=True, help="Enqueue the due articles for 'redline worker' instead of fetching.")
-@click.option("--run-id", type=int, hidden=True, help="Run row opened by the scheduler.")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting, as 'scrapy crawl -s'.")
 @json_option
 @click.pass_context
 @handles_errors
-def run(ctx: click.Context, name: str, queue: bool, run_id: int | None, settings: tuple[str, ...],
-        as_json: bool) -> None:
+def run(ctx: click.Context, name: str, queue: bool, settings: tuple[str, ...], as_json: bool) -> None:
     """Run job NAME once, now, in the foreground.
 
     \b
     redline schedule run world --json
     """
+    from jobs.child import CrawlFailed
     from jobs.watch import run_schedule
 
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True).dispose()  # a clear error for a missing archive before the crawl starts
-    summary = run_schedule(db_url(ctx), name, run_id, overrides, queue)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the crawl child cleanly, as Ctrl-C does
+    try:
+        summary = run_schedule(db_url(ctx), name, None, overrides, queue)
+    except CrawlFailed as exc:
+        raise UserError(str(exc)) from exc
     if as_json:
         emit_json(summary)
         return

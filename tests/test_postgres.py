@@ -28,7 +28,7 @@ if skip_reason():
 
 from archive import models as m  # noqa: E402
 from archive import tables  # noqa: E402
-from archive.capture import Extracted, Fetch  # noqa: E402
+from archive.capture import Capture, Extracted  # noqa: E402
 from archive.db import HEAD_REVISION, ArchiveError, current_revision, open_engine  # noqa: E402
 from archive.store import Archive  # noqa: E402
 from redline.fakesite import FakeSite, Story  # noqa: E402
@@ -147,13 +147,13 @@ ARTICLE = "https://news.example/local/harbour-vote"
 T0 = datetime(2024, 12, 5, 12, 0, tzinfo=UTC)
 
 
-def _capture(n: int) -> tuple[Fetch, Extracted]:
+def _capture(n: int) -> tuple[Capture, Extracted]:
     """Capture ``n`` of the article: at least 30 words, and different from every other capture."""
     body = (f"The city council met on the evening of session {n} to debate the harbour plan. Members voted "
             f"{n} times on amendments covering funding, dredging, traffic, housing, schools and parks.\n\n"
             "Officials said public consultation on the timetable would begin before the final decision "
             "was taken by the full council next spring.")
-    fetch = Fetch(ARTICLE, T0 + timedelta(minutes=n), final_url=ARTICLE, status=200,
+    fetch = Capture(ARTICLE, T0 + timedelta(minutes=n), final_url=ARTICLE, status=200,
                   body=f"<html><body>{body}</body></html>".encode(), content_type="text/html; charset=utf-8")
     return fetch, Extracted(body, title="Council votes on harbour plan", byline="Staff reporter",
                             extractor="test")

@@ -58,7 +58,7 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
     from archive.db import ArchiveError
     from archive.tables import utcnow
     from archive.recheck import BadDuration, Policy, parse_duration
-    from archive.schedules import JobSpec
+    from archive.schedules import InvalidSchedule, JobSpec, validate
     from archive.schedules import add as add_schedule
     from jobs.triggers import build_trigger
 
@@ -77,8 +77,6 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
         build_trigger(spec.every_seconds, spec.cron, spec.timezone)  # validates cron and zone
     except ArchiveError as exc:
         raise UserError(str(exc), 2) from exc
-    if not (feeds or sitemaps or urls or urls_file):
-        raise UserError(f"schedule {name!r} watches nothing; give URLs, --feed, --sitemap or --urls-file", 2)
     spec.feeds, spec.sitemaps = _urls(feeds), _urls(sitemaps)
     spec.urls = _urls(urls)
     if urls_file:
@@ -87,6 +85,10 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
             raise UserError(f"URL file {urls_file} does not exist", 2)
         read_urls((), str(path))  # validates every line now
         spec.urls_file = str(path.resolve())
+    try:
+        validate(spec)
+    except InvalidSchedule as exc:
+        raise UserError(str(exc), 2) from exc
     add_schedule(engine(ctx, writer=True, must_exist=False), spec, utcnow())
     click.echo(f"added schedule {name}; run 'redline scheduler' to start running it")
 

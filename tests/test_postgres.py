@@ -97,6 +97,11 @@ def test_opening_a_current_database_again_changes_nothing(pg_url: str, monkeypat
 
     event.listen(Engine, "before_cursor_execute", note)
     try:
+        open_engine(pg_url, writer=True, must_exist=True).dispose()  # checked once per process: no query
+        assert statements == []
+        import archive.db
+
+        monkeypatch.setattr(archive.db, "_current", set())  # as a new process: the check only reads
         engine = open_engine(pg_url, writer=True, must_exist=True)
     finally:
         event.remove(Engine, "before_cursor_execute", note)

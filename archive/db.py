@@ -1,8 +1,8 @@
 """Opening the archive database: URL resolution, SQLite pragmas and migrations."""
 from __future__ import annotations
 
-import ast
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
@@ -21,9 +21,7 @@ def head_revision(folder: Path = MIGRATIONS / "versions") -> str:
     """
     revisions: dict[str, str | None] = {}
     for path in folder.glob("*.py"):
-        found = {t.id: ast.literal_eval(n.value) for n in ast.parse(path.read_text("utf-8")).body
-                 if isinstance(n, ast.Assign) for t in n.targets
-                 if isinstance(t, ast.Name) and t.id in ("revision", "down_revision")}
+        found = dict(_REVISION_LINE.findall(path.read_text("utf-8")))
         revisions[found["revision"]] = found.get("down_revision")
     heads = set(revisions) - set(revisions.values())
     if len(heads) != 1:
@@ -31,6 +29,9 @@ def head_revision(folder: Path = MIGRATIONS / "versions") -> str:
     return heads.pop()
 
 
+# ``revision = '0002'`` / ``down_revision = '0001'`` lines of an Alembic script (a regex, not ast: every
+# view command reads these, and parsing the scripts would cost more than the view's queries)
+_REVISION_LINE = re.compile(r"""^(revision|down_revision)\s*(?::[^=]*)?=\s*['"]([^'"]+)['"]""", re.MULTILINE)
 HEAD_REVISION = head_revision()
 _current: set[str] = set()  # databases this process has found (or brought) at head
 

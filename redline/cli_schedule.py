@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, read_urls
-from redline import json_shapes
 from redline.output import emit_json, table
 
 
@@ -110,6 +109,7 @@ def list_schedules(ctx: click.Context, as_json: bool) -> None:
     from archive.queries import schedules
     from archive.tables import utcnow
     from jobs.triggers import next_run
+    from redline import json_shapes
 
     now = utcnow()
     rows = [json_shapes.schedule(s, _when(s.every_seconds, s.cron, s.timezone), next_run(s, now))
@@ -268,6 +268,7 @@ def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None
     redline runs --job world --limit 5
     """
     from archive.queries import runs as run_history
+    from redline import json_shapes
     from redline.render import print_runs
 
     rows = run_history(engine(ctx), job=job, limit=limit).items
@@ -291,6 +292,7 @@ def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -
     """
     from archive.queries import due as due_list
     from archive.tables import utcnow
+    from redline import json_shapes
     from redline.json_shapes import stamp
 
     rows = due_list(engine(ctx), names, now=utcnow(), limit=limit)

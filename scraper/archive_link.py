@@ -1,9 +1,8 @@
 """The crawl's one connection to the archive, shared by the pipeline and the middleware.
 
 One engine per crawl: opened when the spider opens, disposed when it closes. The database work
-stays on the reactor thread: each query is a short indexed lookup or one batch transaction,
-and moving them to threads would add cross-thread hand-offs for no measured gain (see the
-report in ARCHITECTURE.md).
+stays on the reactor thread, so the store's transactions never run concurrently with each
+other or with the lookups; ARCHITECTURE.md gives its measured share of a crawl.
 """
 from __future__ import annotations
 

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from archive import runs, schedules
 from archive.db import open_engine
-from archive.tables import utcnow
+from archive.clock import utcnow
 from jobs.child import STOP_GRACE, signal_group, terminate
 from jobs.triggers import build_trigger, first_run
-from jobs.watch import run_schedule
+from jobs.schedule_run import run_schedule
 
 logger = logging.getLogger("redline.scheduler")
 

@@ -55,7 +55,7 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
     redline schedule add watchlist --every 1h --urls-file watch.txt --recheck 6h:15m,1d:1h,30d:1d,14d
     """
     from archive.db import ArchiveError
-    from archive.tables import utcnow
+    from archive.clock import utcnow
     from archive.recheck import BadDuration, Policy, parse_duration
     from archive.schedules import InvalidSchedule, JobSpec, validate
     from archive.schedules import add as add_schedule
@@ -107,7 +107,7 @@ def list_schedules(ctx: click.Context, as_json: bool) -> None:
     redline schedule list --json
     """
     from archive.queries import schedules
-    from archive.tables import utcnow
+    from archive.clock import utcnow
     from jobs.triggers import next_run
     from redline import json_shapes
 
@@ -201,7 +201,7 @@ def run(ctx: click.Context, name: str, queue: bool, settings: tuple[str, ...], a
     redline schedule run world --json
     """
     from jobs.child import CrawlFailed
-    from jobs.watch import run_schedule
+    from jobs.schedule_run import run_schedule
 
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "WARNING")
@@ -291,7 +291,7 @@ def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -
     redline due world --limit 10
     """
     from archive.queries import due as due_list
-    from archive.tables import utcnow
+    from archive.clock import utcnow
     from redline import json_shapes
     from redline.json_shapes import stamp
 

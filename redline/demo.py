@@ -23,7 +23,7 @@ def run_demo(db: str, fresh: bool) -> None:
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(db + suffix).unlink(missing_ok=True)
-    from jobs.watch import run_schedule
+    from jobs.schedule_run import run_schedule
 
     db_url = database_url(db)
     site = FakeSite().start()
@@ -48,7 +48,7 @@ def add_job(db_url: str, feed: str) -> None:
     """The demo's job; an earlier demo's job in a reused archive points at a site that is gone: replace it."""
     from archive import schedules
     from archive.db import open_engine
-    from archive.tables import utcnow
+    from archive.clock import utcnow
 
     engine = open_engine(db_url, writer=True)
     try:

@@ -60,7 +60,7 @@ def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> C
 
     from archive import queries, schedules
     from archive.db import open_engine
-    from archive.tables import utcnow
+    from archive.clock import utcnow
 
     engine = open_engine(request.db_url, writer=True)
     try:

@@ -250,7 +250,8 @@ def run_discover(feeds: list[str], sitemaps: list[str],
     from archive import schedules
     from archive.crawls import CrawlRequest, CrawlResult
     from archive.db import open_engine
-    from archive.tables import tracked, utcnow
+    from archive.clock import utcnow
+    from archive.tables import tracked
 
     with tempfile.TemporaryDirectory() as folder:
         db_url = f"sqlite:///{folder}/archive.db"

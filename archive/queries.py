@@ -78,7 +78,7 @@ def _connected(db: Db) -> Iterator[Connection]:
             yield conn
 
 
-@dataclass(frozen=True)
+@dataclass
 class Page(Generic[T]):
     """Some results, and the cursor for the ones after them (None at the end)."""
 
@@ -108,7 +108,7 @@ def _when(text: str) -> datetime:
 
 # -- articles -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class ArticleRef:
     """An archived article as the lookup finds it; ``url`` is its key (normalized first URL)."""
 
@@ -154,7 +154,7 @@ def article(db: Any, url: str) -> ArticleRef:
     return found
 
 
-@dataclass(frozen=True)
+@dataclass
 class ArticleSummary:
     """One line of ``list``: the article, its latest title and its dates."""
 
@@ -195,7 +195,7 @@ def list_articles(db: Db, *, changed_since: datetime | None = None, status: str 
 
 # -- history ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class ChangeSummary:
     """How a version differs from the one before it."""
 
@@ -208,7 +208,7 @@ class ChangeSummary:
     extractor_drift: bool       # the extractor changed, not the publisher
 
 
-@dataclass(frozen=True)
+@dataclass
 class VersionEntry:
     """One version in an article's history; ``change`` is None for version 1."""
 
@@ -223,7 +223,7 @@ class VersionEntry:
     recovered_at: datetime | None = None  # set when ``renoise`` recovered this version after the fact
 
 
-@dataclass(frozen=True)
+@dataclass
 class EventEntry:
     """One fetch event in an article's history."""
 
@@ -233,7 +233,7 @@ class EventEntry:
     id: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Log:
     """An article's versions and fetch events, each oldest first."""
 
@@ -335,7 +335,7 @@ def log(db: Db, url: str) -> Log:
         return Log(ref, _versions(conn, ref, False, False, None, None).items, _events(conn, ref, None, None).items)
 
 
-@dataclass(frozen=True)
+@dataclass
 class VersionDetail:
     """One version in full: its metadata and its text."""
 
@@ -388,7 +388,7 @@ def show(db: Db, url: str, number: int | None = None) -> VersionDetail:
                              v.words, read_text(conn, v))
 
 
-@dataclass(frozen=True)
+@dataclass
 class FieldChange:
     """One metadata field in the two versions of a diff."""
 
@@ -400,7 +400,7 @@ class FieldChange:
         return self.old != self.new
 
 
-@dataclass(frozen=True)
+@dataclass
 class VersionStamp:
     """Which version one side of a diff is."""
 
@@ -408,7 +408,7 @@ class VersionStamp:
     captured_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass
 class Diff:
     """Two versions and what changed between them.
 
@@ -460,7 +460,7 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
 
 # -- jobs ---------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class RunEntry:
     """One run of a schedule (or of a queued batch)."""
 
@@ -494,7 +494,7 @@ def runs(db: Db, *, job: str | None = None, limit: int | None = 20, after: str |
     return _page(rows, limit, lambda r: (r.started.isoformat(), r.id))
 
 
-@dataclass(frozen=True)
+@dataclass
 class DueEntry:
     """When one tracked URL is next re-checked, and why."""
 
@@ -574,7 +574,7 @@ def due(db: Db, names: Sequence[str] = (), *, now: datetime, limit: int | None =
     return entries
 
 
-@dataclass(frozen=True)
+@dataclass
 class LastRun:
     """When a schedule's latest run started and how it ended (so far)."""
 
@@ -582,7 +582,7 @@ class LastRun:
     outcome: RunOutcome
 
 
-@dataclass(frozen=True)
+@dataclass
 class ScheduleEntry:
     """A schedule as stored, with how many URLs it tracks and its latest run."""
 
@@ -619,7 +619,7 @@ def schedules(db: Db) -> list[ScheduleEntry]:
 
 # -- summaries ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class ReextractSummary:
     """What re-running the extractor over stored captures did."""
 

@@ -36,11 +36,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    """Now, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
 metadata = MetaData()
 
 articles = Table(

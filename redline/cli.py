@@ -48,7 +48,6 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
     redline crawl --queue --urls-file watch.txt      # for the workers
     """
-    from archive.outcomes import summarize
     from redline.progress import crawl_with_progress
 
     targets = read_urls(urls, urls_file)
@@ -61,8 +60,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True, must_exist=False).dispose()  # create and migrate before the crawl
-    counts = crawl_with_progress(targets, db_url(ctx), overrides)
-    summary = summarize(counts)
+    summary = crawl_with_progress(targets, db_url(ctx), overrides).summary()
     if as_json:
         emit_json(summary)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from copy import deepcopy as clone
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from archive.noise import noise_rule
 from archive.notices import is_editorial_notice
-from redline.fakesite import FakeSite, Route, clone, load_stories, render
+from redline.fakesite import FakeSite, Route, load_stories, render
 from tests.conftest import crawl, invoke, invoke_json
 
 # Sentences from news prose that begin like a stamp, counter or label line. No default rule may match them.

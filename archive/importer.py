@@ -310,5 +310,6 @@ def record_snapshots(engine: Engine, snapshots: Iterable[Snapshot], report: Impo
             report.unchanged += 1
         else:
             report.skipped += 1
-            detail = f"text too short (under {MIN_WORDS} words)" if outcome.kind == RecordKind.EXTRACT_FAILED else outcome.kind
+            detail = (f"text too short (under {MIN_WORDS} words)" if outcome.kind == RecordKind.EXTRACT_FAILED
+                      else outcome.kind)
             warn(f"skipped {snapshot.source}: {detail}")

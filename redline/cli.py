@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from redline import cli_cite, cli_export, cli_queue, cli_schedule
-from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, parse_since, read_urls
+from redline.options import (UserError, db_url, engine, handles_errors, json_option, parse_settings, parse_since,
+                             read_urls)
 from redline.output import emit_json, table
 
 

@@ -2,12 +2,14 @@
 view commands import no crawler code, so they start fast."""
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from redline import cli_cite, cli_export, cli_queue, cli_schedule
 from redline.options import (UserError, db_url, engine, handles_errors, json_option, parse_settings, parse_since,
                              read_urls)
-from redline.output import emit_json, table
+from redline.output import clean, emit_json, table
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

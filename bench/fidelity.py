@@ -28,10 +28,9 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from archive.normalize import comparable
-from bench.realpages import RealPage
+from bench.realpages import MAX_BYTES, RealPage
 from redline.fakesite import FakeSite
 
-MAX_BYTES = 2_000_000  # Redline does not extract larger pages (REDLINE_MAX_HTML_BYTES)
 MIN_PARAGRAPHS = 4     # article paragraphs (kept by trafilatura) a page needs to be used
 LABELS = ["Read more:", "Related article:", "See also:", "More on this story:"]
 WORDS = ["reportedly", "allegedly", "narrowly", "partially", "eventually", "formally", "briefly", "openly"]
@@ -48,7 +47,7 @@ def norm(text: str) -> str:
     return comparable(text)
 
 
-@dataclass
+@dataclass(eq=False)
 class Story:
     """One article's content: an lxml tree that edits change in place."""
 
@@ -62,7 +61,7 @@ class Story:
         return self.tree.xpath("//p[@data-rl]")
 
 
-@dataclass
+@dataclass(eq=False)
 class Served:
     """One URL: a story on a site, answering with a status."""
 
@@ -131,6 +130,8 @@ class Figures:
     declared_time: int = 0
     corrections: int = 0
     corrections_kind: int = 0
+    outages: int = 0         # 404s and 500s served
+    outage_events: int = 0   # ... recorded as gone then restored, or failed then recovered
 
 
 ROUNDS: list[tuple[str, dict[str, int]]] = [
@@ -160,6 +161,8 @@ class Scenario:
         self.sites = [RoundSite().start(host=h) for h in hosts]
         self.served: list[Served] = []
         self.edits: list[Edit] = []
+        self.outages: list[tuple[int, str, int]] = []  # (round, URL, status)
+        self.outage_problems: list[str] = []
         self.skipped: Counter[str] = Counter()
         stories = [s for s in (self._story(p) for p in pages if len(p.html.encode()) < MAX_BYTES) if s]
         self.titles = [s.title for s in stories]
@@ -279,6 +282,7 @@ class Scenario:
                 target = self._free(busy, lambda s: s.story.variant is None)
                 target.status = 404 if kind == "gone" else 500
                 busy.add(id(target))
+                self.outages.append((self.round, target.url, target.status))
             elif kind == "shared-sentence":
                 self._shared_sentence()
             elif kind == "correction":
@@ -578,6 +582,14 @@ def score(scenario: Scenario, versions_by_round: list[dict[str, list[dict[str, A
                 if floor is not None:
                     floor.noise_fetches += 1
                     floor.false_versions += (rnd, url) in naive.changed
+    events = {404: ("gone", "restored"), 500: ("failed", "recovered")}
+    for rnd, url, status in scenario.outages:
+        red.outages += 1
+        seen = [e["event"] for e in view.json("log", url) or [] if "event" in e]
+        red.outage_events += seen == list(events[status])
+        if seen != list(events[status]):
+            scenario.outage_problems.append(f"round {rnd} {url}: HTTP {status}, restored the next round; "
+                                            f"events recorded {seen}")
     for edit in scenario.edits:
         for figures, caught, shown, kinds in ((red, edit.caught, edit.shown, edit.kinds),
                                               (floor, edit.naive_caught, edit.naive_shown, None)):
@@ -617,6 +629,7 @@ def run(scenario: Scenario, db: str, crawl: Callable[[list[str]], dict[str, Any]
             tracker.fetch_round(number, scenario.urls)
         history.append({url: view.versions(url) for url in scenario.urls})
     red, floor, false = score(scenario, history, view, tracker)
-    return {"redline": red, "naive": floor, "false_versions": false, "edits": scenario.edits, "crawl_s": crawl_s,
+    return {"redline": red, "naive": floor, "false_versions": false, "edits": scenario.edits,
+            "outage_problems": scenario.outage_problems, "crawl_s": crawl_s,
             "skipped": dict(scenario.skipped), "urls": len(scenario.urls),
             "pages": len({id(s.story) for s in scenario.served})}

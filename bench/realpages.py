@@ -19,12 +19,19 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import lxml.html
+
+if TYPE_CHECKING:
+    from bench.corpus import Corpus
 
 # Several releases of each, because each release ships a slightly different set of pages.
 SDISTS = ["newspaper4k==0.9.6", "trafilatura==1.1.0", "trafilatura==0.9.3", "trafilatura==0.6.1",
           "htmldate==1.4.0", "htmldate==0.7.3"]
 PAGE_PATH = re.compile(r"^[^/]+/tests/(?:cache|data/html)/[^/]+\.html?(?:\.gz)?$")
 MIN_WORDS = 100
+MAX_BYTES = 2_000_000  # Redline does not extract larger pages (REDLINE_MAX_HTML_BYTES)
 INDEX = "index.json"
 
 
@@ -95,3 +102,34 @@ def build(root: Path) -> None:
         (work / "build").rename(root)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def serve(pages: list[RealPage], hosts: list[str], copies: int = 1) -> Corpus:
+    """Serve each page ``copies`` times, frozen (identical bytes, with an ETag), spread over one site per host.
+
+    Every URL's canonical link and og:url name that URL, so each copy is an article of its own.
+    """
+    from bench.corpus import BenchSite, Corpus
+
+    sites = [BenchSite().start(host=h) for h in hosts]
+    urls = []
+    usable = [p for p in pages if len(p.html.encode()) < MAX_BYTES]
+    for i in range(copies * len(usable)):
+        page, site = usable[i % len(usable)], sites[i % len(sites)]
+        path = f"/news/{i:05d}/{page.name.rsplit('.', 1)[0]}"
+        url = site.url(path)
+        body = _canonical(page.html, url).encode("utf-8")
+        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        site.pages[path] = ({"Content-Type": "text/html; charset=utf-8", "ETag": etag}, body)
+        urls.append(url)
+    return Corpus(sites, urls)
+
+
+def _canonical(html: str, url: str) -> str:
+    """The page with its canonical link and og:url pointing at ``url``."""
+    tree = lxml.html.document_fromstring(html)
+    for link in tree.xpath('//link[@rel="canonical"]'):
+        link.set("href", url)
+    for meta in tree.xpath('//meta[@property="og:url"]'):
+        meta.set("content", url)
+    return lxml.html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>")

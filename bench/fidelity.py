@@ -173,7 +173,7 @@ class Scenario:
             self._serve(self.sites[1 % len(self.sites)], f"/{['world', 'business', 'wire'][k % 3]}/{k}/story", shared)
         for i, story in enumerate(stories[1:]):
             site = self.sites[i % len(self.sites)]
-            self._serve(site, f"/news/{i:04d}/{story.page.name.rsplit('.', 1)[0]}", story)
+            self._serve(site, f"/news/{i:04d}/{story.page.slug}", story)
         self.shared = [s for s in self.served if s.story is shared]
 
     def stop(self) -> None:

@@ -3,7 +3,8 @@
 The pages are third-party content, so they are never committed: :func:`load` downloads the
 sdists with pip, unpacks only their test HTML pages into a cache directory outside git
 (``$REDLINE_REALPAGES``, default ``~/.cache/redline/realpages``) and keeps the pages that
-read as articles (trafilatura extracts at least ``MIN_WORDS`` words).
+read as articles: trafilatura extracts at least ``MIN_WORDS`` words, and no meta refresh sends
+a crawler elsewhere at once (Scrapy follows refreshes of up to 100 s).
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ PAGE_PATH = re.compile(r"^[^/]+/tests/(?:cache|data/html)/[^/]+\.html?(?:\.gz)?$
 MIN_WORDS = 100
 MAX_BYTES = 2_000_000  # Redline does not extract larger pages (REDLINE_MAX_HTML_BYTES)
 INDEX = "index.json"
+LAYOUT = "v2"  # bump when the selection of pages changes, so old caches are rebuilt
+REFRESH = re.compile(r"<meta[^>]+http-equiv=[\"']?refresh[^>]+content=[\"']?\s*(\d+)\s*[;,]\s*url=", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,15 @@ class RealPage:
     html: str
     words: int
 
+    @property
+    def slug(self) -> str:
+        """The name as an ASCII URL path segment."""
+        return re.sub(r"[^a-z0-9.-]+", "-", self.name.rsplit(".", 1)[0].lower())
+
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("REDLINE_REALPAGES") or Path.home() / ".cache" / "redline" / "realpages")
+    root = os.environ.get("REDLINE_REALPAGES") or Path.home() / ".cache" / "redline" / "realpages"
+    return Path(root) / LAYOUT
 
 
 def load(limit: int | None = None) -> list[RealPage]:
@@ -88,7 +97,8 @@ def build(root: Path) -> None:
                     seen.add(digest)
                     html = decode_file(raw)
                     words = len((extract(html) or "").split())
-                    if words >= MIN_WORDS:
+                    refresh = REFRESH.search(html)
+                    if words >= MIN_WORDS and not (refresh and int(refresh.group(1)) <= 100):
                         name = f"{package}-{Path(member.name).name.removesuffix('.gz')}"
                         name = name if name.endswith((".html", ".htm")) else name + ".html"
                         if name in index:  # a later release's edited copy of the same page
@@ -116,7 +126,7 @@ def serve(pages: list[RealPage], hosts: list[str], copies: int = 1) -> Corpus:
     usable = [p for p in pages if len(p.html.encode()) < MAX_BYTES]
     for i in range(copies * len(usable)):
         page, site = usable[i % len(usable)], sites[i % len(sites)]
-        path = f"/news/{i:05d}/{page.name.rsplit('.', 1)[0]}"
+        path = f"/news/{i:05d}/{page.slug}"
         url = site.url(path)
         body = _canonical(page.html, url).encode("utf-8")
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import lxml.html
-
 if TYPE_CHECKING:
     from bench.corpus import Corpus
 
@@ -35,6 +33,10 @@ MIN_WORDS = 100
 MAX_BYTES = 2_000_000  # Redline does not extract larger pages (REDLINE_MAX_HTML_BYTES)
 INDEX = "index.json"
 LAYOUT = "v2"  # bump when the selection of pages changes, so old caches are rebuilt
+CANONICAL = re.compile(r"<link\b[^>]*\brel=[\"']?canonical\b[^>]*>", re.IGNORECASE)
+OG_URL = re.compile(r"<meta\b[^>]*\bproperty=[\"']?og:url\b[^>]*>", re.IGNORECASE)
+HREF = re.compile(r"(\bhref=)(?:\"[^\"]*\"|'[^']*'|[^\s>]*)", re.IGNORECASE)
+CONTENT = re.compile(r"(\bcontent=)(?:\"[^\"]*\"|'[^']*'|[^\s>]*)", re.IGNORECASE)
 REFRESH = re.compile(r"<meta[^>]+http-equiv=[\"']?refresh[^>]+content=[\"']?\s*(\d+)\s*[;,]\s*url=", re.IGNORECASE)
 
 
@@ -136,10 +138,13 @@ def serve(pages: list[RealPage], hosts: list[str], copies: int = 1) -> Corpus:
 
 
 def _canonical(html: str, url: str) -> str:
-    """The page with its canonical link and og:url pointing at ``url``."""
-    tree = lxml.html.document_fromstring(html)
-    for link in tree.xpath('//link[@rel="canonical"]'):
-        link.set("href", url)
-    for meta in tree.xpath('//meta[@property="og:url"]'):
-        meta.set("content", url)
-    return lxml.html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>")
+    """The page as shipped, but with its canonical link and og:url pointing at ``url``.
+
+    A substitution in those two tags' source, not a re-serialization: lxml rewrites some broken real
+    pages (a self-closed ``<html/>``) into pages without a body, and the bench must serve the pages as they are.
+    """
+    def point(tag: re.Match[str], attr: re.Pattern[str]) -> str:
+        return attr.sub(lambda m: f'{m[1]}"{url}"', tag[0], count=1)
+
+    html = CANONICAL.sub(lambda tag: point(tag, HREF), html)
+    return OG_URL.sub(lambda tag: point(tag, CONTENT), html)

@@ -176,8 +176,6 @@ def trafilatura_loop(pages: list[tuple[str, str]]) -> float:
 
 def real_rows(work: Path, reps: int) -> tuple[list[Row], dict[str, Any]]:
     """Row 1 on real pages: first crawls interleaved with one process running trafilatura.extract."""
-    from scraper.extract import extract_page
-
     real = realpages.load()
     copies = -(-300 // len(real))  # each page at this many URLs, to reach 300 URLs
     corpus = realpages.serve(real, REAL_HOSTS, copies)

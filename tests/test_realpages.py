@@ -8,13 +8,12 @@ truth is what the scenario changed; each assertion lists every edit Redline got 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench import realpages
-from bench.fidelity import Scenario, run
+from bench.fidelity import Edit, Scenario, run
 from tests.conftest import crawl
 
 HOSTS = [f"127.0.0.{i}" for i in range(20, 24)]
@@ -32,7 +31,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         scenario.stop()
 
 
-def _report(edits: list[Any]) -> str:
+def _report(edits: list[Edit]) -> str:
     return "\n" + "\n".join(e.describe() for e in edits)
 
 

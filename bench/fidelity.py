@@ -28,7 +28,7 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from archive.normalize import comparable
-from bench.realpages import MAX_BYTES, RealPage
+from bench.realpages import MAX_BYTES, RealPage, point_at
 from redline.fakesite import FakeSite
 
 MIN_PARAGRAPHS = 4     # article paragraphs (kept by trafilatura) a page needs to be used
@@ -229,11 +229,6 @@ class Scenario:
         """This round's page for one URL, with this round's noise; per-request parts as placeholders."""
         tree = copy.deepcopy(served.story.tree)
         r, i = self.round, self.served.index(served)
-        url = served.url
-        for link in tree.xpath('//link[@rel="canonical"]'):
-            link.set("href", url)
-        for meta in tree.xpath('//meta[@property="og:url"]'):
-            meta.set("content", url)
         paras = tree.xpath("//p[@data-rl]")
         headline = self.titles[(r * 7 + i) % len(self.titles)]
         label = LABELS[self.sites.index(served.site) % len(LABELS)]
@@ -258,7 +253,7 @@ class Scenario:
             body.append(lxml.html.fragment_fromstring(f'<div><input type="hidden" name="csrf" value="{TOKEN}">'
                                                       f'<script>window.__rid="{TOKEN}";</script></div>'))
         tree.find("head").append(lxml.html.Element("meta", name="request-id", content=TOKEN))
-        return lxml.html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>")
+        return point_at(lxml.html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>"), served.url)
 
     def publish(self) -> None:
         for served in self.served:

@@ -34,7 +34,8 @@ MAX_BYTES = 2_000_000  # Redline does not extract larger pages (REDLINE_MAX_HTML
 INDEX = "index.json"
 LAYOUT = "v2"  # bump when the selection of pages changes, so old caches are rebuilt
 CANONICAL = re.compile(r"<link\b[^>]*\brel=[\"']?canonical\b[^>]*>", re.IGNORECASE)
-OG_URL = re.compile(r"<meta\b[^>]*\bproperty=[\"']?og:url\b[^>]*>", re.IGNORECASE)
+META_URL = re.compile(r"<meta\b[^>]*\b(?:property|name)=[\"']?(?:og|twitter):url\b[^>]*>", re.IGNORECASE)
+BASE = re.compile(r"<base\b[^>]*>", re.IGNORECASE)
 HREF = re.compile(r"(\bhref=)(?:\"[^\"]*\"|'[^']*'|[^\s>]*)", re.IGNORECASE)
 CONTENT = re.compile(r"(\bcontent=)(?:\"[^\"]*\"|'[^']*'|[^\s>]*)", re.IGNORECASE)
 REFRESH = re.compile(r"<meta[^>]+http-equiv=[\"']?refresh[^>]+content=[\"']?\s*(\d+)\s*[;,]\s*url=", re.IGNORECASE)
@@ -117,10 +118,7 @@ def build(root: Path) -> None:
 
 
 def serve(pages: list[RealPage], hosts: list[str], copies: int = 1) -> Corpus:
-    """Serve each page ``copies`` times, frozen (identical bytes, with an ETag), spread over one site per host.
-
-    Every URL's canonical link and og:url name that URL, so each copy is an article of its own.
-    """
+    """Serve each page ``copies`` times, frozen (identical bytes, with an ETag), spread over one site per host."""
     from bench.corpus import BenchSite, Corpus
 
     sites = [BenchSite().start(host=h) for h in hosts]
@@ -130,15 +128,16 @@ def serve(pages: list[RealPage], hosts: list[str], copies: int = 1) -> Corpus:
         page, site = usable[i % len(usable)], sites[i % len(sites)]
         path = f"/news/{i:05d}/{page.slug}"
         url = site.url(path)
-        body = _canonical(page.html, url).encode("utf-8")
+        body = point_at(page.html, url).encode("utf-8")
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
         site.pages[path] = ({"Content-Type": "text/html; charset=utf-8", "ETag": etag}, body)
         urls.append(url)
     return Corpus(sites, urls)
 
 
-def _canonical(html: str, url: str) -> str:
-    """The page as shipped, but with its canonical link and og:url pointing at ``url``.
+def point_at(html: str, url: str) -> str:
+    """The page as shipped, but with every URL it declares for itself (canonical link, og:url,
+    twitter:url, base) pointing at ``url``, so that each served copy is an article of its own.
 
     A substitution in those two tags' source, not a re-serialization: lxml rewrites some broken real
     pages (a self-closed ``<html/>``) into pages without a body, and the bench must serve the pages as they are.
@@ -147,4 +146,5 @@ def _canonical(html: str, url: str) -> str:
         return attr.sub(lambda m: f'{m[1]}"{url}"', tag[0], count=1)
 
     html = CANONICAL.sub(lambda tag: point(tag, HREF), html)
-    return OG_URL.sub(lambda tag: point(tag, CONTENT), html)
+    html = BASE.sub(lambda tag: point(tag, HREF), html)
+    return META_URL.sub(lambda tag: point(tag, CONTENT), html)

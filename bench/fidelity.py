@@ -414,8 +414,9 @@ class Scenario:
         old = self.extract(self.page_now(served), served.url).byline
         if not old or len(old) < 4:
             return None
-        new = NAMES[len(self.edits) % len(NAMES)]
         name = old.split(";")[0].strip()
+        choices = [n for n in NAMES if n not in old]  # a page edited before may already carry a name
+        new = choices[len(self.edits) % len(choices)]
         if not self._replace_everywhere(served.story, name, new):
             return None
         return Edit(0, "", "byline", new, "byline")

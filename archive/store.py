@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive import models as m
+from archive.alerts import queue_alerts
 from archive.capture import Extracted, Fetch
 from archive.classify import Change, State, classify
 from archive.db import ArchiveError
@@ -463,6 +464,7 @@ class _Writer:
             reverts_to=self._reverts_to(article, fingerprint) if change else None, drift=plan.drift,
             state_sha256=fingerprint, recovered_at=recovered_at)
         self.s.add(version)
+        queue_alerts(self.s, article.id, article.host, number, change, plan.drift)  # same transaction
         article.version_count = number
         current = self._latest(article) if recovered_at else None
         if current is None or current.captured_at <= fetch.fetched_at:

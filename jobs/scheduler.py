@@ -27,10 +27,13 @@ from sqlalchemy.orm import Session
 from archive import runs, schedules
 from archive.db import open_engine
 from archive.tables import utcnow
+from jobs.alert_sender import SendOptions, send_logged
 from jobs.triggers import build_trigger, first_run
 
 logger = logging.getLogger("redline.scheduler")
 STOP_GRACE = 30.0  # seconds a run gets to flush after SIGTERM before it is killed
+ALERTS_JOB = "redline:alerts"  # not a valid schedule name, so it never clashes with one
+ALERTS_EVERY = 30.0  # seconds between alert passes (retries, digests), besides one after each run
 
 
 @dataclass
@@ -64,6 +67,8 @@ class Scheduler:
         if lost:
             logger.warning("closed %d run(s) left unfinished by a stopped process", lost)
         self.aps.start()
+        self.aps.add_job(self.send_alerts, IntervalTrigger(seconds=ALERTS_EVERY, timezone="UTC"), id=ALERTS_JOB,
+                         executor="alerts", next_run_time=utcnow())
         logger.info("scheduler started; database %s", self.engine.url.render_as_string(hide_password=True))
         try:
             while not self.stopping.is_set():
@@ -90,10 +95,19 @@ class Scheduler:
                 start = first_run(trigger, row.every_seconds, runs.last_started(session, row.id), now)
                 if row.every_seconds:
                     trigger = IntervalTrigger(seconds=row.every_seconds, start_date=start, timezone="UTC")
-                self.aps.add_job(self._run, trigger, args=[name], id=name, name=name, next_run_time=start,
+                self.aps.add_job(self._run_and_alert, trigger, args=[name], id=name, name=name, next_run_time=start,
                                  replace_existing=True)
                 self.known[name] = signature
                 logger.info("job %s scheduled (%s); next run %s", name, trigger, start.isoformat(timespec="seconds"))
+
+    def send_alerts(self) -> None:
+        """Deliver pending alerts (the outbox); two passes at once never send one alert twice."""
+        send_logged(self.engine, SendOptions.from_env())
+
+    def _run_and_alert(self, name: str) -> None:
+        self._run(name)
+        if not self.stopping.is_set():
+            self.send_alerts()
 
     def _run(self, name: str) -> None:
         if self.stopping.is_set():

@@ -1,0 +1,148 @@
+"""Deliver the alert outbox through apprise: claim a message, send it, mark it sent.
+
+A message is marked sent only after apprise reports that the target accepted it; a failure
+(an error status, a refused connection, a timeout: apprise's ``cto``/``rto`` URL options,
+4 s by default) is recorded with apprise's own words and retried later with exponential
+backoff, until ``max_attempts``. A sender killed between sending and marking leaves the
+message leased; once the lease ends the next sender sends it again, with the same
+idempotency key (the ``Idempotency-Key`` header and ``redline.idempotency_key`` of JSON
+webhooks), so a receiver can drop that one duplicate.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from archive import alerts, queries
+from archive.alerts import private_target
+from archive.tables import utcnow
+from jobs.alert_messages import DEFAULT_DIFF_PATH, Message, build, check_diff_path
+
+log = logging.getLogger("redline.alerts")
+JSON_SCHEMAS = ("json", "jsons")
+
+
+class BadTarget(ValueError):
+    """Not an apprise URL apprise can send to; the message says why."""
+
+
+@dataclass
+class SendOptions:
+    """How to send: the diff link, and the retry policy."""
+
+    base_url: str | None = None
+    diff_path: str = DEFAULT_DIFF_PATH
+    max_attempts: int = alerts.MAX_ATTEMPTS
+    retry_base: float = alerts.RETRY_BASE
+    lease: float = alerts.LEASE
+
+    @classmethod
+    def from_env(cls, base_url: str | None = None, diff_path: str | None = None, **given: Any) -> SendOptions:
+        """Options, with the link from REDLINE_BASE_URL and REDLINE_DIFF_PATH when not given."""
+        path = diff_path or os.environ.get("REDLINE_DIFF_PATH") or DEFAULT_DIFF_PATH
+        return cls(base_url or os.environ.get("REDLINE_BASE_URL") or None, check_diff_path(path), **given)
+
+
+@dataclass
+class SendReport:
+    """What one pass did: messages sent, to be retried, and given up (``failed``)."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def check_target(url: str) -> None:
+    """Raise BadTarget, with apprise's reason, if apprise cannot load ``url``."""
+    _instance(url, {}, None)
+
+
+def send_pending(engine: Engine, options: SendOptions) -> SendReport:
+    """Deliver every due message once (closing digests whose period has ended)."""
+    report = SendReport()
+    alerts.close_digests(engine, utcnow())
+    for key in alerts.due_keys(engine, utcnow()):
+        claimed = alerts.claim(engine, key, utcnow(), options.lease)
+        if claimed is None:
+            continue  # another sender has it
+        try:
+            changes = [queries.version_change(engine, article, number) for article, number in claimed.items]
+            message = build(claimed.key, claimed.rule, claimed.digest, changes, options.base_url, options.diff_path)
+            error = deliver(claimed.target, message)
+        except Exception as exc:  # noqa: BLE001  (recorded on the row, never lost)
+            error = f"{type(exc).__name__}: {exc}"
+        if error is None:
+            alerts.mark_sent(engine, claimed, utcnow())
+            report.sent += 1
+            continue
+        gave_up = alerts.mark_failed(engine, claimed, utcnow(), error, max_attempts=options.max_attempts,
+                                     retry_base=options.retry_base)
+        report.failed += gave_up
+        report.retrying += not gave_up
+        report.errors.append(f"{claimed.rule} -> {private_target(claimed.target)}: {error}")
+        log.warning("alert %s to %s failed (%s): %s", claimed.key, private_target(claimed.target),
+                    "gave up" if gave_up else "will retry", error)
+    return report
+
+
+def send_logged(engine: Engine, options: SendOptions) -> None:
+    """``send_pending`` for the scheduler and workers: problems are logged, never raised."""
+    try:
+        report = send_pending(engine, options)
+    except Exception:  # noqa: BLE001  (the next pass tries again; nothing is lost)
+        log.exception("alert sending failed; will try again")
+        return
+    if report.sent or report.retrying or report.failed:
+        log.info("alerts: sent %d, retrying %d, failed %d", report.sent, report.retrying, report.failed)
+
+
+def deliver(target: str, message: Message) -> str | None:
+    """Send ``message`` to one apprise URL; None when accepted, else apprise's reason."""
+    import apprise
+
+    key = message.payload["idempotency_key"]
+    with apprise.LogCapture(level=logging.WARNING) as captured:
+        try:
+            instance = _instance(target, {"Idempotency-Key": key}, {"redline": message.payload})
+        except BadTarget as exc:
+            return str(exc)
+        as_text = instance.resolve_format(apprise.NotifyFormat.MARKDOWN) == apprise.NotifyFormat.TEXT
+        if _is_json(target) or as_text:
+            ok = instance.notify(body=message.text, title=message.title, body_format=apprise.NotifyFormat.TEXT)
+        else:  # Markdown; apprise converts it for HTML targets (e-mail)
+            title = message.markdown_title if instance.title_maxlen <= 0 else message.title
+            ok = instance.notify(body=message.markdown, title=title, body_format=apprise.NotifyFormat.MARKDOWN)
+    return None if ok else _last_line(captured.getvalue()) or "the target did not accept the message"
+
+
+def _instance(target: str, headers: dict[str, str], payload: dict[str, Any] | None) -> Any:
+    """An apprise plugin for ``target``; a JSON webhook also gets the key header and Redline's payload."""
+    import apprise
+    from apprise.plugins import url_to_dict
+
+    with apprise.LogCapture(level=logging.WARNING) as captured:
+        parsed = url_to_dict(target)
+        if parsed is not None and _is_json(target):
+            parsed["headers"] = {**parsed.get("headers", {}), **headers}
+            if payload is not None:
+                parsed["payload"] = {**parsed.get("payload", {}), **payload}
+        instance = apprise.Apprise.instantiate(parsed) if parsed else None
+    if instance is None:
+        reason = _last_line(captured.getvalue())
+        raise BadTarget(f"malformed or unsupported apprise URL {private_target(target)!r}" + (f": {reason}" if reason else ""))
+    return instance
+
+
+def _is_json(target: str) -> bool:
+    return target.split("://", 1)[0].lower() in JSON_SCHEMAS
+
+
+def _last_line(log_text: str) -> str:
+    """The last message apprise logged, without its time and level."""
+    lines = [line.split(" - ", 2)[-1].strip() for line in log_text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""

@@ -39,6 +39,10 @@ LEASE = 300.0         # seconds a sender holds claimed rows (longer than any one
 R, O = t.alert_rules, t.alert_outbox
 
 
+class BadRule(ArchiveError):
+    """A rule that cannot be stored as given (bad name, kind, site, digest or job)."""
+
+
 @dataclass
 class RuleSpec:
     """What ``redline alert add`` was given; ``validate`` checks it before it is stored."""
@@ -62,14 +66,14 @@ def parse_kinds(text: str) -> list[str]:
     >>> parse_kinds("headline,typo")
     Traceback (most recent call last):
     ...
-    archive.db.ArchiveError: unknown change kind 'typo'; choose from headline, byline, body-edit, paragraph-added, paragraph-removed, correction, declared-update-only
+    archive.alerts.BadRule: unknown change kind 'typo'; choose from headline, byline, body-edit, paragraph-added, paragraph-removed, correction, declared-update-only
     """
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     for kind in kinds:
         if kind not in ChangeKind.__members__.values():
-            raise ArchiveError(f"unknown change kind {kind!r}; choose from {', '.join(ChangeKind)}")
+            raise BadRule(f"unknown change kind {kind!r}; choose from {', '.join(ChangeKind)}")
     if not kinds:
-        raise ArchiveError("--kinds is empty; give kinds such as headline,correction")
+        raise BadRule("--kinds is empty; give kinds such as headline,correction")
     return list(dict.fromkeys(kinds))
 
 
@@ -81,25 +85,25 @@ def check_site(site: str) -> str:
     >>> check_site("https://example.com/news")
     Traceback (most recent call last):
     ...
-    archive.db.ArchiveError: bad --site 'https://example.com/news'; give a host name such as www.example.com, not a URL
+    archive.alerts.BadRule: bad --site 'https://example.com/news'; give a host name such as www.example.com, not a URL
     """
     host = site.strip().lower()
     if not HOST_RE.fullmatch(host):
-        raise ArchiveError(f"bad --site {site!r}; give a host name such as www.example.com, not a URL")
+        raise BadRule(f"bad --site {site!r}; give a host name such as www.example.com, not a URL")
     return host
 
 
 def add_rule(engine: Engine, spec: RuleSpec, now: datetime) -> None:
     """Store a new rule; its name must be new and its job must exist."""
     if not NAME_RE.fullmatch(spec.name):
-        raise ArchiveError(f"bad alert name {spec.name!r}; use letters, digits, '.', '_' or '-'")
+        raise BadRule(f"bad alert name {spec.name!r}; use letters, digits, '.', '_' or '-'")
     if spec.digest not in (None, *DIGESTS):
-        raise ArchiveError(f"bad --digest {spec.digest!r}; use hourly or daily")
+        raise BadRule(f"bad --digest {spec.digest!r}; use hourly or daily")
     with engine.begin() as conn:
         if conn.scalar(select(R.c.id).where(R.c.name == spec.name)) is not None:
             raise ArchiveError(f"alert {spec.name!r} already exists; remove it first")
         if spec.job and conn.scalar(select(t.schedules.c.id).where(t.schedules.c.name == spec.job)) is None:
-            raise ArchiveError(f"unknown job {spec.job!r}; see 'redline schedule list'")
+            raise BadRule(f"unknown job {spec.job!r}; see 'redline schedule list'")
         conn.execute(insert(R).values(
             name=spec.name, targets=spec.targets, sites=[check_site(s) for s in spec.sites], job=spec.job,
             kinds=spec.kinds, stealth_only=spec.stealth_only, min_words=spec.min_words,
@@ -221,15 +225,14 @@ class Claimed:
 
 def close_digests(engine: Engine, now: datetime) -> int:
     """Give each digest whose period has ended its key, so its rows are sent as one message."""
-    closed = 0
+    groups: dict[tuple[str, str, datetime], list[int]] = {}
     with engine.begin() as conn:
-        groups = conn.execute(select(O.c.rule, O.c.target, O.c.due_at).distinct()
-                              .where(O.c.key.is_(None), O.c.status == "pending", O.c.due_at <= now)).all()
-        for g in groups:
-            closed += bool(conn.execute(update(O).where(O.c.key.is_(None), O.c.status == "pending", O.c.rule == g.rule,
-                                                         O.c.target == g.target, O.c.due_at == g.due_at)
-                                        .values(key=uuid.uuid4().hex)).rowcount)
-    return closed
+        for row in conn.execute(select(O.c.id, O.c.rule, O.c.target, O.c.due_at).where(
+                O.c.key.is_(None), O.c.status == "pending", O.c.due_at <= now).order_by(O.c.id)):
+            groups.setdefault((row.rule, row.target, row.due_at), []).append(row.id)
+        for ids in groups.values():
+            conn.execute(update(O).where(O.c.id.in_(ids), O.c.key.is_(None)).values(key=uuid.uuid4().hex))
+    return len(groups)
 
 
 def due_keys(engine: Engine, now: datetime) -> list[str]:

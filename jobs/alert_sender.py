@@ -106,7 +106,7 @@ def deliver(target: str, message: Message) -> str | None:
     import apprise
 
     key = message.payload["idempotency_key"]
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.DEBUG) as captured:
         try:
             instance = _instance(target, {"Idempotency-Key": key}, {"redline": message.payload})
         except BadTarget as exc:
@@ -117,7 +117,7 @@ def deliver(target: str, message: Message) -> str | None:
         else:  # Markdown; apprise converts it for HTML targets (e-mail)
             title = message.markdown_title if instance.title_maxlen <= 0 else message.title
             ok = instance.notify(body=message.markdown, title=title, body_format=apprise.NotifyFormat.MARKDOWN)
-    return None if ok else _last_line(captured.getvalue()) or "the target did not accept the message"
+    return None if ok else _reason(captured.getvalue()) or "the target did not accept the message"
 
 
 def _instance(target: str, headers: dict[str, str], payload: dict[str, Any] | None) -> Any:
@@ -133,7 +133,7 @@ def _instance(target: str, headers: dict[str, str], payload: dict[str, Any] | No
                 parsed["payload"] = {**parsed.get("payload", {}), **payload}
         instance = apprise.Apprise.instantiate(parsed) if parsed else None
     if instance is None:
-        reason = _last_line(captured.getvalue())
+        reason = _reason(captured.getvalue())
         raise BadTarget(f"malformed or unsupported apprise URL {private_target(target)!r}" + (f": {reason}" if reason else ""))
     return instance
 
@@ -142,7 +142,19 @@ def _is_json(target: str) -> bool:
     return target.split("://", 1)[0].lower() in JSON_SCHEMAS
 
 
-def _last_line(log_text: str) -> str:
-    """The last message apprise logged, without its time and level."""
-    lines = [line.split(" - ", 2)[-1].strip() for line in log_text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+def _reason(log_text: str) -> str:
+    """Apprise's last warning or error, with the exception it logged (at debug level) behind it.
+
+    >>> _reason("t - WARNING - A Connection error occurred.\\nt - DEBUG - Socket Exception: Read timed out.")
+    'A Connection error occurred. (Socket Exception: Read timed out.)'
+    """
+    warning, detail = "", ""
+    for line in log_text.splitlines():
+        parts = line.split(" - ", 2)
+        if len(parts) < 3:
+            continue
+        if parts[1] in ("WARNING", "ERROR"):
+            warning, detail = parts[2].strip(), ""
+        elif "Exception:" in parts[2]:
+            detail = parts[2].strip()
+    return f"{warning} ({detail})" if warning and detail else warning

@@ -67,8 +67,7 @@ def add(ctx: click.Context, name: str, targets: tuple[str, ...], sites: tuple[st
     redline alert add stealth --to 'slack://T000/B000/XXXX' --stealth-only --min-words 5 --site www.example.com
     redline alert add morning --to 'mailto://user:pass@example.com' --job world --digest daily
     """
-    from archive.alerts import RuleSpec, add_rule, check_site, parse_kinds
-    from archive.db import ArchiveError
+    from archive.alerts import BadRule, RuleSpec, add_rule, check_site, parse_kinds
     from archive.tables import utcnow
     from jobs.alert_sender import BadTarget, check_target
 
@@ -84,9 +83,9 @@ def add(ctx: click.Context, name: str, targets: tuple[str, ...], sites: tuple[st
         spec = RuleSpec(name, list(dict.fromkeys(targets)), [check_site(s) for s in sites], job,
                         parse_kinds(kinds) if kinds is not None else None, stealth_only, int(min_words),
                         include_trivial, digest)
-    except (BadTarget, ArchiveError) as exc:
+        add_rule(engine(ctx, writer=True, must_exist=False), spec, utcnow())
+    except (BadTarget, BadRule) as exc:
         raise UserError(str(exc), 2) from exc
-    add_rule(engine(ctx, writer=True, must_exist=False), spec, utcnow())
 
 
 @alert.command("list")

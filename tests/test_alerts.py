@@ -66,3 +66,160 @@ def test_headline_change_delivers_exactly_one_webhook_with_the_documented_payloa
     log = invoke_json(db, "alert", "log")
     assert [(e["rule"], e["status"], e["attempts"], e["url"]) for e in log] == [("desk", "sent", 1, urls[0])]
     assert log[0]["attempt_log"][0]["error"] is None and log[0]["target"].startswith("json://127.0.0.1:")
+
+
+def test_each_rule_filter_picks_exactly_its_changes(db: str, urls: list[str], stories: list[Story],
+                                                    webhook: Webhook) -> None:
+    crawl(db, *urls)
+    redline_ok(db, "schedule", "add", "j1", "--every", "1h", urls[0], urls[4])
+    redline_ok(db, "schedule", "run", "j1", "--json")  # tracks urls 0 and 4 (both unchanged)
+    rules = {"heads": ["--kinds", "headline"], "stealthy": ["--stealth-only", "--include-trivial"],
+             "big": ["--min-words", "10"], "job": ["--job", "j1"], "elsewhere": ["--site", "example.com"],
+             "here": ["--site", "127.0.0.1"], "default": [], "everything": ["--include-trivial"],
+             "stamps": ["--kinds", "declared-update-only"]}
+    for name, options in rules.items():
+        redline_ok(db, "alert", "add", name, "--to", webhook.url(f"/{name}"), *options)
+    stories[0].title = "Pact takes effect, Kremlin says"                          # headline, stealth
+    stories[1].paragraphs[1] = stories[1].paragraphs[1].replace("agreement", "agreemant")  # one letter
+    assert stories[2].paragraphs[1].endswith(".")
+    stories[2].paragraphs[1] = stories[2].paragraphs[1][:-1]                       # punctuation only
+    stories[3].updated = "2024-12-05T10:00:00Z"                                    # declared update only
+    stories[4].updated = "2024-12-05T10:00:00Z"                                    # declared, 20 words added
+    stories[4].paragraphs.append("Officials said the treaty would be reviewed by both parliaments "
+                                 "before the end of the year, according to a statement.")
+    assert crawl(db, *urls)["new_versions"] == 5
+    assert send(db)["failed"] == 0
+    got: dict[str, set[int]] = {name: set() for name in rules}
+    for hook in webhook.accepted():
+        got[hook.path.strip("/")] |= {urls.index(a["url"]) for a in hook.body["redline"]["alerts"]}
+    assert got == {"heads": {0}, "stealthy": {0, 1, 2}, "big": {4}, "job": {0, 4}, "elsewhere": set(),
+                   "here": {0, 4}, "default": {0, 4}, "everything": {0, 1, 2, 3, 4}, "stamps": {3}}
+    assert len(webhook.received) == sum(map(len, got.values()))  # one message per change and rule
+
+
+def test_digest_sends_one_message_per_period_grouped_by_article_most_significant_first(
+        db: str, urls: list[str], stories: list[Story], webhook: Webhook) -> None:
+    crawl(db, *urls[:3])
+    redline_ok(db, "alert", "add", "hourly", "--to", webhook.url(), "--digest", "hourly")
+    stories[0].paragraphs[1] += " Officials added that the treaty covers trade, energy and regional security."
+    stories[2].paragraphs[1] += " No date was given."
+    stories[1].title = "Treaty in force"
+    crawl(db, *urls[:3])
+    stories[0].paragraphs[2] += " Both sides welcomed it."
+    crawl(db, *urls[:3])
+    assert [(rule, version, status, key) for rule, version, status, _, key in outbox(db)] == [
+        ("hourly", 2, "pending", None)] * 3 + [("hourly", 3, "pending", None)]
+    assert send(db) == {"sent": 0, "retrying": 0, "failed": 0}  # the hour has not ended
+    assert not webhook.received
+    with sqlite3.connect(db) as conn:  # the clock is the one edge a test cannot wait for: end the hour
+        conn.execute("UPDATE alert_outbox SET due_at = '2000-01-01 00:00:00.000000', "
+                     "next_attempt_at = '2000-01-01 00:00:00.000000'")
+    assert send(db) == {"sent": 1, "retrying": 0, "failed": 0}
+    [hook] = webhook.received
+    alerts = hook.body["redline"]["alerts"]
+    # Headline first, then by words changed; an article's versions together, oldest first.
+    assert [(urls.index(a["url"]), a["version"]) for a in alerts] == [(1, 2), (0, 2), (0, 3), (2, 2)]
+    assert hook.body["redline"]["digest"] == "hourly" and len({k for *_, k in outbox(db)}) == 1
+    message = hook.body["message"]
+    assert message.index(stories[1].title) < message.index(stories[0].title) < message.index(stories[2].title)
+    assert "4 change(s) in 3 article(s)" in hook.body["title"]
+    assert send(db) == {"sent": 0, "retrying": 0, "failed": 0}
+
+
+def test_email_escapes_hostile_titles_and_carries_the_excerpt(db: str, urls: list[str], stories: list[Story],
+                                                              mailbox: Mailbox) -> None:
+    crawl(db, urls[0])
+    redline_ok(db, "alert", "add", "mail", "--to", mailbox.url())
+    stories[0].title = 'Pact <script>alert(1)</script> [click](javascript:alert(1)) <img src=x onerror=alert(2)>'
+    stories[0].paragraphs[1] = stories[0].paragraphs[1].replace("obligates", "requires")
+    crawl(db, urls[0])
+    assert send(db) == {"sent": 1, "retrying": 0, "failed": 0}
+    [mail] = mailbox.messages
+    assert "<script>alert(1)</script>" in mail["Subject"]  # a subject is plain text
+    html = "".join(part.get_content() for part in mail.walk() if part.get_content_type() == "text/html")
+    assert html and "<script" not in html and "<img" not in html and "javascript:alert" not in html.replace(
+        "[click](javascript:alert(1))", "")
+    assert 'href="javascript' not in html and "&lt;script&gt;" in html
+    assert "[-obligates-]{+requires+}" in html
+
+
+def test_receiver_that_fails_then_recovers_and_one_that_never_does(db: str, urls: list[str], stories: list[Story],
+                                                                   webhook: Webhook) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        dead = f"json://127.0.0.1:{probe.getsockname()[1]}/hook"
+    crawl(db, urls[0])
+    redline_ok(db, "alert", "add", "flaky", "--to", webhook.url())
+    redline_ok(db, "alert", "add", "dead", "--to", dead)
+    webhook.fail = 2
+    stories[0].title = "Treaty in force"
+    crawl(db, urls[0])
+    options = ("--retry-base", "0", "--max-attempts", "3")
+    assert send(db, *options) == {"sent": 0, "retrying": 2, "failed": 0}
+    [flaky, gone] = sorted(invoke_json(db, "alert", "log"), key=lambda e: e["rule"], reverse=True)
+    assert flaky["status"] == "pending" and flaky["attempts"] == 1 and "500" in flaky["last_error"]
+    assert gone["attempts"] == 1 and "onnection" in gone["last_error"]
+    assert send(db, *options) == {"sent": 0, "retrying": 2, "failed": 0}
+    done = run_redline(db, "alert", "send", *options)
+    assert done.returncode == 1 and "sent 1  retrying 0  failed 1" in done.stdout
+    assert "1 alert(s) not delivered" in done.stderr.splitlines()[-1]
+    assert [h.status for h in webhook.received] == [500, 500, 200]
+    assert len({h.key for h in webhook.received}) == 1  # every attempt carries the same key
+    log = {e["rule"]: e for e in invoke_json(db, "alert", "log")}
+    assert log["flaky"]["status"] == "sent" and [a["error"] is None for a in log["flaky"]["attempt_log"]] == [
+        False, False, True]
+    assert log["dead"]["status"] == "failed" and log["dead"]["attempts"] == 3
+    assert [e["rule"] for e in invoke_json(db, "alert", "log", "--status", "failed")] == ["dead"]
+    assert send(db, *options) == {"sent": 0, "retrying": 0, "failed": 0}  # failed is final
+    assert {r["name"]: (r["sent"], r["failed"]) for r in invoke_json(db, "alert", "list")} == {
+        "flaky": (1, 0), "dead": (0, 1)}
+
+
+def test_receiver_that_hangs_times_out_then_the_retry_is_delivered(db: str, urls: list[str], stories: list[Story],
+                                                                   webhook: Webhook) -> None:
+    crawl(db, urls[0])
+    redline_ok(db, "alert", "add", "slow", "--to", webhook.url(query="rto=1"))
+    webhook.hang = 1
+    stories[0].title = "Treaty in force"
+    crawl(db, urls[0])
+    assert send(db, "--retry-base", "0") == {"sent": 0, "retrying": 1, "failed": 0}
+    [entry] = invoke_json(db, "alert", "log")
+    assert entry["status"] == "pending" and "timed out" in entry["last_error"]
+    webhook.release.set()  # the hung request ends (its sender stopped waiting long ago)
+    assert send(db, "--retry-base", "0") == {"sent": 1, "retrying": 0, "failed": 0}
+    wait_for("the hung request to finish", lambda: len(webhook.received) == 2)
+    assert len({h.key for h in webhook.received}) == 1 and len(webhook.accepted()) == 1
+
+
+def test_sigkill_of_the_sender_mid_batch_loses_nothing_and_repeats_at_most_one(
+        db: str, urls: list[str], stories: list[Story], webhook: Webhook) -> None:
+    crawl(db, *urls)
+    for name in ("a", "b", "c"):
+        redline_ok(db, "alert", "add", name, "--to", webhook.url(f"/{name}"))
+    for story in stories:
+        story.title += " (updated)"
+    crawl(db, *urls)
+    keys = {key for *_, key in outbox(db)}
+    assert len(keys) == 15
+    webhook.block_at = 6
+    sender = subprocess.Popen([sys.executable, "-m", "redline", "--db", db, "alert", "send", "--lease", "2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert webhook.arrived.wait(60), "the sender never reached the sixth alert"
+        sender.send_signal(signal.SIGKILL)  # after sending the sixth alert, before it could mark it sent
+        sender.wait(30)
+    finally:
+        webhook.release.set()
+    wait_for("the blocked request to finish", lambda: len(webhook.received) == 6)
+    blocked = webhook.received[-1].key
+
+    def all_sent() -> bool:
+        send(db, "--lease", "2")  # the killed sender's lease ends after 2 s
+        return all(status == "sent" for _, _, status, _, _ in outbox(db))
+
+    wait_for("every alert to be sent", all_sent)
+    counts = Counter(h.key for h in webhook.received)
+    assert set(counts) == keys  # nothing lost
+    assert [key for key, n in counts.items() if n > 1] == [blocked] and counts[blocked] == 2  # one repeat, same key

@@ -121,29 +121,33 @@ def deliver(target: str, message: Message) -> str | None:
 
 
 def _instance(target: str, headers: dict[str, str], payload: dict[str, Any] | None) -> Any:
-    """An apprise plugin for ``target``; a JSON webhook also gets the key header and Redline's payload."""
+    """An apprise plugin for ``target``; a JSON webhook also gets the key header and Redline's payload.
+
+    The URL is loaded as a string first: apprise then masks its secrets in what it logs.
+    """
     import apprise
     from apprise.plugins import url_to_dict
 
     with apprise.LogCapture(level=logging.WARNING) as captured:
-        parsed = url_to_dict(target)
-        if parsed is not None and _is_json(target):
-            parsed["headers"] = {**parsed.get("headers", {}), **headers}
-            if payload is not None:
-                parsed["payload"] = {**parsed.get("payload", {}), **payload}
-        instance = apprise.Apprise.instantiate(parsed) if parsed else None
+        instance = apprise.Apprise.instantiate(target)
     if instance is None:
-        reason = _reason(captured.getvalue())
-        raise BadTarget(f"malformed or unsupported apprise URL {private_target(target)!r}" + (f": {reason}" if reason else ""))
-    return instance
+        reason = _reason(captured.getvalue(), first=True)
+        raise BadTarget(f"malformed or unsupported apprise URL {private_target(target)!r}"
+                        + (f": {reason}" if reason else ""))
+    if not _is_json(target):
+        return instance
+    parsed = url_to_dict(target)
+    parsed["headers"] = {**parsed.get("headers", {}), **headers}
+    parsed["payload"] = {**parsed.get("payload", {}), **(payload or {})}
+    return apprise.Apprise.instantiate(parsed)
 
 
 def _is_json(target: str) -> bool:
     return target.split("://", 1)[0].lower() in JSON_SCHEMAS
 
 
-def _reason(log_text: str) -> str:
-    """Apprise's last warning or error, with the exception it logged (at debug level) behind it.
+def _reason(log_text: str, first: bool = False) -> str:
+    """Apprise's last (or first: the cause) warning or error, with the exception it logged after it.
 
     >>> _reason("t - WARNING - A Connection error occurred.\\nt - DEBUG - Socket Exception: Read timed out.")
     'A Connection error occurred. (Socket Exception: Read timed out.)'
@@ -153,7 +157,7 @@ def _reason(log_text: str) -> str:
         parts = line.split(" - ", 2)
         if len(parts) < 3:
             continue
-        if parts[1] in ("WARNING", "ERROR"):
+        if parts[1] in ("WARNING", "ERROR") and not (first and warning):
             warning, detail = parts[2].strip(), ""
         elif "Exception:" in parts[2]:
             detail = parts[2].strip()

@@ -13,21 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from redline.fakesite import FakeSite, Story
-from tests.conftest import crawl, invoke_json, run_redline
+from tests.conftest import crawl, invoke, invoke_json, run_redline
 from tests.receivers import Mailbox, Webhook, mailbox, wait_for, webhook  # noqa: F401  (fixtures)
 
 
-def redline_ok(db: str, *args: str) -> subprocess.CompletedProcess[str]:
-    done = run_redline(db, *args)
-    assert done.returncode == 0, done.stderr
-    return done
+def redline_ok(db: str, *args: str) -> None:
+    """A ``redline`` command, in this process."""
+    result = invoke(db, *args)
+    assert result.exit_code == 0, result.output
 
 
 def send(db: str, *args: str) -> dict[str, Any]:
     """One ``redline alert send --json`` pass; returns its counts (it exits 1 when some failed)."""
-    done = run_redline(db, "alert", "send", "--json", *args)
-    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
-    return json.loads(done.stdout)
+    result = invoke(db, "alert", "send", "--json", *args)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
 
 
 def outbox(db: str) -> list[tuple[Any, ...]]:
@@ -72,7 +72,7 @@ def test_each_rule_filter_picks_exactly_its_changes(db: str, urls: list[str], st
                                                     webhook: Webhook) -> None:
     crawl(db, *urls)
     redline_ok(db, "schedule", "add", "j1", "--every", "1h", urls[0], urls[4])
-    redline_ok(db, "schedule", "run", "j1", "--json")  # tracks urls 0 and 4 (both unchanged)
+    assert run_redline(db, "schedule", "run", "j1", "--json").returncode == 0  # tracks urls 0 and 4
     rules = {"heads": ["--kinds", "headline"], "stealthy": ["--stealth-only", "--include-trivial"],
              "big": ["--min-words", "10"], "job": ["--job", "j1"], "elsewhere": ["--site", "example.com"],
              "here": ["--site", "127.0.0.1"], "default": [], "everything": ["--include-trivial"],
@@ -223,3 +223,73 @@ def test_sigkill_of_the_sender_mid_batch_loses_nothing_and_repeats_at_most_one(
     counts = Counter(h.key for h in webhook.received)
     assert set(counts) == keys  # nothing lost
     assert [key for key, n in counts.items() if n > 1] == [blocked] and counts[blocked] == 2  # one repeat, same key
+
+
+def test_rules_are_validated_with_one_line_errors(db: str, urls: list[str], stories: list[Story],
+                                                  webhook: Webhook) -> None:
+    hook = webhook.url()
+    bad = {("--to", hook, "--kinds", "headline,typo"): "unknown change kind 'typo'",
+           ("--to", "nope://x"): "malformed or unsupported apprise URL 'nope://…'",
+           ("--to", "mailto://user:pw@127.0.0.1?from=a@b.c&to=x@y.z"): "Invalid ~From~ email",
+           ("--to", hook, "--job", "nosuch"): "unknown job 'nosuch'",
+           ("--to", hook, "--site", "https://example.com/news"): "give a host name",
+           ("--to", hook, "--digest", "weekly"): "bad --digest 'weekly'",
+           ("--to", hook, "--min-words", "-3"): "bad --min-words '-3'",
+           ("--kinds", "headline"): "give at least one --to"}
+    for args, message in bad.items():
+        done = run_redline(db, "alert", "add", "desk", *args) if args[0] == "--kinds" else None
+        result = invoke(db, "alert", "add", "desk", *args)
+        assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1, (args, result)
+        assert "pw" not in result.stderr
+        if done is not None:  # and as a user sees it: one line, no traceback
+            assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    redline_ok(db, "alert", "add", "desk", "--to", hook)
+    assert invoke(db, "alert", "add", "desk", "--to", hook).exit_code == 1  # exists
+    for command in ("remove", "pause", "resume", "test"):
+        result = invoke(db, "alert", command, "nosuch")
+        assert result.exit_code == 1 and "no alert named 'nosuch'" in result.stderr, (command, result.output)
+    assert invoke(db, "alert", "log", "--status", "lost").exit_code == 2
+
+    # alert test sends a sample marked as a test, with a fresh key, outside the outbox.
+    redline_ok(db, "alert", "test", "desk")
+    [sample] = webhook.received
+    assert sample.body["redline"]["test"] is True and sample.key.startswith("test-")
+    assert sample.body["redline"]["alerts"][0]["diff"]["changes"]
+
+    # A paused rule records nothing new, and what it had waits until it is resumed.
+    crawl(db, urls[0])
+    stories[0].title = "First edit"
+    crawl(db, urls[0])
+    redline_ok(db, "alert", "pause", "desk")
+    stories[0].title = "Second edit, while paused"
+    crawl(db, urls[0])
+    assert [(r, v, s) for r, v, s, _, _ in outbox(db)] == [("desk", 2, "pending")]
+    assert send(db)["sent"] == 0
+    redline_ok(db, "alert", "resume", "desk")
+    assert send(db)["sent"] == 1
+    [listed] = invoke_json(db, "alert", "list")
+    assert listed["targets"] == [hook.split("/hook")[0] + "/…"] and listed["paused"] is False and listed["sent"] == 1
+    redline_ok(db, "alert", "remove", "desk")
+    assert invoke_json(db, "alert", "list") == [] and invoke_json(db, "alert", "log")[0]["rule"] == "desk"
+
+
+def test_scheduler_delivers_after_its_run(db: str, urls: list[str], stories: list[Story], webhook: Webhook,
+                                          tmp_path: Path) -> None:
+    crawl(db, urls[0])
+    redline_ok(db, "schedule", "add", "desk-job", "--every", "1h", "--recheck", "1s", urls[0])
+    redline_ok(db, "alert", "add", "desk", "--to", webhook.url(), "--kinds", "headline,correction")
+    stories[0].title = "Pact takes effect"
+    with (tmp_path / "scheduler.log").open("w") as log:
+        scheduler = subprocess.Popen([sys.executable, "-m", "redline", "--db", db, "scheduler", "--sync-every", "1s"],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for("the scheduler's run to alert", lambda: bool(webhook.received), deadline=120)
+            scheduler.send_signal(signal.SIGTERM)
+            assert scheduler.wait(60) == 0
+        finally:
+            if scheduler.poll() is None:
+                scheduler.kill()
+                scheduler.wait()
+    [hook] = webhook.received
+    assert hook.body["redline"]["alerts"][0]["kinds"] == ["headline"]
+    assert [s for _, _, s, _, _ in outbox(db)] == ["sent"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from redline.fakesite import FakeSite, Story
 from tests.conftest import crawl, invoke, invoke_json, run_redline
+from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 from tests.receivers import Mailbox, Webhook, mailbox, wait_for, webhook  # noqa: F401  (fixtures)
 
 
@@ -293,3 +294,31 @@ def test_scheduler_delivers_after_its_run(db: str, urls: list[str], stories: lis
     [hook] = webhook.received
     assert hook.body["redline"]["alerts"][0]["kinds"] == ["headline"]
     assert [s for _, _, s, _, _ in outbox(db)] == ["sent"]
+
+
+def test_versions_recorded_by_a_postgres_worker_are_alerted_by_it(
+        pg_url: str, urls: list[str], stories: list[Story], webhook: Webhook, tmp_path: Path) -> None:
+    from jobs.queue import enqueue, ensure_schema
+
+    crawl(pg_url, urls[0])
+    ensure_schema(pg_url)
+    redline_ok(pg_url, "alert", "add", "desk", "--to", webhook.url(), "--kinds", "headline,correction")
+    stories[0].title = "Pact takes effect"
+    with (tmp_path / "worker.log").open("w") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "redline", "--db", pg_url, "worker", "--concurrency", "2",
+                                   "--batch-size", "1", "--batch-wait", "0.2", "--heartbeat", "1"],
+                                  stdout=log, stderr=subprocess.STDOUT)
+        try:
+            assert enqueue(pg_url, [urls[0]]) == (1, 0)
+            wait_for("the worker's crawl to alert", lambda: bool(webhook.received), deadline=120)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(60) == 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    [hook] = webhook.received
+    [item] = hook.body["redline"]["alerts"]
+    assert item["url"] == urls[0] and item["version"] == 2 and item["kinds"] == ["headline"]
+    [entry] = invoke_json(pg_url, "alert", "log")
+    assert entry["status"] == "sent" and entry["key"] == hook.key

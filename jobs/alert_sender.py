@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from jobs.alert_messages import DEFAULT_DIFF_PATH, Message, build, check_diff_pa
 
 log = logging.getLogger("redline.alerts")
 JSON_SCHEMAS = ("json", "jsons")
+SENDING = threading.Lock()  # one send at a time per process: apprise's log capture is process-wide
 
 
 class BadTarget(ValueError):
@@ -90,10 +92,11 @@ def send_pending(engine: Engine, options: SendOptions) -> SendReport:
     return report
 
 
-def send_logged(engine: Engine, options: SendOptions) -> None:
-    """``send_pending`` for the scheduler and workers: problems are logged, never raised."""
+def send_logged(engine: Engine) -> None:
+    """``send_pending`` for the scheduler and workers (options from the environment): problems are
+    logged, never raised."""
     try:
-        report = send_pending(engine, options)
+        report = send_pending(engine, SendOptions.from_env())
     except Exception:  # noqa: BLE001  (the next pass tries again; nothing is lost)
         log.exception("alert sending failed; will try again")
         return
@@ -106,7 +109,7 @@ def deliver(target: str, message: Message) -> str | None:
     import apprise
 
     key = message.payload["idempotency_key"]
-    with apprise.LogCapture(level=logging.DEBUG) as captured:
+    with SENDING, apprise.LogCapture(level=logging.DEBUG) as captured:
         try:
             instance = _instance(target, {"Idempotency-Key": key}, {"redline": message.payload})
         except BadTarget as exc:

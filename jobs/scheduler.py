@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from archive import runs, schedules
 from archive.db import open_engine
 from archive.tables import utcnow
-from jobs.alert_sender import SendOptions, send_logged
+from jobs.alert_sender import send_logged
 from jobs.triggers import build_trigger, first_run
 
 logger = logging.getLogger("redline.scheduler")
@@ -102,7 +102,7 @@ class Scheduler:
 
     def send_alerts(self) -> None:
         """Deliver pending alerts (the outbox); two passes at once never send one alert twice."""
-        send_logged(self.engine, SendOptions.from_env())
+        send_logged(self.engine)
 
     def _run_and_alert(self, name: str) -> None:
         self._run(name)

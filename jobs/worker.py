@@ -13,7 +13,7 @@ from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 
 from archive.db import open_engine
-from jobs.alert_sender import SendOptions, send_logged
+from jobs.alert_sender import send_logged
 from jobs.batch import Batcher
 from jobs.queue import QUEUE, RETRY, ensure_schema, make_app
 from jobs.runner import CrawlFailed
@@ -79,10 +79,9 @@ async def _housekeeping(app: App, config: WorkerConfig) -> None:
 async def _send_alerts(db_url: str, every: float) -> None:
     """Deliver pending alerts (versions this worker's crawls recorded, retries, digests) every ``every`` s."""
     engine = await asyncio.to_thread(open_engine, db_url, writer=True)
-    options = SendOptions.from_env()
     try:
         while True:
-            await asyncio.to_thread(send_logged, engine, options)
+            await asyncio.to_thread(send_logged, engine)
             await asyncio.sleep(every)
     finally:
         engine.dispose()

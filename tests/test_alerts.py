@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from redline.fakesite import FakeSite, Story
+from redline.fakesite import Story
 from tests.conftest import crawl, invoke, invoke_json, run_redline
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 from tests.receivers import Mailbox, Webhook, mailbox, wait_for, webhook  # noqa: F401  (fixtures)
@@ -322,3 +322,22 @@ def test_versions_recorded_by_a_postgres_worker_are_alerted_by_it(
     assert item["url"] == urls[0] and item["version"] == 2 and item["kinds"] == ["headline"]
     [entry] = invoke_json(pg_url, "alert", "log")
     assert entry["status"] == "sent" and entry["key"] == hook.key
+
+
+def test_a_version_renoise_recovers_alerts_and_says_so(db: str, urls: list[str], stories: list[Story],
+                                                        webhook: Webhook) -> None:
+    crawl(db, urls[0])
+    redline_ok(db, "alert", "add", "desk", "--to", webhook.url())
+    redline_ok(db, "ignore", "add", "127.0.0.1", "^Officials said")  # a rule that wrongly hides an edit
+    stories[0].paragraphs.insert(2, "Officials said the treaty had been quietly amended before it took effect.")
+    assert crawl(db, urls[0])["new_versions"] == 0
+    assert outbox(db) == []
+    redline_ok(db, "ignore", "remove", "127.0.0.1", "^Officials said")
+    done = run_redline(db, "renoise", urls[0], "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["recovered"], done.stderr
+    assert send(db)["sent"] == 1
+    [hook] = webhook.received
+    [item] = hook.body["redline"]["alerts"]
+    assert item["recovered_at"] is not None and item["kinds"] == ["paragraph-added"]
+    assert "recovered by renoise" in hook.body["message"]
+    assert "{+Officials said the treaty had been quietly amended" in hook.body["message"]

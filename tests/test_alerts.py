@@ -341,3 +341,52 @@ def test_a_version_renoise_recovers_alerts_and_says_so(db: str, urls: list[str],
     assert item["recovered_at"] is not None and item["kinds"] == ["paragraph-added"]
     assert "recovered by renoise" in hook.body["message"]
     assert "{+Officials said the treaty had been quietly amended" in hook.body["message"]
+
+
+def test_an_alert_commits_or_rolls_back_with_its_version(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import pytest
+    from sqlalchemy import event, func, select
+
+    from archive import tables as t
+    from archive.alerts import RuleSpec, add_rule
+    from archive.capture import Extracted, Fetch
+    from archive.db import open_engine
+    from archive.store import Archive
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'a.db'}", writer=True)
+    archive, url, t0 = Archive(engine), "https://news.example/world/talks", datetime(2024, 12, 5, 9, tzinfo=UTC)
+    text = ("Negotiators met for the third round of talks in the capital on Wednesday evening. The delegations "
+            "discussed border crossings, trade quotas, fishing rights and the release of detained sailors.\n\n"
+            "Officials on both sides said a joint statement would follow once the ministers had agreed on it.")
+
+    def record(n: int, title: str) -> None:
+        fetch = Fetch(url, t0 + timedelta(hours=n), final_url=url, status=200, body=f"<p>{n}</p>".encode())
+        archive.record(fetch, Extracted(text, title=title, extractor="test"))
+
+    def counts() -> tuple[int, int]:
+        with engine.connect() as conn:
+            return (conn.scalar(select(func.count()).select_from(t.versions)),
+                    conn.scalar(select(func.count()).select_from(t.alert_outbox)))
+
+    try:
+        add_rule(engine, RuleSpec("desk", ["json://127.0.0.1:9/hook"]), t0)
+        record(1, "Talks resume")
+        seen: list[str] = []
+
+        def crash_after_the_outbox_write(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if seen:
+                raise RuntimeError("crash after the outbox row was written")
+            if statement.startswith("INSERT INTO alert_outbox"):
+                seen.append(statement)
+
+        event.listen(engine, "after_cursor_execute", crash_after_the_outbox_write)
+        with pytest.raises(RuntimeError):
+            record(2, "Talks collapse")
+        event.remove(engine, "after_cursor_execute", crash_after_the_outbox_write)
+        assert seen and counts() == (1, 0)  # neither the version nor its alert
+        record(2, "Talks collapse")
+        assert counts() == (2, 1)  # both
+    finally:
+        engine.dispose()

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, and_, delete, exists, func, insert, or_, select, 
 
 from archive import tables as t
 from archive.db import ArchiveError
+from archive.tables import utcnow
 from archive.vocab import ChangeKind
 
 if TYPE_CHECKING:
@@ -153,11 +154,11 @@ def private_target(target: str) -> str:
 # -- written by the store, in the version's transaction ------------------------------------------
 
 def queue_alerts(session: Session, article_id: int, host: str, number: int, change: Change | None,
-                 drift: bool) -> int:
+                 drift: bool) -> None:
     """Write an outbox row per target of every active rule that version ``number`` matches."""
     if change is None or drift or number == 1:
-        return 0
-    now = datetime.now(UTC)
+        return
+    now = utcnow()
     rows = []
     for rule in session.execute(select(R).where(~R.c.paused).order_by(R.c.id)):
         if not _matches(session, rule, article_id, host, change):
@@ -169,7 +170,6 @@ def queue_alerts(session: Session, article_id: int, host: str, number: int, chan
                          "due_at": due, "status": "pending", "attempts": 0, "next_attempt_at": due})
     if rows:
         session.execute(insert(O), rows)
-    return len(rows)
 
 
 def _matches(session: Session, rule: Any, article_id: int, host: str, change: Change) -> bool:

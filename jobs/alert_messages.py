@@ -53,8 +53,9 @@ def check_diff_path(template: str) -> str:
         names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
     except ValueError as exc:
         raise ValueError(f"bad diff path {template!r}: {exc}") from exc
-    for name in sorted(names - PLACEHOLDERS):
-        raise ValueError(f"unknown placeholder {{{name}}} in diff path; use {{url}}, {{host}}, {{from}} or {{to}}")
+    unknown = sorted(names - PLACEHOLDERS)
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}} in diff path; use {{url}}, {{host}}, {{from}} or {{to}}")
     return template
 
 

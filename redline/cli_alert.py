@@ -93,7 +93,12 @@ def add(ctx: click.Context, name: str, targets: tuple[str, ...], sites: tuple[st
 @click.pass_context
 @handles_errors
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List alert rules, their filters, and how many of their alerts are pending, sent and failed."""
+    """List alert rules, their filters, and how many of their alerts are pending, sent and failed.
+
+    \b
+    redline alert list
+    redline alert list --json
+    """
     from archive.queries import alert_rules
 
     rules = alert_rules(engine(ctx))
@@ -126,7 +131,11 @@ def _filters(rule: Any) -> str:
 @click.pass_context
 @handles_errors
 def remove(ctx: click.Context, name: str) -> None:
-    """Remove a rule; its pending alerts are cancelled (they stay in 'redline alert log')."""
+    """Remove a rule; its pending alerts are cancelled (they stay in 'redline alert log').
+
+    \b
+    redline alert remove desk
+    """
     from archive.alerts import remove_rule
 
     cancelled = remove_rule(engine(ctx, writer=True), name)
@@ -138,7 +147,11 @@ def remove(ctx: click.Context, name: str) -> None:
 @click.pass_context
 @handles_errors
 def pause(ctx: click.Context, name: str) -> None:
-    """Pause a rule: changes recorded meanwhile make no alerts, and pending ones wait."""
+    """Pause a rule: changes recorded meanwhile make no alerts, and pending ones wait.
+
+    \b
+    redline alert pause desk
+    """
     from archive.alerts import set_paused
 
     set_paused(engine(ctx, writer=True), name, True)
@@ -149,7 +162,11 @@ def pause(ctx: click.Context, name: str) -> None:
 @click.pass_context
 @handles_errors
 def resume(ctx: click.Context, name: str) -> None:
-    """Resume a paused rule; its waiting alerts go out at the next send."""
+    """Resume a paused rule; its waiting alerts go out at the next send.
+
+    \b
+    redline alert resume desk
+    """
     from archive.alerts import set_paused
 
     set_paused(engine(ctx, writer=True), name, False)
@@ -164,6 +181,10 @@ def test(ctx: click.Context, name: str, base_url: str | None, diff_path: str | N
     """Send a sample alert, marked as a test, to each of rule NAME's targets now.
 
     The sample is the archive's latest recorded change, or a built-in example when it has none.
+
+    \b
+    redline alert test desk
+    redline alert test desk --base-url https://redline.example.org
     """
     from archive.alerts import rule_targets
     from jobs.alert_sender import deliver
@@ -188,7 +209,12 @@ def test(ctx: click.Context, name: str, base_url: str | None, diff_path: str | N
 @click.pass_context
 @handles_errors
 def log(ctx: click.Context, rule: str | None, status: str | None, limit: int, as_json: bool) -> None:
-    """Show alerts, newest first: status, attempts, last error and idempotency key."""
+    """Show alerts, newest first: status, attempts, last error and idempotency key.
+
+    \b
+    redline alert log
+    redline alert log --rule desk --status failed --json
+    """
     from archive.queries import alert_log, iso
 
     if status not in (None, "pending", "sent", "failed", "cancelled"):
@@ -219,7 +245,8 @@ def send(ctx: click.Context, base_url: str | None, diff_path: str | None, max_at
     """Deliver pending alerts once (for cron); exit 1 if any could not be delivered.
 
     \b
-    * * * * *  redline alert send --base-url https://redline.example.org
+    redline alert send
+    redline alert send --base-url https://redline.example.org   # in a crontab: * * * * *
     """
     from jobs.alert_sender import send_pending
 

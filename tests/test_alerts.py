@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlalchemy import event, func, select
+
+from archive import tables as t
+from archive.alerts import RuleSpec, add_rule
+from archive.capture import Extracted, Fetch
+from archive.db import open_engine
+from archive.store import Archive
+from jobs.queue import enqueue, ensure_schema
 from redline.fakesite import Story
 from tests.conftest import crawl, invoke, invoke_json, run_redline
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
@@ -81,6 +92,7 @@ def test_each_rule_filter_picks_exactly_its_changes(db: str, urls: list[str], st
     for name, options in rules.items():
         redline_ok(db, "alert", "add", name, "--to", webhook.url(f"/{name}"), *options)
     stories[0].title = "Pact takes effect, Kremlin says"                          # headline, stealth
+    assert "agreement" in stories[1].paragraphs[1]
     stories[1].paragraphs[1] = stories[1].paragraphs[1].replace("agreement", "agreemant")  # one letter
     assert stories[2].paragraphs[1].endswith(".")
     stories[2].paragraphs[1] = stories[2].paragraphs[1][:-1]                       # punctuation only
@@ -146,8 +158,6 @@ def test_email_escapes_hostile_titles_and_carries_the_excerpt(db: str, urls: lis
 
 def test_receiver_that_fails_then_recovers_and_one_that_never_does(db: str, urls: list[str], stories: list[Story],
                                                                    webhook: Webhook) -> None:
-    import socket
-
     with socket.socket() as probe:  # a port nothing listens on: connection refused
         probe.bind(("127.0.0.1", 0))
         dead = f"json://127.0.0.1:{probe.getsockname()[1]}/hook"
@@ -298,8 +308,6 @@ def test_scheduler_delivers_after_its_run(db: str, urls: list[str], stories: lis
 
 def test_versions_recorded_by_a_postgres_worker_are_alerted_by_it(
         pg_url: str, urls: list[str], stories: list[Story], webhook: Webhook, tmp_path: Path) -> None:
-    from jobs.queue import enqueue, ensure_schema
-
     crawl(pg_url, urls[0])
     ensure_schema(pg_url)
     redline_ok(pg_url, "alert", "add", "desk", "--to", webhook.url(), "--kinds", "headline,correction")
@@ -344,17 +352,6 @@ def test_a_version_renoise_recovers_alerts_and_says_so(db: str, urls: list[str],
 
 
 def test_an_alert_commits_or_rolls_back_with_its_version(tmp_path: Path) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    import pytest
-    from sqlalchemy import event, func, select
-
-    from archive import tables as t
-    from archive.alerts import RuleSpec, add_rule
-    from archive.capture import Extracted, Fetch
-    from archive.db import open_engine
-    from archive.store import Archive
-
     engine = open_engine(f"sqlite:///{tmp_path / 'a.db'}", writer=True)
     archive, url, t0 = Archive(engine), "https://news.example/world/talks", datetime(2024, 12, 5, 9, tzinfo=UTC)
     text = ("Negotiators met for the third round of talks in the capital on Wednesday evening. The delegations "

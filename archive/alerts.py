@@ -22,7 +22,6 @@ from sqlalchemy import Engine, and_, delete, exists, func, insert, or_, select, 
 
 from archive import tables as t
 from archive.db import ArchiveError
-from archive.tables import utcnow
 from archive.vocab import ChangeKind
 
 if TYPE_CHECKING:
@@ -158,7 +157,7 @@ def queue_alerts(session: Session, article_id: int, host: str, number: int, chan
     """Write an outbox row per target of every active rule that version ``number`` matches."""
     if change is None or drift or number == 1:
         return
-    now = utcnow()
+    now = datetime.now(UTC)
     rows = []
     for rule in session.execute(select(R).where(~R.c.paused).order_by(R.c.id)):
         if not _matches(session, rule, article_id, host, change):

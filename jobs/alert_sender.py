@@ -14,13 +14,13 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from archive import alerts, queries
 from archive.alerts import private_target
-from archive.tables import utcnow
 from jobs.alert_messages import DEFAULT_DIFF_PATH, Message, build, check_diff_path
 
 log = logging.getLogger("redline.alerts")
@@ -67,9 +67,9 @@ def check_target(url: str) -> None:
 def send_pending(engine: Engine, options: SendOptions) -> SendReport:
     """Deliver every due message once (closing digests whose period has ended)."""
     report = SendReport()
-    alerts.close_digests(engine, utcnow())
-    for key in alerts.due_keys(engine, utcnow()):
-        claimed = alerts.claim(engine, key, utcnow(), options.lease)
+    alerts.close_digests(engine, _now())
+    for key in alerts.due_keys(engine, _now()):
+        claimed = alerts.claim(engine, key, _now(), options.lease)
         if claimed is None:
             continue  # another sender has it
         try:
@@ -79,10 +79,10 @@ def send_pending(engine: Engine, options: SendOptions) -> SendReport:
         except Exception as exc:  # noqa: BLE001  (recorded on the row, never lost)
             error = f"{type(exc).__name__}: {exc}"
         if error is None:
-            alerts.mark_sent(engine, claimed, utcnow())
+            alerts.mark_sent(engine, claimed, _now())
             report.sent += 1
             continue
-        gave_up = alerts.mark_failed(engine, claimed, utcnow(), error, max_attempts=options.max_attempts,
+        gave_up = alerts.mark_failed(engine, claimed, _now(), error, max_attempts=options.max_attempts,
                                      retry_base=options.retry_base)
         report.failed += gave_up
         report.retrying += not gave_up
@@ -147,6 +147,10 @@ def _instance(target: str, headers: dict[str, str], payload: dict[str, Any] | No
 
 def _is_json(target: str) -> bool:
     return target.split("://", 1)[0].lower() in JSON_SCHEMAS
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _reason(log_text: str, first: bool = False) -> str:

@@ -67,8 +67,9 @@ def add(ctx: click.Context, name: str, targets: tuple[str, ...], sites: tuple[st
     redline alert add stealth --to 'slack://T000/B000/XXXX' --stealth-only --min-words 5 --site www.example.com
     redline alert add morning --to 'mailto://user:pass@example.com' --job world --digest daily
     """
+    from datetime import UTC, datetime
+
     from archive.alerts import BadRule, RuleSpec, add_rule, check_site, parse_kinds
-    from archive.tables import utcnow
     from jobs.alert_sender import BadTarget, check_target
 
     if not targets:
@@ -83,7 +84,7 @@ def add(ctx: click.Context, name: str, targets: tuple[str, ...], sites: tuple[st
         spec = RuleSpec(name, list(dict.fromkeys(targets)), [check_site(s) for s in sites], job,
                         parse_kinds(kinds) if kinds is not None else None, stealth_only, int(min_words),
                         include_trivial, digest)
-        add_rule(engine(ctx, writer=True, must_exist=False), spec, utcnow())
+        add_rule(engine(ctx, writer=True, must_exist=False), spec, datetime.now(UTC))
     except (BadTarget, BadRule) as exc:
         raise UserError(str(exc), 2) from exc
 

@@ -150,6 +150,7 @@ def _is_json(target: str) -> bool:
 
 
 def _now() -> datetime:
+    """Now, in UTC (read afresh for each step: sends can take seconds)."""
     return datetime.now(UTC)
 
 

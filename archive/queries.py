@@ -27,6 +27,11 @@ Jobs
     ``due(db, names=(), now=, limit=, only_due=) -> list[DueEntry]``: tracked URLs by when they are
     next due (soonest first), worked out in SQL from each schedule's re-check policy.
     ``schedules(db) -> list[ScheduleEntry]``: every schedule with its tracked count and last run.
+Alerts
+    ``version_change(db, article_id, number) -> VersionChange``: a version and its diff against the
+    version captured before it. ``latest_change(db)``: the change captured last, for samples.
+    ``alert_rules(db) -> list[AlertRule]``: every rule by name, with its pending/sent/failed counts.
+    ``alert_log(db, rule=, status=, limit=, after=) -> Page[AlertEntry]``: outbox rows, newest first.
 Summaries
     ``reextract_summary(kinds) -> ReextractSummary``: what ``redline reextract`` did.
 
@@ -435,9 +440,6 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
 
     Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
     """
-    from archive.diff import paragraph_spans, word_ops
-    from archive.reading import SiteNoise, read_text
-
     with _connected(db) as conn:
         ref = article(conn, url)
         if old is None and new is None:
@@ -448,14 +450,52 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
             a = before.first() or _version_row(conn, ref, -2, url)
         else:
             a, b = _version_row(conn, ref, old, url), _version_row(conn, ref, new, url)
-        old_text, new_text = read_text(conn, a), read_text(conn, b)
-        if not with_noise:
-            noise = SiteNoise(conn, ref.host)
-            old_text, new_text = noise.significant_text(old_text, a), noise.significant_text(new_text, b)
+        return _diff(conn, ref, a, b, with_noise)
+
+
+def _diff(conn: Connection, ref: ArticleRef, a: Row[Any], b: Row[Any], with_noise: bool) -> Diff:
+    from archive.diff import paragraph_spans, word_ops
+    from archive.reading import SiteNoise, read_text
+
+    old_text, new_text = read_text(conn, a), read_text(conn, b)
+    if not with_noise:
+        noise = SiteNoise(conn, ref.host)
+        old_text, new_text = noise.significant_text(old_text, a), noise.significant_text(new_text, b)
     ops = word_ops(old_text, new_text)
     return Diff(ref.url, VersionStamp(a.number, a.captured_at), VersionStamp(b.number, b.captured_at),
                 FieldChange(a.title, b.title), FieldChange(a.byline, b.byline), FieldChange(a.updated, b.updated),
                 [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text)
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """A version, how it changed, and its diff against the version captured before it (for alerts)."""
+
+    entry: VersionEntry
+    diff: Diff
+
+
+def version_change(db: Db, article_id: int, number: int) -> VersionChange:
+    """Version ``number`` of article ``article_id`` and its diff against the version captured before it."""
+    with _connected(db) as conn:
+        row = conn.execute(_REF.where(A.c.id == article_id)).first()
+        if row is None:
+            raise ArchiveError(f"no archived article with id {article_id}")
+        ref = ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:])
+        b = _version_row(conn, ref, number, ref.url)
+        a = conn.execute(_CAPTURED_BEFORE, {"article": ref.id, "at": b.captured_at, "number": b.number}).first()
+        if a is None:
+            raise ArchiveError(f"version {number} of {ref.url} is its first; it has no change")
+        return VersionChange(_version_entry(b), _diff(conn, ref, a, b, False))
+
+
+def latest_change(db: Db) -> tuple[int, int] | None:
+    """(article id, version number) of the change captured last in the whole archive (drift aside)."""
+    query = (select(V.c.article_id, V.c.number).where(V.c.number > 1, ~V.c.drift)
+             .order_by(V.c.captured_at.desc(), V.c.id.desc()).limit(1))
+    with _connected(db) as conn:
+        row = conn.execute(query).first()
+    return (row.article_id, row.number) if row else None
 
 
 # -- jobs ---------------------------------------------------------------------------------------------
@@ -615,6 +655,85 @@ def schedules(db: Db) -> list[ScheduleEntry]:
         return [ScheduleEntry(*r[:10], bool(r.paused), r.tracked,
                               LastRun(r.started_at, RunOutcome(r.outcome)) if r.started_at else None)
                 for r in conn.execute(query)]
+
+
+# -- alerts -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AlertRule:
+    """An alert rule as stored, with how many of its alerts are pending, sent and failed."""
+
+    name: str
+    targets: list[str]
+    sites: list[str]
+    job: str | None
+    kinds: list[str] | None
+    stealth_only: bool
+    min_words: int
+    include_trivial: bool
+    digest: str | None
+    paused: bool
+    created_at: datetime
+    pending: int
+    sent: int
+    failed: int
+
+
+def alert_rules(db: Db) -> list[AlertRule]:
+    """Every alert rule by name, with its outbox counts."""
+    AR, O = t.alert_rules, t.alert_outbox
+    counts = {name: func.count().filter(O.c.status == name) for name in ("pending", "sent", "failed")}
+    tally = (select(O.c.rule_id, *(c.label(n) for n, c in counts.items())).group_by(O.c.rule_id).subquery())
+    query = (select(AR.c.name, AR.c.targets, AR.c.sites, AR.c.job, AR.c.kinds, AR.c.stealth_only, AR.c.min_words,
+                    AR.c.include_trivial, AR.c.digest, AR.c.paused, AR.c.created_at,
+                    *(func.coalesce(tally.c[n], 0) for n in counts))
+             .outerjoin(tally, tally.c.rule_id == AR.c.id).order_by(AR.c.name))
+    with _connected(db) as conn:
+        return [AlertRule(*r[:5], bool(r.stealth_only), r.min_words, bool(r.include_trivial), r.digest,
+                          bool(r.paused), *r[10:]) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class AlertEntry:
+    """One outbox row: one message to one target about one version (rows sharing a key are one digest)."""
+
+    id: int
+    key: str | None
+    rule: str
+    target: str
+    url: str
+    version: int
+    created_at: datetime
+    due_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+    attempt_log: list[dict[str, Any]]
+
+
+def alert_log(db: Db, *, rule: str | None = None, status: str | None = None, limit: int | None = 50,
+              after: str | None = None) -> Page[AlertEntry]:
+    """Outbox rows, newest first; ``next_attempt_at`` only for pending rows."""
+    O = t.alert_outbox
+    query = (select(O.c.id, O.c.key, O.c.rule, O.c.target, A.c.key.label("url"), O.c.version, O.c.created_at,
+                    O.c.due_at, O.c.status, O.c.attempts, O.c.next_attempt_at, O.c.sent_at, O.c.last_error,
+                    O.c.attempt_log)
+             .join(A, A.c.id == O.c.article_id).order_by(O.c.id.desc()))
+    if rule:
+        query = query.where(O.c.rule == rule)
+    if status:
+        query = query.where(O.c.status == status)
+    if after is not None:
+        (last_id,) = _cursor(after, int)
+        query = query.where(O.c.id < last_id)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with _connected(db) as conn:
+        rows = [AlertEntry(*r[:10], r.next_attempt_at if r.status == "pending" else None, r.sent_at, r.last_error,
+                           r.attempt_log or []) for r in conn.execute(query)]
+    return _page(rows, limit, lambda e: (e.id,))
 
 
 # -- summaries ----------------------------------------------------------------------------------------

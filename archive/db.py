@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DB = "redline.db"
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -46,6 +46,23 @@ def open_engine(url: str, *, writer: bool = False, must_exist: bool = False) -> 
     if sqlite:
         _configure_sqlite(engine, writer)
     migrate(engine)
+    return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """Make every new connection of ``engine`` refuse writes (SQLite ``query_only``, PostgreSQL read-only
+    transactions), for fronts that must never change the archive; pooled connections are dropped."""
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        if engine.dialect.name == "sqlite":
+            cur.execute("PRAGMA query_only=ON")
+        else:
+            cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_conn.commit()
+        cur.close()
+
+    engine.dispose()
     return engine
 
 

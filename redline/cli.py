@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from redline import cli_export, cli_queue, cli_schedule
+from redline import cli_export, cli_queue, cli_schedule, cli_serve
 from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, parse_since, read_urls
 from redline.output import emit_json, table
 
@@ -363,6 +363,6 @@ def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned
 
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
-for module in (cli_export, cli_schedule, cli_queue):
+for module in (cli_export, cli_schedule, cli_queue, cli_serve):
     for command in module.COMMANDS:
         cli.add_command(command)

@@ -372,6 +372,22 @@ class ChangeEntry:
     previous: int | None
 
 
+def _changes_query() -> Any:
+    """Versions newest first, each with its article and the number of the version captured before it."""
+    prev = V.alias("prev")
+    previous = (select(prev.c.number)
+                .where(prev.c.article_id == V.c.article_id,
+                       or_(prev.c.captured_at < V.c.captured_at,
+                           and_(prev.c.captured_at == V.c.captured_at, prev.c.number < V.c.number)))
+                .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
+    return (select(*(V.c[name] for name in _LOG_COLUMNS), A.c.id.label("article"), A.c.key, A.c.host,
+                   V.c.id.label("row"), previous.label("previous"))
+            .join(A, A.c.id == V.c.article_id).order_by(V.c.captured_at.desc(), V.c.id.desc()))
+
+
+_CHANGES = _changes_query()
+
+
 def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), stealth: bool = False,
             declared: bool = False, since: datetime | None = None, until: datetime | None = None,
             search: str | None = None, article_id: int | None = None, limit: int | None = None,
@@ -385,15 +401,7 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
         wanted_kinds = [ChangeKind(k) for k in kinds]
     except ValueError as exc:
         raise ArchiveError(f"unknown change kind; use one of {', '.join(ChangeKind)}") from exc
-    prev = V.alias("prev")
-    previous = (select(prev.c.number)
-                .where(prev.c.article_id == V.c.article_id,
-                       or_(prev.c.captured_at < V.c.captured_at,
-                           and_(prev.c.captured_at == V.c.captured_at, prev.c.number < V.c.number)))
-                .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
-    query = (select(*(V.c[name] for name in _LOG_COLUMNS), A.c.id.label("article"), A.c.key, A.c.host,
-                    V.c.id.label("row"), previous.label("previous"))
-             .join(A, A.c.id == V.c.article_id).order_by(V.c.captured_at.desc(), V.c.id.desc()))
+    query = _CHANGES
     conditions = []
     if site:
         conditions.append(A.c.host == site)

@@ -8,7 +8,6 @@ import re
 import select
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -232,6 +231,12 @@ def test_timeline_and_version_pages(served: Served, page: Any) -> None:
     page.goto(f"{served.base}/a/{sid}")
     assert page.locator(".timeline li.version").count() == 2
     assert "stealth" in page.inner_text("#v2")
+    page.select_option("select[name=old]", "2")
+    page.select_option("select[name=new]", "1")
+    page.click("text=Show the diff")
+    page.wait_for_url(f"**/a/{sid}/diff/2/1")  # any two versions, either way round, on a permalink
+    assert "[-Thursday-]" in page.inner_text(".sbs")
+    page.goto(f"{served.base}/a/{sid}")
     page.click(f'a[href="/a/{sid}/v/2"]')
     page.wait_for_url(f"**/a/{sid}/v/2")
     prov = page.inner_text("dl.provenance")

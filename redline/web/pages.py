@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from archive import queries
@@ -17,7 +17,7 @@ from redline.web import diffview, params
 def routes() -> list[Route]:
     return [Route("/", changes), Route("/articles", articles), Route("/a/{article:int}", timeline),
             Route("/a/{article:int}/v/{number:int}", version),
-            Route("/a/{article:int}/diff/{old:int}/{new:int}", diff)]
+            Route("/a/{article:int}/diff/{old:int}/{new:int}", diff), Route("/a/{article:int}/compare", compare)]
 
 
 def _render(request: Request, name: str, **context: Any) -> Response:
@@ -86,3 +86,12 @@ def diff(request: Request) -> Response:
               for name, change in (("headline", d.title), ("byline", d.byline), ("published", d.published),
                                    ("updated", d.updated)) if change is not None]
     return _render(request, "diff.html", ref=ref, d=d, fields=fields, rows=diffview.rows(d.paragraphs), noise=noise)
+
+
+def compare(request: Request) -> Response:
+    """The timeline's "compare any two versions" form, sent on to the diff's permalink."""
+    try:
+        old, new = int(request.query_params["old"]), int(request.query_params["new"])
+    except (KeyError, ValueError) as exc:
+        raise params.BadRequest("give two version numbers to compare, as old=N and new=M") from exc
+    return RedirectResponse(f"/a/{request.path_params['article']}/diff/{old}/{new}", 303)

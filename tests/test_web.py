@@ -375,3 +375,26 @@ def test_serve_says_where_it_listens_and_refuses_bad_input(served: Served, tmp_p
     missing = subprocess.run([sys.executable, "-m", "redline", "--db", str(tmp_path / "none.db"), "serve"],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1 and "no archive at" in missing.stderr
+
+
+def test_a_failing_database_gives_a_one_line_error_page_not_a_traceback(served: Served, tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    copy = str(tmp_path / "copy.db")
+    shutil.copy(served.db, copy)
+    proc, line = _start(copy)
+    try:
+        base = re.search(r"http://\S+/", line).group(0).rstrip("/")
+        assert get(base + "/")[0] == 200
+        with sqlite3.connect(copy) as conn:  # the archive breaks under the running server
+            conn.execute("DROP TABLE events")
+        for path in (f"/a/{served.ids[served.urls[0]]}", "/api/log?url=" + served.urls[0]):
+            status, headers, body = get(base + path)
+            assert status == 500 and b"internal error; the server log has the details" in body, path
+            assert b"Traceback" not in body and b"events" not in body and "default-src 'none'" in headers[
+                "Content-Security-Policy"]
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "no such table: events" in err  # the details are in the server's own log

@@ -1,7 +1,6 @@
 """The web application: routes, security headers on every response, and errors without tracebacks."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-log = logging.getLogger("redline.web")
 
 
 class SecurityHeaders:
@@ -84,7 +82,7 @@ def create_app(engine: Engine, base_url: str | None = None) -> Starlette:
         return error(request, 400, str(exc))
 
     async def on_crash(request: Request, exc: Exception) -> Response:
-        log.error("error serving %s: %s", request.url.path, exc, exc_info=exc)
+        # Starlette re-raises the exception after this answer, so uvicorn logs the traceback on stderr.
         return error(request, 500, "internal error; the server log has the details")
 
     async def healthz(request: Request) -> Response:

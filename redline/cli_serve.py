@@ -42,21 +42,24 @@ def listen(host: str, port: int) -> socket.socket:
               help="Address to listen on; anything but loopback lets other machines read the archive.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--base-url", metavar="URL", help="Public address for links in feeds (default: as requested).")
+@click.option("--db", metavar="URL", help="The archive, as 'redline --db URL serve' takes it.")
 @click.pass_context
 @handles_errors
-def serve(ctx: click.Context, host: str, port: int, base_url: str | None) -> None:
+def serve(ctx: click.Context, host: str, port: int, base_url: str | None, db: str | None) -> None:
     """Serve a read-only web view of the archive: changes, articles, timelines, diffs, Atom feeds
     and the JSON API. Safe beside a running scheduler or workers; nothing here writes or fetches.
 
     \b
     redline serve                         # http://127.0.0.1:8080/
-    redline --db redline-demo.db serve --port 8000
+    redline serve --db redline-demo.db --port 8000
     """
     import uvicorn
 
     from archive.db import read_only
     from redline.web.app import create_app
 
+    if db:
+        ctx.find_root().obj["db"] = db
     if base_url and not base_url.startswith(("http://", "https://")):
         raise UserError(f"bad --base-url {base_url!r}; give an http(s) URL", 2)
     app = create_app(read_only(engine(ctx)), base_url)

@@ -42,7 +42,8 @@ def run_demo(db: str, fresh: bool) -> None:
     for args in (["log", urls[0]], ["diff", urls[0]], ["log", urls[2]], ["list"], ["runs"]):
         say(f"\n$ redline --db {db} {' '.join(args)}")
         cli.main(["--db", db, *args], prog_name="redline", standalone_mode=False)
-    say(f"\nThe archive is in {db}; explore it with 'redline --db {db} list'.")
+    say(f"\nThe archive is in {db}; explore it with 'redline --db {db} list', or in a browser with "
+        f"'redline serve --db {db}'.")
 
 
 def forget_old_job(db_url: str) -> None:

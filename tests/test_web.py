@@ -372,7 +372,7 @@ def test_serve_says_where_it_listens_and_refuses_bad_input(served: Served, tmp_p
     busy = subprocess.run([sys.executable, "-m", "redline", "--db", served.db, "serve", "--port", port],
                           capture_output=True, text=True, timeout=60)
     assert busy.returncode == 1 and busy.stderr.strip().startswith(f"Error: cannot listen on 127.0.0.1:{port}:")
-    missing = subprocess.run([sys.executable, "-m", "redline", "--db", str(tmp_path / "none.db"), "serve"],
+    missing = subprocess.run([sys.executable, "-m", "redline", "serve", "--db", str(tmp_path / "none.db")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1 and "no archive at" in missing.stderr
 

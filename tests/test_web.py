@@ -398,3 +398,39 @@ def test_a_failing_database_gives_a_one_line_error_page_not_a_traceback(served: 
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "no such table: events" in err  # the details are in the server's own log
+
+
+def test_serving_beside_a_crawl_that_writes(served: Served, tmp_path: Path) -> None:
+    """The server reads while a crawl writes the same SQLite archive: neither blocks nor fails the other."""
+    import shutil
+    import sqlite3
+    import threading
+
+    copy = str(tmp_path / "busy.db")
+    shutil.copy(served.db, copy)
+    with sqlite3.connect(copy) as conn:
+        before = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
+    proc, line = _start(copy)
+    answers: list[int] = []
+    done = threading.Event()
+
+    def read_while_writing() -> None:
+        while not done.is_set():
+            answers.append(get(base + "/")[0])
+
+    try:
+        base = re.search(r"http://\S+/", line).group(0).rstrip("/")
+        reader = threading.Thread(target=read_while_writing)
+        reader.start()
+        try:
+            summary = crawl(copy, *served.urls, settings={"REDLINE_CONDITIONAL": "False"})
+        finally:
+            done.set()
+            reader.join(60)
+        with sqlite3.connect(copy) as conn:
+            fetches = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
+        assert summary["fetched"] == len(served.urls) and fetches == before + len(served.urls)  # all written
+        assert answers and set(answers) == {200}
+    finally:
+        proc.terminate()
+        proc.wait(30)

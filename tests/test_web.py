@@ -30,7 +30,10 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ATOM = "{http://www.w3.org/2005/Atom}"
-HOSTILE_TITLE = '<script>window.__pwned=1;alert(1)</script> \u202eevil\u202c "<img src=x onerror=alert(2)>"'
+# Markup, event attributes, bidi overrides (the extractor strips those), right-to-left text, a Cyrillic
+# homoglyph, fullwidth brackets and stacked combining marks.
+HOSTILE_TITLE = ('<script>window.__pwned=1;alert(1)</script> \u202eevil\u202c "<img src=x onerror=alert(2)>" '
+                 '\u05e9\u05dc\u05d5\u05dd p\u0430ypal \uff1cscript\uff1e Z\u0351\u0352\u0357a')
 HOSTILE_TEXT = ('A reader wrote <img src=x onerror="window.__pwned=2"> and <b onmouseover=alert(3)>bold</b> '
                 'into the story, then javascript:alert(4) and a zero\u200bwidth word, which must all show as text.')
 RAW = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Raw hostile page</title>
@@ -326,8 +329,10 @@ def test_hostile_pages_never_run_and_show_literally(served: Served, page: Any) -
     stored = invoke(served.db, "show", served.hostile, "--version", "1", "--json").stdout
     title, body = json.loads(stored)["title"], json.loads(stored)["text"]
     assert "<script>window.__pwned=1;alert(1)</script>" in title and "onerror=" in body
+    assert "\u05e9\u05dc\u05d5\u05dd p\u0430ypal" in title and "Z\u0351\u0352\u0357a" in title
     page.goto(f"{served.base}/a/{hid}/v/1")
     assert page.inner_text("h1") == title  # exactly what the archive holds, as text
+    assert page.locator("h1 > bdi").count() == 1  # isolated: right-to-left text cannot reorder the page around it
     assert body.split("\n")[0] in page.inner_text("article.text")
     page.goto(f"{served.base}/a/{hid}/diff/1/2")
     assert "{+Added: <script>alert(9)</script> stays text in the diff too.+}" in page.inner_text(".sbs")

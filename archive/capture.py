@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-IMPORT_MARKER = "x-redline-import"  # in the Content-Type of captures made by 'redline import' (text, not HTML)
+# A Content-Type parameter marking a capture made by ``redline import`` (a text snapshot, not HTML).
+IMPORT_MARKER = "x-redline-import"
 
 
 @dataclass
-class Fetch:
+class Capture:
     """One HTTP fetch as it happened, successful or not."""
 
     url: str

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
@@ -9,8 +10,33 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DB = "redline.db"
-HEAD_REVISION = "0004"
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def head_revision(folder: Path = MIGRATIONS / "versions") -> str:
+    """The newest migration: the revision no other one revises (read from the files, without Alembic).
+
+    >>> head_revision() == HEAD_REVISION
+    True
+    """
+    revisions: dict[str, str | None] = {}
+    for path in folder.glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text("utf-8")))
+        revisions[found["revision"]] = found.get("down_revision")
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations in {folder} have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+# ``revision = '0002'`` / ``down_revision = '0001'`` lines of an Alembic script (a regex, not ast: every
+# view command reads these, and parsing the scripts would cost more than the view's queries)
+_REVISION_LINE = re.compile(r"""^(revision|down_revision)\s*(?::[^=]*)?=\s*['"]([^'"]+)['"]""", re.MULTILINE)
+HEAD_REVISION = head_revision()
+_current: set[str] = set()  # databases this process has found (or brought) at head
+
+
+READ_ONLY = "redline_read_only"  # execution option: this connection only reads
 
 
 class ArchiveError(Exception):
@@ -81,7 +107,9 @@ def _configure_sqlite(engine: Engine, writer: bool) -> None:
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         # A writer takes the lock up front: a deferred BEGIN upgraded on first
         # write bypasses busy_timeout and fails with "database is locked".
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        # A connection marked read_only (a writer's quick lookups) never waits for that lock.
+        immediate = writer and not conn.get_execution_options().get(READ_ONLY)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -100,9 +128,15 @@ def migrate(engine: Engine) -> None:
     """Upgrade the schema to head with Alembic; a no-op (without importing Alembic) when current.
 
     On PostgreSQL the migration holds an advisory lock, and what it found is checked again under
-    that lock, so processes opening one new database at once migrate it once.
+    that lock, so processes opening one new database at once migrate it once. A database found at
+    head is not checked again in this process.
     """
+    key = _identity(engine)
+    if key is not None and key in _current:
+        return
     if current_revision(engine) == HEAD_REVISION:
+        if key is not None:
+            _current.add(key)
         return
     from alembic import command
     from alembic.config import Config
@@ -119,3 +153,18 @@ def migrate(engine: Engine) -> None:
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+    if key is not None:
+        _current.add(key)
+
+
+def _identity(engine: Engine) -> str | None:
+    """What names one database for the migration cache; a SQLite file by its inode too, so a file
+    deleted and made again is checked again (None: do not cache, e.g. an empty or in-memory file)."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.url.get_backend_name() != "sqlite":
+        return url
+    try:
+        found = os.stat(engine.url.database or "")
+    except OSError:
+        return None
+    return f"{url}#{found.st_dev}:{found.st_ino}" if found.st_size else None

@@ -124,3 +124,18 @@ def unified(old_text: str, new_text: str, old_label: str, new_label: str, contex
     old_lines = [line + "\n" for line in old_text.split("\n")] if old_text else []
     new_lines = [line + "\n" for line in new_text.split("\n")] if new_text else []
     return "".join(unified_diff(old_lines, new_lines, old_label, new_label, n=context))
+
+
+def marked(paragraphs: list[Paragraph]) -> str:
+    """The changed paragraphs with ``[-removed-]{+added+}`` around changed words: a diff that survives
+    plain text (citations, alerts, copied notes).
+
+    >>> print(marked(paragraph_spans(word_ops("A b.\\n\\nSame.", "A c.\\n\\nSame."))))
+    A [-b.-]{+c.+}
+    """
+    def piece(span: Op) -> str:
+        old = f"[-{span.old}-]" if span.old and span.op in ("delete", "replace") else ""
+        new = f"{{+{span.new}+}}" if span.new and span.op in ("insert", "replace") else ""
+        return span.old if span.op == "equal" else old + new
+
+    return "\n\n".join("".join(piece(s) for s in p.spans) for p in paragraphs if p.changed)

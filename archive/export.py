@@ -31,13 +31,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
@@ -45,8 +44,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from archive import models as m
-from archive.db import ArchiveError
 from archive.reading import read_text
+from archive.files import ExportError, inside, safe_component, write_atomic
 from archive.queries import article, iso
 
 FORMATS = ("txt", "md", "jsonl", "warc")
@@ -56,15 +55,8 @@ FOOTER = "Original url:"
 HASH_LEN = 16
 SLUG_MAX = 60
 HOST_MAX = 100
-NAME_MAX = 255
-RESERVED = {"CON", "PRN", "AUX", "NUL", "CLOCK$", "CONIN$", "CONOUT$",
-            *(f"{p}{n}" for p in ("COM", "LPT") for n in "0123456789")}
 FRONT_MATTER_KEYS = ("url", "canonical_url", "title", "description", "byline", "language", "published",
                      "updated", "captured_at", "version", "sha256", "extractor")
-
-
-class ExportError(ArchiveError):
-    """An export that could not be written; the message is one line."""
 
 
 @dataclass
@@ -86,20 +78,6 @@ class Selected:
 
 
 # -- paths ------------------------------------------------------------------------------------------
-
-def safe_component(name: str) -> str:
-    """A single path component that is safe on POSIX and Windows, at most 255 bytes.
-
-    >>> [safe_component(n) for n in ("..", "a/b", "con", "Com1.txt", "x\\x00y", "")]
-    ['_', 'a_b', '_con', '_Com1.txt', 'x_y', '_']
-    """
-    name = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]', "_", name).rstrip(" .") or "_"
-    if name in (".", "..") or name.startswith(".") or name.split(".")[0].upper().rstrip(" ") in RESERVED:
-        name = "_" + name
-    while len(name.encode("utf-8")) > NAME_MAX:
-        name = name[:-1]
-    return name
-
 
 def url_hash(key: str) -> str:
     """The short hash of a full URL key that keeps article directories apart.
@@ -147,51 +125,6 @@ def version_path(key: str, number: int, captured_at: datetime, ext: str) -> Pure
     '127.0.0.1_8080/pact-a0c3334e43e8a2d6/v0002-20261122T063251Z.txt'
     """
     return article_dir(key) / f"v{number:04d}-{captured_at:%Y%m%dT%H%M%SZ}.{ext}"
-
-
-def inside(root: Path, relative: PurePosixPath) -> Path:
-    """``root / relative``, refusing anything that is not a plain relative path of safe components."""
-    parts = relative.parts
-    if relative.is_absolute() or any(p in ("", ".", "..") or safe_component(p) != p for p in parts):
-        raise ExportError(f"refusing unsafe export path {str(relative)!r}")
-    return root.joinpath(*parts)
-
-
-# -- atomic writes ----------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """Write ``path`` through a temporary file in its directory: fsync, then ``os.replace``.
-
-    On any error the temporary file is removed; OSError becomes a one-line ExportError.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".redline-", suffix=".tmp")
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-
-
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Write bytes atomically unless the file already holds exactly them; True when written."""
-    with contextlib.suppress(OSError):
-        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    with atomic_file(path) as fh:
-        fh.write(data)
-    return True
 
 
 # -- rendering --------------------------------------------------------------------------------------

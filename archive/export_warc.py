@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import select
@@ -39,12 +39,15 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from archive import models as m
-from archive.export import Selected, atomic_file, inside, write_atomic
+from archive.capture import IMPORT_MARKER
+from archive.files import atomic_file, inside, write_atomic
 from archive.textpack import decompress_body
+
+if TYPE_CHECKING:
+    from archive.export import Selected
 
 WARC_NAME = "redline.warc.gz"
 CDXJ_NAME = "redline.cdxj"
-IMPORT_MARK = "x-redline-import"
 ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://redline.invalid/warc")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WARCINFO = (b"software: Redline\r\n"
@@ -140,7 +143,7 @@ def _capture(builder: _Builder, session: Session, fetch: m.Fetch) -> str:
     assert body_row is not None
     body = decompress_body(body_row.data)
     uri, date = safe_uri(fetch.final_url or fetch.url), warc_date(fetch.fetched_at)
-    if IMPORT_MARK in (fetch.content_type or ""):
+    if IMPORT_MARKER in (fetch.content_type or ""):
         rid = record_id("resource", fetch.id, uri, date)
         builder.write(builder.writer.create_warc_record(
             uri, "resource", payload=io.BytesIO(body), length=len(body),

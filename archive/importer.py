@@ -33,20 +33,21 @@ import yaml
 from sqlalchemy import Engine, select
 
 from archive import models as m
-from archive.capture import Extracted, Fetch
+from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.db import ArchiveError
 from archive.export import FOOTER, SCHEMA_VERSION
 from archive.normalize import BadURL, clean_text, sha256, url_key
 from archive.outcomes import MIN_WORDS
 from archive.store import Archive, find_article
+from archive.vocab import RecordKind
 
 SUFFIXES = (".txt", ".md", ".markdown", ".jsonl")
 URL_FIELDS = ("url", "origin_url", "original_url", "source_url")
 TIME_FIELDS = ("captured_at", "date")
 META_FIELDS = ("title", "byline", "published", "updated", "site_name", "language", "canonical_url", "description")
-CONTENT_TYPES = {"md": "text/markdown; charset=utf-8; x-redline-import=md",
-                 "txt": "text/plain; charset=utf-8; x-redline-import=txt",
-                 "jsonl": "application/json; x-redline-import=jsonl"}
+CONTENT_TYPES = {"md": f"text/markdown; charset=utf-8; {IMPORT_MARKER}=md",
+                 "txt": f"text/plain; charset=utf-8; {IMPORT_MARKER}=txt",
+                 "jsonl": f"application/json; {IMPORT_MARKER}=jsonl"}
 EXPORT_NAME = re.compile(r"^v\d+-(\d{8}T\d{6}Z)\.\w+$")
 URL_LINE = re.compile(r"^\s*https?://\S+\s*$", re.IGNORECASE)
 FOOTER_LINE = re.compile(r"^\s*" + re.escape(FOOTER) + r"\s*(\S*)\s*$", re.IGNORECASE)
@@ -266,9 +267,9 @@ def already_archived(archive: Archive, url: str, snapshot: Snapshot) -> bool:
         return any(t.replace(microsecond=0) == second for t in times)
 
 
-def to_capture(snapshot: Snapshot, url: str) -> tuple[Fetch, Extracted]:
-    """The Fetch and Extracted the store records for one snapshot."""
-    fetch = Fetch(url=url, fetched_at=snapshot.captured_at, status=200, body=snapshot.body,
+def to_capture(snapshot: Snapshot, url: str) -> tuple[Capture, Extracted]:
+    """The Capture and Extracted the store records for one snapshot."""
+    fetch = Capture(url=url, fetched_at=snapshot.captured_at, status=200, body=snapshot.body,
                   content_type=CONTENT_TYPES[snapshot.fmt])
     extracted = Extracted(text=snapshot.text, extractor=f"import:{snapshot.fmt}", **snapshot.meta)
     return fetch, extracted
@@ -303,19 +304,12 @@ def record_snapshots(engine: Engine, snapshots: Iterable[Snapshot], report: Impo
             report.unchanged += 1
             continue
         outcome = archive.record(*to_capture(snapshot, url))
-        if outcome.kind in ("new-article", "new-version"):
+        if outcome.kind in (RecordKind.NEW_ARTICLE, RecordKind.NEW_VERSION):
             report.imported += 1
-        elif outcome.kind == "unchanged":
+        elif outcome.kind == RecordKind.UNCHANGED:
             report.unchanged += 1
         else:
             report.skipped += 1
-            detail = f"text too short (under {MIN_WORDS} words)" if outcome.kind == "extract-failed" else outcome.kind
+            detail = (f"text too short (under {MIN_WORDS} words)" if outcome.kind == RecordKind.EXTRACT_FAILED
+                      else outcome.kind)
             warn(f"skipped {snapshot.source}: {detail}")
-
-
-def import_paths(engine: Engine, paths: Sequence[str | Path], fallback_url: str | None = None,
-                 warn: Callable[[str], None] = lambda message: None) -> ImportReport:
-    """Read every snapshot under ``paths`` (all of them first), then record them oldest first."""
-    report = ImportReport()
-    record_snapshots(engine, read_paths(paths, report, warn), report, fallback_url, warn)
-    return report

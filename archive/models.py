@@ -150,3 +150,32 @@ class TemplateParagraph(Base):
     witnesses: Mapped[int | None]
     seen: Mapped[int | None]
     examples: Mapped[list[str] | None]
+
+
+class ChainRow(Base):
+    """One link of the tamper-evident chain: a recorded fetch or version and its digest."""
+
+    __table__ = t.chain
+
+    seq: Mapped[int]
+    kind: Mapped[str]
+    record_id: Mapped[int]
+    article_id: Mapped[int]
+    recorded_at: Mapped[datetime]
+    backfilled: Mapped[bool]
+    content_sha256: Mapped[str]
+    prev: Mapped[str]
+    digest: Mapped[str]
+
+
+class ChainTimestamp(Base):
+    """An RFC 3161 timestamp token over one chain head."""
+
+    __table__ = t.chain_timestamps
+
+    id: Mapped[int]
+    seq: Mapped[int]
+    digest: Mapped[str]
+    tsa_url: Mapped[str]
+    gen_time: Mapped[datetime]
+    token: Mapped[bytes]

@@ -170,8 +170,15 @@ _ANY_LANGUAGE = [
 RULES: dict[str, list[tuple[str, re.Pattern[str]]]] = {
     lang: [(name, re.compile(p, re.IGNORECASE)) for name, p in [*_rules(lang), *_ANY_LANGUAGE]] for lang in LANGUAGES
 }
+# A teaser label inside a longer paragraph; what follows it is a teaser only if it is a link's text.
 TEASER_LABEL_RE = re.compile(
-    r"(?<!\w)(?:" + "|".join(_TEASER_LABELS.values()) + r")\s*[:>»|›]\s*", re.IGNORECASE)
+    r"(?<!\w)(?:(?:" + "|".join(_TEASER_LABELS.values()) + r")\s*[:>»|›]|(?:"
+    + "|".join(_AMBIGUOUS_LABELS.values()) + r")\s*:)\s*", re.IGNORECASE)
+# A labelled relative time inside a longer paragraph ("... Updated 12 minutes ago Oberbürgermeister ..."):
+# pages that extract as one block carry their per-request stamps inside it.
+STAMP_SPAN_RE = re.compile(
+    "|".join(rf"(?<!\w)(?:{_STAMP_LABELS[lang]})\s*:?\s*(?:{_RELATIVE[lang]})(?!\w)" for lang in LANGUAGES),
+    re.IGNORECASE)
 
 
 def noise_rule(paragraph: str, language: str | None = None,
@@ -224,6 +231,20 @@ def noise_rule(paragraph: str, language: str | None = None,
 def is_noise(paragraph: str, site_patterns: Iterable[re.Pattern[str]] = (), language: str | None = None) -> bool:
     """True when a (comparable) paragraph is noise by default rules or a site's own patterns."""
     return noise_rule(paragraph, language, site_patterns) is not None
+
+
+def stamp_spans(paragraph: str) -> list[str]:
+    """Labelled relative times inside a paragraph that is more than the stamp.
+
+    >>> stamp_spans("Kuhn opens the fair Updated 12 minutes ago The mayor said the city will pay.")
+    ['Updated 12 minutes ago']
+    >>> stamp_spans("Updated 12 minutes ago")
+    []
+    >>> stamp_spans("The suspect fled 20 minutes ago, police said.")
+    []
+    """
+    found = [m.group(0) for m in STAMP_SPAN_RE.finditer(paragraph)]
+    return found if found and len(strip_spans(paragraph, found).split()) >= 3 else []
 
 
 def strip_spans(paragraph: str, spans: Iterable[str]) -> str:

@@ -82,7 +82,7 @@ def _connected(db: Db) -> Iterator[Connection]:
             yield conn
 
 
-@dataclass(frozen=True)
+@dataclass
 class Page(Generic[T]):
     """Some results, and the cursor for the ones after them (None at the end)."""
 
@@ -112,7 +112,7 @@ def _when(text: str) -> datetime:
 
 # -- articles -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class ArticleRef:
     """An archived article as the lookup finds it; ``url`` is its key (normalized first URL)."""
 
@@ -172,7 +172,7 @@ def _search(text: str, *columns: Any) -> Any:
     return or_(*(c.icontains(text, autoescape=True) for c in columns))
 
 
-@dataclass(frozen=True)
+@dataclass
 class ArticleSummary:
     """One line of ``list``: the article, its latest title and its dates."""
 
@@ -220,7 +220,7 @@ def list_articles(db: Db, *, changed_since: datetime | None = None, status: str 
 
 # -- history ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class ChangeSummary:
     """How a version differs from the one before it."""
 
@@ -233,7 +233,7 @@ class ChangeSummary:
     extractor_drift: bool       # the extractor changed, not the publisher
 
 
-@dataclass(frozen=True)
+@dataclass
 class VersionEntry:
     """One version in an article's history; ``change`` is None for version 1."""
 
@@ -248,7 +248,7 @@ class VersionEntry:
     recovered_at: datetime | None = None  # set when ``renoise`` recovered this version after the fact
 
 
-@dataclass(frozen=True)
+@dataclass
 class EventEntry:
     """One fetch event in an article's history."""
 
@@ -258,7 +258,7 @@ class EventEntry:
     id: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Log:
     """An article's versions and fetch events, each oldest first."""
 
@@ -360,7 +360,7 @@ def log(db: Db, url: str) -> Log:
         return Log(ref, _versions(conn, ref, False, False, None, None).items, _events(conn, ref, None, None).items)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChangeEntry:
     """One version in the archive-wide listing of changes, with its article and the number of the
     version captured just before it (``previous``, None for a first capture), its diff's other side."""
@@ -431,7 +431,7 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
     return Page([ChangeEntry(r.article, r.key, r.host, _version_entry(r), r.previous) for r in page.items], page.next)
 
 
-@dataclass(frozen=True)
+@dataclass
 class VersionDetail:
     """One version in full: its metadata and its text."""
 
@@ -487,7 +487,7 @@ def _detail(ref: ArticleRef, v: Row[Any], text: str) -> VersionDetail:
                          v.language, v.canonical_url, v.description, v.extractor, v.text_sha256, v.words, text)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Capture:
     """One version as captured: its text and metadata (``detail``), the fetch that captured it, and
     each line of its text with the noise rule that skips it (None for a significant paragraph)."""
@@ -525,7 +525,7 @@ def capture(db: Db, url: str, number: int | None = None) -> Capture:
                    [(line, rules[i] if i < len(rules) else None) for i, line in enumerate(lines)])
 
 
-@dataclass(frozen=True)
+@dataclass
 class FieldChange:
     """One metadata field in the two versions of a diff."""
 
@@ -537,7 +537,7 @@ class FieldChange:
         return self.old != self.new
 
 
-@dataclass(frozen=True)
+@dataclass
 class VersionStamp:
     """Which version one side of a diff is."""
 
@@ -545,7 +545,7 @@ class VersionStamp:
     captured_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass
 class Diff:
     """Two versions and what changed between them.
 
@@ -599,7 +599,7 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
 
 # -- jobs ---------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class RunEntry:
     """One run of a schedule (or of a queued batch)."""
 
@@ -633,7 +633,7 @@ def runs(db: Db, *, job: str | None = None, limit: int | None = 20, after: str |
     return _page(rows, limit, lambda r: (r.started.isoformat(), r.id))
 
 
-@dataclass(frozen=True)
+@dataclass
 class DueEntry:
     """When one tracked URL is next re-checked, and why."""
 
@@ -713,7 +713,7 @@ def due(db: Db, names: Sequence[str] = (), *, now: datetime, limit: int | None =
     return entries
 
 
-@dataclass(frozen=True)
+@dataclass
 class LastRun:
     """When a schedule's latest run started and how it ended (so far)."""
 
@@ -721,7 +721,7 @@ class LastRun:
     outcome: RunOutcome
 
 
-@dataclass(frozen=True)
+@dataclass
 class ScheduleEntry:
     """A schedule as stored, with how many URLs it tracks and its latest run."""
 
@@ -758,7 +758,7 @@ def schedules(db: Db) -> list[ScheduleEntry]:
 
 # -- summaries ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass
 class ReextractSummary:
     """What re-running the extractor over stored captures did."""
 

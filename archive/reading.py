@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row, bindparam, select
 
 from archive import tables as t
-from archive.noise import compile_patterns, noise_rule
+from archive.noise import compile_patterns, noise_rule, strip_spans
 from archive.notices import is_editorial_notice
 from archive.normalize import comparable, paragraphs
 from archive.textpack import unpack
@@ -84,8 +84,10 @@ class SiteNoise:
         return [rule is None for rule in self.skipped_by(paras, hashes, boilerplate, language)]
 
     def significant_text(self, text: str, version: Version | Row[Any]) -> str:
-        """A version's text without its noise paragraphs, as diffs show it by default."""
-        raw = paragraphs(text)
+        """A version's text without its noise paragraphs, and without the teasers and stamps found inside
+        longer paragraphs, as diffs show it by default."""
+        spans = version.noise_spans or []
+        raw = [strip_spans(comparable(p), spans) if spans else p for p in paragraphs(text)]
         keep = self.mask([comparable(p) for p in raw], version.paragraph_hashes, set(version.noise_hashes),
                          version.language)
         return "\n\n".join(p for p, k in zip(raw, keep) if k)

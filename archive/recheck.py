@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from archive.vocab import ArticleStatus
+
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 DEFAULT_POLICY = "6h:15m,1d:1h,30d:1d,14d"
 
@@ -108,7 +110,7 @@ def next_check(policy: Policy, url: str, now: datetime, *, last_checked: datetim
     age = now - (last_changed or first_seen or last_checked)
     every = policy.interval(age)
     state = f"last changed {_ago(age)} ago" if last_changed else f"first seen {_ago(age)} ago"
-    if status in ("gone", "failing"):
+    if status in (ArticleStatus.GONE, ArticleStatus.FAILING):
         state += f", {status}"
     return Due(url, last_checked + every, f"{state}: every {format_duration(every)}", last_checked)
 

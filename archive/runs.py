@@ -14,7 +14,7 @@ from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import Session
 
 from archive import schedule_models as sm
-from archive.tables import utcnow
+from archive.clock import utcnow
 
 COUNTS = ("discovered", "fetched", "new_articles", "new_versions", "failures")
 

@@ -35,12 +35,21 @@ class JobSpec:
     settings: dict[str, str] = field(default_factory=dict)
 
 
+class InvalidSchedule(ArchiveError):
+    """A schedule that cannot be stored as given (a malformed name, nothing to watch)."""
+
+
+def validate(spec: JobSpec) -> None:
+    """Raise InvalidSchedule for a spec that must not be stored."""
+    if not NAME_RE.fullmatch(spec.name):
+        raise InvalidSchedule(f"bad schedule name {spec.name!r}; use letters, digits, '.', '_' or '-'")
+    if not (spec.feeds or spec.sitemaps or spec.urls or spec.urls_file):
+        raise InvalidSchedule(f"schedule {spec.name!r} watches nothing; give URLs, --feed, --sitemap or --urls-file")
+
+
 def add(engine: Engine, spec: JobSpec, now: datetime) -> None:
     """Store a new schedule; the name must be new."""
-    if not NAME_RE.fullmatch(spec.name):
-        raise ArchiveError(f"bad schedule name {spec.name!r}; use letters, digits, '.', '_' or '-'")
-    if not (spec.feeds or spec.sitemaps or spec.urls or spec.urls_file):
-        raise ArchiveError(f"schedule {spec.name!r} watches nothing; give URLs, --feed, --sitemap or --urls-file")
+    validate(spec)
     with Session(engine) as session, session.begin():
         if session.scalar(select(sm.Schedule.id).where(sm.Schedule.name == spec.name)) is not None:
             raise ArchiveError(f"schedule {spec.name!r} already exists; remove it first")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -21,17 +21,19 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive import chain
 from archive import models as m
-from archive.capture import Extracted, Fetch
+from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.classify import Change, State, classify
-from archive.db import ArchiveError
-from archive.noise import strip_spans
+from archive.db import READ_ONLY, ArchiveError
+from archive.noise import noise_rule, stamp_spans, strip_spans
 from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
 from archive.notices import is_editorial_notice
 from archive.outcomes import fetch_outcome
 from archive.queries import lookup
 from archive.reading import SiteNoise, read_text
 from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack
+from archive.vocab import ArticleStatus, EventKind, FetchOutcome, RecordKind
 
 # A paragraph is learned as site template noise only when it changed, identically, in at least
 # TEMPLATE_MIN_ARTICLES distinct articles of one site in one batch, and in a large share of the distinct
@@ -49,7 +51,7 @@ class Outcome:
     """What recording one capture did."""
 
     url: str
-    kind: str
+    kind: str  # a RecordKind; for a fetch that made an event, its FetchOutcome (gone, blocked, ...)
     article_id: int | None = None
     version: int | None = None
     change_kinds: list[str] | None = None
@@ -57,7 +59,7 @@ class Outcome:
 
 @dataclass
 class _Plan:
-    fetch: Fetch
+    fetch: Capture
     article: m.Article
     created: bool
     fetch_row: m.Fetch
@@ -77,17 +79,18 @@ class Archive:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        chain.watch(self.sessions)  # every fetch and version joins the tamper-evident chain
 
-    def record(self, fetch: Fetch, extracted: Extracted | None) -> Outcome:
+    def record(self, fetch: Capture, extracted: Extracted | None) -> Outcome:
         """Record one capture in its own transaction."""
         return self.record_batch([(fetch, extracted)])[0]
 
-    def record_batch(self, captures: Sequence[tuple[Fetch, Extracted | None]]) -> list[Outcome]:
+    def record_batch(self, captures: Sequence[tuple[Capture, Extracted | None]]) -> list[Outcome]:
         """Record captures in one transaction, learning site template noise across them."""
         with self.sessions.begin() as session:
             writer = _Writer(session)
             plans = [writer.plan(f, e) for f, e in captures]
-            writer.learn_templates([p for p in plans if p.outcome == "content"])
+            writer.learn_templates([p for p in plans if p.outcome == FetchOutcome.CONTENT])
             return [writer.apply(p) for p in plans]
 
     def raw_captures(self, urls: Sequence[str] = ()) -> list[tuple[int, int, str, bytes, str | None]]:
@@ -118,14 +121,15 @@ class Archive:
             row = session.get(m.Fetch, fetch_id)
             assert row is not None
             article = writer._lock(article_id)
-            fetch = Fetch(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
+            fetch = Capture(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
             if not extracted.text.strip():
-                return Outcome(row.url, "extract-failed", article.id)
-            plan = _Plan(fetch, article, False, row, "content", extracted, drift=True)
+                return Outcome(row.url, RecordKind.EXTRACT_FAILED, article.id)
+            plan = _Plan(fetch, article, False, row, FetchOutcome.CONTENT, extracted, drift=True)
             writer._fill_text(plan, extracted)
             result = writer._content(plan)
-            return result if result.kind == "unchanged" else Outcome(row.url, "drift", article.id, result.version,
-                                                                     result.change_kinds)
+            if result.kind == RecordKind.UNCHANGED:
+                return result
+            return Outcome(row.url, RecordKind.DRIFT, article.id, result.version, result.change_kinds)
 
     def renoise_targets(self, urls: Sequence[str] = (), site: str | None = None) -> list[tuple[int, str]]:
         """(id, URL) of the articles to re-evaluate: those of the URLs given, of one site, or every article."""
@@ -151,7 +155,7 @@ class Archive:
             rows = session.execute(
                 select(m.Fetch.id, m.Fetch.final_url, m.Fetch.url, m.Fetch.body_sha256, m.Fetch.content_type)
                 .where(m.Fetch.article_id == article_id,
-                       m.Fetch.id.in_(made) | (m.Fetch.outcome.in_(("content", "noise-only"))
+                       m.Fetch.id.in_(made) | (m.Fetch.outcome.in_((FetchOutcome.CONTENT, FetchOutcome.NOISE_ONLY))
                                                & m.Fetch.body_sha256.is_not(None)))
                 .order_by(m.Fetch.fetched_at, m.Fetch.id)).all()
             found = []
@@ -184,8 +188,8 @@ class Archive:
                 if extracted is None or not extracted.text.strip():
                     previous = writer._side(made[fetch_id]) if fetch_id in made else previous
                     continue
-                fetch = Fetch(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
-                plan = _Plan(fetch, article, False, row, "content", extracted)
+                fetch = Capture(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
+                plan = _Plan(fetch, article, False, row, FetchOutcome.CONTENT, extracted)
                 writer._fill_text(plan, extracted)
                 side = _plan_side(plan)
                 if fetch_id not in made and previous is not None:
@@ -194,13 +198,14 @@ class Archive:
                         continue
                     change = classify(old_state, state)
                     version = writer._new_version(plan, None, state, change, recovered_at=now)
-                    outcomes.append(Outcome(row.url, "recovered", article.id, version.number, change.kinds))
+                    outcomes.append(Outcome(row.url, RecordKind.RECOVERED, article.id, version.number, change.kinds))
                 previous = side
             return outcomes
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
         """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls."""
-        found = lookup(self.engine, url)
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            found = lookup(conn, url)
         return (found.last_body_sha256, found.etag, found.last_modified) if found else (None, None, None)
 
 
@@ -236,15 +241,15 @@ class _Writer:
 
     # -- planning -------------------------------------------------------------------------------
 
-    def plan(self, fetch: Fetch, extracted: Extracted | None) -> _Plan:
+    def plan(self, fetch: Capture, extracted: Extracted | None) -> _Plan:
         article, created = self._article(fetch, extracted)
         body_sha = self._store_body(fetch.body)
         latest = self._latest(article)
         if fetch.status is not None and fetch.status < 300 and self._redirected_away(article, fetch):
-            outcome = "redirected"
+            outcome = FetchOutcome.REDIRECTED
         elif (fetch.status == 200 and extracted is None and body_sha
                 and body_sha == article.last_body_sha256 and latest is not None):
-            outcome = "same-body"
+            outcome = FetchOutcome.SAME_BODY
         else:
             outcome = fetch_outcome(fetch, extracted, latest.words if latest else None)
         row = m.Fetch(article_id=article.id, url=fetch.url, final_url=fetch.final_url, fetched_at=fetch.fetched_at,
@@ -252,11 +257,11 @@ class _Writer:
                       error=fetch.error)
         self.s.add(row)
         plan = _Plan(fetch, article, created, row, outcome, extracted)
-        if outcome == "content" and extracted is not None:
+        if outcome == FetchOutcome.CONTENT and extracted is not None:
             self._fill_text(plan, extracted)
         return plan
 
-    def _article(self, fetch: Fetch, extracted: Extracted | None) -> tuple[m.Article, bool]:
+    def _article(self, fetch: Capture, extracted: Extracted | None) -> tuple[m.Article, bool]:
         keys = [url_key(fetch.url)]
         for extra in (fetch.final_url, extracted.canonical_url if extracted else None):
             try:
@@ -275,9 +280,10 @@ class _Writer:
                 self._insert_if_new(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
         return article, created
 
-    def _create_article(self, key: str, fetch: Fetch) -> tuple[m.Article, bool]:
+    def _create_article(self, key: str, fetch: Capture) -> tuple[m.Article, bool]:
         """Insert the article, or, when another writer just created it, lock theirs: (article, created)."""
-        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status="live", version_count=0)
+        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status=ArticleStatus.LIVE,
+                            version_count=0)
         if self._insert_if_new(article):
             return article, True
         theirs = self.s.scalars(select(m.Article.id).where(m.Article.key == key)).one()
@@ -295,7 +301,7 @@ class _Writer:
     def _lock(self, article_id: int) -> m.Article:
         return self.s.scalars(_LOCK, {"id": article_id}).one()
 
-    def _redirected_away(self, article: m.Article, fetch: Fetch) -> bool:
+    def _redirected_away(self, article: m.Article, fetch: Capture) -> bool:
         if not fetch.final_url or url_key(fetch.final_url) == url_key(fetch.url):
             return False
         final = url_key(fetch.final_url)
@@ -312,8 +318,10 @@ class _Writer:
 
     def _fill_text(self, plan: _Plan, extracted: Extracted) -> None:
         plan.text = clean_text(extracted.text)
-        plan.spans = [comparable(span) for span in extracted.noise_spans]
-        plan.paras = [strip_spans(comparable(p), plan.spans) for p in paragraphs(plan.text)]
+        whole = [comparable(p) for p in paragraphs(plan.text)]
+        found = [comparable(span) for span in extracted.noise_spans] + [s for p in whole for s in stamp_spans(p)]
+        plan.spans = list(dict.fromkeys(found))
+        plan.paras = [strip_spans(p, plan.spans) for p in whole]
         plan.hashes = [digest(p) for p in plan.paras]
         plan.boilerplate = {digest(comparable(b)) for b in extracted.boilerplate}
 
@@ -341,7 +349,8 @@ class _Writer:
                 if h in known or len(ws) < max(TEMPLATE_MIN_ARTICLES, math.ceil(TEMPLATE_SHARE_WITH_EVIDENCE * seen)):
                     continue
                 text, marked = self._template_text(h, group)
-                if text is None or is_editorial_notice(text) or (not marked and len(ws) < TEMPLATE_SHARE_BARE * seen):
+                if (text is None or is_editorial_notice(text) or noise_rule(text) is not None  # nothing to learn
+                        or (not marked and len(ws) < TEMPLATE_SHARE_BARE * seen)):
                     continue
                 known.add(h)
                 examples = sorted({p.article.key for p, w in zip(group, witness) if w in ws})[:3]
@@ -367,12 +376,12 @@ class _Writer:
         article, fetch = plan.article, plan.fetch
         article.last_checked = max(filter(None, [article.last_checked, fetch.fetched_at]))
         result = Outcome(fetch.url, plan.outcome, article.id)
-        if plan.outcome in ("content", "same-body", "not-modified"):
+        if plan.outcome in (FetchOutcome.CONTENT, FetchOutcome.SAME_BODY, FetchOutcome.NOT_MODIFIED):
             self._back_to_live(plan)
-            if plan.outcome == "content":
+            if plan.outcome == FetchOutcome.CONTENT:
                 result = self._content(plan)
             else:
-                result.kind = "unchanged"
+                result.kind = RecordKind.UNCHANGED
         else:
             self._event_outcome(plan)
         self.s.flush()
@@ -380,11 +389,11 @@ class _Writer:
 
     def _back_to_live(self, plan: _Plan) -> None:
         article = plan.article
-        if article.status == "gone":
-            self._event(plan, "restored", None)
-        elif article.status == "failing" and article.version_count:
-            self._event(plan, "recovered", None)
-        article.status = "live"
+        if article.status == ArticleStatus.GONE:
+            self._event(plan, EventKind.RESTORED, None)
+        elif article.status == ArticleStatus.FAILING and article.version_count:
+            self._event(plan, EventKind.RECOVERED, None)
+        article.status = ArticleStatus.LIVE
         if plan.fetch_row.body_sha256:
             article.last_body_sha256 = plan.fetch_row.body_sha256
         article.etag = plan.fetch.etag or article.etag
@@ -392,12 +401,12 @@ class _Writer:
 
     def _event_outcome(self, plan: _Plan) -> None:
         article = plan.article
-        new_status = "gone" if plan.outcome == "gone" else "failing"
+        new_status = ArticleStatus.GONE if plan.outcome == FetchOutcome.GONE else ArticleStatus.FAILING
         last = self.s.scalar(select(m.Event.kind).where(m.Event.article_id == article.id)
                              .order_by(m.Event.at.desc(), m.Event.id.desc()).limit(1))
         if article.status != new_status or last != plan.outcome:
             detail = plan.fetch.error or (f"HTTP {plan.fetch.status}" if plan.fetch.status else None)
-            if plan.outcome == "redirected":
+            if plan.outcome == FetchOutcome.REDIRECTED:
                 detail = f"redirected to {plan.fetch.final_url}"
             self._event(plan, plan.outcome, detail)
         article.status = new_status
@@ -420,16 +429,16 @@ class _Writer:
         if latest is None:
             state, _ = _state(noise, extracted, plan.paras, plan.hashes, plan.boilerplate)
             version = self._new_version(plan, None, state, None)
-            return Outcome(plan.fetch.url, "new-article", article.id, version.number)
+            return Outcome(plan.fetch.url, RecordKind.NEW_ARTICLE, article.id, version.number)
         old_state, state, evidence = _compare(noise, self._side(latest), _plan_side(plan))
         plan.fetch_row.noise = evidence or None
         if old_state == state:
             if evidence:
-                plan.fetch_row.outcome = "noise-only"
-            return Outcome(plan.fetch.url, "unchanged", article.id)
+                plan.fetch_row.outcome = FetchOutcome.NOISE_ONLY
+            return Outcome(plan.fetch.url, RecordKind.UNCHANGED, article.id)
         change = classify(old_state, state)
         version = self._new_version(plan, latest, state, change)
-        return Outcome(plan.fetch.url, "new-version", article.id, version.number, change.kinds)
+        return Outcome(plan.fetch.url, RecordKind.NEW_VERSION, article.id, version.number, change.kinds)
 
     def _side(self, version: m.Version) -> _Side:
         """A stored version in the form it is compared in."""
@@ -513,7 +522,7 @@ class _Writer:
 
 def _not_imported() -> Any:
     """Imported snapshots are text files, not HTML an extractor can re-read."""
-    return m.Fetch.content_type.is_(None) | ~m.Fetch.content_type.contains("x-redline-import")
+    return m.Fetch.content_type.is_(None) | ~m.Fetch.content_type.contains(IMPORT_MARKER)
 
 
 def _state(noise: SiteNoise, source: Extracted | m.Version, paras: list[str], hashes: Sequence[str],
@@ -568,9 +577,9 @@ def _evidence(old: list[str], old_hashes: Sequence[str], old_skips: list[str | N
 
 
 def _span_evidence(old: list[str], new: list[str]) -> list[dict[str, str]]:
-    """Teaser spans (inside longer paragraphs) that appeared or went away."""
-    return ([{"change": "removed", "text": s, "rule": "teaser-span"} for s in old if s not in new]
-            + [{"change": "added", "text": s, "rule": "teaser-span"} for s in new if s not in old])
+    """Teasers and stamps inside longer paragraphs that appeared or went away."""
+    return ([{"change": "removed", "text": s, "rule": "in-paragraph"} for s in old if s not in new]
+            + [{"change": "added", "text": s, "rule": "in-paragraph"} for s in new if s not in old])
 
 
 def _witnesses(bodies: list[set[str]]) -> list[int]:

@@ -36,11 +36,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    """Now, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
 metadata = MetaData()
 
 articles = Table(
@@ -218,4 +213,32 @@ runs = Table(
     Column("new_versions", Integer, nullable=False, default=0),
     Column("failures", Integer, nullable=False, default=0),
     Column("error", Text),
+)
+
+# The tamper-evident chain: one row per recorded fetch and per version, in the order they were
+# recorded (see archive.chain). ``record_id`` has no foreign key on purpose: the chain must
+# outlive a deleted record, so that verification can name it.
+chain = Table(
+    "chain", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("record_id", Integer, nullable=False),
+    Column("article_id", Integer, nullable=False, index=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("backfilled", Boolean, nullable=False, default=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("prev", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    UniqueConstraint("kind", "record_id", name="uq_chain_record"),
+)
+
+# An RFC 3161 timestamp token over one chain head, from a timestamp authority.
+chain_timestamps = Table(
+    "chain_timestamps", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("tsa_url", String(2048), nullable=False),
+    Column("gen_time", UTCDateTime, nullable=False),
+    Column("token", LargeBinary, nullable=False),
 )

@@ -51,6 +51,7 @@ class RecordKind(StrEnum):
     NEW_VERSION = "new-version"
     UNCHANGED = "unchanged"
     DRIFT = "drift"                  # re-extraction changed the text: recorded as extractor drift
+    RECOVERED = "recovered"          # 'renoise' found a capture the noise rules of its time suppressed
     REDIRECTED = "redirected"
     GONE = "gone"
     BLOCKED = "blocked"

@@ -14,7 +14,7 @@ import zstandard
 from sqlalchemy import create_engine, select, text
 
 from archive import models as m
-from archive.capture import Fetch
+from archive.capture import Capture
 from archive.db import open_engine
 from archive.normalize import comparable, digest, paragraphs
 from archive.reading import read_text
@@ -64,7 +64,7 @@ def edit_history(workdir: Path, edits: int = 50) -> dict[str, object]:
         if n:
             edit(story, rng, n)
         page = render(story, url, 0)
-        fetch = Fetch(url=url, fetched_at=T0 + timedelta(hours=n), final_url=url, status=200,
+        fetch = Capture(url=url, fetched_at=T0 + timedelta(hours=n), final_url=url, status=200,
                       body=page.encode(), content_type="text/html; charset=utf-8")
         extracted = extract_page(page, url)
         start = time.perf_counter()

@@ -8,39 +8,17 @@ job in it succeeds or fails with that crawl's exit status.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import logging
-import os
-import signal
-import sys
 import time
-from collections.abc import Callable
 
-from jobs.runner import CrawlFailed
+from archive.crawls import CrawlRequest
+from jobs.child import CrawlFailed, run_crawl_async
 
-PR_SET_PDEATHSIG = 1
 log = logging.getLogger("redline.worker")
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec hook so the crawl is killed if its worker dies, even by SIGKILL (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    return lambda: libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-async def _reap(proc: asyncio.subprocess.Process) -> None:
-    """Kill ``proc`` and its extraction workers (its own process group) if still running; wait for it."""
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await asyncio.shield(proc.wait())
-
-
 class Batcher:
-    """Collects URLs and runs ``python -m redline crawl --json -- URLS`` per batch."""
+    """Collects URLs and crawls each batch in one ``python -m scraper`` child."""
 
     def __init__(self, db_url: str, settings: dict[str, str], size: int, wait: float, timeout: float) -> None:
         self.db_url, self.settings = db_url, settings
@@ -92,23 +70,8 @@ class Batcher:
                     done.set_result(None)
 
     async def _crawl(self, urls: list[str]) -> None:
-        args = [sys.executable, "-m", "redline", "crawl", "--json"]
-        for name, value in self.settings.items():
-            args += ["-s", f"{name}={value}"]
-        # The URL goes in the environment, not the arguments, so a password in it stays out of ps.
-        proc = await asyncio.create_subprocess_exec(
-            *args, "--", *urls, env={**os.environ, "REDLINE_DB": self.db_url}, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            start_new_session=True, preexec_fn=_die_with_parent())
-        try:
-            _, err = await asyncio.wait_for(proc.communicate(), self.timeout)
-        except TimeoutError as exc:
-            raise CrawlFailed(f"crawl of {len(urls)} URLs timed out after {self.timeout:.0f} s") from exc
-        finally:
-            await _reap(proc)
-        if proc.returncode != 0:
-            last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
-            raise CrawlFailed(f"crawl of {len(urls)} URLs exited with {proc.returncode}: {last}")
+        await run_crawl_async(CrawlRequest(self.db_url, urls, self.settings), self.timeout,
+                              what=f"crawl of {len(urls)} URLs")
 
     async def close(self) -> None:
         """Fail the open batch and stop every running crawl; nothing is left behind."""

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from archive.db import ArchiveError, open_engine
 from archive.normalize import url_key
-from jobs.runner import CrawlFailed
+from jobs.child import CrawlFailed
 
 QUEUE = "redline-recheck"
 TASK = "redline.recheck"

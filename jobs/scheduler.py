@@ -3,18 +3,15 @@
 Jobs live in APScheduler's in-memory store, rebuilt from Redline's ``schedules``
 table at start and re-read every few seconds, so ``redline schedule add/pause``
 take effect on a running scheduler and no job is ever unpickled from a database.
-Each run is a ``redline schedule run`` child (a Twisted reactor runs once per
+Each run crawls in a ``python -m scraper`` child (a Twisted reactor runs once per
 process) with a hard timeout; one run per job at a time, and runs missed while
 the scheduler was down coalesce into one.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import signal
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from archive import runs, schedules
 from archive.db import open_engine
-from archive.tables import utcnow
+from archive.clock import utcnow
+from jobs.child import STOP_GRACE, signal_group, terminate
 from jobs.triggers import build_trigger, first_run
+from jobs.schedule_run import run_schedule
 
 logger = logging.getLogger("redline.scheduler")
-STOP_GRACE = 30.0  # seconds a run gets to flush after SIGTERM before it is killed
 
 
 @dataclass
@@ -101,29 +99,23 @@ class Scheduler:
         with Session(self.engine) as session:
             schedule_id = schedules.get(session, name).id
         run_id = runs.start(self.engine, name, schedule_id)
-        args = [sys.executable, "-m", "redline", "--db", self.options.db_url, "schedule", "run", name,
-                "--run-id", str(run_id), "--json"] + (["--queue"] if self.options.queue else [])
         logger.info("run %d of %s started", run_id, name)
-        child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True)
-        runs.set_pid(self.engine, run_id, child.pid)
-        with self.lock:
-            self.children[name] = child
+
+        def started(child: subprocess.Popen[str]) -> None:
+            with self.lock:
+                self.children[name] = child
+
         try:
-            out, _ = child.communicate(timeout=self.options.run_timeout)
-        except subprocess.TimeoutExpired:
-            runs.finish(self.engine, run_id, "timeout", error=f"killed after {self.options.run_timeout:.0f} s")
-            _stop(child)
-            logger.error("run %d of %s timed out", run_id, name)
+            summary = run_schedule(self.options.db_url, name, run_id, queue=self.options.queue,
+                                   timeout=self.options.run_timeout, on_start=started, stopping=self.stopping.is_set)
+        except Exception as exc:  # noqa: BLE001  (the run row says how it ended; the log says why)
+            logger.error("run %d of %s: %s", run_id, name, exc)
             return
         finally:
             with self.lock:
                 self.children.pop(name, None)
-        if child.returncode == 0:
-            logger.info("run %d of %s: %s", run_id, name, _figures(out))
-            return
-        outcome = "stopped" if self.stopping.is_set() else "killed" if child.returncode < 0 else "failed"
-        runs.finish(self.engine, run_id, outcome, error=f"exit status {child.returncode}")
-        logger.error("run %d of %s %s (exit status %d)", run_id, name, outcome, child.returncode)
+        logger.info("run %d of %s: %s", run_id, name,
+                    ", ".join(f"{key} {summary[key]}" for key in ("discovered", "fetched", "new_versions", "failures")))
 
     def shutdown(self) -> None:
         """Stop firing, let running runs flush and stop (SIGTERM, then SIGKILL), wait for them."""
@@ -132,44 +124,10 @@ class Scheduler:
         with self.lock:
             running = list(self.children.values())
         for child in running:
-            _terminate(child)
-        killer = threading.Timer(STOP_GRACE, lambda: [_signal_group(c, signal.SIGKILL) for c in running])
+            terminate(child)
+        killer = threading.Timer(STOP_GRACE, lambda: [signal_group(c.pid, signal.SIGKILL) for c in running])
         killer.start()
         self.aps.shutdown(wait=True)
         killer.cancel()
         self.engine.dispose()
         logger.info("scheduler stopped")
-
-
-def _stop(child: subprocess.Popen[str]) -> None:
-    """SIGTERM the run, and SIGKILL its process group if it has not stopped within the grace time."""
-    _terminate(child)
-    try:
-        child.communicate(timeout=STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        _signal_group(child, signal.SIGKILL)
-        child.communicate()
-
-
-def _terminate(child: subprocess.Popen[str]) -> None:
-    """SIGTERM the run's main process only: Scrapy then stops gracefully and closes its extraction
-    workers itself (signalling them too would fail the pages they are extracting)."""
-    try:
-        child.send_signal(signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-
-
-def _signal_group(child: subprocess.Popen[str], signum: int) -> None:
-    try:
-        os.killpg(child.pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def _figures(out: str) -> str:
-    try:
-        data = json.loads(out)
-    except ValueError:
-        return "finished"
-    return ", ".join(f"{key} {data.get(key, 0)}" for key in ("discovered", "fetched", "new_versions", "failures"))

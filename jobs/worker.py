@@ -14,7 +14,7 @@ from procrastinate.jobs import Status
 
 from jobs.batch import Batcher
 from jobs.queue import QUEUE, RETRY, ensure_schema, make_app
-from jobs.runner import CrawlFailed
+from jobs.child import CrawlFailed
 
 log = logging.getLogger("redline.worker")
 STALLED_HEARTBEATS = 3  # a worker silent for this many heartbeat intervals is taken for dead

@@ -2,11 +2,14 @@
 view commands import no crawler code, so they start fast."""
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from redline import cli_export, cli_queue, cli_schedule, cli_serve
-from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, parse_since, read_urls
-from redline.output import emit_json, table
+from redline import cli_cite, cli_export, cli_queue, cli_schedule, cli_serve
+from redline.options import (UserError, db_url, engine, handles_errors, json_option, parse_settings, parse_since,
+                             read_urls)
+from redline.output import clean, emit_json, table
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,7 +51,6 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
     redline crawl --queue --urls-file watch.txt      # for the workers
     """
-    from archive.outcomes import summarize
     from redline.progress import crawl_with_progress
 
     targets = read_urls(urls, urls_file)
@@ -61,8 +63,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True, must_exist=False).dispose()  # create and migrate before the crawl
-    counts = crawl_with_progress(targets, db_url(ctx), overrides)
-    summary = summarize(counts)
+    summary = crawl_with_progress(targets, db_url(ctx), overrides).summary()
     if as_json:
         emit_json(summary)
     else:
@@ -363,6 +364,6 @@ def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned
 
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
-for module in (cli_export, cli_schedule, cli_queue, cli_serve):
+for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_serve):
     for command in module.COMMANDS:
         cli.add_command(command)

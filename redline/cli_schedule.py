@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,6 @@ from typing import Any
 import click
 
 from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, read_urls
-from redline import json_shapes
 from redline.output import emit_json, table
 
 
@@ -55,9 +55,9 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
     redline schedule add watchlist --every 1h --urls-file watch.txt --recheck 6h:15m,1d:1h,30d:1d,14d
     """
     from archive.db import ArchiveError
-    from archive.tables import utcnow
+    from archive.clock import utcnow
     from archive.recheck import BadDuration, Policy, parse_duration
-    from archive.schedules import JobSpec
+    from archive.schedules import InvalidSchedule, JobSpec, validate
     from archive.schedules import add as add_schedule
     from jobs.triggers import build_trigger
 
@@ -76,8 +76,6 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
         build_trigger(spec.every_seconds, spec.cron, spec.timezone)  # validates cron and zone
     except ArchiveError as exc:
         raise UserError(str(exc), 2) from exc
-    if not (feeds or sitemaps or urls or urls_file):
-        raise UserError(f"schedule {name!r} watches nothing; give URLs, --feed, --sitemap or --urls-file", 2)
     spec.feeds, spec.sitemaps = _urls(feeds), _urls(sitemaps)
     spec.urls = _urls(urls)
     if urls_file:
@@ -86,6 +84,10 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
             raise UserError(f"URL file {urls_file} does not exist", 2)
         read_urls((), str(path))  # validates every line now
         spec.urls_file = str(path.resolve())
+    try:
+        validate(spec)
+    except InvalidSchedule as exc:
+        raise UserError(str(exc), 2) from exc
     add_schedule(engine(ctx, writer=True, must_exist=False), spec, utcnow())
     click.echo(f"added schedule {name}; run 'redline scheduler' to start running it")
 
@@ -105,8 +107,9 @@ def list_schedules(ctx: click.Context, as_json: bool) -> None:
     redline schedule list --json
     """
     from archive.queries import schedules
-    from archive.tables import utcnow
+    from archive.clock import utcnow
     from jobs.triggers import next_run
+    from redline import json_shapes
 
     now = utcnow()
     rows = [json_shapes.schedule(s, _when(s.every_seconds, s.cron, s.timezone), next_run(s, now))
@@ -187,24 +190,27 @@ def resume(ctx: click.Context, name: str) -> None:
 @schedule.command("run")
 @click.argument("name")
 @click.option("--queue", is_flag=True, help="Enqueue the due articles for 'redline worker' instead of fetching.")
-@click.option("--run-id", type=int, hidden=True, help="Run row opened by the scheduler.")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting, as 'scrapy crawl -s'.")
 @json_option
 @click.pass_context
 @handles_errors
-def run(ctx: click.Context, name: str, queue: bool, run_id: int | None, settings: tuple[str, ...],
-        as_json: bool) -> None:
+def run(ctx: click.Context, name: str, queue: bool, settings: tuple[str, ...], as_json: bool) -> None:
     """Run job NAME once, now, in the foreground.
 
     \b
     redline schedule run world --json
     """
-    from jobs.watch import run_schedule
+    from jobs.child import CrawlFailed
+    from jobs.schedule_run import run_schedule
 
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True).dispose()  # a clear error for a missing archive before the crawl starts
-    summary = run_schedule(db_url(ctx), name, run_id, overrides, queue)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the crawl child cleanly, as Ctrl-C does
+    try:
+        summary = run_schedule(db_url(ctx), name, None, overrides, queue)
+    except CrawlFailed as exc:
+        raise UserError(str(exc)) from exc
     if as_json:
         emit_json(summary)
         return
@@ -262,6 +268,7 @@ def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None
     redline runs --job world --limit 5
     """
     from archive.queries import runs as run_history
+    from redline import json_shapes
     from redline.render import print_runs
 
     rows = run_history(engine(ctx), job=job, limit=limit).items
@@ -284,7 +291,8 @@ def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -
     redline due world --limit 10
     """
     from archive.queries import due as due_list
-    from archive.tables import utcnow
+    from archive.clock import utcnow
+    from redline import json_shapes
     from redline.json_shapes import stamp
 
     rows = due_list(engine(ctx), names, now=utcnow(), limit=limit)

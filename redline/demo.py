@@ -2,11 +2,14 @@
 that follows the feed, run twice with edits in between."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any
 
 import click
 
-from jobs.runner import run_json
+from archive.db import ArchiveError
+
 from redline.fakesite import FakeSite, Route, load_stories
 
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "8"}
@@ -20,45 +23,68 @@ def run_demo(db: str, fresh: bool) -> None:
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(db + suffix).unlink(missing_ok=True)
+    from jobs.schedule_run import run_schedule
+
     db_url = database_url(db)
     site = FakeSite().start()
-    from redline.cli import cli
-
     try:
         urls = [site.add(story) for story in load_stories()]
         site.routes["/rss.xml"] = Route(body=rss(urls), content_type="application/rss+xml")
         say(f"Serving {len(urls)} sample articles and their feed {site.url('rss.xml')}")
-        settings = [arg for name, value in FAST.items() for arg in ("-s", f"{name}={value}")]
         add = ["schedule", "add", JOB, "--every", "15m", "--recheck", "1h:1s,1d", "--feed", site.url("rss.xml")]
         say(f"\n$ redline --db {db} {' '.join(add)}")
-        forget_old_job(db_url)
-        cli.main(["--db", db, *add, *settings], prog_name="redline", standalone_mode=False)
-        summary(run_json(db_url, "schedule", "run", JOB), "first run")
+        add_job(db_url, site.url("rss.xml"))
+        say(f"added schedule {JOB}; run 'redline scheduler' to start running it")
+        summary(run_schedule(db_url, JOB), "first run")
         edit(site)
-        summary(run_json(db_url, "schedule", "run", JOB),
-                "second run (pages re-rendered: new counters, teasers, timestamps)")
+        summary(run_schedule(db_url, JOB), "second run (pages re-rendered: new counters, teasers, timestamps)")
     finally:
         site.stop()
-    for args in (["log", urls[0]], ["diff", urls[0]], ["log", urls[2]], ["list"], ["runs"]):
-        say(f"\n$ redline --db {db} {' '.join(args)}")
-        cli.main(["--db", db, *args], prog_name="redline", standalone_mode=False)
+    show_views(db, db_url, urls)
     say(f"\nThe archive is in {db}; explore it with 'redline --db {db} list', or in a browser with "
         f"'redline serve --db {db}'.")
 
 
-def forget_old_job(db_url: str) -> None:
-    """An earlier demo's job in a reused archive points at a site that is gone: replace it."""
-    from sqlalchemy.orm import Session
-
+def add_job(db_url: str, feed: str) -> None:
+    """The demo's job; an earlier demo's job in a reused archive points at a site that is gone: replace it."""
     from archive import schedules
     from archive.db import open_engine
+    from archive.clock import utcnow
 
     engine = open_engine(db_url, writer=True)
-    with Session(engine) as session:
-        exists = any(row.name == JOB for row in schedules.all_schedules(session))
-    if exists:
-        schedules.remove(engine, JOB)
-    engine.dispose()
+    try:
+        with contextlib.suppress(ArchiveError):
+            schedules.remove(engine, JOB)
+        schedules.add(engine, schedules.JobSpec(name=JOB, every_seconds=15 * 60, feeds=[feed], recheck="1h:1s,1d",
+                                                settings=dict(FAST)), utcnow())
+    finally:
+        engine.dispose()
+
+
+def show_views(db: str, db_url: str, urls: list[str]) -> None:
+    """What 'redline log', 'diff', 'list' and 'runs' print, from the same query layer and renderers."""
+    from archive import queries
+    from archive.db import open_engine
+    from redline.render import print_articles, print_diff, print_log, print_runs
+
+    engine = open_engine(db_url)
+    try:
+        for args, show in ((["log", urls[0]], lambda: print_log(*_history(engine, urls[0]))),
+                           (["diff", urls[0]], lambda: print_diff(queries.diff(engine, urls[0], -2, -1), "words")),
+                           (["log", urls[2]], lambda: print_log(*_history(engine, urls[2]))),
+                           (["list"], lambda: print_articles(queries.list_articles(engine).items)),
+                           (["runs"], lambda: print_runs(queries.runs(engine).items))):
+            say(f"\n$ redline --db {db} {' '.join(args)}")
+            show()
+    finally:
+        engine.dispose()
+
+
+def _history(engine: Any, url: str) -> tuple[Any, Any]:
+    from archive import queries
+
+    found = queries.log(engine, url)
+    return found.versions, found.events
 
 
 def edit(site: FakeSite) -> None:
@@ -83,7 +109,7 @@ def rss(urls: list[str]) -> str:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Sample news</title>{items}</channel></rss>'
 
 
-def summary(result: dict[str, int], label: str) -> None:
+def summary(result: dict[str, Any], label: str) -> None:
     say(f"{label}: discovered {result['discovered']}, fetched {result['fetched']}, new articles "
         f"{result['new_articles']}, new versions {result['new_versions']}, failures {result['failures']}")
 

@@ -8,7 +8,6 @@ requests without the article being edited.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import html
 import itertools
@@ -220,8 +219,3 @@ def render(story: Story, url: str, n: int, template_block: str | None = None) ->
 <p class="generated">Page generated at {now.isoformat()} in {n % 90 + 10} ms</p></footer>
 <script src="/static/app.js?v={n}"></script>
 </body></html>"""
-
-
-def clone(story: Story) -> Story:
-    """A deep copy, so tests can keep an original to compare against."""
-    return copy.deepcopy(story)

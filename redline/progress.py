@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from redline.output import color_enabled
 
+if TYPE_CHECKING:
+    from archive.crawls import CrawlResult
 
-def crawl_with_progress(urls: Sequence[str], db_url: str, overrides: dict[str, str]) -> Counter[str]:
+
+def crawl_with_progress(urls: Sequence[str], db_url: str, overrides: dict[str, str]) -> CrawlResult:
     """Crawl in this process; draw a rich progress bar on a TTY, nothing otherwise."""
     from scraper.run import crawl
 

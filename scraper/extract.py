@@ -33,6 +33,7 @@ XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 MAX_TEASER_WORDS = 40
 MIN_LINK_CHARS = 12
 MIN_PROSE_WORDS = 3  # a teaser span is masked inside a paragraph only when prose remains around it
+MIN_TEASER_LINK_CHARS = 4  # after a teaser label, a link this long is the teaser's headline
 
 
 def extract_page(html: str, url: str) -> Extracted:
@@ -57,9 +58,8 @@ def extract_page(html: str, url: str) -> Extracted:
 
 
 def link_texts(doc: lxml.html.HtmlElement) -> set[str]:
-    """The text of every link on the page long enough to be a headline."""
-    links = {" ".join(a.text_content().split()) for a in doc.iter("a")}
-    return {t for t in links if len(t) >= MIN_LINK_CHARS}
+    """The text of every link on the page."""
+    return {" ".join(a.text_content().split()) for a in doc.iter("a")}
 
 
 def teaser_spans(text: str, links: set[str]) -> list[str]:
@@ -74,7 +74,8 @@ def teaser_spans(text: str, links: set[str]) -> list[str]:
     for para in paragraphs(text):
         for label in TEASER_LABEL_RE.finditer(para):
             rest = para[label.end():]
-            headline = max((t for t in links if rest.startswith(t)), key=len, default=None)
+            headline = max((t for t in links if len(t) >= MIN_TEASER_LINK_CHARS and rest.startswith(t)), key=len,
+                           default=None)
             if headline:
                 span = para[label.start():label.end() + len(headline)]
                 if len(para.replace(span, " ").split()) >= MIN_PROSE_WORDS:
@@ -88,7 +89,7 @@ def link_paragraphs(text: str, links: set[str]) -> list[str]:
     for para in paragraphs(text):
         if len(para.split()) > MAX_TEASER_WORDS:
             continue
-        covered = sum(len(t) for t in links if t in para)
+        covered = sum(len(t) for t in links if len(t) >= MIN_LINK_CHARS and t in para)
         if covered >= 0.5 * len(para):
             found.append(para)
     return found

@@ -12,8 +12,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from archive.db import open_engine
-from archive.store import Archive
+from scraper.archive_link import ArchiveLink
 
 
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
@@ -40,26 +39,27 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
 
 
 class ConditionalRequestMiddleware:
-    """Adds If-None-Match / If-Modified-Since from the article's last good capture."""
+    """Looks up the article's last good capture once per request and passes it on in
+    ``request.meta["redline_previous"]`` (body sha256, or None), for the pipeline to skip
+    extracting an identical body; adds If-None-Match / If-Modified-Since when REDLINE_CONDITIONAL."""
 
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
-        self.archive: Archive | None = None
+    def __init__(self, link: ArchiveLink, conditional: bool) -> None:
+        self.link, self.conditional = link, conditional
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
-        if not crawler.settings.getbool("REDLINE_CONDITIONAL") or not crawler.settings.get("REDLINE_DB"):
+        if not crawler.settings.get("REDLINE_DB"):
             raise NotConfigured
-        return cls(crawler.settings["REDLINE_DB"])
+        return cls(ArchiveLink.of(crawler), crawler.settings.getbool("REDLINE_CONDITIONAL"))
 
     def process_request(self, request: Request) -> None:
-        if request.meta.get("redline_unconditional") or request.url.endswith("/robots.txt"):
-            return None
-        if self.archive is None:
-            self.archive = Archive(open_engine(self.db_url))
-        _sha, etag, last_modified = self.archive.previous_body(request.url)
-        if etag:
+        if (request.meta.get("redline_unconditional") or "redline_previous" in request.meta
+                or request.url.endswith("/robots.txt")):
+            return None  # a redirect keeps the original request's meta and headers
+        sha, etag, last_modified = self.link.archive.previous_body(request.meta.get("redline_url", request.url))
+        request.meta["redline_previous"] = sha
+        if self.conditional and etag:
             request.headers.setdefault("If-None-Match", etag)
-        if last_modified:
+        if self.conditional and last_modified:
             request.headers.setdefault("If-Modified-Since", last_modified)
         return None

@@ -7,10 +7,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from archive.capture import Extracted, Fetch
-from archive.db import open_engine
+from archive.capture import Capture, Extracted
 from archive.normalize import sha256
-from archive.store import Archive, Outcome
+from archive.store import Outcome
+from archive.timestamps import stamp_after_crawl
+from scraper.archive_link import ArchiveLink
 from scraper.items import PageItem
 from scraper.pool import ExtractionPool
 
@@ -22,13 +23,13 @@ class ArchivePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        self.db_url: str = settings["REDLINE_DB"]
+        self.link = ArchiveLink.of(crawler)
         self.batch_size = settings.getint("REDLINE_BATCH_SIZE")
         self.pool_args = (settings.getint("REDLINE_EXTRACT_WORKERS"), settings.getfloat("REDLINE_EXTRACT_TIMEOUT"),
                           settings.getint("REDLINE_MAX_HTML_BYTES"))
         self.stats: StatsCollector = crawler.stats  # type: ignore[assignment]
         self.crawler = crawler
-        self.pending: list[tuple[Fetch, Extracted | None]] = []
+        self.pending: list[tuple[Capture, Extracted | None]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -37,18 +38,17 @@ class ArchivePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.archive = Archive(open_engine(self.db_url, writer=True))
         self.pool = ExtractionPool(*self.pool_args)
 
     def close_spider(self) -> None:
-        self.flush()
+        self.flush()  # before spider_closed disposes of the link's engine
         self.pool.close()
-        self.archive.engine.dispose()
+        stamp_after_crawl(self.link.archive.engine)  # only when REDLINE_TSA_URL names an authority
 
     async def process_item(self, item: PageItem) -> PageItem:
         extracted = None
         fetch = item.fetch
-        if fetch.status == 200 and item.html is not None and not self._same_body(fetch):
+        if fetch.status == 200 and item.html is not None and not self._same_body(item):
             extracted = await self.pool.extract(item.html, fetch.final_url or fetch.url)
             self.stats.inc_value("extract/pages")
         self.pending.append((fetch, extracted))
@@ -56,9 +56,9 @@ class ArchivePipeline:
             self.flush()
         return item
 
-    def _same_body(self, fetch: Fetch) -> bool:
-        previous_sha, _etag, _lm = self.archive.previous_body(fetch.url)
-        same = bool(fetch.body) and previous_sha == sha256(fetch.body or b"")
+    def _same_body(self, item: PageItem) -> bool:
+        """The body is byte-identical to the last good capture (as the middleware looked it up)."""
+        same = bool(item.fetch.body) and item.previous_sha == sha256(item.fetch.body or b"")
         if same:
             self.stats.inc_value("extract/skipped_same_body")
         return same
@@ -67,7 +67,7 @@ class ArchivePipeline:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        for outcome in self.archive.record_batch(batch):
+        for outcome in self.link.archive.record_batch(batch):
             self._count(outcome)
 
     def _count(self, outcome: Outcome) -> None:

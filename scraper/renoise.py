@@ -9,7 +9,7 @@ from w3lib.encoding import html_to_unicode
 
 from archive.capture import IMPORT_MARKER, Extracted
 from archive.store import Archive, Outcome
-from archive.tables import utcnow
+from archive.clock import utcnow
 from scraper.extract import extract_page
 from scraper.reextract import charset
 

@@ -1,10 +1,13 @@
-"""Run one crawl pass in this process (a Twisted reactor runs once per process)."""
+"""Run one crawl in this process (a Twisted reactor runs once per process).
+
+``run(request)`` is what the ``python -m scraper`` child runs; ``crawl(urls, ...)`` is its plain
+form, used in-process by ``redline crawl``. A schedule's pass discovers, tracks and then fetches
+what is due, one crawler after the other in one reactor.
+"""
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -13,9 +16,12 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from archive.capture import Found
+from archive.crawls import CrawlRequest, CrawlResult
 from archive.store import Outcome
 from scraper.pipelines import outcome_recorded
 from scraper.spiders.urls import UrlsSpider
+
+OnOutcome = Callable[[Outcome], None] | None
 
 
 def crawl_settings(db_url: str, overrides: dict[str, str]) -> Settings:
@@ -27,60 +33,90 @@ def crawl_settings(db_url: str, overrides: dict[str, str]) -> Settings:
     return settings
 
 
-def crawl(urls: Sequence[str], db_url: str, overrides: dict[str, str],
-          on_outcome: Callable[[Outcome], None] | None = None) -> Counter[str]:
-    """Fetch every URL once and record it; returns a count of outcome kinds."""
-    counts: Counter[str] = Counter()
-    process = CrawlerProcess(crawl_settings(db_url, overrides))
-    process.crawl(_urls_crawler(process, counts, on_outcome), urls=list(urls))
-    process.start()
-    return counts
+def crawl(urls: Sequence[str], db_url: str, overrides: dict[str, str], on_outcome: OnOutcome = None) -> CrawlResult:
+    """Fetch every URL once and record it."""
+    return run(CrawlRequest(db_url, list(urls), overrides), on_outcome)
 
 
-@dataclass
-class WatchResult:
-    """What one watch pass found and did."""
+def run(request: CrawlRequest, on_outcome: OnOutcome = None) -> CrawlResult:
+    """Do what ``request`` asks: fetch its URLs, or run its schedule's discovery, tracking and re-checks."""
+    if request.schedule is None:
+        result = CrawlResult()
+        crawlers: list[Crawler] = []
+        process = CrawlerProcess(crawl_settings(request.db_url, request.settings))
+        fetcher = _urls_crawler(process, result, on_outcome)
+        crawlers.append(fetcher)
+        process.crawl(fetcher, urls=list(request.urls))
+        process.start()
+        result.stopped = _stopped(crawlers)
+        return result
+    return _schedule_pass(request, request.schedule, on_outcome)
 
-    counts: Counter[str] = field(default_factory=Counter)
-    found: list[Found] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    crawlers: list[Crawler] = field(default_factory=list)
 
-    @property
-    def stopped(self) -> bool:
-        """True when a shutdown signal cut the pass short."""
-        return any(c.stats and c.stats.get_value("finish_reason") == "shutdown" for c in self.crawlers)
+def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> CrawlResult:
+    """Discover from the schedule's feeds and sitemaps, track what is found and its listed URLs,
+    then fetch what is due (or only report it, without ``fetch_due``)."""
+    from sqlalchemy.orm import Session
+
+    from archive import queries, schedules
+    from archive.db import open_engine
+    from archive.clock import utcnow
+
+    engine = open_engine(request.db_url, writer=True)
+    try:
+        with Session(engine) as session:
+            schedule = schedules.get(session, name)
+            feeds, sitemaps = list(schedule.feeds), list(schedule.sitemaps)
+            settings = {**schedule.settings, **request.settings}
+            listed = schedules.listed_urls(schedule)
+        tally: dict[str, Any] = {"discovered": 0, "due": []}
+
+        def pick(found: list[Found]) -> list[str]:
+            now = utcnow()
+            tally["discovered"] = schedules.track(engine, name, [*found, *(Found(u, "list") for u in listed)], now)
+            tally["due"] = [item.url for item in queries.due(engine, [name], now=now, only_due=True)]
+            return tally["due"] if request.fetch_due else []
+
+        result = discover_then_fetch(feeds, sitemaps, pick, request.db_url, settings, on_outcome)
+    finally:
+        engine.dispose()
+    result.discovered, result.due = tally["discovered"], tally["due"]
+    return result
 
 
-def watch(feeds: Sequence[str], sitemaps: Sequence[str], pick: Callable[[list[Found]], list[str]], db_url: str,
-          overrides: dict[str, str], on_outcome: Callable[[Outcome], None] | None = None) -> WatchResult:
+def discover_then_fetch(feeds: Sequence[str], sitemaps: Sequence[str], pick: Callable[[list[Found]], list[str]],
+                        db_url: str, overrides: dict[str, str], on_outcome: OnOutcome = None) -> CrawlResult:
     """Discover article URLs from feeds and sitemaps, then fetch the URLs ``pick`` chooses from
     what was found (and whatever else it wants re-checked), in one reactor, one after the other."""
-    result = WatchResult()
+    result = CrawlResult()
+    crawlers: list[Crawler] = []
     errors: list[Failure] = []
     process = CrawlerProcess(crawl_settings(db_url, overrides))
 
     def fetch_picked(discovered: Crawler | None) -> Deferred[Any] | None:
         if discovered is not None:
-            if result.stopped:
+            if _stopped(crawlers):
                 return None  # asked to stop: do not start the second half
             spider = discovered.spider
-            result.found, result.problems = list(spider.found), list(spider.problems)
-        urls = pick(result.found)
+            found, result.problems = list(spider.found), list(spider.problems)
+        else:
+            found = []
+        urls = pick(found)
         if not urls:
             return None
-        fetcher = _urls_crawler(process, result.counts, on_outcome)
-        result.crawlers.append(fetcher)
+        fetcher = _urls_crawler(process, result, on_outcome)
+        crawlers.append(fetcher)
         return process.crawl(fetcher, urls=urls)
 
     if not (feeds or sitemaps):
         if fetch_picked(None) is not None:
             process.start()
+        result.stopped = _stopped(crawlers)
         return result
     from scraper.spiders.discover import DiscoverSpider
 
     discoverer = process.create_crawler(DiscoverSpider)
-    result.crawlers.append(discoverer)
+    crawlers.append(discoverer)
     started = process.crawl(discoverer, feeds=list(feeds), sitemaps=list(sitemaps))
     started.addCallback(lambda _: fetch_picked(discoverer))
     started.addErrback(errors.append)
@@ -88,13 +124,18 @@ def watch(feeds: Sequence[str], sitemaps: Sequence[str], pick: Callable[[list[Fo
     process.start(stop_after_crawl=False)
     if errors:
         errors[0].raiseException()
+    result.stopped = _stopped(crawlers)
     return result
 
 
-def _urls_crawler(process: CrawlerProcess, counts: Counter[str],
-                  on_outcome: Callable[[Outcome], None] | None) -> Crawler:
+def _stopped(crawlers: list[Crawler]) -> bool:
+    """True when a shutdown signal cut a crawler short."""
+    return any(c.stats and c.stats.get_value("finish_reason") == "shutdown" for c in crawlers)
+
+
+def _urls_crawler(process: CrawlerProcess, result: CrawlResult, on_outcome: OnOutcome) -> Crawler:
     def record(outcome: Outcome, **_: Any) -> None:
-        counts[outcome.kind] += 1
+        result.outcomes[outcome.kind] = result.outcomes.get(outcome.kind, 0) + 1
         if on_outcome:
             on_outcome(outcome)
 

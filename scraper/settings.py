@@ -3,13 +3,13 @@
 Politeness is ordinary Scrapy configuration: override any of these with
 ``redline crawl -s NAME=VALUE``.
 """
-from redline import __version__
+from importlib.metadata import version
 
 BOT_NAME = "redline"
 SPIDER_MODULES = ["scraper.spiders"]
 NEWSPIDER_MODULE = "scraper.spiders"
 
-USER_AGENT = f"Redline/{__version__} (news change archive; +https://github.com/redline-archive/redline)"
+USER_AGENT = f"Redline/{version('redline')} (news change archive; +https://github.com/redline-archive/redline)"
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

@@ -7,6 +7,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -240,25 +241,35 @@ def test_garbage_raises_feed_error_naming_the_url(body: bytes) -> None:
 
 # --- the real spider against a loopback site --------------------------------------------------------------------
 
-CHILD = """
-import json, sys
-from scraper.discovery import discover
-args = json.load(sys.stdin)
-found, problems = discover(args["feeds"], args["sitemaps"], args["settings"])
-json.dump({"found": [[f.url, f.source, f.hint and f.hint.isoformat()] for f in found], "problems": problems},
-          sys.stdout)
-"""
-
-
 def run_discover(feeds: list[str], sitemaps: list[str],
                  settings: dict[str, str] | None = None) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
-    """``discover`` in a child process (a Twisted reactor runs once per process): {url: (source, hint)}, problems."""
-    args = {"feeds": feeds, "sitemaps": sitemaps, "settings": {**FAST, **(settings or {})}}
-    done = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(args), capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    return {url: (source, hint) for url, source, hint in result["found"]}, result["problems"]
+    """A schedule watching ``feeds`` and ``sitemaps`` run by the production crawl child (``python -m
+    scraper``) without fetching what is due: {tracked url: (source, hint)}, the run's problems."""
+    from sqlalchemy import select
+
+    from archive import schedules
+    from archive.crawls import CrawlRequest, CrawlResult
+    from archive.db import open_engine
+    from archive.clock import utcnow
+    from archive.tables import tracked
+
+    with tempfile.TemporaryDirectory() as folder:
+        db_url = f"sqlite:///{folder}/archive.db"
+        engine = open_engine(db_url, writer=True)
+        try:
+            schedules.add(engine, schedules.JobSpec(name="d", every_seconds=60, feeds=feeds, sitemaps=sitemaps,
+                                                    settings={**FAST, **(settings or {})}), utcnow())
+            request = CrawlRequest(db_url, schedule="d", fetch_due=False)
+            done = subprocess.run([sys.executable, "-m", "scraper"], input=request.to_json(), capture_output=True,
+                                  text=True, timeout=120, check=False)
+            assert done.returncode == 0, done.stderr
+            result = CrawlResult.from_json(done.stdout)
+            assert result.outcomes == {}, "nothing is fetched without fetch_due"
+            with engine.connect() as conn:
+                rows = conn.execute(select(tracked.c.url, tracked.c.source, tracked.c.hint)).all()
+        finally:
+            engine.dispose()
+    return {url: (source, hint and hint.isoformat()) for url, source, hint in rows}, result.problems
 
 
 def closed_port() -> int:

@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
 from archive import models as m
-from archive.capture import Extracted, Fetch
+from archive.capture import Capture, Extracted
 from archive.db import open_engine
-from archive.export import FRONT_MATTER_KEYS, RESERVED
+from archive.export import FRONT_MATTER_KEYS
+from archive.files import RESERVED
 from archive.reading import read_text
 from archive.store import Archive
 from archive.textpack import decompress_body
@@ -289,7 +290,7 @@ def test_hostile_urls_and_titles_stay_inside_out_dir_and_round_trip(tmp_path: Pa
     for i, url in enumerate(urls):
         title = HOSTILE_TITLES[i % len(HOSTILE_TITLES)]
         text = f"Paragraph {i} " + " ".join(f"word{i}x{k}" for k in range(40))
-        outcome = archive.record(Fetch(url, datetime(2024, 12, 5, 12, i, tzinfo=UTC), status=200, body=text.encode()),
+        outcome = archive.record(Capture(url, datetime(2024, 12, 5, 12, i, tzinfo=UTC), status=200, body=text.encode()),
                                  Extracted(text, title=title, byline=title[::-1], extractor="test"))
         assert outcome.kind == "new-article", (url, outcome)
     archive.engine.dispose()

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from archive import models as m
-from archive.capture import Extracted, Fetch
+from archive.capture import Capture, Extracted
 from archive.db import open_engine
 from archive.reading import read_text
 from archive.store import Archive
@@ -24,7 +24,7 @@ def _text(n: int) -> str:
 
 
 def _record(archive: Archive, n: int, text: str, title: str = "Talks resume") -> tuple[str, int | None]:
-    fetch = Fetch(URL, T0 + timedelta(hours=n), final_url=URL, status=200, body=f"<p>{n}</p>".encode(),
+    fetch = Capture(URL, T0 + timedelta(hours=n), final_url=URL, status=200, body=f"<p>{n}</p>".encode(),
                   content_type="text/html")
     outcome = archive.record(fetch, Extracted(text, title=title, byline="Staff", extractor="test"))
     return outcome.kind, outcome.version

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from copy import deepcopy as clone
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from archive.noise import noise_rule
 from archive.notices import is_editorial_notice
-from redline.fakesite import FakeSite, Route, clone, load_stories, render
+from redline.fakesite import FakeSite, Route, load_stories, render
 from tests.conftest import crawl, invoke, invoke_json
 
 # Sentences from news prose that begin like a stamp, counter or label line. No default rule may match them.
@@ -163,6 +164,7 @@ def test_renoise_recovers_an_edit_an_over_eager_rule_hid(newsroom: FakeSite, db:
     changes = invoke_json(db, "diff", url)["changes"]
     assert changes == [{"op": "replace", "old": "stipulates,", "new": "requires,"}]
     assert invoke_json(db, "renoise", url)["recovered"] == []  # idempotent
+    assert invoke_json(db, "verify")["ok"]  # the recovered version joined the tamper-evident chain
     assert crawl(db, url)["new_versions"] == 0  # and the next crawl compares with the recovered state
 
 
@@ -179,7 +181,8 @@ def test_a_recovered_version_sits_at_its_capture_time_and_keeps_later_numbers(ne
     before = invoke_json(db, "log", url)
     assert [v["version"] for v in before] == [1, 2]
     invoke(db, "ignore", "remove", host, "^Hidden:")
-    assert [r["version"] for r in invoke_json(db, "renoise", url)["recovered"]] == [3]
+    text = invoke(db, "renoise", url).stdout
+    assert "recovered 1 version(s)" in text and f"{url} v3 (paragraph-added)" in text
     after = invoke_json(db, "log", url)
     assert [v["version"] for v in after] == [1, 3, 2]  # capture order; numbers already shown never change
     assert after[2] == before[1]

@@ -19,7 +19,7 @@ from archive import tables as t
 from archive.capture import Found
 from archive.db import ArchiveError, database_url, open_engine
 from archive.recheck import Policy, next_check
-from archive.tables import utcnow
+from archive.clock import utcnow
 from archive.vocab import ChangeKind, EventKind, RunOutcome
 from redline.fakesite import FakeSite, load_stories
 from redline.render import Styler, changed_paragraphs

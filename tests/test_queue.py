@@ -213,6 +213,12 @@ def test_worker_deletes_finished_jobs_older_than_keep_hours(
               [worker])
 
 
+def _fetches(db_url: str) -> dict[str, int]:
+    """Fetches recorded per article key."""
+    return dict(_query(db_url, "SELECT a.key, count(*) FROM fetches f JOIN articles a ON a.id = f.article_id "
+                               "GROUP BY a.key"))
+
+
 def _versions(db_url: str) -> dict[str, list[int]]:
     rows = _query(db_url, "SELECT a.key, v.number FROM versions v JOIN articles a ON a.id = v.article_id "
                           "ORDER BY a.key, v.number")
@@ -313,7 +319,11 @@ def test_scheduler_and_two_workers_record_every_edit_once_when_a_worker_is_kille
             expected[site.url(story.slug)] += 1
         want = {url: list(range(1, expected[url] + 1)) for url in urls}
         _wait_for("every edit to be recorded", lambda: _versions(pg_url) == want, [survivor, scheduler])
-        time.sleep(3)  # more scheduled rounds: unchanged pages must not add versions
+        # More rounds re-fetch every page (recorded fetches, not elapsed time): unchanged pages add no version.
+        fetched = _fetches(pg_url)
+        _wait_for("every page to be re-fetched once more", lambda: all(
+            n > fetched.get(url, 0) for url, n in _fetches(pg_url).items()) and len(_fetches(pg_url)) == len(urls),
+            [survivor, scheduler])
         assert _versions(pg_url) == want
         scheduler.send_signal(signal.SIGTERM)
         assert scheduler.wait(timeout=60) == 0

@@ -1,4 +1,4 @@
-"""Fetch a given list of article URLs once each."""
+"""Capture a given list of article URLs once each."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -10,7 +10,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from archive.capture import Fetch
+from archive.capture import Capture
 from scraper.items import PageItem
 
 
@@ -29,19 +29,20 @@ class UrlsSpider(scrapy.Spider):
     def parse(self, response: Response) -> PageItem:
         request_url = response.meta.get("redline_url", response.url)
         headers = response.headers
-        fetch = Fetch(
+        fetch = Capture(
             url=request_url, fetched_at=datetime.now(UTC), final_url=response.url, status=response.status,
             body=response.body, content_type=_header(headers, b"Content-Type"), etag=_header(headers, b"ETag"),
             last_modified=_header(headers, b"Last-Modified"))
         is_html = isinstance(response, TextResponse) and "html" in (fetch.content_type or "text/html").lower()
-        return PageItem(fetch, response.text if is_html and response.status == 200 else None)
+        return PageItem(fetch, response.text if is_html and response.status == 200 else None,
+                        response.meta.get("redline_previous"))
 
     def failed(self, failure: Failure) -> PageItem:
         request = failure.request  # type: ignore[attr-defined]
         error = failure.getErrorMessage() or failure.type.__name__
         if failure.check(IgnoreRequest):
             error = "forbidden by robots.txt"
-        fetch = Fetch(url=request.meta.get("redline_url", request.url), fetched_at=datetime.now(UTC),
+        fetch = Capture(url=request.meta.get("redline_url", request.url), fetched_at=datetime.now(UTC),
                       error=f"{failure.type.__name__}: {error}")
         return PageItem(fetch)
 

@@ -1,0 +1,30 @@
+"""``python -m scraper``: one crawl in this process, for a parent that must not load the crawler.
+
+Reads one :class:`archive.crawls.CrawlRequest` as JSON on stdin, runs it, and writes one
+:class:`archive.crawls.CrawlResult` as JSON on stdout. Logs go to stderr; a problem the user can
+fix (no such schedule, an unreadable URL file) is one line on stderr and exit status 1. SIGTERM
+stops the crawl gracefully: what was fetched is recorded and the result says ``stopped``.
+"""
+from __future__ import annotations
+
+import sys
+
+from archive.crawls import CrawlRequest
+from archive.db import ArchiveError
+from scraper.run import run
+
+
+def main() -> int:
+    request = CrawlRequest.from_json(sys.stdin.read())
+    request.settings.setdefault("LOG_LEVEL", "WARNING")
+    try:
+        result = run(request)
+    except ArchiveError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(result.to_json() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

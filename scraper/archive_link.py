@@ -1,0 +1,49 @@
+"""The crawl's one connection to the archive, shared by the pipeline and the middleware.
+
+One engine per crawl: opened when the spider opens, disposed when it closes. The database work
+stays on the reactor thread, so the store's transactions never run concurrently with each
+other or with the lookups; ARCHITECTURE.md gives its measured share of a crawl.
+"""
+from __future__ import annotations
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from archive.db import open_engine
+from archive.store import Archive
+
+ATTRIBUTE = "redline_archive_link"
+
+
+class ArchiveLink:
+    """Holds the crawl's ``Archive`` between spider_opened and spider_closed."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self._archive: Archive | None = None
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> ArchiveLink:
+        """The crawler's link, made (and tied to its spider's opening and closing) on first use."""
+        link = getattr(crawler, ATTRIBUTE, None)
+        if link is None:
+            link = cls(crawler.settings["REDLINE_DB"])
+            crawler.signals.connect(link.open, signal=signals.spider_opened)
+            crawler.signals.connect(link.close, signal=signals.spider_closed)
+            setattr(crawler, ATTRIBUTE, link)
+        return link
+
+    def open(self) -> None:
+        if self._archive is None:
+            self._archive = Archive(open_engine(self.db_url, writer=True))
+
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.engine.dispose()
+            self._archive = None
+
+    @property
+    def archive(self) -> Archive:
+        self.open()  # a pipeline's open_spider runs before spider_opened is sent
+        assert self._archive is not None
+        return self._archive

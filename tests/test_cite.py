@@ -250,6 +250,7 @@ def test_an_archive_from_before_the_chain_is_chained_once_on_upgrade(built: Buil
     with sqlite3.connect(copy) as conn:  # back to revision 0003: no chain tables
         conn.execute("DROP TABLE chain")
         conn.execute("DROP TABLE chain_timestamps")
+        conn.execute("DROP INDEX ix_versions_captured")  # and no later migration's index (0005)
         conn.execute("UPDATE alembic_version SET version_num = '0003'")
         fetches = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
         versions = conn.execute("SELECT count(*) FROM versions").fetchone()[0]

@@ -62,8 +62,8 @@ def create_app(engine: Engine, base_url: str | None = None) -> Starlette:
 
     env = templates()
 
-    def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(request=request, **context), status)
+    def render(name: str, **context: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**context))
 
     def error(request: Request, status: int, message: str) -> Response:
         if request.url.path.startswith("/api/"):

@@ -21,7 +21,7 @@ def routes() -> list[Route]:
 
 
 def _render(request: Request, name: str, **context: Any) -> Response:
-    return request.app.state.render(request, name, **context)
+    return request.app.state.render(name, **context)
 
 
 def changes(request: Request) -> Response:

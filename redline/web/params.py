@@ -35,15 +35,15 @@ class Filters:
     def link(self, **changes: Any) -> str:
         """This filter's query string with some fields changed (``after`` is dropped unless given).
 
-        >>> Filters(site="a.example", kinds=("headline",)).link(after="x")
-        '?site=a.example&kind=headline&after=x'
+        >>> Filters(site="a.example", kinds=("headline",)).link(after="x"), Filters().link()
+        ('?site=a.example&kind=headline&after=x', '')
         """
         f = replace(self, **{"after": "", **changes})
         pairs = [("site", f.site), *(("kind", k) for k in f.kinds), ("only", f.only), ("status", f.status),
                  ("since", f.since), ("until", f.until), ("q", f.q),
                  ("limit", str(f.limit) if f.limit != PAGE_SIZE else ""), ("after", f.after)]
         query = urlencode([(k, v) for k, v in pairs if v])
-        return "?" + query if query else "?"
+        return "?" + query if query else ""
 
     def changes_query(self) -> dict[str, Any]:
         """Keyword arguments for :func:`archive.queries.changes`."""
@@ -61,12 +61,13 @@ class Filters:
 def parse(params: Any) -> Filters:
     """Filters from a query string (Starlette's ``QueryParams``), or BadRequest naming the bad one.
 
-    >>> parse({"kind": "nonsense"})
+    >>> from starlette.datastructures import QueryParams
+    >>> parse(QueryParams("kind=nonsense"))
     Traceback (most recent call last):
     redline.web.params.BadRequest: unknown kind 'nonsense'; use one of headline, byline, body-edit, \
 paragraph-added, paragraph-removed, correction, declared-update-only
     """
-    kinds = tuple(params.getlist("kind")) if hasattr(params, "getlist") else tuple(filter(None, [params.get("kind")]))
+    kinds = tuple(params.getlist("kind"))
     for kind in kinds:
         if kind not in set(ChangeKind):
             raise BadRequest(f"unknown kind {kind!r}; use one of {', '.join(ChangeKind)}")

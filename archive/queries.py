@@ -11,7 +11,8 @@ Articles
     ``lookup(db, url) -> ArticleRef | None``: the one article-by-URL lookup (any URL it was seen
     under, tracking parameters or not, or its canonical URL); the writer uses it too.
     ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do.
-    ``list_articles(db, changed_since=, status=, limit=, after=) -> Page[ArticleSummary]``:
+    ``article_by_id(db, id) -> ArticleRef``: by its permanent ID (the web view's permalinks).
+    ``list_articles(db, changed_since=, status=, site=, search=, limit=, after=) -> Page[ArticleSummary]``:
     most recently changed first.
 History
     ``versions(db, url, stealth=, declared=, limit=, after=) -> Page[VersionEntry]``: oldest first;
@@ -20,6 +21,9 @@ History
     ``log(db, url) -> Log``: an article with all its versions and all its events, kept separate.
     ``fetches(db, url) -> list[FetchEntry]``: every fetch with its outcome and what noise rules skipped.
     ``show(db, url, number=None) -> VersionDetail``: one version with its text (negative counts back).
+    ``capture(db, url, number) -> Capture``: the same with its provenance and each paragraph's noise rule.
+    ``changes(db, site=, kinds=, stealth=, declared=, since=, until=, search=, article_id=, limit=, after=)
+    -> Page[ChangeEntry]``: versions across the archive, newest first.
     ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
     changes, the changed pieces (``changes``) and the text as ``paragraphs`` of word-level spans.
 Jobs
@@ -159,6 +163,20 @@ def article(db: Any, url: str) -> ArticleRef:
     return found
 
 
+def article_by_id(db: Db, article_id: int) -> ArticleRef:
+    """The article with this permanent ID, or an ArchiveError."""
+    with _connected(db) as conn:
+        row = conn.execute(_REF.where(A.c.id == article_id)).first()
+    if row is None:
+        raise ArchiveError(f"no archived article with ID {article_id}")
+    return ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:])
+
+
+def _search(text: str, *columns: Any) -> Any:
+    """Any of ``columns`` holds ``text``, case-insensitively, with no wildcards of its own."""
+    return or_(*(c.icontains(text, autoescape=True) for c in columns))
+
+
 @dataclass
 class ArticleSummary:
     """One line of ``list``: the article, its latest title and its dates."""
@@ -171,21 +189,28 @@ class ArticleSummary:
     last_checked: datetime | None
     last_changed: datetime | None
     id: int
+    host: str = ""
 
 
 def list_articles(db: Db, *, changed_since: datetime | None = None, status: str | None = None,
-                  limit: int | None = None, after: str | None = None) -> Page[ArticleSummary]:
-    """Articles, most recently changed first (never-changed last), optionally filtered and paged."""
+                  site: str | None = None, search: str | None = None, limit: int | None = None,
+                  after: str | None = None) -> Page[ArticleSummary]:
+    """Articles, most recently changed first (never-changed last), optionally filtered and paged;
+    ``search`` looks in the latest title and the URL."""
     latest = (select(V.c.article_id, V.c.title)
               .join(A, (A.c.id == V.c.article_id) & (V.c.number == _LATEST)).subquery())
     query = (select(A.c.key, latest.c.title, A.c.status, A.c.version_count, A.c.first_seen, A.c.last_checked,
-                    A.c.last_changed, A.c.id)
+                    A.c.last_changed, A.c.id, A.c.host)
              .outerjoin(latest, latest.c.article_id == A.c.id)
              .order_by(A.c.last_changed.desc().nulls_last(), A.c.id))
     if changed_since is not None:
         query = query.where(A.c.last_changed >= changed_since)
     if status is not None:
         query = query.where(A.c.status == ArticleStatus(status))
+    if site:
+        query = query.where(A.c.host == site)
+    if search:
+        query = query.where(_search(search, latest.c.title, A.c.key))
     if after is not None:
         changed, last_id = _cursor(after, _when, int)
         query = query.where(or_(A.c.last_changed < changed, A.c.last_changed.is_(None),
@@ -341,6 +366,77 @@ def log(db: Db, url: str) -> Log:
 
 
 @dataclass
+class ChangeEntry:
+    """One version in the archive-wide listing of changes, with its article and the number of the
+    version captured just before it (``previous``, None for a first capture), its diff's other side."""
+
+    article_id: int
+    url: str
+    host: str
+    entry: VersionEntry
+    previous: int | None
+
+
+def _changes_query() -> Any:
+    """Versions newest first, each with its article and the number of the version captured before it."""
+    prev = V.alias("prev")
+    previous = (select(prev.c.number)
+                .where(prev.c.article_id == V.c.article_id,
+                       or_(prev.c.captured_at < V.c.captured_at,
+                           and_(prev.c.captured_at == V.c.captured_at, prev.c.number < V.c.number)))
+                .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
+    return (select(*(V.c[name] for name in _LOG_COLUMNS), A.c.id.label("article"), A.c.key, A.c.host,
+                   V.c.id.label("row"), previous.label("previous"))
+            .join(A, A.c.id == V.c.article_id).order_by(V.c.captured_at.desc(), V.c.id.desc()))
+
+
+_CHANGES = _changes_query()
+
+
+def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), stealth: bool = False,
+            declared: bool = False, since: datetime | None = None, until: datetime | None = None,
+            search: str | None = None, article_id: int | None = None, limit: int | None = None,
+            after: str | None = None) -> Page[ChangeEntry]:
+    """Versions across the archive, newest capture first, filtered and paged in one query.
+
+    ``kinds``: any of these change kinds; ``stealth`` / ``declared`` as in ``versions``; ``since`` and
+    ``until``: capture time in [since, until); ``search``: in the version's title or the article's URL.
+    """
+    try:
+        wanted_kinds = [ChangeKind(k) for k in kinds]
+    except ValueError as exc:
+        raise ArchiveError(f"unknown change kind; use one of {', '.join(ChangeKind)}") from exc
+    query = _CHANGES
+    conditions = []
+    if site:
+        conditions.append(A.c.host == site)
+    if wanted_kinds:
+        conditions.append(or_(*(cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
+    kept = ([and_(V.c.number > 1, or_(V.c.declared.is_(None), ~V.c.declared), _EDITS_TEXT)] if stealth else []) + \
+        ([and_(V.c.number > 1, V.c.declared)] if declared else [])
+    if kept:
+        conditions.append(or_(*kept))
+    if since is not None:
+        conditions.append(V.c.captured_at >= since)
+    if until is not None:
+        conditions.append(V.c.captured_at < until)
+    if search:
+        conditions.append(_search(search, V.c.title, A.c.key))
+    if article_id is not None:
+        conditions.append(V.c.article_id == article_id)
+    if after is not None:
+        at, row = _cursor(after, _when, int)
+        conditions.append(or_(V.c.captured_at < at, and_(V.c.captured_at == at, V.c.id < row)))
+    query = query.where(*conditions)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with _connected(db) as conn:
+        rows = conn.execute(query).all()
+    page = _page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
+    return Page([ChangeEntry(r.article, r.key, r.host, _version_entry(r), r.previous) for r in page.items], page.next)
+
+
+@dataclass
 class VersionDetail:
     """One version in full: its metadata and its text."""
 
@@ -388,9 +484,50 @@ def show(db: Db, url: str, number: int | None = None) -> VersionDetail:
     with _connected(db) as conn:
         ref = article(conn, url)
         v = _version_row(conn, ref, number, url)
-        return VersionDetail(ref.url, v.number, v.captured_at, v.title, v.byline, v.published, v.updated,
-                             v.site_name, v.language, v.canonical_url, v.description, v.extractor, v.text_sha256,
-                             v.words, read_text(conn, v))
+        return _detail(ref, v, read_text(conn, v))
+
+
+def _detail(ref: ArticleRef, v: Row[Any], text: str) -> VersionDetail:
+    return VersionDetail(ref.url, v.number, v.captured_at, v.title, v.byline, v.published, v.updated, v.site_name,
+                         v.language, v.canonical_url, v.description, v.extractor, v.text_sha256, v.words, text)
+
+
+@dataclass
+class Capture:
+    """One version as captured: its text and metadata (``detail``), the fetch that captured it, and
+    each line of its text with the noise rule that skips it (None for a significant paragraph)."""
+
+    detail: VersionDetail
+    article_id: int
+    host: str
+    status: int | None
+    final_url: str | None
+    body_sha256: str | None
+    updated_signal: str | None
+    recovered_at: datetime | None
+    drift: bool
+    paragraphs: list[tuple[str, str | None]]
+
+
+def capture(db: Db, url: str, number: int | None = None) -> Capture:
+    """A version with its provenance and its paragraphs' noise rules (latest when ``number`` is None)."""
+    from archive.normalize import comparable, paragraphs
+    from archive.reading import SiteNoise, read_text
+
+    F = t.fetches
+    with _connected(db) as conn:
+        ref = article(conn, url)
+        v = _version_row(conn, ref, number, url)
+        fetch = conn.execute(select(F.c.status, F.c.url, F.c.final_url, F.c.body_sha256)
+                             .where(F.c.id == v.fetch_id)).first() if v.fetch_id else None
+        text = read_text(conn, v)
+        lines = [line for line in text.split("\n") if line.strip()]  # as captured; one per paragraph
+        rules = SiteNoise(conn, ref.host).skipped_by([comparable(p) for p in paragraphs(text)], v.paragraph_hashes,
+                                                     set(v.noise_hashes), v.language)
+    return Capture(_detail(ref, v, text), ref.id, ref.host, fetch.status if fetch else None,
+                   (fetch.final_url or fetch.url) if fetch else None, fetch.body_sha256 if fetch else None,
+                   v.updated_signal, v.recovered_at, bool(v.drift),
+                   [(line, rules[i] if i < len(rules) else None) for i, line in enumerate(lines)])
 
 
 @dataclass
@@ -432,6 +569,7 @@ class Diff:
     paragraphs: list[Paragraph]
     old_text: str
     new_text: str
+    published: FieldChange | None = None  # the declared publication time
 
 
 def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, with_noise: bool = False) -> Diff:
@@ -464,7 +602,8 @@ def _diff(conn: Connection, ref: ArticleRef, a: Row[Any], b: Row[Any], with_nois
     ops = word_ops(old_text, new_text)
     return Diff(ref.url, VersionStamp(a.number, a.captured_at), VersionStamp(b.number, b.captured_at),
                 FieldChange(a.title, b.title), FieldChange(a.byline, b.byline), FieldChange(a.updated, b.updated),
-                [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text)
+                [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text,
+                FieldChange(a.published, b.published))
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,7 @@ versions = Table(
     Column("noise_spans", JSON),  # teaser spans (label + linked headline) inside longer paragraphs
     Column("recovered_at", UTCDateTime),  # set when 'renoise' inserted this version after the fact
     UniqueConstraint("article_id", "number", name="uq_versions_article_number"),
+    Index("ix_versions_captured", "captured_at", "id"),  # the newest changes across the archive
 )
 
 # A fetch outcome worth showing in a history: gone, restored, blocked, ...

@@ -41,7 +41,8 @@ def run_demo(db: str, fresh: bool) -> None:
     finally:
         site.stop()
     show_views(db, db_url, urls)
-    say(f"\nThe archive is in {db}; explore it with 'redline --db {db} list'.")
+    say(f"\nThe archive is in {db}; explore it with 'redline --db {db} list', or in a browser with "
+        f"'redline serve --db {db}'.")
 
 
 def add_job(db_url: str, feed: str) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import chain
+from archive import chain, frontier
 from archive import models as m
 from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.classify import Change, State, classify
@@ -80,6 +80,7 @@ class Archive:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         chain.watch(self.sessions)  # every fetch and version joins the tamper-evident chain
+        frontier.watch(self.sessions)  # tracked URLs' next re-check follows their articles
 
     def record(self, fetch: Capture, extracted: Extracted | None) -> Outcome:
         """Record one capture in its own transaction."""

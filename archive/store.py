@@ -26,10 +26,11 @@ from archive import models as m
 from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.classify import Change, State, classify
 from archive.db import READ_ONLY, ArchiveError
-from archive.noise import noise_rule, stamp_spans, strip_spans
-from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
+from archive.noise import noise_rule, strip_spans
+from archive.normalize import BadURL, comparable, paragraphs, sha256, url_host, url_key
 from archive.notices import is_editorial_notice
 from archive.outcomes import fetch_outcome
+from archive.prepare import prepare
 from archive.queries import lookup
 from archive.reading import SiteNoise, read_text
 from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack
@@ -316,13 +317,9 @@ class _Writer:
         return sha
 
     def _fill_text(self, plan: _Plan, extracted: Extracted) -> None:
-        plan.text = clean_text(extracted.text)
-        whole = [comparable(p) for p in paragraphs(plan.text)]
-        found = [comparable(span) for span in extracted.noise_spans] + [s for p in whole for s in stamp_spans(p)]
-        plan.spans = list(dict.fromkeys(found))
-        plan.paras = [strip_spans(p, plan.spans) for p in whole]
-        plan.hashes = [digest(p) for p in plan.paras]
-        plan.boilerplate = {digest(comparable(b)) for b in extracted.boilerplate}
+        ready = extracted.prepared or prepare(extracted)  # the pool's workers prepare crawled pages
+        plan.text, plan.spans, plan.paras = ready.text, list(ready.spans), list(ready.paras)
+        plan.hashes, plan.boilerplate = list(ready.hashes), set(ready.boilerplate)
 
     # -- templates ------------------------------------------------------------------------------
 

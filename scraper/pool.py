@@ -20,10 +20,15 @@ EXTRACT_MODULE = "scraper.extract"
 
 
 def extract(html: str, url: str) -> Extracted:
-    """:func:`scraper.extract.extract_page`, run in a worker (where the forkserver preloaded it)."""
+    """:func:`scraper.extract.extract_page`, run in a worker (where the forkserver preloaded it),
+    with the text work the writer would otherwise do on the reactor thread (:mod:`archive.prepare`)."""
+    from archive.prepare import prepare
     from scraper.extract import extract_page
 
-    return extract_page(html, url)
+    extracted = extract_page(html, url)
+    if extracted.text.strip():
+        extracted.prepared = prepare(extracted)
+    return extracted
 
 
 class ExtractionPool:

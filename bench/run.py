@@ -408,14 +408,15 @@ def fidelity_main(keep: bool) -> None:
 def frontier_rows(result: dict[str, Any], sizes: list[int]) -> list[Row]:
     """Wall and peak RSS per size; the ratio is the largest archive against the smallest (target: flat)."""
     small, big = sizes[0], sizes[-1]
-    names = {"due": "6. redline due --limit 100", "run": "6. schedule run, nothing due"}
+    names = {"due": "6. redline due --limit 100", "run": "6. schedule run, nothing due",
+             "read": "6. in-process: due(limit=100) + due_urls"}
     rows = []
     for what, label in names.items():
         by = result[what]
         for n in sizes:
             ratio = by[n]["wall_s"] / by[small]["wall_s"]
-            rows.append(Row(f"{label}, {n:,} tracked (s / MB)",
-                            f"{by[n]['wall_s']:.3f} s / {by[n]['peak_rss_mb']:.0f} MB",
+            memory = f" / {by[n]['peak_rss_mb']:.0f} MB" if what != "read" else ""
+            rows.append(Row(f"{label}, {n:,} tracked (s{' / MB' * bool(memory)})", f"{by[n]['wall_s']:.4f} s{memory}",
                             f"{small:,}: {by[small]['wall_s']:.3f} s; flat (<= 1.2x)" if n != small else "anchor",
                             ratio if n != small else None, ratio <= 1.2 if n == big and n != small else None))
     return rows

@@ -316,6 +316,21 @@ def big_crawl_rows(work: Path, pages: int) -> tuple[list[Row], dict[str, Any]]:
             Row("   that crawl (pages/s)", f"{run['pages_per_s']:.2f}", "information")], run
 
 
+def big_real_rows(work: Path, pages: int) -> tuple[list[Row], dict[str, Any]]:
+    """Row 5 on real pages: one first crawl of ``pages`` URLs, each real page served at many URLs."""
+    real = realpages.load()
+    corpus = realpages.serve(real, REAL_HOSTS, -(-pages // len(real)))
+    corpus.urls = corpus.urls[:pages]
+    try:
+        log(f"large real-page crawl ({len(corpus.urls)} URLs)")
+        run = crawl_once(corpus, work / "large-real.db", REAL_SETTINGS, strict=False)
+    finally:
+        corpus.stop()
+    return [*memory_rows(f"{len(corpus.urls)} real-page URLs", run["tree_rss_mb"], run["process_peaks_sum_mb"],
+                         run["process_peak_max_mb"], run["tree_pss_mb"]),
+            Row("   that crawl (pages/s)", f"{run['pages_per_s']:.2f}", "information")], run
+
+
 # -- output -----------------------------------------------------------------------------------------------
 
 def table(rows: list[Row]) -> str:
@@ -457,6 +472,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
     parser.add_argument("--large", type=int, default=0, metavar="N",
                         help="also crawl N fresh pages to measure memory (e.g. 2000; adds minutes)")
+    parser.add_argument("--large-real", type=int, default=0, metavar="N",
+                        help="also crawl N real-page URLs (e.g. 5000) to measure memory (issue 16; adds minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary working directory")
     args = parser.parse_args(argv)
     if args.what == "fidelity":
@@ -496,6 +513,9 @@ def main(argv: list[str] | None = None) -> None:
         rows = crawl[:3] + real + crawl[3:-2] + history_rows(history) + views + crawl[-2:]  # memory rows last
         if args.large:
             large, results["large_crawl"] = big_crawl_rows(work, args.large)
+            rows += large
+        if args.large_real:
+            large, results["large_real_crawl"] = big_real_rows(work, args.large_real)
             rows += large
     finally:
         if args.keep:

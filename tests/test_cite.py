@@ -250,6 +250,9 @@ def test_an_archive_from_before_the_chain_is_chained_once_on_upgrade(built: Buil
     with sqlite3.connect(copy) as conn:  # back to revision 0003: no chain tables
         conn.execute("DROP TABLE chain")
         conn.execute("DROP TABLE chain_timestamps")
+        conn.execute("DROP INDEX ix_tracked_due")  # and no frontier (0007, after 0004)
+        conn.execute("ALTER TABLE tracked DROP COLUMN due_at")
+        conn.execute("ALTER TABLE tracked DROP COLUMN due_why")
         conn.execute("UPDATE alembic_version SET version_num = '0003'")
         fetches = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
         versions = conn.execute("SELECT count(*) FROM versions").fetchone()[0]

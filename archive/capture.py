@@ -41,6 +41,18 @@ class Extracted:
     boilerplate: list[str] = field(default_factory=list)
     noise_spans: list[str] = field(default_factory=list)  # teaser label + linked headline inside a longer paragraph
     markers: list[str] = field(default_factory=list)
+    prepared: Prepared | None = None  # the text work, done beside the extractor (archive.prepare)
+
+
+@dataclass
+class Prepared:
+    """What the writer compares, worked out from an Extracted without the database (archive.prepare)."""
+
+    text: str                 # normalized text
+    spans: list[str]          # teaser and stamp spans masked inside paragraphs
+    paras: list[str]          # comparable paragraphs without those spans
+    hashes: list[str]         # their digests
+    boilerplate: set[str]     # digests of link-heavy paragraphs
 
 
 @dataclass

@@ -29,7 +29,8 @@ History
 Jobs
     ``runs(db, job=, limit=, after=) -> Page[RunEntry]``: newest first.
     ``due(db, names=(), now=, limit=, only_due=) -> list[DueEntry]``: tracked URLs by when they are
-    next due (soonest first), worked out in SQL from each schedule's re-check policy.
+    next due (soonest first), read from the stored due times that ``archive.frontier`` keeps current.
+    ``due_urls(db, name, now) -> Iterator[str]``: what one schedule has due, by keyset pages.
     ``schedules(db) -> list[ScheduleEntry]``: every schedule with its tracked count and last run.
 Alerts
     ``version_change(db, article_id, number) -> VersionChange``: a version and its diff against the
@@ -55,10 +56,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import (Connection, Engine, Float, Row, Text, and_, bindparam, case, cast, func, literal, or_,
+from sqlalchemy import (Connection, Engine, Row, Text, and_, bindparam, cast, func, literal, or_,
                         select, union_all)
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from archive import tables as t
 from archive.db import ArchiveError
@@ -685,72 +684,68 @@ class DueEntry:
     last_checked: datetime | None
 
 
-class _epoch(FunctionElement[float]):
-    """Seconds since 1970 of a timestamp column, on SQLite and PostgreSQL alike."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(_epoch, "sqlite")
-def _epoch_sqlite(element: _epoch, compiler: Any, **kw: Any) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(_epoch)
-def _epoch_default(element: _epoch, compiler: Any, **kw: Any) -> str:
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
-
-
 def _schedule_rows(conn: Connection, names: Sequence[str]) -> list[Row[Any]]:
-    rows = {r.name: r for r in conn.execute(select(S.c.id, S.c.name, S.c.recheck).order_by(S.c.name))}
+    rows = {r.name: r for r in conn.execute(select(S.c.id, S.c.name).order_by(S.c.name))}
     for name in names:
         if name not in rows:
             raise ArchiveError(f"no schedule named {name!r}; see 'redline schedule list'")
     return [rows[n] for n in dict.fromkeys(names)] if names else list(rows.values())
 
 
-def _due_query(schedule: Row[Any], now: datetime) -> Any:
-    """One schedule's tracked URLs with ``due_at`` (epoch seconds), the policy of ``recheck`` in SQL."""
-    from archive.recheck import Policy
-
-    policy = Policy.parse(schedule.recheck)
-    now_s = literal(now.timestamp(), Float)
-    age = now_s - _epoch(func.coalesce(A.c.last_changed, A.c.first_seen, A.c.last_checked))
-    every = case(*((age < limit.total_seconds(), every.total_seconds()) for limit, every in policy.steps),
-                 else_=policy.rest.total_seconds()) if policy.steps else literal(policy.rest.total_seconds(), Float)
-    due_at = case((A.c.last_checked.is_(None), now_s),
-                  (and_(TR.c.hint.is_not(None), TR.c.hint > A.c.last_checked), now_s),
-                  else_=_epoch(A.c.last_checked) + every)
-    return (select(literal(schedule.name).label("job"), TR.c.url, TR.c.hint, A.c.last_checked, A.c.last_changed,
-                   A.c.first_seen, A.c.status, due_at.label("due_at"))
-            .outerjoin(AU, AU.c.url == TR.c.url).outerjoin(A, A.c.id == AU.c.article_id)
-            .where(TR.c.schedule_id == schedule.id))
+def _due_query(schedule: Row[Any], now: datetime, limit: int | None, only_due: bool,
+               after: tuple[datetime, str] | None = None) -> Any:
+    """One schedule's tracked URLs in due order, read along the index ``ix_tracked_due``."""
+    query = (select(literal(schedule.name).label("job"), TR.c.url, TR.c.hint, TR.c.due_at, TR.c.due_why)
+             .where(TR.c.schedule_id == schedule.id).order_by(TR.c.due_at, TR.c.url).limit(limit))
+    if only_due:
+        query = query.where(TR.c.due_at <= now)
+    if after is not None:  # keyset: a range on due_at the index serves, ties broken by URL
+        query = query.where(TR.c.due_at >= after[0], or_(TR.c.due_at > after[0], TR.c.url > after[1]))
+    return query
 
 
 def due(db: Db, names: Sequence[str] = (), *, now: datetime, limit: int | None = None,
         only_due: bool = False) -> list[DueEntry]:
-    """What the named schedules (all when empty) track, soonest due first; ``only_due``: due by ``now``."""
-    from archive.recheck import Policy, next_check
+    """What the named schedules (all when empty) track, soonest due first; ``only_due``: due by ``now``.
+
+    Reads the stored due times (``archive.frontier``): at most ``limit`` rows per schedule, whatever
+    the number of tracked URLs, then the articles of the rows returned, for the reasons."""
+    from archive.recheck import reason
 
     with _connected(db) as conn:
         found = _schedule_rows(conn, names)
         if not found:
             return []
-        policies = {s.name: Policy.parse(s.recheck) for s in found}
-        union = union_all(*(_due_query(s, now) for s in found)).subquery()
-        query = select(union).order_by(union.c.due_at, union.c.url)
-        if only_due:
-            query = query.where(union.c.due_at <= now.timestamp())
-        if limit is not None:
-            query = query.limit(limit)
-        rows = conn.execute(query).all()
+        parts = [_due_query(s, now, limit, only_due) for s in found]
+        if len(parts) == 1:
+            rows = conn.execute(parts[0]).all()
+        else:
+            union = union_all(*(select(p.subquery()) for p in parts)).subquery()
+            rows = conn.execute(select(union).order_by(union.c.due_at, union.c.url).limit(limit)).all()
+        urls = list({r.url for r in rows})
+        articles = {a.url: a for start in range(0, len(urls), 500) for a in conn.execute(
+            select(AU.c.url, A.c.last_checked, A.c.last_changed, A.c.first_seen, A.c.status)
+            .join(A, A.c.id == AU.c.article_id).where(AU.c.url.in_(urls[start:start + 500])))}
     entries = []
     for r in rows:
-        item = next_check(policies[r.job], r.url, now, last_checked=r.last_checked, last_changed=r.last_changed,
-                          first_seen=r.first_seen, hint=r.hint, status=r.status)
-        entries.append(DueEntry(r.job, r.url, item.at, item.at <= now, item.reason, item.last_checked))
+        a = articles.get(r.url)
+        why = reason(r.due_why, now, hint=r.hint, last_changed=a.last_changed if a else None,
+                     first_seen=a.first_seen if a else None, status=a.status if a else None)
+        entries.append(DueEntry(r.job, r.url, r.due_at, r.due_at <= now, why, a.last_checked if a else None))
     return entries
+
+
+def due_urls(db: Db, name: str, now: datetime, page: int = 1000) -> Iterator[str]:
+    """The URLs schedule ``name`` has due by ``now``, soonest first, a keyset page at a time."""
+    after = None
+    while True:
+        with _connected(db) as conn:
+            found = _schedule_rows(conn, [name])[0]
+            rows = conn.execute(_due_query(found, now, page, True, after)).all()
+        yield from (r.url for r in rows)
+        if len(rows) < page:
+            return
+        after = (rows[-1].due_at, rows[-1].url)
 
 
 @dataclass

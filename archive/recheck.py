@@ -2,7 +2,9 @@
 
 The age that matters is the time since the article last changed (or was first
 seen), so a change resets the schedule. A feed or sitemap that reports an
-update newer than the last check brings the next check forward to now.
+update newer than the last check brings the next check forward to when it was listed.
+The next check is worked out from stored times only (``next_due``), so that it can be kept in
+an indexed column (:mod:`archive.frontier`).
 """
 from __future__ import annotations
 
@@ -87,32 +89,60 @@ class Policy:
         return ",".join([*steps, format_duration(self.rest)])
 
 
+NEVER_FETCHED = "never fetched"
+LISTED = "listed as updated"
+
+
 @dataclass(frozen=True)
 class Due:
-    """When one tracked URL is next due, and why."""
+    """When one tracked URL is next due, and why: ``NEVER_FETCHED``, ``LISTED`` or the interval (``every 15m``)."""
 
-    url: str
     at: datetime
-    reason: str
-    last_checked: datetime | None = None
+    why: str
 
 
-def next_check(policy: Policy, url: str, now: datetime, *, last_checked: datetime | None,
-               last_changed: datetime | None, first_seen: datetime | None, hint: datetime | None,
-               status: str | None) -> Due:
-    """When ``url`` is next due: never fetched and hinted updates are due now; otherwise the
-    policy's interval for its age (time since its last change) after the last check."""
+def next_due(policy: Policy, *, tracked_at: datetime, listed_at: datetime, hint: datetime | None,
+             last_checked: datetime | None, last_changed: datetime | None, first_seen: datetime | None) -> Due:
+    """When a tracked URL is next due, from stored times only, so it can be kept in an indexed column.
+
+    Never fetched: due when it was first tracked. Listed (feed or sitemap) as updated after the last
+    check: due when it was listed. Otherwise the first moment, after the last check, at which the policy's
+    interval for the article's age then (time since its last change) has passed since the last check.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2024, 1, 1, tzinfo=UTC)
+    >>> due = next_due(Policy.parse("6h:15m,1d:1h,14d"), tracked_at=t, listed_at=t, hint=None,
+    ...                last_checked=t + timedelta(hours=5, minutes=50), last_changed=t, first_seen=t)
+    >>> due.at - t, due.why
+    (datetime.timedelta(seconds=24600), 'every 1h')
+    """
     if last_checked is None:
-        return Due(url, now, "never fetched")
+        return Due(tracked_at, NEVER_FETCHED)
     if hint is not None and hint > last_checked:
-        return Due(url, now, f"listed as updated {_ago(now - hint)} ago, after the last check",
-                   last_checked)
-    age = now - (last_changed or first_seen or last_checked)
-    every = policy.interval(age)
-    state = f"last changed {_ago(age)} ago" if last_changed else f"first seen {_ago(age)} ago"
+        return Due(listed_at, LISTED)
+    anchor = last_changed or first_seen or last_checked
+    older_than: timedelta | None = None
+    for younger_than, every in [*policy.steps, (None, policy.rest)]:
+        at = last_checked + every if older_than is None else max(last_checked + every, anchor + older_than)
+        if younger_than is None or at < anchor + younger_than:
+            return Due(at, f"every {format_duration(every)}")
+        older_than = younger_than
+    raise AssertionError("the policy's last interval always applies")
+
+
+def reason(why: str, now: datetime, *, hint: datetime | None, last_changed: datetime | None,
+           first_seen: datetime | None, status: str | None) -> str:
+    """The stored ``why`` of a due time as a sentence, ages counted to ``now``."""
+    if why == NEVER_FETCHED:
+        return why
+    if why == LISTED:
+        return f"listed as updated {_ago(now - hint)} ago, after the last check" if hint else why
+    anchor = last_changed or first_seen
+    state = (f"last changed {_ago(now - last_changed)} ago" if last_changed
+             else f"first seen {_ago(now - anchor)} ago" if anchor else "")
     if status in (ArticleStatus.GONE, ArticleStatus.FAILING):
         state += f", {status}"
-    return Due(url, last_checked + every, f"{state}: every {format_duration(every)}", last_checked)
+    return f"{state}: {why}" if state else why
 
 
 def _ago(delta: timedelta) -> str:

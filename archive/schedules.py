@@ -10,10 +10,12 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from archive import frontier
 from archive import schedule_models as sm
 from archive.capture import Found
 from archive.db import ArchiveError
 from archive.normalize import BadURL, url_key, url_lines
+from archive.recheck import NEVER_FETCHED
 
 CHUNK = 500  # URLs per IN (...) query: SQLite and psycopg cap the number of bound parameters
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -115,11 +117,13 @@ def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> i
                     session.execute(select(sm.Tracked.id, sm.Tracked.url, sm.Tracked.hint).where(
                         sm.Tracked.schedule_id == schedule_id, sm.Tracked.url.in_(keys[start:start + CHUNK])))}
         fresh = [{"schedule_id": schedule_id, "url": key, "source": item.source, "first_seen": now, "last_seen": now,
-                  "hint": item.hint} for key, item in newest.items() if key not in existing]
+                  "hint": item.hint, "due_at": now, "due_why": NEVER_FETCHED}
+                 for key, item in newest.items() if key not in existing]
         if fresh:
             session.execute(insert(sm.Tracked), fresh)
         seen = [{"id": row_id, "last_seen": now, "hint": max(filter(None, [hint, newest[url].hint]), default=None)}
                 for url, (row_id, hint) in existing.items()]
         if seen:
             session.execute(update(sm.Tracked), seen)
+        frontier.refresh_urls(session.connection(), schedule_id, keys)  # due times, in this transaction
     return len(fresh)

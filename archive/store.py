@@ -21,16 +21,17 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import chain
+from archive import chain, frontier
 from archive import models as m
 from archive.alerts import queue_alerts
 from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.classify import Change, State, classify
 from archive.db import READ_ONLY, ArchiveError
-from archive.noise import noise_rule, stamp_spans, strip_spans
-from archive.normalize import BadURL, clean_text, comparable, digest, paragraphs, sha256, url_host, url_key
+from archive.noise import noise_rule, strip_spans
+from archive.normalize import BadURL, comparable, paragraphs, sha256, url_host, url_key
 from archive.notices import is_editorial_notice
 from archive.outcomes import fetch_outcome
+from archive.prepare import prepare
 from archive.queries import lookup
 from archive.reading import SiteNoise, read_text
 from archive.textpack import FULL_EVERY, compress_body, decompress_body, pack
@@ -81,6 +82,7 @@ class Archive:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         chain.watch(self.sessions)  # every fetch and version joins the tamper-evident chain
+        frontier.watch(self.sessions)  # tracked URLs' next re-check follows their articles
 
     def record(self, fetch: Capture, extracted: Extracted | None) -> Outcome:
         """Record one capture in its own transaction."""
@@ -318,13 +320,9 @@ class _Writer:
         return sha
 
     def _fill_text(self, plan: _Plan, extracted: Extracted) -> None:
-        plan.text = clean_text(extracted.text)
-        whole = [comparable(p) for p in paragraphs(plan.text)]
-        found = [comparable(span) for span in extracted.noise_spans] + [s for p in whole for s in stamp_spans(p)]
-        plan.spans = list(dict.fromkeys(found))
-        plan.paras = [strip_spans(p, plan.spans) for p in whole]
-        plan.hashes = [digest(p) for p in plan.paras]
-        plan.boilerplate = {digest(comparable(b)) for b in extracted.boilerplate}
+        ready = extracted.prepared or prepare(extracted)  # the pool's workers prepare crawled pages
+        plan.text, plan.spans, plan.paras = ready.text, list(ready.spans), list(ready.paras)
+        plan.hashes, plan.boilerplate = list(ready.hashes), set(ready.boilerplate)
 
     # -- templates ------------------------------------------------------------------------------
 

@@ -193,7 +193,11 @@ tracked = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("last_seen", UTCDateTime, nullable=False),
     Column("hint", UTCDateTime),
+    # When it is next due for a re-check and why (archive.frontier keeps these current).
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("due_why", String(32), nullable=False),
     UniqueConstraint("schedule_id", "url", name="uq_tracked_schedule_url"),
+    Index("ix_tracked_due", "schedule_id", "due_at", "url"),
 )
 
 # One run of a schedule (or of a queued batch): when, how it ended, and what it found.

@@ -334,6 +334,21 @@ def big_crawl_rows(work: Path, pages: int) -> tuple[list[Row], dict[str, Any]]:
             Row("   that crawl (pages/s)", f"{run['pages_per_s']:.2f}", "information")], run
 
 
+def big_real_rows(work: Path, pages: int) -> tuple[list[Row], dict[str, Any]]:
+    """Row 5 on real pages: one first crawl of ``pages`` URLs, each real page served at many URLs."""
+    real = realpages.load()
+    corpus = realpages.serve(real, REAL_HOSTS, -(-pages // len(real)))
+    corpus.urls = corpus.urls[:pages]
+    try:
+        log(f"large real-page crawl ({len(corpus.urls)} URLs)")
+        run = crawl_once(corpus, work / "large-real.db", REAL_SETTINGS, strict=False)
+    finally:
+        corpus.stop()
+    return [*memory_rows(f"{len(corpus.urls)} real-page URLs", run["tree_rss_mb"], run["process_peaks_sum_mb"],
+                         run["process_peak_max_mb"], run["tree_pss_mb"]),
+            Row("   that crawl (pages/s)", f"{run['pages_per_s']:.2f}", "information")], run
+
+
 # -- output -----------------------------------------------------------------------------------------------
 
 def table(rows: list[Row]) -> str:
@@ -423,18 +438,67 @@ def fidelity_main(keep: bool) -> None:
     print(f"results: {out.relative_to(ROOT)}")
 
 
+def frontier_rows(result: dict[str, Any], sizes: list[int]) -> list[Row]:
+    """Wall and peak RSS per size; the ratio is the largest archive against the smallest (target: flat)."""
+    small, big = sizes[0], sizes[-1]
+    names = {"due": "6. redline due --limit 100", "run": "6. schedule run, nothing due",
+             "read": "6. in-process: due(limit=100) + due_urls"}
+    rows = []
+    for what, label in names.items():
+        by = result[what]
+        for n in sizes:
+            ratio = by[n]["wall_s"] / by[small]["wall_s"]
+            memory = f" / {by[n]['peak_rss_mb']:.0f} MB" if what != "read" else ""
+            rows.append(Row(f"{label}, {n:,} tracked (s{' / MB' * bool(memory)})", f"{by[n]['wall_s']:.4f} s{memory}",
+                            f"{small:,}: {by[small]['wall_s']:.3f} s; flat (<= 1.2x)" if n != small else "anchor",
+                            ratio if n != small else None, ratio <= 1.2 if n == big and n != small else None))
+    return rows
+
+
+def frontier_main(sizes: list[int], keep: bool) -> None:
+    from bench.frontier import measure
+
+    started = datetime.now(UTC)
+    work = Path(tempfile.mkdtemp(prefix="redline-frontier-"))
+    proc.use_bytecode_cache(work / "pycache")
+    load = os.getloadavg()
+    try:
+        result = measure(work, sizes, reps=5)
+    finally:
+        if keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    rows = frontier_rows(result, sizes)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"frontier-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
+                               "load_average_end": os.getloadavg(), "environment": environment(),
+                               "result": result, "rows": [asdict(r) for r in rows]}, indent=1, default=str) + "\n")
+    print(f"Redline frontier benchmark: {', '.join(f'{n:,}' for n in sizes)} tracked URLs, {os.cpu_count()} CPUs, "
+          f"1-minute load {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; medians of 5 "
+          "interleaved runs, peak RSS = largest process's VmHWM")
+    print(table(rows))
+    print(f"results: {out.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("what", nargs="?", choices=["all", "fidelity"], default="all",
-                        help="'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes")
+    parser.add_argument("what", nargs="?", choices=["all", "fidelity", "frontier"], default="all",
+                        help="'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes; "
+                             "'frontier': due and a run with nothing due at 100k, 1M, 10M tracked URLs (issue 16)")
     parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
     parser.add_argument("--large", type=int, default=0, metavar="N",
                         help="also crawl N fresh pages to measure memory (e.g. 2000; adds minutes)")
+    parser.add_argument("--large-real", type=int, default=0, metavar="N",
+                        help="also crawl N real-page URLs (e.g. 5000) to measure memory (issue 16; adds minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary working directory")
     parser.add_argument("--web", action="store_true", help="only row 6 (the web view) on the synthetic archive")
     args = parser.parse_args(argv)
     if args.what == "fidelity":
         return fidelity_main(args.keep)
+    if args.what == "frontier":
+        return frontier_main([100_000, 1_000_000] if args.quick else [100_000, 1_000_000, 10_000_000], args.keep)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="redline-bench-"))
@@ -481,6 +545,9 @@ def main(argv: list[str] | None = None) -> None:
         rows = crawl[:3] + real + crawl[3:-2] + history_rows(history) + views + web + crawl[-2:]  # memory rows last
         if args.large:
             large, results["large_crawl"] = big_crawl_rows(work, args.large)
+            rows += large
+        if args.large_real:
+            large, results["large_real_crawl"] = big_real_rows(work, args.large_real)
             rows += large
     finally:
         if args.keep:

@@ -1,8 +1,8 @@
 """The crawl's one connection to the archive, shared by the pipeline and the middleware.
 
-One engine per crawl: opened when the spider opens, disposed when it closes. The database work
-stays on the reactor thread, so the store's transactions never run concurrently with each
-other or with the lookups; ARCHITECTURE.md gives its measured share of a crawl.
+One engine per crawl: opened when the spider opens, disposed when it closes. The middleware's
+lookups run on the reactor thread (read-only connections); the pipeline's batches run on its one
+writer thread, one at a time, so the store's transactions never run concurrently with each other.
 """
 from __future__ import annotations
 

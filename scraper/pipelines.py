@@ -1,7 +1,9 @@
-"""Extraction, then hand-over to the archive in batches."""
+"""Extraction, then hand-over to the archive in batches, written by one writer thread."""
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -19,7 +21,13 @@ logger = logging.getLogger(__name__)
 
 
 class ArchivePipeline:
-    """Extracts each HTML page in the pool and records captures, one transaction per batch."""
+    """Extracts each HTML page in the pool and records captures, one transaction per batch.
+
+    Batches are recorded by one writer thread, in order, so the reactor keeps fetching and handing
+    pages to the pool while a batch is written (SQLite and the network release the GIL). Each batch
+    is still one transaction: a kill loses at most the batches not yet committed, never part of one.
+    The item that fills a batch waits for it, so a failed batch fails that item, as before.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
@@ -39,10 +47,14 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         self.pool = ExtractionPool(*self.pool_args)
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redline-writer")
 
-    def close_spider(self) -> None:
-        self.flush()  # before spider_closed disposes of the link's engine
-        self.pool.close()
+    async def close_spider(self) -> None:
+        try:
+            await self.flush()  # before spider_closed disposes of the link's engine
+        finally:
+            self.writer.shutdown(wait=True)
+            self.pool.close()
         stamp_after_crawl(self.link.archive.engine)  # only when REDLINE_TSA_URL names an authority
 
     async def process_item(self, item: PageItem) -> PageItem:
@@ -53,7 +65,7 @@ class ArchivePipeline:
             self.stats.inc_value("extract/pages")
         self.pending.append((fetch, extracted))
         if len(self.pending) >= self.batch_size:
-            self.flush()
+            await self.flush()
         return item
 
     def _same_body(self, item: PageItem) -> bool:
@@ -63,11 +75,13 @@ class ArchivePipeline:
             self.stats.inc_value("extract/skipped_same_body")
         return same
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
+        """Record what is pending on the writer thread; the outcomes are counted back on the reactor."""
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        for outcome in self.link.archive.record_batch(batch):
+        record = self.link.archive.record_batch  # the link opens on the reactor thread, never the writer's
+        for outcome in await asyncio.wrap_future(self.writer.submit(record, batch)):
             self._count(outcome)
 
     def _count(self, outcome: Outcome) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from pebble import ProcessPool
@@ -20,10 +22,15 @@ EXTRACT_MODULE = "scraper.extract"
 
 
 def extract(html: str, url: str) -> Extracted:
-    """:func:`scraper.extract.extract_page`, run in a worker (where the forkserver preloaded it)."""
+    """:func:`scraper.extract.extract_page`, run in a worker (where the forkserver preloaded it),
+    with the text work the writer would otherwise do on the reactor thread (:mod:`archive.prepare`)."""
+    from archive.prepare import prepare
     from scraper.extract import extract_page
 
-    return extract_page(html, url)
+    extracted = extract_page(html, url)
+    if extracted.text.strip():
+        extracted.prepared = prepare(extracted)
+    return extracted
 
 
 class ExtractionPool:
@@ -37,15 +44,27 @@ class ExtractionPool:
     def __init__(self, workers: int, timeout: float, max_bytes: int) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
-        size = workers or os.cpu_count() or 1
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([EXTRACT_MODULE])
-        self.pool = ProcessPool(max_workers=size, context=context)
+        self.started: Future[ProcessPool] = Future()
+        threading.Thread(target=self._start, args=(workers or os.cpu_count() or 1,), daemon=True,
+                         name="redline-pool-start").start()
+
+    def _start(self, size: int) -> None:
+        """Start the forkserver (which imports trafilatura) and fork the workers, off the reactor
+        thread, so that this happens while the first pages are fetched rather than after."""
+        try:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([EXTRACT_MODULE])
+            pool = ProcessPool(max_workers=size, context=context)
+            pool.schedule(os.getpid).result()  # pebble forks its workers on first use
+            self.started.set_result(pool)
+        except BaseException as exc:  # handed to whoever waits for the pool
+            self.started.set_exception(exc)
 
     async def extract(self, html: str, url: str) -> Extracted:
         if len(html) > self.max_bytes:
             return Extracted(text="", markers=["too-large"])
-        future = self.pool.schedule(extract, args=(html, url), timeout=self.timeout)
+        pool = await asyncio.wrap_future(self.started)
+        future = pool.schedule(extract, args=(html, url), timeout=self.timeout)
         try:
             return await asyncio.wrap_future(future)
         except FutureTimeout:
@@ -54,5 +73,6 @@ class ExtractionPool:
             return Extracted(text="", markers=["worker-died"])
 
     def close(self) -> None:
-        self.pool.close()
-        self.pool.join(timeout=10)
+        pool = self.started.result()
+        pool.close()
+        pool.join(timeout=10)

@@ -74,7 +74,7 @@ def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> C
         def pick(found: list[Found]) -> list[str]:
             now = utcnow()
             tally["discovered"] = schedules.track(engine, name, [*found, *(Found(u, "list") for u in listed)], now)
-            tally["due"] = [item.url for item in queries.due(engine, [name], now=now, only_due=True)]
+            tally["due"] = list(queries.due_urls(engine, name, now))
             return tally["due"] if request.fetch_due else []
 
         result = discover_then_fetch(feeds, sitemaps, pick, request.db_url, settings, on_outcome)

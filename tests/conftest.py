@@ -69,3 +69,21 @@ def invoke_json(db: str, *args: str) -> Any:
     result = invoke(db, *args, "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def downgrade(path: str, revision: str) -> None:
+    """Take a SQLite archive back to an older schema revision with the migrations' own downgrades,
+    to test what an upgrade from that revision does."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from archive.db import MIGRATIONS
+
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+    engine.dispose()

@@ -22,7 +22,7 @@ import pytest
 import zstandard
 
 from redline.fakesite import FakeSite, load_stories
-from tests.conftest import crawl, run_redline
+from tests.conftest import crawl, downgrade, run_redline
 
 BIN = Path(sys.executable).parent
 HOSTILE_TITLE = '<script>alert("t")</script> Pact *enters* [force](javascript:alert(1)) & more'
@@ -245,25 +245,9 @@ def test_an_edited_record_and_a_rewritten_chain_row_are_found(built: Built, copy
 
 # -- migration ------------------------------------------------------------------------------------
 
-def _downgrade(path: str, revision: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
-    from archive.db import MIGRATIONS
-
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
-    engine.dispose()
-
-
 def test_an_archive_from_before_the_chain_is_chained_once_on_upgrade(built: Built, copy: str,
                                                                         tmp_path: Path) -> None:
-    _downgrade(copy, "0003")  # back to the revision before the chain, with Alembic's own downgrades
+    downgrade(copy, "0003")  # back to the revision before the chain, with Alembic's own downgrades
     with sqlite3.connect(copy) as conn:
         fetches = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
         versions = conn.execute("SELECT count(*) FROM versions").fetchone()[0]

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, update
 
-from archive import queries, runs, schedules
+from archive import frontier, queries, runs, schedules
 from archive import tables as t
 from archive.capture import Found
 from archive.db import ArchiveError, database_url, open_engine
-from archive.recheck import Policy, next_check
+from archive.normalize import url_key
+from archive.recheck import Policy
 from archive.clock import utcnow
 from archive.vocab import ChangeKind, EventKind, RunOutcome
 from redline.fakesite import FakeSite, load_stories
@@ -137,43 +138,67 @@ def test_diff_is_structured_and_ignores_marker_text_in_the_article(built: Built)
     assert title.changed and title.new == title.old + " (updated)"
 
 
-def _reference_due(engine: Engine, name: str, now: Any) -> list[tuple[str, Any]]:
-    """What is due, worked out in Python one row at a time with the policy (the rule the SQL encodes)."""
+def _reference_due(engine: Engine, name: str, policy: str) -> list[tuple[str, Any]]:
+    """When each tracked URL is due, worked out in Python one minute at a time: the first minute after
+    the last check at which the policy's interval for the article's age then has passed."""
     from sqlalchemy import select
 
     a, au, tr, s = t.articles, t.article_urls, t.tracked, t.schedules
-    query = (select(tr.c.url, tr.c.hint, a.c.last_checked, a.c.last_changed, a.c.first_seen, a.c.status)
+    query = (select(tr.c.url, tr.c.hint, tr.c.first_seen.label("tracked"), tr.c.last_seen, a.c.last_checked,
+                    a.c.last_changed, a.c.first_seen)
              .outerjoin(au, au.c.url == tr.c.url).outerjoin(a, a.c.id == au.c.article_id)
              .join(s, s.c.id == tr.c.schedule_id).where(s.c.name == name))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    items = [next_check(Policy.parse(POLICY), r.url, now, last_checked=r.last_checked, last_changed=r.last_changed,
-                        first_seen=r.first_seen, hint=r.hint, status=r.status) for r in rows]
-    return [(i.url, i.at) for i in sorted(items, key=lambda i: (i.at, i.url))]
+    items = []
+    for r in rows:
+        if r.last_checked is None:
+            at = r.tracked
+        elif r.hint and r.hint > r.last_checked:
+            at = r.last_seen
+        else:
+            at = r.last_checked + timedelta(minutes=1)
+            while at < r.last_checked + Policy.parse(policy).interval(at - (r.last_changed or r.first_seen)):
+                at += timedelta(minutes=1)
+        items.append((at, r.url))
+    return [(url, at) for at, url in sorted(items)]
 
 
 def check_due_matches_policy(engine: Engine, urls: list[str]) -> None:
-    """Track ``urls`` plus one never fetched, with one feed hint, and compare SQL with the policy."""
+    """Track ``urls`` plus one never fetched, with one feed hint, and compare the stored due times
+    with the policy; a second schedule with another policy shares some URLs."""
     now = utcnow()
-    schedules.add(engine, schedules.JobSpec(name="q", every_seconds=60, feeds=["http://127.0.0.1:1/f"],
-                                            recheck=POLICY), now)
+    for name, policy in (("q", POLICY), ("r", "30m")):
+        schedules.add(engine, schedules.JobSpec(name=name, every_seconds=60, feeds=["http://127.0.0.1:1/f"],
+                                                recheck=policy), now)
     never = urls[0].rsplit("/", 1)[0] + "/never-fetched"
     schedules.track(engine, "q", [Found(u, "feed") for u in urls] + [Found(never, "feed")], now)
+    schedules.track(engine, "r", [Found(u, "feed") for u in urls[:2]], now)
     with engine.begin() as conn:  # spread the articles over the policy's steps
+        ids = []
         for k, url in enumerate(urls):
             found = queries.lookup(conn, url)
             assert found is not None
+            ids.append(found.id)
             conn.execute(update(t.articles).where(t.articles.c.id == found.id).values(
                 last_changed=now - timedelta(hours=3 * k), last_checked=now - timedelta(minutes=7 * k)))
+        frontier.refresh_articles(conn, ids)  # what the store does in the transaction of a capture
     schedules.track(engine, "q", [Found(urls[1], "feed", now + timedelta(seconds=1))], now)
+    reference = _reference_due(engine, "q", POLICY)
     for when in (now, now + timedelta(minutes=9), now + timedelta(days=2)):
         got = queries.due(engine, ["q"], now=when)
-        assert [(d.url, d.due) for d in got] == _reference_due(engine, "q", when)
+        assert [(d.url, d.due) for d in got] == reference
         assert [d.url for d in queries.due(engine, ["q"], now=when, limit=2)] == [d.url for d in got[:2]]
-        assert [d.url for d in queries.due(engine, ["q"], now=when, only_due=True)] == [
-            d.url for d in got if d.due <= when]
+        due_now = [d.url for d in got if d.due <= when]
+        assert [d.url for d in queries.due(engine, ["q"], now=when, only_due=True)] == due_now
+        assert list(queries.due_urls(engine, "q", when, page=2)) == due_now  # keyset pages
         assert all(d.due_now == (d.due <= when) for d in got)
+        both = sorted([(at, url, "q") for url, at in reference] +
+                      [(at, url, "r") for url, at in _reference_due(engine, "r", "30m")])
+        assert [(d.due, d.url, d.job) for d in queries.due(engine, now=when, limit=3)] == both[:3]
     assert {d.reason for d in queries.due(engine, now=now) if d.url == never} == {"never fetched"}
+    assert {d.reason for d in queries.due(engine, ["q"], now=now) if d.url == url_key(urls[1])} == {
+        "listed as updated 0s ago, after the last check"}
     with pytest.raises(ArchiveError, match="no schedule named 'nope'"):
         queries.due(engine, ["nope"], now=now)
 

@@ -30,3 +30,44 @@ def test_orm_classes_map_the_core_tables() -> None:
     core_only = {t.alert_rules, t.alert_outbox}  # archive.alerts writes these through Core
     assert mapped | core_only == set(t.metadata.tables.values())
     assert m.Version.__mapper__.columns.keys() == t.versions.c.keys()
+
+
+def test_the_store_keeps_due_times_current_and_the_upgrade_works_them_out_the_same(tmp_path: Path) -> None:
+    """Tracking and a capture set each tracked URL's due time in their own transactions; an archive
+    from before the frontier (revision 0006) gets the same due times when it is upgraded."""
+    import sqlite3
+    from datetime import timedelta
+
+    from archive import queries, schedules
+    from archive.capture import Capture, Extracted, Found
+    from archive.clock import utcnow
+    from archive.store import Archive
+    from tests.conftest import downgrade
+
+    path = tmp_path / "old.db"
+    engine = open_engine(f"sqlite:///{path}", writer=True)
+    now = utcnow()
+    urls = ["https://news.example/a/1", "https://news.example/a/2", "https://news.example/a/3"]
+    try:
+        schedules.add(engine, schedules.JobSpec(name="w", feeds=["https://news.example/feed"], recheck="1h:5m,1d"),
+                      now)
+        schedules.track(engine, "w", [Found(u, "feed") for u in urls], now)
+        assert {d.reason for d in queries.due(engine, now=now)} == {"never fetched"}
+        archive = Archive(engine)
+        archive.record(Capture(urls[0], now - timedelta(minutes=3), status=200, body=b"<p>x</p>"),
+                       Extracted("One paragraph of news text.", title="A", extractor="test"))
+        archive.record(Capture(urls[1], now - timedelta(hours=2), status=200, body=b"<p>y</p>"),
+                       Extracted("Another paragraph of news text.", title="B", extractor="test"))
+        schedules.track(engine, "w", [Found(urls[1], "feed", now - timedelta(minutes=1))], now)
+        got = {(d.url, d.due, d.reason.split(": ")[-1]) for d in queries.due(engine, now=now)}
+        assert got == {(urls[0], now + timedelta(minutes=2), "every 5m"),  # checked 3 min ago, changed then
+                       (urls[1], now, "listed as updated 1m ago, after the last check"),
+                       (urls[2], now, "never fetched")}
+    finally:
+        engine.dispose()
+    with sqlite3.connect(path) as conn:
+        before = conn.execute("SELECT url, due_at, due_why FROM tracked ORDER BY url").fetchall()
+    downgrade(str(path), "0006")  # back to the revision before the frontier: no due columns
+    open_engine(f"sqlite:///{path}", writer=True).dispose()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT url, due_at, due_why FROM tracked ORDER BY url").fetchall() == before

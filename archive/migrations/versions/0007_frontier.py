@@ -1,0 +1,33 @@
+"""the frontier: each tracked URL's next re-check time and why, indexed; existing rows worked out once
+
+Revision ID: 0007
+Revises: 0006
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from archive.frontier import refresh_all
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('tracked', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('due_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('due_why', sa.String(length=32), nullable=True))
+    refresh_all(op.get_bind())
+    with op.batch_alter_table('tracked', schema=None) as batch_op:
+        batch_op.alter_column('due_at', existing_type=sa.DateTime(timezone=True), nullable=False)
+        batch_op.alter_column('due_why', existing_type=sa.String(length=32), nullable=False)
+        batch_op.create_index('ix_tracked_due', ['schedule_id', 'due_at', 'url'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('tracked', schema=None) as batch_op:
+        batch_op.drop_index('ix_tracked_due')
+        batch_op.drop_column('due_why')
+        batch_op.drop_column('due_at')

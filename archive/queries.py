@@ -10,7 +10,9 @@ with a one-line message.
 Articles
     ``lookup(db, url) -> ArticleRef | None``: the one article-by-URL lookup (any URL it was seen
     under, tracking parameters or not, or its canonical URL); the writer uses it too.
-    ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do.
+    ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do. Both also take
+    an article's short ID (a prefix of the sha256 of its key) in place of a URL.
+    ``short_ids(db, hashes) -> dict``: short IDs, as long as it takes to be unique.
     ``list_articles(db, changed_since=, status=, limit=, after=) -> Page[ArticleSummary]``:
     most recently changed first.
 History
@@ -21,7 +23,8 @@ History
     ``fetches(db, url) -> list[FetchEntry]``: every fetch with its outcome and what noise rules skipped.
     ``show(db, url, number=None) -> VersionDetail``: one version with its text (negative counts back).
     ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
-    changes, the changed pieces (``changes``) and the text as ``paragraphs`` of word-level spans.
+    changes, the changed pieces (``changes``) with their paragraph and sentence (``where``), and the
+    text as ``paragraphs`` of word-level spans.
 Jobs
     ``runs(db, job=, limit=, after=) -> Page[RunEntry]``: newest first.
     ``due(db, names=(), now=, limit=, only_due=) -> list[DueEntry]``: tracked URLs by when they are
@@ -39,10 +42,11 @@ as ``after`` (None when there is no more).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -52,12 +56,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from archive import tables as t
-from archive.db import ArchiveError
+from archive.db import ArchiveError, InvalidInput
 from archive.normalize import BadURL, url_key
 from archive.vocab import ArticleStatus, ChangeKind, EventKind, RecordKind, RunOutcome, TEXT_EDITS
 
 if TYPE_CHECKING:
-    from archive.diff import Op, Paragraph
+    from archive.diff import Op, Paragraph, Where
 
 Db = Engine | Connection
 T = TypeVar("T")
@@ -95,11 +99,11 @@ def _page(rows: Sequence[T], limit: int | None, key: Any) -> Page[T]:
 def _cursor(after: str, *types: Any) -> list[Any]:
     parts = after.split("|")
     if len(parts) != len(types):
-        raise ArchiveError(f"bad page cursor {after!r}; pass back the 'next' value of a page")
+        raise InvalidInput(f"bad page cursor {after!r}; pass back the 'next' value of a page")
     try:
         return [None if p == "" else typ(p) for p, typ in zip(parts, types)]
     except ValueError as exc:
-        raise ArchiveError(f"bad page cursor {after!r}; pass back the 'next' value of a page") from exc
+        raise InvalidInput(f"bad page cursor {after!r}; pass back the 'next' value of a page") from exc
 
 
 def _when(text: str) -> datetime:
@@ -130,27 +134,76 @@ _BY_URL = _REF.join(AU, AU.c.article_id == A.c.id).where(AU.c.url == bindparam("
 _BY_CANONICAL = _REF.where(A.c.canonical_url == bindparam("key")).order_by(A.c.id).limit(1)
 
 
-def lookup(db: Any, url: str) -> ArticleRef | None:
-    """The article any of whose known URLs, or whose canonical URL, has the same key as ``url``.
+SHORT_ID = 10          # hex digits of a short ID, more when two articles share them
+_ID = re.compile(r"[0-9a-f]{6,64}")
+_BY_ID = _REF.where(A.c.key_sha256 >= bindparam("low"), A.c.key_sha256 < bindparam("high")).limit(2)
 
-    ``db`` is an Engine, a Connection or an ORM Session; raises ``BadURL`` for a non-http(s) URL.
+
+def is_short_id(text: str) -> bool:
+    """Whether ``text`` is written as an article ID (6 to 64 hex digits) rather than a URL.
+
+    >>> is_short_id("5bd48fa661"), is_short_id("https://example.com/a")
+    (True, False)
     """
-    key = {"key": url_key(url)}
+    return bool(_ID.fullmatch(text.strip().lower()))
+
+
+def lookup(db: Any, url: str) -> ArticleRef | None:
+    """The article any of whose known URLs, or whose canonical URL, has the same key as ``url``;
+    or, when ``url`` is an article ID (a prefix of the sha256 of its key), the article it names.
+
+    ``db`` is an Engine, a Connection or an ORM Session; raises ``BadURL`` for a non-http(s) URL
+    and ``AmbiguousID`` for an ID prefix that two articles share.
+    """
     if isinstance(db, Engine):
         with db.connect() as conn:
             return lookup(conn, url)
-    row = db.execute(_BY_URL, key).first() or db.execute(_BY_CANONICAL, key).first()
+    if is_short_id(url):
+        prefix = url.strip().lower()
+        rows = db.execute(_BY_ID, {"low": prefix, "high": prefix + "g"}).all()  # "g" sorts after every hex digit
+        if len(rows) > 1:
+            raise AmbiguousID(f"article ID {prefix} names more than one article; give more digits "
+                              "(see 'redline list')")
+        row = rows[0] if rows else None
+    else:
+        key = {"key": url_key(url)}
+        row = db.execute(_BY_URL, key).first() or db.execute(_BY_CANONICAL, key).first()
     return ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:]) if row else None
 
 
+class AmbiguousID(ArchiveError):
+    """An article ID prefix that more than one article shares."""
+
+
 def article(db: Any, url: str) -> ArticleRef:
-    """The archived article for ``url``, or an ArchiveError that says what to do."""
+    """The archived article for ``url`` (or article ID), or an ArchiveError that says what to do."""
     try:
         found = lookup(db, url)
     except BadURL as exc:
-        raise ArchiveError(f"{exc}; give the article's http(s) URL") from exc
+        raise InvalidInput(f"{exc}; give the article's http(s) URL or its ID from 'redline list'") from exc
     if found is None:
-        raise ArchiveError(f"no archived article for {url}; see 'redline list'")
+        what = "article ID" if is_short_id(url) else "archived article for"
+        raise ArchiveError(f"no {what} {url}; see 'redline list'")
+    return found
+
+
+def short_ids(db: Db, hashes: Iterable[str]) -> dict[str, str]:
+    """Each article key's sha256 mapped to its short ID: its first ``SHORT_ID`` hex digits, or as many
+    more as it takes to tell it from every other article (like a git short hash)."""
+    wanted = set(hashes)
+    prefix = func.substr(A.c.key_sha256, 1, SHORT_ID)
+    with _connected(db) as conn:
+        shared = set(conn.scalars(select(prefix).where(prefix.in_({h[:SHORT_ID] for h in wanted}))
+                                  .group_by(prefix).having(func.count() > 1)))
+        others = {p: list(conn.scalars(select(A.c.key_sha256).where(prefix == p))) for p in shared}
+    found = {}
+    for full in wanted:
+        length = SHORT_ID
+        for other in others.get(full[:SHORT_ID], []):
+            if other != full:
+                common = next((i for i, (a, b) in enumerate(zip(full, other)) if a != b), len(full))
+                length = max(length, common + 1)
+        found[full] = full[:length]
     return found
 
 
@@ -166,6 +219,7 @@ class ArticleSummary:
     last_checked: datetime | None
     last_changed: datetime | None
     id: int
+    short_id: str = ""          # what every command accepts in place of the URL (``short_ids``)
 
 
 def list_articles(db: Db, *, changed_since: datetime | None = None, status: str | None = None,
@@ -174,7 +228,7 @@ def list_articles(db: Db, *, changed_since: datetime | None = None, status: str 
     latest = (select(V.c.article_id, V.c.title)
               .join(A, (A.c.id == V.c.article_id) & (V.c.number == _LATEST)).subquery())
     query = (select(A.c.key, latest.c.title, A.c.status, A.c.version_count, A.c.first_seen, A.c.last_checked,
-                    A.c.last_changed, A.c.id)
+                    A.c.last_changed, A.c.id, A.c.key_sha256)
              .outerjoin(latest, latest.c.article_id == A.c.id)
              .order_by(A.c.last_changed.desc().nulls_last(), A.c.id))
     if changed_since is not None:
@@ -189,7 +243,9 @@ def list_articles(db: Db, *, changed_since: datetime | None = None, status: str 
     if limit is not None:
         query = query.limit(limit + 1)
     with _connected(db) as conn:
-        rows = [ArticleSummary(r.key, r.title, ArticleStatus(r.status), *r[3:]) for r in conn.execute(query)]
+        found = conn.execute(query).all()
+        ids = short_ids(conn, [r.key_sha256 for r in found])
+        rows = [ArticleSummary(r.key, r.title, ArticleStatus(r.status), *r[3:8], ids[r.key_sha256]) for r in found]
     return _page(rows, limit, lambda a: (a.last_changed.isoformat() if a.last_changed else None, a.id))
 
 
@@ -203,7 +259,7 @@ class ChangeSummary:
     added_words: int | None
     removed_words: int | None
     declared: bool
-    stealth: bool               # the text changed, the declared update time did not
+    stealth: bool               # the text changed, the declared update time did not (never when it is unknown)
     reverts_to: int | None      # an earlier version this one is identical to (a flip-flop)
     extractor_drift: bool       # the extractor changed, not the publisher
 
@@ -262,7 +318,7 @@ def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, 
              .order_by(V.c.captured_at, V.c.number))
     wanted = []
     if stealth:
-        wanted.append(and_(V.c.number > 1, or_(V.c.declared.is_(None), ~V.c.declared), _EDITS_TEXT))
+        wanted.append(and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT))  # None: not known (an import)
     if declared:
         wanted.append(and_(V.c.number > 1, V.c.declared))
     if wanted:
@@ -281,7 +337,7 @@ def _version_entry(v: Row[Any]) -> VersionEntry:
     if v.number > 1:
         kinds = [ChangeKind(k) for k in v.change_kinds or []]
         edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift
-        change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), not v.declared and edits,
+        change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), v.declared is False and edits,
                                v.reverts_to, v.drift)
     return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
                         v.updated_signal, v.recovered_at)
@@ -427,6 +483,23 @@ class Diff:
     paragraphs: list[Paragraph]
     old_text: str
     new_text: str
+    where: list[Where]          # for each of ``changes``: its paragraph and sentence
+    reverts_to: int | None      # the newer version's flip-flop mark: an earlier version it is identical to
+    with_noise: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape of ``redline diff --json`` (README, JSON contract), here so that the CLI and citation
+        bundles (``archive.cite``) print the same thing."""
+        return {"url": self.url, "from": self.old.version, "to": self.new.version,
+                "from_captured_at": iso(self.old.captured_at), "to_captured_at": iso(self.new.captured_at),
+                "title": asdict(self.title), "byline": asdict(self.byline), "updated": asdict(self.updated),
+                "changes": [{"op": o.op, "old": o.old, "new": o.new, "paragraph": w.paragraph, "context": w.context}
+                            for o, w in zip(self.changes, self.where, strict=True)]}
+
+    @property
+    def identical(self) -> bool:
+        """No change in the compared text, title, byline or declared update time."""
+        return not self.changes and not (self.title.changed or self.byline.changed or self.updated.changed)
 
 
 def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, with_noise: bool = False) -> Diff:
@@ -435,7 +508,7 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
 
     Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
     """
-    from archive.diff import paragraph_spans, word_ops
+    from archive.diff import locate, paragraph_spans, word_ops
     from archive.reading import SiteNoise, read_text
 
     with _connected(db) as conn:
@@ -455,7 +528,8 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
     ops = word_ops(old_text, new_text)
     return Diff(ref.url, VersionStamp(a.number, a.captured_at), VersionStamp(b.number, b.captured_at),
                 FieldChange(a.title, b.title), FieldChange(a.byline, b.byline), FieldChange(a.updated, b.updated),
-                [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text)
+                [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text, locate(ops),
+                b.reverts_to, with_noise)
 
 
 # -- jobs ---------------------------------------------------------------------------------------------

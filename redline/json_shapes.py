@@ -62,9 +62,7 @@ def show(d: VersionDetail) -> dict[str, Any]:
 
 
 def diff(d: Diff) -> dict[str, Any]:
-    return {"url": d.url, "from": d.old.version, "to": d.new.version, "from_captured_at": iso(d.old.captured_at),
-            "to_captured_at": iso(d.new.captured_at), "title": {"old": d.title.old, "new": d.title.new},
-            "changes": [{"op": o.op, "old": o.old, "new": o.new} for o in d.changes]}
+    return d.as_json()
 
 
 def run(r: RunEntry) -> dict[str, Any]:

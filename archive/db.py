@@ -141,6 +141,7 @@ def migrate(engine: Engine) -> None:
         return
     from alembic import command
     from alembic.config import Config
+    from alembic.util.exc import CommandError
 
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -153,7 +154,11 @@ def migrate(engine: Engine) -> None:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as exc:  # the archive was written by a Redline with migrations this one lacks
+            raise ArchiveError(f"the archive's schema revision {revision} is unknown to this Redline "
+                               f"(newest known: {HEAD_REVISION}); upgrade Redline to open it") from exc
     if key is not None:
         _current.add(key)
 

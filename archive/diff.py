@@ -95,13 +95,17 @@ def locate(ops: list[Op]) -> list[Where]:
 
     >>> locate(word_ops("One. About 12,000 homes. Two.\\n\\nEnd.", "One. About 21,000 homes. Two.\\n\\nEnd."))
     [Where(paragraph=1, context='About 21,000 homes.')]
+    >>> locate(word_ops("A.\\n\\nGone.\\n\\nB.", "A.\\n\\nB.\\n\\nNew."))
+    [Where(paragraph=2, context='Gone.'), Where(paragraph=3, context='New.')]
     """
     old_text, new_text = "".join(o.old for o in ops), "".join(o.new for o in ops)
     found, at_old, at_new = [], 0, 0
     for op in ops:
         if op.op != "equal":
             text, start, piece = (new_text, at_new, op.new) if op.new else (old_text, at_old, op.old)
-            found.append(Where(text.count("\n\n", 0, start) + 1, _sentences(text, start, start + len(piece))))
+            # paragraphs before this one: the other side's blocks leave empty pieces between separators
+            before = sum(1 for p in text[:start].split("\n\n")[:-1] if p.strip())
+            found.append(Where(before + 1, _sentences(text, start, start + len(piece))))
         at_old, at_new = at_old + len(op.old), at_new + len(op.new)
     return found
 

@@ -77,7 +77,16 @@ def changed_paragraphs(paragraphs: list[Paragraph], style: Styler) -> str:
             return clean_text(span.old)
         return style(Op(span.op, clean_text(span.old), clean_text(span.new)))
 
-    return "\n\n".join("".join(piece(s) for s in p.spans) for p in paragraphs if p.changed)
+    def line(spans: tuple[Op, ...]) -> str:
+        out = ""
+        for before, span in zip((None, *spans), spans):
+            # Words are whole tokens, so a change always stands apart from the word before it, even when
+            # that word ended one side's text ("Force" -> "Force (updated)").
+            gap = before is not None and before.op == "equal" and span.op != "equal" and not before.old[-1:].isspace()
+            out += (" " if gap else "") + piece(span)
+        return out
+
+    return "\n\n".join(line(p.spans) for p in paragraphs if p.changed)
 
 
 def print_diff(result: Diff, fmt: str) -> None:

@@ -129,8 +129,19 @@ def comparable(text: str) -> str:
     >>> comparable("\\u201cHi\\u201d \\u2014  there\\u200b") == comparable('"Hi" - there')
     True
     """
-    text = unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH).translate(QUOTES)
+    if not text.isascii():  # ASCII text is already NFKC and has none of these characters
+        text = _TO_COMPARE.sub(_compare_char, unicodedata.normalize("NFKC", text))
     return SPACES.sub(" ", text).strip()
+
+
+# comparable() is called on every paragraph of every capture: one regex pass finds the few characters
+# to drop or straighten, where str.translate would look every character up in a dict, twice.
+_COMPARE_MAP = {chr(k): "" for k in ZERO_WIDTH} | {chr(k): v for k, v in QUOTES.items()}
+_TO_COMPARE = re.compile("[" + "".join(_COMPARE_MAP) + "]")
+
+
+def _compare_char(match: re.Match[str]) -> str:
+    return _COMPARE_MAP[match.group()]
 
 
 def digest(text: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -127,8 +127,9 @@ class Archive:
             plan = _Plan(fetch, article, False, row, FetchOutcome.CONTENT, extracted, drift=True)
             writer._fill_text(plan, extracted)
             result = writer._content(plan)
-            return result if result.kind == RecordKind.UNCHANGED else Outcome(row.url, RecordKind.DRIFT, article.id, result.version,
-                                                                     result.change_kinds)
+            if result.kind == RecordKind.UNCHANGED:
+                return result
+            return Outcome(row.url, RecordKind.DRIFT, article.id, result.version, result.change_kinds)
 
     def renoise_targets(self, urls: Sequence[str] = (), site: str | None = None) -> list[tuple[int, str]]:
         """(id, URL) of the articles to re-evaluate: those of the URLs given, of one site, or every article."""
@@ -287,7 +288,8 @@ class _Writer:
 
     def _create_article(self, key: str, fetch: Capture) -> tuple[m.Article, bool]:
         """Insert the article, or, when another writer just created it, lock theirs: (article, created)."""
-        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status=ArticleStatus.LIVE, version_count=0)
+        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status=ArticleStatus.LIVE,
+                            version_count=0)
         if self._insert_if_new(article):
             return article, True
         theirs = self.s.scalars(select(m.Article.id).where(m.Article.key == key)).one()

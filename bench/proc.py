@@ -39,6 +39,20 @@ class Run:
     other_cpu_s: float    # CPU seconds of its descendants, e.g. extraction workers (sampled)
     stdout: str
     stderr: str
+    cores_busy: list[float]  # share of each CPU busy while it ran, machine-wide (/proc/stat), 0..1
+
+
+def _core_times() -> list[tuple[int, int]]:
+    """(busy, total) clock ticks of each CPU since boot."""
+    times = []
+    with open("/proc/stat") as f:
+        for line in f:
+            name, *values = line.split()
+            if name.startswith("cpu") and name != "cpu":
+                ticks = [int(v) for v in values]
+                idle = ticks[3] + ticks[4]  # idle + iowait
+                times.append((sum(ticks[:8]) - idle, sum(ticks[:8])))
+    return times
 
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -85,6 +99,7 @@ def _sample(root: int, cpu: dict[int, float], hwm: dict[int, int]) -> tuple[int,
 def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
     """Run ``args``; with ``sample`` the tree's memory and CPU are read every 200 ms while it runs."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        cores = _core_times()
         start = time.perf_counter()
         child = subprocess.Popen(args, stdout=out, stderr=err, text=True, cwd=ROOT, env=ENV)
         peak = [0, 0]
@@ -110,6 +125,7 @@ def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
                 raise TimeoutError(f"{args[:6]} ran past {timeout:.0f} s")
             time.sleep(0.005)
         wall = time.perf_counter() - start
+        busy = [(b1 - b0) / max(1, t1 - t0) for (b0, t0), (b1, t1) in zip(cores, _core_times())]
         child.returncode = os.waitstatus_to_exitcode(status)
         done.set()
         if sample:
@@ -118,7 +134,7 @@ def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
         err.seek(0)
         main_cpu = cpu.pop(child.pid, 0.0)
         result = Run(wall, peak[0] / 1024, peak[1] / 1024, max(hwm.values(), default=0) / 1024,
-                     sum(hwm.values()) / 1024, main_cpu, sum(cpu.values()), out.read(), err.read())
+                     sum(hwm.values()) / 1024, main_cpu, sum(cpu.values()), out.read(), err.read(), busy)
     if child.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-5:])
         raise RuntimeError(f"{args[:6]} exited with {child.returncode}:\n{tail}")

@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from redline import cli_cite, cli_export, cli_queue, cli_schedule
-from redline.options import NEGATIVE_NUMBERS, OneLineErrors, UserError, accept_db_after, db_url, engine, handles_errors, json_option, parse_settings, parse_since, read_urls
+from redline.options import (NEGATIVE_NUMBERS, OneLineErrors, UserError, accept_db_after, db_url, engine,
+                             handles_errors, json_option, parse_settings, parse_since, read_urls)
 from redline.output import clean, emit_json, table
 
 

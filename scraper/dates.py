@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,9 @@ VISIBLE_UPDATED = re.compile(
     r"|uppdaterad)\s*(?:on|at|am|le|el|il|em|op|den)?\s*:?\s*(.{0,80})$", re.IGNORECASE | re.DOTALL)
 TZ_OFFSETS = {"UTC": 0, "GMT": 0, "Z": 0, "ET": -18000, "EST": -18000, "EDT": -14400, "CT": -21600,
               "CST": -21600, "CDT": -18000, "PT": -28800, "PST": -28800, "PDT": -25200, "BST": 3600,
-              "CET": 3600, "CEST": 7200, "MSK": 10800, "KST": 32400, "JST": 32400, "IST": 19800}
+              "CET": 3600, "CEST": 7200, "MSK": 10800, "KST": 32400, "JST": 32400, "IST": 19800,
+              "WET": 0, "WEST": 3600, "EET": 7200, "EEST": 10800, "SAST": 7200, "EAT": 10800, "HKT": 28800,
+              "SGT": 28800, "AEST": 36000, "AEDT": 39600, "NZST": 43200, "NZDT": 46800}
 # A page's clock, or a date written in local time without a zone, may run ahead of ours by this much.
 FUTURE_SKEW = timedelta(hours=14)
 
@@ -110,7 +113,9 @@ def to_iso(value: str) -> str | None:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return text
     try:
-        parsed = dateparser.parse(text, fuzzy=True, tzinfos=TZ_OFFSETS)
+        with warnings.catch_warnings():  # an unknown zone name leaves the time naive, as handled below
+            warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+            parsed = dateparser.parse(text, fuzzy=True, tzinfos=TZ_OFFSETS)
     except (ValueError, OverflowError):
         return None
     if parsed.year < 1990 or not re.search(r"\d{4}", text):

@@ -181,7 +181,8 @@ def test_a_recovered_version_sits_at_its_capture_time_and_keeps_later_numbers(ne
     before = invoke_json(db, "log", url)
     assert [v["version"] for v in before] == [1, 2]
     invoke(db, "ignore", "remove", host, "^Hidden:")
-    assert [r["version"] for r in invoke_json(db, "renoise", url)["recovered"]] == [3]
+    text = invoke(db, "renoise", url).stdout
+    assert "recovered 1 version(s)" in text and f"{url} v3 (paragraph-added)" in text
     after = invoke_json(db, "log", url)
     assert [v["version"] for v in after] == [1, 3, 2]  # capture order; numbers already shown never change
     assert after[2] == before[1]

@@ -39,7 +39,7 @@ def test_gone_then_restored_is_events_not_versions(db: str, urls: list[str], sit
     assert invoke_json(db, "list")[0]["status"] == "gone"
     site.set_status(stories[1].slug, 200)
     assert crawl(db, urls[1])["unchanged"] == 1
-    log = invoke_json(db, "log", urls[1])
+    log = invoke_json(db, "log", urls[1], "--events")
     assert [entry.get("event") for entry in log if "event" in entry] == ["gone", "restored"]
     assert [entry["version"] for entry in log if "version" in entry] == [1]
 

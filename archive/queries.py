@@ -487,13 +487,15 @@ class Diff:
     reverts_to: int | None      # the newer version's flip-flop mark: an earlier version it is identical to
     with_noise: bool
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, context: bool = False) -> dict[str, Any]:
         """The shape of ``redline diff --json`` (README, JSON contract), here so that the CLI and citation
-        bundles (``archive.cite``) print the same thing."""
+        bundles (``archive.cite``) print the same thing; ``context`` (``--context``) adds each change's
+        paragraph number and sentence."""
         return {"url": self.url, "from": self.old.version, "to": self.new.version,
                 "from_captured_at": iso(self.old.captured_at), "to_captured_at": iso(self.new.captured_at),
                 "title": asdict(self.title), "byline": asdict(self.byline), "updated": asdict(self.updated),
-                "changes": [{"op": o.op, "old": o.old, "new": o.new, "paragraph": w.paragraph, "context": w.context}
+                "changes": [{"op": o.op, "old": o.old, "new": o.new,
+                             **({"paragraph": w.paragraph, "context": w.context} if context else {})}
                             for o, w in zip(self.changes, self.where, strict=True)]}
 
     @property

@@ -192,16 +192,19 @@ def show(ctx: click.Context, url: str, number: int | None, as_json: bool) -> Non
 @click.argument("new", required=False, type=int)
 @click.option("--format", "fmt", type=click.Choice(["words", "unified"]), default="words", show_default=True)
 @click.option("--with-noise", is_flag=True, help="Include noise paragraphs (counters, teasers, templates).")
+@click.option("--context", "with_context", is_flag=True,
+              help="With --json: each change's paragraph number and the sentence around it.")
 @json_option
 @click.pass_context
 @handles_errors
 def diff(ctx: click.Context, url: str, old: int | None, new: int | None, fmt: str, with_noise: bool,
-         as_json: bool) -> None:
+         with_context: bool, as_json: bool) -> None:
     """Show what changed between two versions (default: previous -> latest).
 
     \b
     redline diff https://example.com/news/story          # word-level
     redline diff https://example.com/news/story 1 3 --format unified | delta
+    redline diff https://example.com/news/story -2 -1 --json --context
     """
     from archive.queries import diff as version_diff
     from redline import json_shapes
@@ -211,7 +214,7 @@ def diff(ctx: click.Context, url: str, old: int | None, new: int | None, fmt: st
         new = -1
     result = version_diff(engine(ctx), url, old, new, with_noise=with_noise)
     if as_json:
-        emit_json(json_shapes.diff(result))
+        emit_json(json_shapes.diff(result, with_context))
     else:
         print_diff(result, fmt)
 

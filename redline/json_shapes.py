@@ -62,8 +62,8 @@ def show(d: VersionDetail) -> dict[str, Any]:
     return {**asdict(d), "captured_at": iso(d.captured_at)}
 
 
-def diff(d: Diff) -> dict[str, Any]:
-    return d.as_json()
+def diff(d: Diff, context: bool = False) -> dict[str, Any]:
+    return d.as_json(context)
 
 
 def run(r: RunEntry) -> dict[str, Any]:

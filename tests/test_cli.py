@@ -299,31 +299,33 @@ def test_diff_json_contract(archive: Archive) -> None:
     assert not [k for k in data if k.startswith("_")]
     assert data["url"] == url and (data["from"], data["to"]) == (1, 2)
     assert data["title"] == {"old": archive.v1_titles["EDITED"], "new": archive.stories["EDITED"].title}
-    assert all(set(c) == {"op", "old", "new", "paragraph", "context"} for c in data["changes"])
     assert all(c["op"] in ("insert", "delete", "replace") for c in data["changes"])
-    assert [{k: c[k] for k in ("op", "old", "new")} for c in data["changes"]] == [
+    assert data["changes"] == [
         {"op": "replace", "old": "Wednesday", "new": "Thursday"},
         {"op": "delete", "old": REMOVED, "new": ""},
         {"op": "insert", "old": "", "new": CORRECTION},
     ]
-    first, removed, added = data["changes"]
+    located = invoke_json(archive.db, "diff", url, "--context")
+    assert [{k: c[k] for k in ("op", "old", "new")} for c in located["changes"]] == data["changes"]
+    assert all(set(c) == {"op", "old", "new", "paragraph", "context"} for c in located["changes"])
+    first, removed, added = located["changes"]
     new_paragraphs = invoke_json(archive.db, "show", url)["text"].split("\n\n")
     assert first["context"].startswith("A mutual defense pact") and "Thursday" in first["context"]
     assert removed["context"] == REMOVED and added["context"] == CORRECTION
     # Paragraphs are numbered as compared: noise paragraphs count only with --with-noise.
-    for change in invoke_json(archive.db, "diff", url, "--with-noise")["changes"]:
+    for change in invoke_json(archive.db, "diff", url, "--with-noise", "--context")["changes"]:
         if change["op"] != "delete":
             paragraph = new_paragraphs[change["paragraph"] - 1]
             assert change["new"] in paragraph and change["context"] in paragraph
-    sentence = next(c for c in invoke_json(archive.db, "diff", url, "--with-noise")["changes"] if c["new"] == "Thursday")
+    noisy = invoke_json(archive.db, "diff", url, "--with-noise", "--context")["changes"]
+    sentence = next(c for c in noisy if c["new"] == "Thursday")
     assert sentence["context"] == first["context"] == new_paragraphs[sentence["paragraph"] - 1]  # one sentence
     assert data["byline"] == {"old": archive.stories["EDITED"].byline, "new": archive.stories["EDITED"].byline}
     assert data["updated"] == {"old": None, "new": None}
     assert invoke_json(archive.db, "diff", url, "1", "2") == data
     reverse = invoke_json(archive.db, "diff", url, "2", "1")
     assert (reverse["from"], reverse["to"]) == (2, 1)
-    assert {k: reverse["changes"][0][k] for k in ("op", "old", "new")} == {
-        "op": "replace", "old": "Thursday", "new": "Wednesday"}
+    assert reverse["changes"][0] == {"op": "replace", "old": "Thursday", "new": "Wednesday"}
 
 
 # -- 3. URL identity ------------------------------------------------------------------------------

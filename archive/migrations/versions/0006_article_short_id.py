@@ -16,14 +16,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('articles', sa.Column('key_sha256', sa.String(length=64), nullable=True))
     conn = op.get_bind()
+    if 'key_sha256' not in {c['name'] for c in sa.inspect(conn).get_columns('articles')}:
+        op.add_column('articles', sa.Column('key_sha256', sa.String(length=64), nullable=True))
     articles = sa.table('articles', sa.column('id', sa.Integer()), sa.column('key', sa.String()),
                         sa.column('key_sha256', sa.String()))
-    rows = conn.execute(sa.select(articles.c.id, articles.c.key)).all()
+    rows = conn.execute(sa.select(articles.c.id, articles.c.key).where(articles.c.key_sha256.is_(None))).all()
     for row in rows:
         conn.execute(articles.update().where(articles.c.id == row.id).values(key_sha256=key_sha256(row.key)))
-    op.create_index(op.f('ix_articles_key_sha256'), 'articles', ['key_sha256'], unique=False)
+    if 'ix_articles_key_sha256' not in {i['name'] for i in sa.inspect(conn).get_indexes('articles')}:
+        op.create_index(op.f('ix_articles_key_sha256'), 'articles', ['key_sha256'], unique=False)
 
 
 def downgrade() -> None:

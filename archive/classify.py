@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from archive.notices import is_editorial_notice
+from archive.significance import trivial
 
 KINDS = ("headline", "byline", "body-edit", "paragraph-added", "paragraph-removed", "correction",
          "declared-update-only")
@@ -26,6 +27,7 @@ class Change:
     added_words: int
     removed_words: int
     declared: bool
+    trivial: str | None = None  # see archive.significance; not stored, used to decide on alerts
 
 
 def classify(old: State, new: State) -> Change:
@@ -64,7 +66,8 @@ def classify(old: State, new: State) -> Change:
     declared = old.updated != new.updated and new.updated is not None
     if not kinds and old.updated != new.updated:
         kinds.add("declared-update-only")
-    return Change([k for k in KINDS if k in kinds], added, removed, declared)
+    return Change([k for k in KINDS if k in kinds], added, removed, declared,
+                  trivial([old.title, old.byline, *old.paragraphs], [new.title, new.byline, *new.paragraphs]))
 
 
 def word_delta(old: str, new: str) -> tuple[int, int]:

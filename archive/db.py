@@ -93,6 +93,23 @@ def open_engine(url: str, *, writer: bool = False, must_exist: bool = False) -> 
     return engine
 
 
+def read_only(engine: Engine) -> Engine:
+    """Make every new connection of ``engine`` refuse writes (SQLite ``query_only``, PostgreSQL read-only
+    transactions), for fronts that must never change the archive; pooled connections are dropped."""
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        if engine.dialect.name == "sqlite":
+            cur.execute("PRAGMA query_only=ON")
+        else:
+            cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_conn.commit()
+        cur.close()
+
+    engine.dispose()
+    return engine
+
+
 def _configure_sqlite(engine: Engine, writer: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

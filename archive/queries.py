@@ -13,7 +13,8 @@ Articles
     ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do. Both also take
     an article's short ID (a prefix of the sha256 of its key) in place of a URL.
     ``short_ids(db, hashes) -> dict``: short IDs, as long as it takes to be unique.
-    ``list_articles(db, changed_since=, status=, limit=, after=) -> Page[ArticleSummary]``:
+    ``article_by_id(db, id) -> ArticleRef``: by its row id (alerts).
+    ``list_articles(db, changed_since=, status=, site=, search=, limit=, after=) -> Page[ArticleSummary]``:
     most recently changed first.
 History
     ``versions(db, url, stealth=, declared=, limit=, after=) -> Page[VersionEntry]``: oldest first;
@@ -22,6 +23,9 @@ History
     ``log(db, url) -> Log``: an article with all its versions and all its events, kept separate.
     ``fetches(db, url) -> list[FetchEntry]``: every fetch with its outcome and what noise rules skipped.
     ``show(db, url, number=None) -> VersionDetail``: one version with its text (negative counts back).
+    ``capture(db, url, number) -> Capture``: the same with its provenance and each paragraph's noise rule.
+    ``changes(db, site=, kinds=, stealth=, declared=, since=, until=, search=, article_id=, limit=, after=)
+    -> Page[ChangeEntry]``: versions across the archive, newest first.
     ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
     changes, the changed pieces (``changes``) with their paragraph and sentence (``where``), and the
     text as ``paragraphs`` of word-level spans.
@@ -30,6 +34,11 @@ Jobs
     ``due(db, names=(), now=, limit=, only_due=) -> list[DueEntry]``: tracked URLs by when they are
     next due (soonest first), worked out in SQL from each schedule's re-check policy.
     ``schedules(db) -> list[ScheduleEntry]``: every schedule with its tracked count and last run.
+Alerts
+    ``version_change(db, article_id, number) -> VersionChange``: a version and its diff against the
+    version captured before it. ``latest_change(db)``: the change captured last, for samples.
+    ``alert_rules(db) -> list[AlertRule]``: every rule by name, with its pending/sent/failed counts.
+    ``alert_log(db, rule=, status=, limit=, after=) -> Page[AlertEntry]``: outbox rows, newest first.
 Summaries
     ``reextract_summary(kinds) -> ReextractSummary``: what ``redline reextract`` did.
 
@@ -46,7 +55,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -207,6 +216,20 @@ def short_ids(db: Db, hashes: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def article_by_id(db: Db, article_id: int) -> ArticleRef:
+    """The article with this permanent ID, or an ArchiveError."""
+    with _connected(db) as conn:
+        row = conn.execute(_REF.where(A.c.id == article_id)).first()
+    if row is None:
+        raise ArchiveError(f"no archived article with ID {article_id}")
+    return ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:])
+
+
+def _search(text: str, *columns: Any) -> Any:
+    """Any of ``columns`` holds ``text``, case-insensitively, with no wildcards of its own."""
+    return or_(*(c.icontains(text, autoescape=True) for c in columns))
+
+
 @dataclass
 class ArticleSummary:
     """One line of ``list``: the article, its latest title and its dates."""
@@ -219,22 +242,29 @@ class ArticleSummary:
     last_checked: datetime | None
     last_changed: datetime | None
     id: int
+    host: str = ""
     short_id: str = ""          # what every command accepts in place of the URL (``short_ids``)
 
 
 def list_articles(db: Db, *, changed_since: datetime | None = None, status: str | None = None,
-                  limit: int | None = None, after: str | None = None) -> Page[ArticleSummary]:
-    """Articles, most recently changed first (never-changed last), optionally filtered and paged."""
+                  site: str | None = None, search: str | None = None, limit: int | None = None,
+                  after: str | None = None) -> Page[ArticleSummary]:
+    """Articles, most recently changed first (never-changed last), optionally filtered and paged;
+    ``search`` looks in the latest title and the URL."""
     latest = (select(V.c.article_id, V.c.title)
               .join(A, (A.c.id == V.c.article_id) & (V.c.number == _LATEST)).subquery())
     query = (select(A.c.key, latest.c.title, A.c.status, A.c.version_count, A.c.first_seen, A.c.last_checked,
-                    A.c.last_changed, A.c.id, A.c.key_sha256)
+                    A.c.last_changed, A.c.id, A.c.host, A.c.key_sha256)
              .outerjoin(latest, latest.c.article_id == A.c.id)
              .order_by(A.c.last_changed.desc().nulls_last(), A.c.id))
     if changed_since is not None:
         query = query.where(A.c.last_changed >= changed_since)
     if status is not None:
         query = query.where(A.c.status == ArticleStatus(status))
+    if site:
+        query = query.where(A.c.host == site)
+    if search:
+        query = query.where(_search(search, latest.c.title, A.c.key))
     if after is not None:
         changed, last_id = _cursor(after, _when, int)
         query = query.where(or_(A.c.last_changed < changed, A.c.last_changed.is_(None),
@@ -245,7 +275,7 @@ def list_articles(db: Db, *, changed_since: datetime | None = None, status: str 
     with _connected(db) as conn:
         found = conn.execute(query).all()
         ids = short_ids(conn, [r.key_sha256 for r in found])
-        rows = [ArticleSummary(r.key, r.title, ArticleStatus(r.status), *r[3:8], ids[r.key_sha256]) for r in found]
+        rows = [ArticleSummary(r.key, r.title, ArticleStatus(r.status), *r[3:9], ids[r.key_sha256]) for r in found]
     return _page(rows, limit, lambda a: (a.last_changed.isoformat() if a.last_changed else None, a.id))
 
 
@@ -392,6 +422,77 @@ def log(db: Db, url: str) -> Log:
 
 
 @dataclass
+class ChangeEntry:
+    """One version in the archive-wide listing of changes, with its article and the number of the
+    version captured just before it (``previous``, None for a first capture), its diff's other side."""
+
+    article_id: int
+    url: str
+    host: str
+    entry: VersionEntry
+    previous: int | None
+
+
+def _changes_query() -> Any:
+    """Versions newest first, each with its article and the number of the version captured before it."""
+    prev = V.alias("prev")
+    previous = (select(prev.c.number)
+                .where(prev.c.article_id == V.c.article_id,
+                       or_(prev.c.captured_at < V.c.captured_at,
+                           and_(prev.c.captured_at == V.c.captured_at, prev.c.number < V.c.number)))
+                .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
+    return (select(*(V.c[name] for name in _LOG_COLUMNS), A.c.id.label("article"), A.c.key, A.c.host,
+                   V.c.id.label("row"), previous.label("previous"))
+            .join(A, A.c.id == V.c.article_id).order_by(V.c.captured_at.desc(), V.c.id.desc()))
+
+
+_CHANGES = _changes_query()
+
+
+def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), stealth: bool = False,
+            declared: bool = False, since: datetime | None = None, until: datetime | None = None,
+            search: str | None = None, article_id: int | None = None, limit: int | None = None,
+            after: str | None = None) -> Page[ChangeEntry]:
+    """Versions across the archive, newest capture first, filtered and paged in one query.
+
+    ``kinds``: any of these change kinds; ``stealth`` / ``declared`` as in ``versions``; ``since`` and
+    ``until``: capture time in [since, until); ``search``: in the version's title or the article's URL.
+    """
+    try:
+        wanted_kinds = [ChangeKind(k) for k in kinds]
+    except ValueError as exc:
+        raise ArchiveError(f"unknown change kind; use one of {', '.join(ChangeKind)}") from exc
+    query = _CHANGES
+    conditions = []
+    if site:
+        conditions.append(A.c.host == site)
+    if wanted_kinds:
+        conditions.append(or_(*(cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
+    kept = ([and_(V.c.number > 1, or_(V.c.declared.is_(None), ~V.c.declared), _EDITS_TEXT)] if stealth else []) + \
+        ([and_(V.c.number > 1, V.c.declared)] if declared else [])
+    if kept:
+        conditions.append(or_(*kept))
+    if since is not None:
+        conditions.append(V.c.captured_at >= since)
+    if until is not None:
+        conditions.append(V.c.captured_at < until)
+    if search:
+        conditions.append(_search(search, V.c.title, A.c.key))
+    if article_id is not None:
+        conditions.append(V.c.article_id == article_id)
+    if after is not None:
+        at, row = _cursor(after, _when, int)
+        conditions.append(or_(V.c.captured_at < at, and_(V.c.captured_at == at, V.c.id < row)))
+    query = query.where(*conditions)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with _connected(db) as conn:
+        rows = conn.execute(query).all()
+    page = _page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
+    return Page([ChangeEntry(r.article, r.key, r.host, _version_entry(r), r.previous) for r in page.items], page.next)
+
+
+@dataclass
 class VersionDetail:
     """One version in full: its metadata and its text."""
 
@@ -439,9 +540,50 @@ def show(db: Db, url: str, number: int | None = None) -> VersionDetail:
     with _connected(db) as conn:
         ref = article(conn, url)
         v = _version_row(conn, ref, number, url)
-        return VersionDetail(ref.url, v.number, v.captured_at, v.title, v.byline, v.published, v.updated,
-                             v.site_name, v.language, v.canonical_url, v.description, v.extractor, v.text_sha256,
-                             v.words, read_text(conn, v))
+        return _detail(ref, v, read_text(conn, v))
+
+
+def _detail(ref: ArticleRef, v: Row[Any], text: str) -> VersionDetail:
+    return VersionDetail(ref.url, v.number, v.captured_at, v.title, v.byline, v.published, v.updated, v.site_name,
+                         v.language, v.canonical_url, v.description, v.extractor, v.text_sha256, v.words, text)
+
+
+@dataclass
+class Capture:
+    """One version as captured: its text and metadata (``detail``), the fetch that captured it, and
+    each line of its text with the noise rule that skips it (None for a significant paragraph)."""
+
+    detail: VersionDetail
+    article_id: int
+    host: str
+    status: int | None
+    final_url: str | None
+    body_sha256: str | None
+    updated_signal: str | None
+    recovered_at: datetime | None
+    drift: bool
+    paragraphs: list[tuple[str, str | None]]
+
+
+def capture(db: Db, url: str, number: int | None = None) -> Capture:
+    """A version with its provenance and its paragraphs' noise rules (latest when ``number`` is None)."""
+    from archive.normalize import comparable, paragraphs
+    from archive.reading import SiteNoise, read_text
+
+    F = t.fetches
+    with _connected(db) as conn:
+        ref = article(conn, url)
+        v = _version_row(conn, ref, number, url)
+        fetch = conn.execute(select(F.c.status, F.c.url, F.c.final_url, F.c.body_sha256)
+                             .where(F.c.id == v.fetch_id)).first() if v.fetch_id else None
+        text = read_text(conn, v)
+        lines = [line for line in text.split("\n") if line.strip()]  # as captured; one per paragraph
+        rules = SiteNoise(conn, ref.host).skipped_by([comparable(p) for p in paragraphs(text)], v.paragraph_hashes,
+                                                     set(v.noise_hashes), v.language)
+    return Capture(_detail(ref, v, text), ref.id, ref.host, fetch.status if fetch else None,
+                   (fetch.final_url or fetch.url) if fetch else None, fetch.body_sha256 if fetch else None,
+                   v.updated_signal, v.recovered_at, bool(v.drift),
+                   [(line, rules[i] if i < len(rules) else None) for i, line in enumerate(lines)])
 
 
 @dataclass
@@ -483,9 +625,10 @@ class Diff:
     paragraphs: list[Paragraph]
     old_text: str
     new_text: str
-    where: list[Where]          # for each of ``changes``: its paragraph and sentence
-    reverts_to: int | None      # the newer version's flip-flop mark: an earlier version it is identical to
-    with_noise: bool
+    published: FieldChange | None = None  # the declared publication time
+    where: list[Where] = field(default_factory=list)  # for each of ``changes``: its paragraph and sentence
+    reverts_to: int | None = None  # the newer version's flip-flop mark: an earlier version it is identical to
+    with_noise: bool = False
 
     def as_json(self, context: bool = False) -> dict[str, Any]:
         """The shape of ``redline diff --json`` (README, JSON contract), here so that the CLI and citation
@@ -510,9 +653,6 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
 
     Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
     """
-    from archive.diff import locate, paragraph_spans, word_ops
-    from archive.reading import SiteNoise, read_text
-
     with _connected(db) as conn:
         ref = article(conn, url)
         if old is None and new is None:
@@ -523,15 +663,53 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
             a = before.first() or _version_row(conn, ref, -2, url)
         else:
             a, b = _version_row(conn, ref, old, url), _version_row(conn, ref, new, url)
-        old_text, new_text = read_text(conn, a), read_text(conn, b)
-        if not with_noise:
-            noise = SiteNoise(conn, ref.host)
-            old_text, new_text = noise.significant_text(old_text, a), noise.significant_text(new_text, b)
+        return _diff(conn, ref, a, b, with_noise)
+
+
+def _diff(conn: Connection, ref: ArticleRef, a: Row[Any], b: Row[Any], with_noise: bool) -> Diff:
+    from archive.diff import locate, paragraph_spans, word_ops
+    from archive.reading import SiteNoise, read_text
+
+    old_text, new_text = read_text(conn, a), read_text(conn, b)
+    if not with_noise:
+        noise = SiteNoise(conn, ref.host)
+        old_text, new_text = noise.significant_text(old_text, a), noise.significant_text(new_text, b)
     ops = word_ops(old_text, new_text)
     return Diff(ref.url, VersionStamp(a.number, a.captured_at), VersionStamp(b.number, b.captured_at),
                 FieldChange(a.title, b.title), FieldChange(a.byline, b.byline), FieldChange(a.updated, b.updated),
-                [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text, locate(ops),
-                b.reverts_to, with_noise)
+                [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text,
+                FieldChange(a.published, b.published), locate(ops), b.reverts_to, with_noise)
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """A version, how it changed, and its diff against the version captured before it (for alerts)."""
+
+    entry: VersionEntry
+    diff: Diff
+
+
+def version_change(db: Db, article_id: int, number: int) -> VersionChange:
+    """Version ``number`` of article ``article_id`` and its diff against the version captured before it."""
+    with _connected(db) as conn:
+        row = conn.execute(_REF.where(A.c.id == article_id)).first()
+        if row is None:
+            raise ArchiveError(f"no archived article with id {article_id}")
+        ref = ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:])
+        b = _version_row(conn, ref, number, ref.url)
+        a = conn.execute(_CAPTURED_BEFORE, {"article": ref.id, "at": b.captured_at, "number": b.number}).first()
+        if a is None:
+            raise ArchiveError(f"version {number} of {ref.url} is its first; it has no change")
+        return VersionChange(_version_entry(b), _diff(conn, ref, a, b, False))
+
+
+def latest_change(db: Db) -> tuple[int, int] | None:
+    """(article id, version number) of the change captured last in the whole archive (drift aside)."""
+    query = (select(V.c.article_id, V.c.number).where(V.c.number > 1, ~V.c.drift)
+             .order_by(V.c.captured_at.desc(), V.c.id.desc()).limit(1))
+    with _connected(db) as conn:
+        row = conn.execute(query).first()
+    return (row.article_id, row.number) if row else None
 
 
 # -- jobs ---------------------------------------------------------------------------------------------
@@ -691,6 +869,85 @@ def schedules(db: Db) -> list[ScheduleEntry]:
         return [ScheduleEntry(*r[:10], bool(r.paused), r.tracked,
                               LastRun(r.started_at, RunOutcome(r.outcome)) if r.started_at else None)
                 for r in conn.execute(query)]
+
+
+# -- alerts -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AlertRule:
+    """An alert rule as stored, with how many of its alerts are pending, sent and failed."""
+
+    name: str
+    targets: list[str]
+    sites: list[str]
+    job: str | None
+    kinds: list[str] | None
+    stealth_only: bool
+    min_words: int
+    include_trivial: bool
+    digest: str | None
+    paused: bool
+    created_at: datetime
+    pending: int
+    sent: int
+    failed: int
+
+
+def alert_rules(db: Db) -> list[AlertRule]:
+    """Every alert rule by name, with its outbox counts."""
+    AR, O = t.alert_rules, t.alert_outbox
+    counts = {name: func.count().filter(O.c.status == name) for name in ("pending", "sent", "failed")}
+    tally = (select(O.c.rule_id, *(c.label(n) for n, c in counts.items())).group_by(O.c.rule_id).subquery())
+    query = (select(AR.c.name, AR.c.targets, AR.c.sites, AR.c.job, AR.c.kinds, AR.c.stealth_only, AR.c.min_words,
+                    AR.c.include_trivial, AR.c.digest, AR.c.paused, AR.c.created_at,
+                    *(func.coalesce(tally.c[n], 0) for n in counts))
+             .outerjoin(tally, tally.c.rule_id == AR.c.id).order_by(AR.c.name))
+    with _connected(db) as conn:
+        return [AlertRule(*r[:5], bool(r.stealth_only), r.min_words, bool(r.include_trivial), r.digest,
+                          bool(r.paused), *r[10:]) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class AlertEntry:
+    """One outbox row: one message to one target about one version (rows sharing a key are one digest)."""
+
+    id: int
+    key: str | None
+    rule: str
+    target: str
+    url: str
+    version: int
+    created_at: datetime
+    due_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+    attempt_log: list[dict[str, Any]]
+
+
+def alert_log(db: Db, *, rule: str | None = None, status: str | None = None, limit: int | None = 50,
+              after: str | None = None) -> Page[AlertEntry]:
+    """Outbox rows, newest first; ``next_attempt_at`` only for pending rows."""
+    O = t.alert_outbox
+    query = (select(O.c.id, O.c.key, O.c.rule, O.c.target, A.c.key.label("url"), O.c.version, O.c.created_at,
+                    O.c.due_at, O.c.status, O.c.attempts, O.c.next_attempt_at, O.c.sent_at, O.c.last_error,
+                    O.c.attempt_log)
+             .join(A, A.c.id == O.c.article_id).order_by(O.c.id.desc()))
+    if rule:
+        query = query.where(O.c.rule == rule)
+    if status:
+        query = query.where(O.c.status == status)
+    if after is not None:
+        (last_id,) = _cursor(after, int)
+        query = query.where(O.c.id < last_id)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with _connected(db) as conn:
+        rows = [AlertEntry(*r[:10], r.next_attempt_at if r.status == "pending" else None, r.sent_at, r.last_error,
+                           r.attempt_log or []) for r in conn.execute(query)]
+    return _page(rows, limit, lambda e: (e.id,))
 
 
 # -- summaries ----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import chain
 from archive import models as m
+from archive.alerts import queue_alerts
 from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.classify import Change, State, classify
 from archive.db import READ_ONLY, ArchiveError
@@ -478,6 +479,7 @@ class _Writer:
             reverts_to=self._reverts_to(article, fingerprint) if change else None, drift=plan.drift,
             state_sha256=fingerprint, recovered_at=recovered_at)
         self.s.add(version)
+        queue_alerts(self.s, article.id, article.host, number, change, plan.drift)  # same transaction
         article.version_count = number
         current = self._latest(article) if recovered_at else None
         if current is None or current.captured_at <= fetch.fetched_at:

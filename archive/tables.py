@@ -144,6 +144,7 @@ versions = Table(
     Column("noise_spans", JSON),  # teaser spans (label + linked headline) inside longer paragraphs
     Column("recovered_at", UTCDateTime),  # set when 'renoise' inserted this version after the fact
     UniqueConstraint("article_id", "number", name="uq_versions_article_number"),
+    Index("ix_versions_captured", "captured_at", "id"),  # the newest changes across the archive
 )
 
 # A fetch outcome worth showing in a history: gone, restored, blocked, ...
@@ -257,4 +258,46 @@ chain_timestamps = Table(
     Column("tsa_url", String(2048), nullable=False),
     Column("gen_time", UTCDateTime, nullable=False),
     Column("token", LargeBinary, nullable=False),
+)
+
+# An alert rule: which changes to tell whom about (apprise URLs), at once or in a digest.
+# Written and read through Core only (archive.alerts), never mapped by the ORM.
+alert_rules = Table(
+    "alert_rules", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("targets", JSON, nullable=False),  # apprise URLs
+    Column("sites", JSON, nullable=False),  # hosts; empty means every site
+    Column("job", String(100)),  # only articles this schedule tracks
+    Column("kinds", JSON),  # change kinds; NULL means any
+    Column("stealth_only", Boolean, nullable=False, default=False),
+    Column("min_words", Integer, nullable=False, default=0),
+    Column("include_trivial", Boolean, nullable=False, default=False),
+    Column("digest", String(16)),  # NULL (at once), "hourly" or "daily"
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The outbox: one message to one target about one version, written in the transaction that
+# recorded the version. Rows sharing a key are sent as one message (a digest).
+alert_outbox = Table(
+    "alert_outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(64), index=True),  # the idempotency key; NULL until a digest's period closes
+    Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="SET NULL")),
+    Column("rule", String(100), nullable=False),  # the rule's name, kept for the log
+    Column("target", Text, nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),  # now, or the end of the digest's period
+    Column("status", String(16), nullable=False),  # pending, sent, failed, cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),  # a sender holds the row until then
+    Column("lease_token", String(32)),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("attempt_log", JSON),  # [{"at", "error"}], one entry per attempt (error null when accepted)
+    Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
 )

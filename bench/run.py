@@ -301,6 +301,24 @@ def view_rows(history: dict[str, Any], big: dict[str, Any], reps: int,
     return rows, {"runs_s": times, "medians_s": med, "crawler_imports": crawler, "synthetic_archive": big}
 
 
+# -- row 6: the web view ---------------------------------------------------------------------------------
+
+def web_rows(big: dict[str, Any], reps: int) -> tuple[list[Row], dict[str, Any]]:
+    """p50 / p95 of each page against the trivial route of the same server, in the same run."""
+    from bench.web import LONG, measure
+
+    found = measure(Path(big["db"]), reps)
+    p50, p95 = found["p50_ms"], found["p95_ms"]
+    anchor = f"trivial route p50 {p50['trivial']:.1f} / p95 {p95['trivial']:.1f} ms; p95 < 100 ms and < 10x"
+    labels = {"changes": "Changes page (50 newest)", "timeline": f"timeline of {LONG} versions",
+              "diff": f"diff v{LONG - 1} -> v{LONG}", "feed": "Atom feed of all changes"}
+    rows = [Row(f"6. web, {big['versions']:,} versions: {label}, p50 / p95 (ms)",
+                f"{p50[k]:.1f} / {p95[k]:.1f} (p50 {p50[k] / p50['trivial']:.0f}x)", anchor,
+                p95[k] / p95["trivial"], p95[k] < 100 and p95[k] / p95["trivial"] < 10, p95[k])
+            for k, label in labels.items()]
+    return rows, found
+
+
 # -- optional: a 2,000-page crawl ----------------------------------------------------------------------
 
 def big_crawl_rows(work: Path, pages: int) -> tuple[list[Row], dict[str, Any]]:
@@ -413,6 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", type=int, default=0, metavar="N",
                         help="also crawl N fresh pages to measure memory (e.g. 2000; adds minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary working directory")
+    parser.add_argument("--web", action="store_true", help="only row 6 (the web view) on the synthetic archive")
     args = parser.parse_args(argv)
     if args.what == "fidelity":
         return fidelity_main(args.keep)
@@ -425,6 +444,17 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {"started": started.isoformat(), "mode": "quick" if args.quick else "full",
                                "environment": environment(), "load_average_start": os.getloadavg()}
     rows: list[Row] = []
+    if args.web:
+        try:
+            log(f"row 6: synthetic archive of {versions:,} versions")
+            big = synthetic_archive(work / "big.db", versions, budget=90)
+            log(f"row 6: redline serve, {reps * 40} interleaved requests per route")
+            rows, results["web"] = web_rows(big, reps * 40)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        results["rows"] = [asdict(r) for r in rows]
+        print(table(rows))
+        return
     try:
         log(f"serving {pages} pages on {len(HOSTS)} loopback hosts")
         corpus = serve(pages)
@@ -446,7 +476,9 @@ def main(argv: list[str] | None = None) -> None:
         big = synthetic_archive(work / "big.db", versions, budget=90)
         log(f"row 4: view commands, {reps} interleaved runs each")
         views, results["views"] = view_rows(history, big, reps, big_diff=not args.quick)
-        rows = crawl[:3] + real + crawl[3:-2] + history_rows(history) + views + crawl[-2:]  # memory rows last
+        log(f"row 6: redline serve, {reps * 40} interleaved requests per route")
+        web, results["web"] = web_rows(big, reps * 40)
+        rows = crawl[:3] + real + crawl[3:-2] + history_rows(history) + views + web + crawl[-2:]  # memory rows last
         if args.large:
             large, results["large_crawl"] = big_crawl_rows(work, args.large)
             rows += large

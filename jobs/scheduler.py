@@ -24,11 +24,14 @@ from sqlalchemy.orm import Session
 from archive import runs, schedules
 from archive.db import open_engine
 from archive.clock import utcnow
+from jobs.alert_sender import send_logged
 from jobs.child import STOP_GRACE, signal_group, terminate
 from jobs.triggers import build_trigger, first_run
 from jobs.schedule_run import run_schedule
 
 logger = logging.getLogger("redline.scheduler")
+ALERTS_JOB = "redline:alerts"  # not a valid schedule name, so it never clashes with one
+ALERTS_EVERY = 30.0  # seconds between alert passes (retries, digests), besides one after each run
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Scheduler:
         self.options = options
         self.engine = open_engine(options.db_url, writer=True)
         self.aps = BackgroundScheduler(
-            timezone="UTC", executors={"default": ThreadPoolExecutor(options.parallel)},
+            timezone="UTC", executors={"default": ThreadPoolExecutor(options.parallel), "alerts": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self.known: dict[str, tuple[Any, ...]] = {}
         self.children: dict[str, subprocess.Popen[str]] = {}
@@ -62,6 +65,8 @@ class Scheduler:
         if lost:
             logger.warning("closed %d run(s) left unfinished by a stopped process", lost)
         self.aps.start()
+        self.aps.add_job(self.send_alerts, IntervalTrigger(seconds=ALERTS_EVERY, timezone="UTC"), id=ALERTS_JOB,
+                         executor="alerts", next_run_time=utcnow())
         logger.info("scheduler started; database %s", self.engine.url.render_as_string(hide_password=True))
         try:
             while not self.stopping.is_set():
@@ -88,10 +93,19 @@ class Scheduler:
                 start = first_run(trigger, row.every_seconds, runs.last_started(session, row.id), now)
                 if row.every_seconds:
                     trigger = IntervalTrigger(seconds=row.every_seconds, start_date=start, timezone="UTC")
-                self.aps.add_job(self._run, trigger, args=[name], id=name, name=name, next_run_time=start,
+                self.aps.add_job(self._run_and_alert, trigger, args=[name], id=name, name=name, next_run_time=start,
                                  replace_existing=True)
                 self.known[name] = signature
                 logger.info("job %s scheduled (%s); next run %s", name, trigger, start.isoformat(timespec="seconds"))
+
+    def send_alerts(self) -> None:
+        """Deliver pending alerts (the outbox); two passes at once never send one alert twice."""
+        send_logged(self.engine)
+
+    def _run_and_alert(self, name: str) -> None:
+        self._run(name)
+        if not self.stopping.is_set():
+            self.send_alerts()
 
     def _run(self, name: str) -> None:
         if self.stopping.is_set():

@@ -12,6 +12,8 @@ from procrastinate import App
 from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 
+from archive.db import open_engine
+from jobs.alert_sender import send_logged
 from jobs.batch import Batcher
 from jobs.queue import QUEUE, RETRY, ensure_schema, make_app
 from jobs.child import CrawlFailed
@@ -74,6 +76,17 @@ async def _housekeeping(app: App, config: WorkerConfig) -> None:
         await asyncio.sleep(config.heartbeat)
 
 
+async def _send_alerts(db_url: str, every: float) -> None:
+    """Deliver pending alerts (versions this worker's crawls recorded, retries, digests) every ``every`` s."""
+    engine = await asyncio.to_thread(open_engine, db_url, writer=True)
+    try:
+        while True:
+            await asyncio.to_thread(send_logged, engine)
+            await asyncio.sleep(every)
+    finally:
+        engine.dispose()
+
+
 async def serve(db_url: str, config: WorkerConfig) -> None:
     """Run a worker until SIGTERM/SIGINT; then running crawls get one heartbeat interval to end.
 
@@ -86,13 +99,15 @@ async def serve(db_url: str, config: WorkerConfig) -> None:
     batcher = Batcher(db_url, config.settings, config.batch_size, config.batch_wait, config.crawl_timeout)
     async with app.open_async():
         watcher = asyncio.create_task(_housekeeping(app, config))
+        sender = asyncio.create_task(_send_alerts(db_url, config.heartbeat))
         try:
             await app.run_worker_async(
                 queues=[QUEUE], concurrency=config.concurrency, additional_context={"batcher": batcher},
                 update_heartbeat_interval=config.heartbeat, stalled_worker_timeout=config.stalled_after,
                 shutdown_graceful_timeout=config.heartbeat, delete_jobs="never")
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, sender):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await batcher.close()

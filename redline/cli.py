@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from redline import cli_cite, cli_export, cli_queue, cli_schedule
+from redline import cli_alert, cli_cite, cli_export, cli_queue, cli_schedule, cli_serve
 from redline.options import (NEGATIVE_NUMBERS, OneLineErrors, UserError, accept_db_after, db_url, engine,
                              handles_errors, json_option, parse_settings, parse_since, read_urls)
 from redline.output import clean, emit_json, table
@@ -405,7 +405,7 @@ def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned
 
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
-for module in (cli_export, cli_schedule, cli_queue, cli_cite):
+for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve):
     for command in module.COMMANDS:
         cli.add_command(command)
 accept_db_after(cli)

@@ -44,7 +44,8 @@ def run_demo(db: str, fresh: bool) -> None:
     finally:
         site.stop()
     show_views(db, db_url, urls)
-    say(f"\nThe archive is in {db}; explore it with:\n  {command_name()} --db {shlex.quote(db)} list")
+    say(f"\nThe archive is in {db}; explore it with\n  {command_name()} --db {shlex.quote(db)} list\n"
+        f"or in a browser with\n  {command_name()} --db {shlex.quote(db)} serve")
 
 
 def command_name() -> str:

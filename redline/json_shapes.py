@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from archive.queries import iso
 
 if TYPE_CHECKING:
-    from archive.queries import (ArticleSummary, Diff, DueEntry, EventEntry, FetchEntry, ReextractSummary,
+    from archive.queries import (AlertEntry, AlertRule, ArticleSummary, Diff, DueEntry, EventEntry, FetchEntry, ReextractSummary,
                                  RunEntry, ScheduleEntry, VersionDetail, VersionEntry)
 
 
@@ -85,3 +85,18 @@ def schedule(s: ScheduleEntry, when: str, next_run: datetime | None) -> dict[str
 
 def reextract(r: ReextractSummary) -> dict[str, Any]:
     return asdict(r)
+
+
+def alert_rule(r: AlertRule) -> dict[str, Any]:
+    """``alert list --json``: a rule, its filters and its outbox counts (targets as scheme and host only)."""
+    from archive.alerts import private_target
+
+    return {**asdict(r), "targets": [private_target(u) for u in r.targets], "created_at": iso(r.created_at)}
+
+
+def alert_entry(e: AlertEntry) -> dict[str, Any]:
+    """``alert log --json``: one outbox row (target shown as scheme and host only)."""
+    from archive.alerts import private_target
+
+    return {**asdict(e), "target": private_target(e.target), "created_at": iso(e.created_at),
+            "due_at": iso(e.due_at), "next_attempt_at": iso(e.next_attempt_at), "sent_at": iso(e.sent_at)}

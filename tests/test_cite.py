@@ -245,12 +245,26 @@ def test_an_edited_record_and_a_rewritten_chain_row_are_found(built: Built, copy
 
 # -- migration ------------------------------------------------------------------------------------
 
+def _downgrade(path: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from archive.db import MIGRATIONS
+
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+    engine.dispose()
+
+
 def test_an_archive_from_before_the_chain_is_chained_once_on_upgrade(built: Built, copy: str,
                                                                         tmp_path: Path) -> None:
-    with sqlite3.connect(copy) as conn:  # back to revision 0003: no chain tables
-        conn.execute("DROP TABLE chain")
-        conn.execute("DROP TABLE chain_timestamps")
-        conn.execute("UPDATE alembic_version SET version_num = '0003'")
+    _downgrade(copy, "0003")  # back to the revision before the chain, with Alembic's own downgrades
+    with sqlite3.connect(copy) as conn:
         fetches = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
         versions = conn.execute("SELECT count(*) FROM versions").fetchone()[0]
     done = redline(copy, "verify", "--json")

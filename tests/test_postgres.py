@@ -416,3 +416,41 @@ def test_one_sentence_added_to_stories_at_many_urls_is_recorded_in_every_copy(pg
         site.stop()
     assert summary["new_versions"] == len(edited) == 20, summary
     assert invoke_json(pg_url, "ignore", "list", "--learned") == []
+
+
+def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSite, urls: list[str],
+                                                        stories: list[Story]) -> None:
+    """``redline serve`` on PostgreSQL: the cross-archive changes query, filters, pages and feeds, and a
+    connection that refuses writes."""
+    from sqlalchemy.exc import InternalError
+
+    from archive.db import read_only
+    from tests.test_web import _start, get
+
+    crawl(pg_url, *urls)
+    stories[2].title += " (updated)"
+    stories[2].updated = "2024-12-06T10:00:00Z"
+    assert crawl(pg_url, *urls)["new_versions"] == 1
+    engine = open_engine(pg_url)
+    with engine.connect() as conn:
+        edited = conn.execute(select(tables.articles.c.id).where(tables.articles.c.version_count == 2)).scalar_one()
+    server, line = _start(pg_url)
+    try:
+        base = re.search(r"http://\S+/", line).group(0).rstrip("/")
+        for path, needle in (("/", f"/a/{edited}/diff/1/2"), ("/?kind=headline&only=declared", "(updated)"),
+                             ("/?q=%28UPDATED%29", f"/a/{edited}/diff/1/2"), ("/articles?status=live", "/a/"),
+                             (f"/a/{edited}", "declared"), (f"/a/{edited}/v/2", "Raw body sha256"),
+                             (f"/a/{edited}/diff/1/2", "{+</span>(updated)"), ("/feed.atom", f"/a/{edited}/diff/1/2")):
+            status, _, body = get(base + path)
+            assert status == 200 and needle in body.decode(), path
+        status, _, body = get(base + "/?kind=correction")
+        assert status == 200 and "No changes match." in body.decode()
+    finally:
+        server.terminate()
+        server.wait(30)
+    guarded = read_only(engine)
+    try:
+        with pytest.raises(InternalError, match="read-only transaction"), guarded.begin() as conn:
+            conn.execute(text("DELETE FROM events"))
+    finally:
+        guarded.dispose()

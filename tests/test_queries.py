@@ -202,3 +202,32 @@ def _schedule_id(engine: Engine, name: str) -> int:
 
     with engine.connect() as conn:
         return conn.execute(select(t.schedules.c.id).where(t.schedules.c.name == name)).scalar_one()
+
+
+def test_changes_across_the_archive_page_and_filter_in_sql(built: Built) -> None:
+    whole = queries.changes(built.engine)
+    assert whole.next is None and len(whole.items) == 5 + 3
+    assert [c.entry.captured_at for c in whole.items] == sorted((c.entry.captured_at for c in whole.items),
+                                                                reverse=True)
+    for limit in (1, 3):
+        assert _walk(lambda **kw: queries.changes(built.engine, **kw), limit) == whole.items
+    for c in whole.items:
+        assert c.previous == (None if c.entry.version == 1 else c.entry.version - 1)
+        assert c.entry == next(v for v in queries.versions(built.engine, c.url).items if v.version == c.entry.version)
+    edits = [c for c in whole.items if c.entry.change]
+    assert queries.changes(built.engine, kinds=["headline"]).items == [c for c in edits if "headline" in c.entry.change.kinds]
+    assert queries.changes(built.engine, stealth=True).items == [c for c in edits if c.entry.change.stealth]
+    assert queries.changes(built.engine, declared=True).items == [c for c in edits if c.entry.change.declared]
+    assert queries.changes(built.engine, search="(UPDATED)").items == [c for c in edits if c.url == built.urls[1]]
+    one = queries.article(built.engine, built.urls[0])
+    assert [c.entry.version for c in queries.changes(built.engine, article_id=one.id).items] == [2, 1]
+    assert queries.article_by_id(built.engine, one.id) == one
+    newest = whole.items[0].entry.captured_at
+    assert queries.changes(built.engine, since=newest).items == [c for c in whole.items if c.entry.captured_at >= newest]
+    assert queries.changes(built.engine, until=newest).items == [c for c in whole.items if c.entry.captured_at < newest]
+    assert queries.changes(built.engine, site="nowhere.example").items == []
+    assert len(queries.list_articles(built.engine, site=one.host, search="127.0.0.1").items) == 5
+    with pytest.raises(ArchiveError, match="unknown change kind"):
+        queries.changes(built.engine, kinds=["nonsense"])
+    with pytest.raises(ArchiveError, match="no archived article with ID 0"):
+        queries.article_by_id(built.engine, 0)

@@ -1,7 +1,7 @@
 """articles.key_sha256: the sha256 of each article's key, whose prefix is its short ID
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from archive.tables import key_sha256
 
 
-revision = '0006'
-down_revision = '0004'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

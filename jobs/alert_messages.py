@@ -1,0 +1,200 @@
+"""What an alert says: a plain-text body, a Markdown body and the webhook payload.
+
+Titles and texts come from the web, so they are hostile: plain text loses control characters,
+Markdown escapes every ASCII punctuation mark (so no link, image or HTML can be injected, and
+apprise's Markdown-to-HTML conversion shows them literally), and excerpts go in a code fence
+longer than any run of backticks they contain.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from string import Formatter, punctuation
+from typing import Any
+from urllib.parse import quote
+
+from archive.diff import Op, paragraph_spans, word_ops
+from archive.queries import VersionChange, iso
+from archive.vocab import ChangeKind
+from redline import json_shapes
+
+DEFAULT_DIFF_PATH = "/diff?url={url}&from={from}&to={to}"
+PLACEHOLDERS = {"url", "host", "from", "to"}
+CONTEXT_WORDS = 6          # unchanged words shown on each side of a change
+EXCERPT_PARAGRAPHS = 3     # changed paragraphs shown at most
+EXCERPT_CHARS = 600
+SCHEMA_VERSION = 1
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MD_SPECIAL = re.compile("([" + re.escape(punctuation) + "])")
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message: titles and bodies in both forms, and the webhook payload."""
+
+    title: str
+    markdown_title: str
+    text: str
+    markdown: str
+    payload: dict[str, Any]
+
+
+def check_diff_path(template: str) -> str:
+    """A diff path template, checked: only {url}, {host}, {from} and {to}.
+
+    >>> check_diff_path("/a/{host}/{to}")
+    '/a/{host}/{to}'
+    >>> check_diff_path("/d/{id}")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown placeholder {id} in diff path; use {url}, {host}, {from} or {to}
+    """
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"bad diff path {template!r}: {exc}") from exc
+    unknown = sorted(names - PLACEHOLDERS)
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}} in diff path; use {{url}}, {{host}}, {{from}} or {{to}}")
+    return template
+
+
+def diff_link(base_url: str | None, template: str, change: VersionChange) -> str | None:
+    """The diff page's URL, or None without a base URL.
+
+    >>> from archive.queries import VersionStamp
+    >>> class D: url, old, new = "https://ex.com/a?b=1", VersionStamp(1, None), VersionStamp(2, None)
+    >>> class C: diff = D
+    >>> diff_link("https://redline.example/", DEFAULT_DIFF_PATH, C)
+    'https://redline.example/diff?url=https%3A%2F%2Fex.com%2Fa%3Fb%3D1&from=1&to=2'
+    """
+    if not base_url:
+        return None
+    d = change.diff
+    host = d.url.split("://", 1)[-1].split("/", 1)[0]
+    path = template.format_map({"url": quote(d.url, safe=""), "host": quote(host, safe=""),
+                                "from": d.old.version, "to": d.new.version})
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def excerpt(change: VersionChange) -> str:
+    """The change in words, ``[-old-]{+new+}``, with a little context; headline first.
+
+    >>> from archive.queries import FieldChange
+    >>> class D:
+    ...     title = FieldChange("Old head", "New head")
+    ...     paragraphs = paragraph_spans(word_ops("One two three.\\n\\nSame.", "One 2 three.\\n\\nSame."))
+    >>> class C: diff = D
+    >>> print(excerpt(C))
+    Headline: [-Old-]{+New+} head
+    One [-two-]{+2+} three.
+    """
+    d = change.diff
+    lines = []
+    if d.title.changed:
+        spans = [s for p in paragraph_spans(word_ops(d.title.old or "", d.title.new or "")) for s in p.spans]
+        lines.append("Headline: " + _paragraph(tuple(spans), context=len(spans) * 99))
+    changed = [p for p in d.paragraphs if p.changed]
+    lines += [_paragraph(p.spans) for p in changed[:EXCERPT_PARAGRAPHS]]
+    if len(changed) > EXCERPT_PARAGRAPHS:
+        lines.append(f"... and {len(changed) - EXCERPT_PARAGRAPHS} more changed paragraph(s)")
+    text = clean("\n".join(lines))
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 3].rstrip() + "..."
+
+
+def _paragraph(spans: tuple[Op, ...], context: int = CONTEXT_WORDS) -> str:
+    """One paragraph's spans with changes marked and at most ``context`` unchanged words around each."""
+    out = []
+    for i, span in enumerate(spans):
+        if span.op != "equal":
+            out.append((f"[-{span.old.strip()}-]" if span.old else "") + (f"{{+{span.new.strip()}+}}" if span.new else ""))
+            continue
+        words = span.old.split()
+        first, last = i == 0, i == len(spans) - 1
+        if first and len(words) > context:
+            words = ["...", *words[-context:]]
+        elif last and len(words) > context:
+            words = [*words[:context], "..."]
+        elif len(words) > 2 * context:
+            words = [*words[:context], "...", *words[-context:]]
+        out.append(" ".join(words))
+    return " ".join(piece for piece in out if piece)
+
+
+def clean(text: str) -> str:
+    """Plain text without control characters (newlines and tabs kept)."""
+    return CONTROL.sub("", text)
+
+
+def md(text: str) -> str:
+    r"""Untrusted text as literal Markdown: every ASCII punctuation mark escaped, one line.
+
+    >>> md("<img src=x> [a](javascript:x) *b*")
+    '\\<img src\\=x\\> \\[a\\]\\(javascript\\:x\\) \\*b\\*'
+    """
+    return MD_SPECIAL.sub(r"\\\1", " ".join(clean(text).split()))
+
+
+def _fence(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def _significance(change: VersionChange) -> tuple[int, int]:
+    """Sort key: headline and corrections first, then most words changed."""
+    entry = change.entry.change
+    assert entry is not None
+    big = bool({ChangeKind.HEADLINE, ChangeKind.CORRECTION} & set(entry.kinds))
+    return (0 if big else 1, -((entry.added_words or 0) + (entry.removed_words or 0)))
+
+
+def _facts(change: VersionChange) -> str:
+    c = change.entry.change
+    assert c is not None
+    how = "declared" if c.declared else "stealth" if c.stealth else "undeclared"
+    recovered = f"; recovered by renoise (captured {iso(change.entry.captured_at)})" if change.entry.recovered_at else ""
+    return (f"{', '.join(c.kinds)} ({how}); +{c.added_words or 0} / -{c.removed_words or 0} words; "
+            f"v{change.diff.old.version} -> v{change.diff.new.version} at {iso(change.entry.captured_at)}{recovered}")
+
+
+def alert_json(change: VersionChange, link: str | None) -> dict[str, Any]:
+    """One alert in the webhook payload (README, "Alerts")."""
+    c = change.entry.change
+    assert c is not None
+    return {"url": change.diff.url, "title": change.entry.title, "version": change.diff.new.version,
+            "previous_version": change.diff.old.version, "captured_at": iso(change.entry.captured_at),
+            "kinds": list(c.kinds), "declared": c.declared, "stealth": c.stealth, "added_words": c.added_words,
+            "removed_words": c.removed_words, "recovered_at": iso(change.entry.recovered_at), "diff_url": link,
+            "diff": json_shapes.diff(change.diff)}
+
+
+def build(key: str, rule: str, digest: str | None, changes: list[VersionChange], base_url: str | None,
+          diff_path: str = DEFAULT_DIFF_PATH, *, test: bool = False) -> Message:
+    """The message about ``changes`` (one, or a digest's), grouped by article, most significant first."""
+    by_article: dict[str, list[VersionChange]] = {}
+    for change in changes:
+        by_article.setdefault(change.diff.url, []).append(change)
+    groups = sorted(by_article.values(), key=lambda group: min(_significance(c) for c in group))
+    links = {id(c): diff_link(base_url, diff_path, c) for c in changes}
+    prefix = "[test] " if test else ""
+    if digest:
+        title = f"{prefix}Redline {digest} digest ({rule}): {len(changes)} change(s) in {len(groups)} article(s)"
+    else:
+        c = changes[0]
+        assert c.entry.change is not None
+        title = f"{prefix}Redline ({rule}): {', '.join(c.entry.change.kinds)}: {c.entry.title or c.diff.url}"
+    text, markdown = [], []
+    for group in groups:
+        head = group[-1]
+        text.append(f"{head.entry.title or '(no title)'}\n{head.diff.url}")
+        markdown.append(f"**{md(head.entry.title or '(no title)')}**  \n{md(head.diff.url)}")
+        for change in group:
+            link = links[id(change)]
+            text.append(f"{_facts(change)}\n{excerpt(change)}" + (f"\nDiff: {link}" if link else ""))
+            markdown.append(f"{md(_facts(change))}\n\n{_fence(excerpt(change))}"
+                            + (f"\n\n[Diff]({quote(link, safe=':/?&=%#')})" if link else ""))
+    payload = {"schema_version": SCHEMA_VERSION, "idempotency_key": key, "rule": rule, "digest": digest,
+               "test": test, "alerts": [alert_json(c, links[id(c)]) for group in groups for c in group]}
+    return Message(clean(" ".join(title.split())), md(title), clean("\n\n".join(text)), "\n\n".join(markdown),
+                   payload)

@@ -1,0 +1,79 @@
+"""``redline serve``: the read-only web view, on 127.0.0.1 unless told otherwise."""
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import click
+
+from redline.options import UserError, engine, handles_errors
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can connect to ``host``.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket, or a one-line error naming the address."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)  # proto=IPPROTO_TCP, or asyncio leaves Nagle on (40 ms stalls)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback lets other machines read the archive.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--base-url", metavar="URL", help="Public address for links in feeds (default: as requested).")
+@click.option("--db", metavar="URL", help="The archive, as 'redline --db URL serve' takes it.")
+@click.pass_context
+@handles_errors
+def serve(ctx: click.Context, host: str, port: int, base_url: str | None, db: str | None) -> None:
+    """Serve a read-only web view of the archive: changes, articles, timelines, diffs, Atom feeds
+    and the JSON API. Safe beside a running scheduler or workers; nothing here writes or fetches.
+
+    \b
+    redline serve                         # http://127.0.0.1:8080/
+    redline serve --db redline-demo.db --port 8000
+    """
+    import uvicorn
+
+    from archive.db import read_only
+    from redline.web.app import create_app
+
+    if db:
+        ctx.find_root().obj["db"] = db
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise UserError(f"bad --base-url {base_url!r}; give an http(s) URL", 2)
+    app = create_app(read_only(engine(ctx)), base_url)
+    sock = listen(host, port)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Serving the archive read-only at http://{shown}:{bound}/ (Ctrl-C to stop)")
+    if is_loopback(host):
+        click.echo("Listening on loopback only: this machine can connect, others cannot.", err=True)
+    else:
+        click.echo(f"warning: listening on {host}, not loopback: anyone who can reach this machine can read the "
+                   "whole archive (there is no login). Use --host 127.0.0.1 to keep it private.", err=True)
+    config = uvicorn.Config(app, log_level="warning", server_header=False, date_header=True, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+COMMANDS = [serve]

@@ -1,0 +1,99 @@
+"""The web application: routes, security headers on every response, and errors without tracebacks."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from archive.db import ArchiveError
+from redline.render import describe
+from redline.web import markup
+from redline.web.params import BadRequest
+
+HERE = Path(__file__).parent
+# No script at all: the pages work without JavaScript, and crawled text can never become one.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                               "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding :data:`HEADERS` to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+def templates() -> Environment:
+    """The Jinja2 environment: autoescaping on for every template, undefined names are errors."""
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(link=markup.link, visible=markup.visible, when=markup.when, describe=describe)
+    return env
+
+
+def create_app(engine: Engine, base_url: str | None = None) -> Starlette:
+    """The app on a (read-only) engine; ``base_url`` makes feed links absolute (default: as requested)."""
+    from redline.web import api, feeds, pages
+
+    env = templates()
+
+    def render(name: str, **context: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**context))
+
+    def error(request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status, headers=HEADERS)
+        return HTMLResponse(env.get_template("error.html").render(status=status, message=message), status,
+                            headers=HEADERS)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return error(request, exc.status_code, exc.detail)
+
+    async def on_archive(request: Request, exc: Exception) -> Response:
+        return error(request, 404, str(exc))
+
+    async def on_bad(request: Request, exc: Exception) -> Response:
+        return error(request, 400, str(exc))
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        # Starlette re-raises the exception after this answer, so uvicorn logs the traceback on stderr.
+        return error(request, 500, "internal error; the server log has the details")
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    app = Starlette(
+        debug=False,
+        routes=[*pages.routes(), *feeds.routes(), *api.routes(), Route("/healthz", healthz),
+                Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: on_http, ArchiveError: on_archive, BadRequest: on_bad, Exception: on_crash},
+    )
+    app.state.engine, app.state.base_url, app.state.render = engine, base_url, render
+    return app

@@ -1,0 +1,118 @@
+"""A diff laid out for the web: one row per paragraph, with old and new sides for side-by-side reading,
+the reading order for inline reading, moved paragraphs paired and near-total rewrites shown whole."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from archive.normalize import comparable
+
+if TYPE_CHECKING:
+    from archive.diff import Op, Paragraph
+
+REWRITTEN_BELOW = 0.35  # share of a changed paragraph's text left unchanged below which it is shown whole
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of text: ``eq`` (unchanged), ``del`` (deleted) or ``ins`` (inserted)."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One paragraph: ``same``, ``changed``, ``rewritten``, ``added``, ``removed``, ``moved-from`` or
+    ``moved-to`` (``partner`` is then the index of the row it moved to or from)."""
+
+    kind: str
+    old: tuple[Piece, ...]
+    new: tuple[Piece, ...]
+    inline: tuple[Piece, ...]
+    partner: int | None = None
+
+
+def pieces(spans: tuple[Op, ...]) -> tuple[tuple[Piece, ...], tuple[Piece, ...], tuple[Piece, ...]]:
+    """The old side, the new side and the reading order (old then new at each change) of some spans.
+
+    >>> from archive.diff import Op
+    >>> old, new, inline = pieces((Op("equal", "A ", "A "), Op("replace", "b", "c")))
+    >>> [p.text for p in old], [p.text for p in new], [p.kind for p in inline]
+    (['A ', 'b'], ['A ', 'c'], ['eq', 'del', 'ins'])
+    """
+    old: list[Piece] = []
+    new: list[Piece] = []
+    inline: list[Piece] = []
+    for s in spans:
+        if s.op == "equal":
+            old.append(Piece("eq", s.old))
+            new.append(Piece("eq", s.old))
+            inline.append(Piece("eq", s.old))
+            continue
+        if s.old:
+            old.append(Piece("del", s.old))
+            inline.append(Piece("del", s.old))
+        if s.new:
+            new.append(Piece("ins", s.new))
+            inline.append(Piece("ins", s.new))
+    return tuple(old), tuple(new), tuple(inline)
+
+
+def rows(paragraphs: list[Paragraph]) -> list[Row]:
+    """Every paragraph of a diff as a row, moves paired (a removed paragraph that reappears elsewhere).
+
+    >>> from archive.diff import paragraph_spans, word_ops
+    >>> old = "Moved.\\n\\nKept one.\\n\\nKept two.\\n\\nTotally different words here."
+    >>> new = "Kept one.\\n\\nKept two.\\n\\nNothing alike now, really.\\n\\nMoved."
+    >>> [(r.kind, r.partner) for r in rows(paragraph_spans(word_ops(old, new)))]
+    [('moved-from', 4), ('same', None), ('same', None), ('rewritten', None), ('moved-to', 0)]
+    """
+    out = [_row(p) for p in paragraphs]
+    removed: dict[str, list[int]] = {}
+    for i, r in enumerate(out):
+        if r.kind == "removed":
+            removed.setdefault(_key(r.old), []).append(i)
+    for i, r in enumerate(out):
+        sources = removed.get(_key(r.new)) if r.kind == "added" else None
+        if sources:
+            j = sources.pop(0)
+            out[j] = Row("moved-from", out[j].old, (), (Piece("eq", _text(out[j].old)),), i)
+            out[i] = Row("moved-to", (), r.new, (Piece("eq", _text(r.new)),), j)
+    return out
+
+
+def _row(p: Paragraph) -> Row:
+    old, new, inline = pieces(p.spans)
+    if not p.changed:
+        return Row("same", old, new, inline)
+    if not new:
+        return Row("removed", old, new, inline)
+    if not old:
+        return Row("added", old, new, inline)
+    kept = sum(len(x.text) for x in old if x.kind == "eq")
+    if kept < REWRITTEN_BELOW * max(len(_text(old)), len(_text(new))):
+        whole_old, whole_new = Piece("del", _text(old)), Piece("ins", _text(new))
+        return Row("rewritten", (whole_old,), (whole_new,), (whole_old, whole_new))
+    return Row("changed", old, new, inline)
+
+
+def _text(side: tuple[Piece, ...]) -> str:
+    return "".join(p.text for p in side)
+
+
+def _key(side: tuple[Piece, ...]) -> str:
+    return comparable(_text(side))
+
+
+def field(old: str | None, new: str | None) -> tuple[Piece, ...]:
+    """A metadata field (headline, byline, a date) old -> new, word by word; empty when unchanged.
+
+    >>> [(p.kind, p.text) for p in field("Old title", "New title")]
+    [('del', 'Old'), ('ins', 'New'), ('eq', ' title')]
+    """
+    from archive.diff import word_ops
+
+    if old == new:
+        return ()
+    return pieces(tuple(word_ops(old or "", new or "")))[2]

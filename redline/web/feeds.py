@@ -1,0 +1,85 @@
+"""Atom 1.0 feeds of changes (feedgen): all, per filter (the Changes page's parameters, so per site
+too) and per article. Each entry links to its diff page and sums the change up in one line."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from feedgen.feed import FeedGenerator
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from archive import queries
+from archive.queries import ChangeEntry
+from redline.render import describe
+from redline.web import params
+
+FEED_SIZE = 50
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # not allowed in XML 1.0
+
+
+def routes() -> list[Route]:
+    return [Route("/feed.atom", changes_feed), Route("/a/{article:int}/feed.atom", article_feed)]
+
+
+def xml_text(text: str | None) -> str:
+    """Text XML can carry: characters XML 1.0 forbids (control characters, U+FFFE) dropped.
+
+    >>> xml_text("a\\x00b\\x1bc\\ufffe")
+    'abc'
+    """
+    return NOT_XML.sub("", text or "")
+
+
+def base(request: Request) -> str:
+    """Where links in feeds point: ``--base-url``, else the address the request came to."""
+    return (request.app.state.base_url or str(request.base_url)).rstrip("/")
+
+
+def entry_link(root: str, c: ChangeEntry) -> str:
+    """The diff page of a change (the version page of a first capture)."""
+    if c.previous is None:
+        return f"{root}/a/{c.article_id}/v/{c.entry.version}"
+    return f"{root}/a/{c.article_id}/diff/{c.previous}/{c.entry.version}"
+
+
+def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry]) -> Response:
+    root = base(request)
+    self_url = root + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    fg = FeedGenerator()
+    fg.id(self_url)
+    fg.title(xml_text(title))
+    fg.author({"name": "Redline"})
+    fg.link(href=self_url, rel="self")
+    fg.link(href=root + html_path, rel="alternate")
+    fg.updated(changes[0].entry.captured_at if changes else datetime(1970, 1, 1, tzinfo=UTC))
+    for c in changes:
+        v = c.entry
+        fe = fg.add_entry(order="append")
+        link = entry_link(root, c)
+        fe.id(link)
+        fe.title(xml_text(f"{v.title or c.url} (v{v.version})"))
+        fe.link(href=link, rel="alternate")
+        fe.updated(v.captured_at)
+        fe.summary(xml_text(f"{c.host}: v{v.version}, {describe(v.change, v.recovered_at)}"))
+    return Response(fg.atom_str(pretty=True), media_type="application/atom+xml; charset=utf-8")
+
+
+def changes_feed(request: Request) -> Response:
+    """The Changes page as a feed, with the same filters (``?site=HOST`` for one site)."""
+    filters = params.parse(request.query_params)
+    query = {**filters.changes_query(), "limit": min(filters.limit, FEED_SIZE), "after": None}
+    page = queries.changes(request.app.state.engine, **query)
+    title = "Redline: changes" + (f" on {filters.site}" if filters.site else "")
+    return atom(request, title, "/" + filters.link(), page.items)
+
+
+def article_feed(request: Request) -> Response:
+    """One article's versions, newest first."""
+    db = request.app.state.engine
+    with db.connect() as conn:
+        ref = queries.article_by_id(conn, request.path_params["article"])
+        page = queries.changes(conn, article_id=ref.id, limit=FEED_SIZE)
+    title = next((c.entry.title for c in page.items if c.entry.title), None) or ref.url
+    return atom(request, f"Redline: {title}", f"/a/{ref.id}", page.items)

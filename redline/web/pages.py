@@ -1,0 +1,97 @@
+"""The HTML pages: Changes, Articles, an article's timeline, one version, and a diff."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from archive import queries
+from archive.vocab import ArticleStatus, ChangeKind, FetchOutcome
+from redline.web import diffview, params
+
+
+def routes() -> list[Route]:
+    return [Route("/", changes), Route("/articles", articles), Route("/a/{article:int}", timeline),
+            Route("/a/{article:int}/v/{number:int}", version),
+            Route("/a/{article:int}/diff/{old:int}/{new:int}", diff), Route("/a/{article:int}/compare", compare)]
+
+
+def _render(request: Request, name: str, **context: Any) -> Response:
+    return request.app.state.render(name, **context)
+
+
+def changes(request: Request) -> Response:
+    """The newest versions across the archive, filtered, one keyset page at a time."""
+    filters = params.parse(request.query_params)
+    page = queries.changes(request.app.state.engine, **filters.changes_query())
+    return _render(request, "changes.html", filters=filters, page=page, kinds=list(ChangeKind))
+
+
+def articles(request: Request) -> Response:
+    """Every article with its status and dates, most recently changed first."""
+    filters = params.parse(request.query_params)
+    page = queries.list_articles(request.app.state.engine, **filters.articles_query())
+    return _render(request, "articles.html", filters=filters, page=page, statuses=list(ArticleStatus))
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of a timeline: a version (with the one captured before it), an event or a fetch."""
+
+    at: datetime
+    kind: str                   # "version", "event" or "fetch"
+    item: Any
+    previous: int | None = None
+
+
+def timeline(request: Request) -> Response:
+    """All versions, fetch events and fetches of one article, oldest first."""
+    db = request.app.state.engine
+    with db.connect() as conn:
+        ref = queries.article_by_id(conn, request.path_params["article"])
+        history = queries.log(conn, ref.url)
+        fetches = queries.fetches(conn, ref.url)
+    moments = [Moment(v.captured_at, "version", v, history.versions[i - 1].version if i else None)
+               for i, v in enumerate(history.versions)]
+    moments += [Moment(e.at, "event", e) for e in history.events] + [Moment(f.at, "fetch", f) for f in fetches]
+    order = {"version": 0, "event": 1, "fetch": 2}
+    moments.sort(key=lambda m: (m.at, order[m.kind]))
+    title = next((v.title for v in reversed(history.versions) if v.version == ref.latest), None)
+    return _render(request, "timeline.html", ref=ref, title=title, moments=moments, versions=history.versions,
+                   noise_only=FetchOutcome.NOISE_ONLY)
+
+
+def version(request: Request) -> Response:
+    """One version's text as captured, with its provenance; ``?noise=1`` dims the noise paragraphs."""
+    db = request.app.state.engine
+    with db.connect() as conn:
+        ref = queries.article_by_id(conn, request.path_params["article"])
+        found = queries.capture(conn, ref.url, request.path_params["number"])
+    return _render(request, "version.html", ref=ref, c=found, noise=request.query_params.get("noise") == "1")
+
+
+def diff(request: Request) -> Response:
+    """Two versions compared: headline, byline and dates, then the text paragraph by paragraph."""
+    db = request.app.state.engine
+    old, new = request.path_params["old"], request.path_params["new"]
+    noise = request.query_params.get("noise") == "1"
+    with db.connect() as conn:
+        ref = queries.article_by_id(conn, request.path_params["article"])
+        d = queries.diff(conn, ref.url, old, new, with_noise=noise)
+    fields = [(name, change.old, change.new, diffview.field(change.old, change.new))
+              for name, change in (("headline", d.title), ("byline", d.byline), ("published", d.published),
+                                   ("updated", d.updated)) if change is not None]
+    return _render(request, "diff.html", ref=ref, d=d, fields=fields, rows=diffview.rows(d.paragraphs), noise=noise)
+
+
+def compare(request: Request) -> Response:
+    """The timeline's "compare any two versions" form, sent on to the diff's permalink."""
+    try:
+        old, new = int(request.query_params["old"]), int(request.query_params["new"])
+    except (KeyError, ValueError) as exc:
+        raise params.BadRequest("give two version numbers to compare, as old=N and new=M") from exc
+    return RedirectResponse(f"/a/{request.path_params['article']}/diff/{old}/{new}", 303)

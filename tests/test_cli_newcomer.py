@@ -151,8 +151,9 @@ def test_readme_says_how_to_get_the_command_and_the_demo_hint_works_as_printed(t
     demo = subprocess.run([".venv/bin/redline", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=600, check=False)
     assert demo.returncode == 0, demo.stderr
-    hint = demo.stdout.rstrip("\n").rsplit("\n", 1)[1].strip()
+    hint = demo.stdout.splitlines()[-3].strip()
     assert hint == ".venv/bin/redline --db redline-demo.db list"
+    assert demo.stdout.splitlines()[-1].strip() == ".venv/bin/redline --db redline-demo.db serve"
     for command in (hint, ". .venv/bin/activate && redline --db redline-demo.db list"):
         done = subprocess.run(["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=180, check=False)

@@ -12,8 +12,8 @@ Articles
     under, tracking parameters or not, or its canonical URL); the writer uses it too.
     ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do. Both also take
     an article's short ID (a prefix of the sha256 of its key) in place of a URL.
-    ``short_ids(db, hashes) -> dict``: short IDs, as long as it takes to be unique.
-    ``article_by_id(db, id) -> ArticleRef``: by its row id (alerts).
+    ``short_ids(db, hashes) -> dict``, ``short_id(db, ref)``: short IDs, as long as it takes to be unique.
+    ``article_by_id(db, id) -> ArticleRef``: by its row id.
     ``list_articles(db, changed_since=, status=, site=, search=, limit=, after=) -> Page[ArticleSummary]``:
     most recently changed first.
 History
@@ -134,11 +134,12 @@ class ArticleRef:
     etag: str | None
     last_modified: str | None
     latest: int | None          # the version the article is in now: the one captured last
+    key_sha256: str | None = None  # its short ID is a prefix of this (``short_ids``)
 
 
 _LATEST = func.coalesce(A.c.latest_version, A.c.version_count)
 _REF = select(A.c.id, A.c.key, A.c.host, A.c.status, A.c.version_count, A.c.last_body_sha256, A.c.etag,
-              A.c.last_modified, _LATEST.label("latest"))
+              A.c.last_modified, _LATEST.label("latest"), A.c.key_sha256)
 _BY_URL = _REF.join(AU, AU.c.article_id == A.c.id).where(AU.c.url == bindparam("key"))
 _BY_CANONICAL = _REF.where(A.c.canonical_url == bindparam("key")).order_by(A.c.id).limit(1)
 
@@ -194,6 +195,11 @@ def article(db: Any, url: str) -> ArticleRef:
         what = "article ID" if is_short_id(url) else "archived article for"
         raise ArchiveError(f"no {what} {url}; see 'redline list'")
     return found
+
+
+def short_id(db: Db, ref: ArticleRef) -> str:
+    """The short ID to show for an article (``short_ids`` for one)."""
+    return short_ids(db, [ref.key_sha256 or ""])[ref.key_sha256 or ""]
 
 
 def short_ids(db: Db, hashes: Iterable[str]) -> dict[str, str]:
@@ -431,6 +437,7 @@ class ChangeEntry:
     host: str
     entry: VersionEntry
     previous: int | None
+    short_id: str = ""          # the article's ID, as every command and the web view's links take it
 
 
 def _changes_query() -> Any:
@@ -442,7 +449,7 @@ def _changes_query() -> Any:
                            and_(prev.c.captured_at == V.c.captured_at, prev.c.number < V.c.number)))
                 .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
     return (select(*(V.c[name] for name in _LOG_COLUMNS), A.c.id.label("article"), A.c.key, A.c.host,
-                   V.c.id.label("row"), previous.label("previous"))
+                   V.c.id.label("row"), previous.label("previous"), A.c.key_sha256)
             .join(A, A.c.id == V.c.article_id).order_by(V.c.captured_at.desc(), V.c.id.desc()))
 
 
@@ -468,7 +475,7 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
         conditions.append(A.c.host == site)
     if wanted_kinds:
         conditions.append(or_(*(cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
-    kept = ([and_(V.c.number > 1, or_(V.c.declared.is_(None), ~V.c.declared), _EDITS_TEXT)] if stealth else []) + \
+    kept = ([and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT)] if stealth else []) + \
         ([and_(V.c.number > 1, V.c.declared)] if declared else [])
     if kept:
         conditions.append(or_(*kept))
@@ -488,8 +495,10 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
         query = query.limit(limit + 1)
     with _connected(db) as conn:
         rows = conn.execute(query).all()
-    page = _page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
-    return Page([ChangeEntry(r.article, r.key, r.host, _version_entry(r), r.previous) for r in page.items], page.next)
+        page = _page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
+        ids = short_ids(conn, {r.key_sha256 for r in page.items})
+    return Page([ChangeEntry(r.article, r.key, r.host, _version_entry(r), r.previous, ids[r.key_sha256])
+                 for r in page.items], page.next)
 
 
 @dataclass

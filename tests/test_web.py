@@ -57,7 +57,7 @@ class Served:
     urls: list[str]
     hostile: str
     raw: str
-    ids: dict[str, int]
+    ids: dict[str, str]         # short IDs: the permalinks' /a/ID, as 'redline list' shows them
 
 
 def _start(db: str, *args: str) -> tuple[subprocess.Popen[str], str]:
@@ -96,7 +96,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         proc, line = _start(db)
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")
         engine = open_engine(database_url(db))
-        ids = {u: queries.article(engine, u).id for u in [*urls, raw]}
+        ids = {u: queries.short_id(engine, queries.article(engine, u)) for u in [*urls, raw]}
         engine.dispose()
         yield Served(db, base, urls, urls[-1], raw, ids)
     finally:
@@ -342,7 +342,7 @@ def test_hostile_pages_never_run_and_show_literally(served: Served, page: Any) -
 
 
 def test_security_headers_errors_and_no_writes(served: Served) -> None:
-    for path, status in (("/", 200), ("/a/999999", 404), ("/a/1/diff/1/99", 404), ("/?kind=nope", 400),
+    for path, status in (("/", 200), ("/a/999999", 404), ("/a/1", 404), (f"/a/{served.ids[served.urls[0]]}/diff/1/99", 404), ("/?kind=nope", 400),
                          ("/?limit=0", 400), ("/?since=yesterday", 400), ("/api/show?url=http://x.example/", 404),
                          ("/static/style.css", 200), ("/feed.atom", 200), ("/nope", 404)):
         got, headers, body = get(served.base + path)

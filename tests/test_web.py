@@ -289,6 +289,8 @@ def test_api_is_the_cli_json_byte_for_byte(served: Served) -> None:
     url = quote(served.urls[0], safe="")
     pairs = {"/api/list": ["list"], f"/api/log?url={url}": ["log", served.urls[0]],
              f"/api/log?url={url}&all=1": ["log", served.urls[0], "--all"],
+             f"/api/log?url={quote(served.urls[4], safe='')}": ["log", served.urls[4]],
+             f"/api/log?url={quote(served.urls[4], safe='')}&events=1": ["log", served.urls[4], "--events"],
              f"/api/log?url={url}&stealth=1": ["log", served.urls[0], "--stealth"],
              f"/api/show?url={url}&version=1": ["show", served.urls[0], "--version", "1"],
              f"/api/diff?url={url}": ["diff", served.urls[0]],

@@ -643,12 +643,14 @@ class Diff:
         """The shape of ``redline diff --json`` (README, JSON contract), here so that the CLI and citation
         bundles (``archive.cite``) print the same thing; ``context`` (``--context``) adds each change's
         paragraph number and sentence."""
+        changes = [{"op": o.op, "old": o.old, "new": o.new} for o in self.changes]
+        if context:
+            for change, where in zip(changes, self.where, strict=True):
+                change.update(paragraph=where.paragraph, context=where.context)
         return {"url": self.url, "from": self.old.version, "to": self.new.version,
                 "from_captured_at": iso(self.old.captured_at), "to_captured_at": iso(self.new.captured_at),
                 "title": asdict(self.title), "byline": asdict(self.byline), "updated": asdict(self.updated),
-                "changes": [{"op": o.op, "old": o.old, "new": o.new,
-                             **({"paragraph": w.paragraph, "context": w.context} if context else {})}
-                            for o, w in zip(self.changes, self.where, strict=True)]}
+                "changes": changes}
 
     @property
     def identical(self) -> bool:

@@ -396,7 +396,7 @@ def test_a_failing_database_gives_a_one_line_error_page_not_a_traceback(served: 
         assert get(base + "/")[0] == 200
         with sqlite3.connect(copy) as conn:  # the archive breaks under the running server
             conn.execute("DROP TABLE events")
-        for path in (f"/a/{served.ids[served.urls[0]]}", "/api/log?url=" + served.urls[0]):
+        for path in (f"/a/{served.ids[served.urls[0]]}", "/api/log?events=1&url=" + served.urls[0]):
             status, headers, body = get(base + path)
             assert status == 500 and b"internal error; the server log has the details" in body, path
             assert b"Traceback" not in body and b"events" not in body and "default-src 'none'" in headers[

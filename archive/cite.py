@@ -87,10 +87,7 @@ def write_citation(engine: Engine, url: str, old: int | None, new: int | None, o
 
 def _diff_data(d: queries.Diff) -> dict[str, Any]:
     """The diff as the CLI's ``diff --json`` gives it (README, JSON contract), plus the word operations."""
-    return {"url": d.url, "from": d.old.version, "to": d.new.version, "from_captured_at": iso(d.old.captured_at),
-            "to_captured_at": iso(d.new.captured_at), "title": {"old": d.title.old, "new": d.title.new},
-            "changes": [{"op": o.op, "old": o.old, "new": o.new} for o in d.changes],
-            "_ops": word_ops(d.old_text, d.new_text), "_marked": marked(d.paragraphs)}
+    return {**d.as_json(), "_ops": word_ops(d.old_text, d.new_text), "_marked": marked(d.paragraphs)}
 
 
 def _captures(session: Session, selected: list[Selected]) -> list[Capture]:

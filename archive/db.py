@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 DEFAULT_DB = "redline.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -43,6 +43,10 @@ class ArchiveError(Exception):
     """A problem the user can fix; the message says how."""
 
 
+class InvalidInput(ArchiveError):
+    """An ArchiveError caused by malformed input (a bad URL, a bad setting), not by the archive's state."""
+
+
 def database_url(given: str | None = None) -> str:
     """Resolve ``--db``, then ``REDLINE_DB``, then ``./redline.db``; a bare path means SQLite.
 
@@ -60,7 +64,7 @@ def open_engine(url: str, *, writer: bool = False, must_exist: bool = False) -> 
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ArchiveError(f"invalid database URL {url!r}; give a file path or a SQLAlchemy URL") from exc
+        raise InvalidInput(f"invalid database URL {url!r}; give a file path or a SQLAlchemy URL") from exc
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite and parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database)
@@ -68,10 +72,24 @@ def open_engine(url: str, *, writer: bool = False, must_exist: bool = False) -> 
             raise ArchiveError(f"no archive at {path}; run 'redline crawl URL' first or pass --db")
         if not path.parent.exists():
             raise ArchiveError(f"directory {path.parent} does not exist for database {path}")
-    engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
+    except NoSuchModuleError as exc:
+        raise InvalidInput(f"unknown database type {parsed.drivername!r} in {shown}; give a SQLite file path "
+                           "or a postgresql+psycopg:// URL") from exc
+    except ImportError as exc:
+        raise InvalidInput(f"no driver for {shown} ({exc}); Redline archives are SQLite files or "
+                           "postgresql+psycopg:// URLs") from exc
     if sqlite:
         _configure_sqlite(engine, writer)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except DatabaseError as exc:
+        engine.dispose()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        where = parsed.database if sqlite else shown
+        raise ArchiveError(f"cannot open the archive {where}: {reason}; point --db at a Redline archive") from exc
     return engine
 
 
@@ -140,6 +158,7 @@ def migrate(engine: Engine) -> None:
         return
     from alembic import command
     from alembic.config import Config
+    from alembic.util.exc import CommandError
 
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -152,7 +171,11 @@ def migrate(engine: Engine) -> None:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as exc:  # the archive was written by a Redline with migrations this one lacks
+            raise ArchiveError(f"the archive's schema revision {revision} is unknown to this Redline "
+                               f"(newest known: {HEAD_REVISION}); upgrade Redline to open it") from exc
     if key is not None:
         _current.add(key)
 

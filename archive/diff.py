@@ -78,6 +78,49 @@ def _merge(ops: list[Op]) -> list[Op]:
     return merged
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a change sits: the number of its paragraph (from 1) and the sentence(s) around it, both in
+    the newer text, or in the older one for a deletion."""
+
+    paragraph: int
+    context: str
+
+
+SENTENCE_END = re.compile(r"""[.!?…][)"'”’]*\s+""")
+
+
+def locate(ops: list[Op]) -> list[Where]:
+    """The place of each changed piece of ``ops`` (as ``word_ops`` gives them), in order.
+
+    >>> locate(word_ops("One. About 12,000 homes. Two.\\n\\nEnd.", "One. About 21,000 homes. Two.\\n\\nEnd."))
+    [Where(paragraph=1, context='About 21,000 homes.')]
+    >>> locate(word_ops("A.\\n\\nGone.\\n\\nB.", "A.\\n\\nB.\\n\\nNew."))
+    [Where(paragraph=2, context='Gone.'), Where(paragraph=3, context='New.')]
+    """
+    old_text, new_text = "".join(o.old for o in ops), "".join(o.new for o in ops)
+    found, at_old, at_new = [], 0, 0
+    for op in ops:
+        if op.op != "equal":
+            text, start, piece = (new_text, at_new, op.new) if op.new else (old_text, at_old, op.old)
+            # paragraphs before this one: the other side's blocks leave empty pieces between separators
+            before = sum(1 for p in text[:start].split("\n\n")[:-1] if p.strip())
+            found.append(Where(before + 1, _sentences(text, start, start + len(piece))))
+        at_old, at_new = at_old + len(op.old), at_new + len(op.new)
+    return found
+
+
+def _sentences(text: str, start: int, end: int) -> str:
+    """The whole sentences of ``text`` that overlap ``start:end``, within its paragraph."""
+    found = text.rfind("\n\n", 0, start)
+    para_start = 0 if found < 0 else found + 2
+    found = text.find("\n\n", end)
+    para_end = len(text) if found < 0 else found
+    ends_before = [m.end() for m in SENTENCE_END.finditer(text, para_start, start)]
+    after = SENTENCE_END.search(text, max(start, end - 1), para_end)
+    return text[ends_before[-1] if ends_before else para_start:after.end() if after else para_end].strip()
+
+
 def changes(ops: list[Op]) -> list[dict[str, str]]:
     """The JSON form: only the changed pieces, holding the changed text itself."""
     return [{"op": o.op, "old": o.old, "new": o.new} for o in ops if o.op != "equal"]

@@ -2,7 +2,8 @@
 
 Layout under OUT_DIR (every path is derived from the article's URL key, never from a title)::
 
-    <host>/<slug>-<hash>/v0002-20261122T063251Z.txt     --format txt (body text + "Original url:" footer)
+    <host>/<slug>-<hash>/v0002-20261122T063251Z.txt     --format txt (body text + "Original url:" footer
+                                                        with Title:, Byline:, Published:, Updated:, Captured at:)
     <host>/<slug>-<hash>/v0002-20261122T063251Z.md      --format md  (YAML front matter + body text)
     redline.jsonl                                       --format jsonl (one object per version, one file)
     redline.warc.gz, redline.cdxj                       --format warc (see archive.export_warc)
@@ -129,9 +130,17 @@ def version_path(key: str, number: int, captured_at: datetime, ext: str) -> Pure
 
 # -- rendering --------------------------------------------------------------------------------------
 
-def render_txt(url: str, text: str) -> bytes:
-    """Body text, then a blank line, ``Original url:`` and the URL."""
-    return f"{text}\n\n{FOOTER}\n{url}\n".encode("utf-8")
+TXT_FIELDS = {"title": "Title", "byline": "Byline", "published": "Published", "updated": "Updated",
+              "captured_at": "Captured at"}
+
+
+def render_txt(sel: Selected) -> bytes:
+    """Body text, then a blank line, ``Original url:`` and the URL, then the version's title, byline and
+    times as ``Title: ...`` lines (those it has), which ``redline import`` reads back."""
+    meta = front_matter(sel)
+    fields = "".join(f"{label}: {' '.join(str(meta[key]).split())}\n" for key, label in TXT_FIELDS.items()
+                     if meta[key])
+    return f"{sel.text}\n\n{FOOTER}\n{sel.article.key}\n\n{fields}".encode("utf-8")
 
 
 def front_matter(sel: Selected) -> dict[str, Any]:
@@ -220,7 +229,7 @@ def _export_files(out_dir: Path, selected: list[Selected], fmt: str) -> ExportRe
         if owners.setdefault(rel.parent, sel.article.key) != sel.article.key:
             raise ExportError(f"export path clash between {owners[rel.parent]} and {sel.article.key}")
         path = inside(out_dir, rel)
-        data = render_txt(sel.article.key, sel.text) if fmt == "txt" else render_md(sel)
+        data = render_txt(sel) if fmt == "txt" else render_md(sel)
         result.written += write_atomic(path, data)
         stamp = sel.version.captured_at.timestamp()
         with contextlib.suppress(OSError):

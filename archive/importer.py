@@ -35,11 +35,11 @@ from sqlalchemy import Engine, select
 from archive import models as m
 from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.db import ArchiveError
-from archive.export import FOOTER, SCHEMA_VERSION
+from archive.export import FOOTER, SCHEMA_VERSION, TXT_FIELDS
 from archive.normalize import BadURL, clean_text, sha256, url_key
-from archive.outcomes import MIN_WORDS
+from archive.outcomes import COLLAPSE_RATIO, MIN_WORDS, fetch_outcome
 from archive.store import Archive, find_article
-from archive.vocab import RecordKind
+from archive.vocab import FetchOutcome, RecordKind
 
 SUFFIXES = (".txt", ".md", ".markdown", ".jsonl")
 URL_FIELDS = ("url", "origin_url", "original_url", "source_url")
@@ -51,6 +51,8 @@ CONTENT_TYPES = {"md": f"text/markdown; charset=utf-8; {IMPORT_MARKER}=md",
 EXPORT_NAME = re.compile(r"^v\d+-(\d{8}T\d{6}Z)\.\w+$")
 URL_LINE = re.compile(r"^\s*https?://\S+\s*$", re.IGNORECASE)
 FOOTER_LINE = re.compile(r"^\s*" + re.escape(FOOTER) + r"\s*(\S*)\s*$", re.IGNORECASE)
+FIELD_NAMES = {label: key for key, label in TXT_FIELDS.items()}
+FIELD_LINE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_NAMES)) + r"): (.*)$")
 
 
 class UnreadablePath(ArchiveError):
@@ -128,8 +130,9 @@ def parse_text(source: str, text: str, body: bytes, fallback_time: datetime) -> 
     text = text.replace("\r\n", "\n")
     split = split_front_matter(text)
     if split is None:
-        content, url = split_footer(text)
-        return Snapshot(source, "txt", url, fallback_time, content, body)
+        content, url, found = split_txt_footer(text)
+        when = as_time(found.pop("captured_at", None)) or fallback_time
+        return Snapshot(source, "txt", url, when, content, body, _meta(found) if found else {})
     meta, content = split
     if meta is None:
         return None
@@ -169,18 +172,31 @@ def split_footer(text: str) -> tuple[str, str | None]:
     >>> split_footer("Body.\\nOriginal url:\\nnot a footer")
     ('Body.\\nOriginal url:\\nnot a footer', None)
     """
+    content, url, _meta_found = split_txt_footer(text)
+    return content, url
+
+
+def split_txt_footer(text: str) -> tuple[str, str | None, dict[str, str]]:
+    """``split_footer``, plus the ``Title: ...`` lines a Redline txt export puts after the URL, by field.
+
+    >>> split_txt_footer("Body.\\n\\nOriginal url:\\nhttps://a.example/x\\n\\nTitle: A: b\\nUpdated: 2024-12-05\\n")
+    ('Body.', 'https://a.example/x', {'title': 'A: b', 'updated': '2024-12-05'})
+    """
     lines = text.split("\n")
     for i in range(len(lines) - 1, -1, -1):
         match = FOOTER_LINE.match(lines[i])
         if match is None:
             continue
         rest = lines[i + 1:]
+        fields = [FIELD_LINE.match(line) for line in rest]
         if (match.group(1) and not URL_LINE.match(match.group(1))) or \
-                not all(URL_LINE.match(line) or not line.strip() for line in rest):
-            return text, None
-        urls = [match.group(1)] if match.group(1) else [line.strip() for line in rest if line.strip()]
-        return "\n".join(lines[:i]).rstrip(), (urls[0] if urls else None)
-    return text, None
+                not all(URL_LINE.match(line) or not line.strip() or f for line, f in zip(rest, fields)):
+            return text, None, {}
+        urls = [match.group(1)] if match.group(1) else [line.strip() for line, f in zip(rest, fields)
+                                                        if line.strip() and not f]
+        meta = {FIELD_NAMES[f.group(1)]: f.group(2).strip() for f in fields if f}
+        return "\n".join(lines[:i]).rstrip(), (urls[0] if urls else None), meta
+    return text, None, {}
 
 
 def parse_jsonl(source: str, text: str) -> tuple[list[Snapshot], list[str]]:
@@ -275,6 +291,21 @@ def to_capture(snapshot: Snapshot, url: str) -> tuple[Capture, Extracted]:
     return fetch, extracted
 
 
+def _latest_words(archive: Archive, url: str) -> int | None:
+    with archive.sessions() as session:
+        article = find_article(session, url)
+        if article is None or not article.latest_version:
+            return None
+        return session.scalar(select(m.Version.words).where(m.Version.article_id == article.id,
+                                                            m.Version.number == article.latest_version))
+
+
+def _why(outcome: FetchOutcome, extracted: Extracted) -> str:
+    if len(extracted.text.split()) < MIN_WORDS:
+        return f"text too short (under {MIN_WORDS} words)"
+    return f"{outcome}: text under {COLLAPSE_RATIO:.0%} of the latest version's words"
+
+
 def read_paths(paths: Sequence[str | Path], report: ImportReport,
                warn: Callable[[str], None] = lambda message: None) -> list[Snapshot]:
     """Every snapshot under ``paths``; skipped files are counted in ``report`` and passed to ``warn``."""
@@ -303,13 +334,17 @@ def record_snapshots(engine: Engine, snapshots: Iterable[Snapshot], report: Impo
         if already_archived(archive, url, snapshot):
             report.unchanged += 1
             continue
-        outcome = archive.record(*to_capture(snapshot, url))
+        fetch, extracted = to_capture(snapshot, url)
+        unusable = fetch_outcome(fetch, extracted, _latest_words(archive, url))
+        if unusable != FetchOutcome.CONTENT:  # skipped without a trace: no fetch, event or article
+            report.skipped += 1
+            warn(f"skipped {snapshot.source}: {_why(unusable, extracted)}")
+            continue
+        outcome = archive.record(fetch, extracted)
         if outcome.kind in (RecordKind.NEW_ARTICLE, RecordKind.NEW_VERSION):
             report.imported += 1
         elif outcome.kind == RecordKind.UNCHANGED:
             report.unchanged += 1
         else:
             report.skipped += 1
-            detail = (f"text too short (under {MIN_WORDS} words)" if outcome.kind == RecordKind.EXTRACT_FAILED
-                      else outcome.kind)
-            warn(f"skipped {snapshot.source}: {detail}")
+            warn(f"skipped {snapshot.source}: {outcome.kind}")

@@ -59,12 +59,14 @@ def url_key(url: str) -> str:
 
 
 def url_lines(text: str) -> list[str]:
-    """The URLs of a URL file: one per line; blank lines and ``#`` comments skipped.
+    """The URLs of a URL file: one per line, surrounding whitespace ignored; blank lines, ``#`` comment
+    lines and comments after a URL (`` # ...``, a ``#`` after whitespace) skipped.
 
-    >>> url_lines("# watch\\nhttps://a.example/x\\n\\n  https://b.example/y  \\n")
-    ['https://a.example/x', 'https://b.example/y']
+    >>> url_lines("# watch\\nhttps://a.example/x   # budget story\\n\\n  https://b.example/y#top  \\n")
+    ['https://a.example/x', 'https://b.example/y#top']
     """
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    found = (re.split(r"\s#", line, maxsplit=1)[0].strip() for line in text.splitlines())
+    return [line for line in found if line and not line.startswith("#")]
 
 
 def _clean_path(path: str) -> str:

@@ -10,8 +10,10 @@ with a one-line message.
 Articles
     ``lookup(db, url) -> ArticleRef | None``: the one article-by-URL lookup (any URL it was seen
     under, tracking parameters or not, or its canonical URL); the writer uses it too.
-    ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do.
-    ``article_by_id(db, id) -> ArticleRef``: by its permanent ID (the web view's permalinks).
+    ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do. Both also take
+    an article's short ID (a prefix of the sha256 of its key) in place of a URL.
+    ``short_ids(db, hashes) -> dict``, ``short_id(db, ref)``: short IDs, as long as it takes to be unique.
+    ``article_by_id(db, id) -> ArticleRef``: by its row id.
     ``list_articles(db, changed_since=, status=, site=, search=, limit=, after=) -> Page[ArticleSummary]``:
     most recently changed first.
 History
@@ -25,7 +27,8 @@ History
     ``changes(db, site=, kinds=, stealth=, declared=, since=, until=, search=, article_id=, limit=, after=)
     -> Page[ChangeEntry]``: versions across the archive, newest first.
     ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
-    changes, the changed pieces (``changes``) and the text as ``paragraphs`` of word-level spans.
+    changes, the changed pieces (``changes``) with their paragraph and sentence (``where``), and the
+    text as ``paragraphs`` of word-level spans.
 Jobs
     ``runs(db, job=, limit=, after=) -> Page[RunEntry]``: newest first.
     ``due(db, names=(), now=, limit=, only_due=) -> list[DueEntry]``: tracked URLs by when they are
@@ -49,10 +52,11 @@ as ``after`` (None when there is no more).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -60,12 +64,12 @@ from sqlalchemy import (Connection, Engine, Row, Text, and_, bindparam, cast, fu
                         select, union_all)
 
 from archive import tables as t
-from archive.db import ArchiveError
+from archive.db import ArchiveError, InvalidInput
 from archive.normalize import BadURL, url_key
 from archive.vocab import ArticleStatus, ChangeKind, EventKind, RecordKind, RunOutcome, TEXT_EDITS
 
 if TYPE_CHECKING:
-    from archive.diff import Op, Paragraph
+    from archive.diff import Op, Paragraph, Where
 
 Db = Engine | Connection
 T = TypeVar("T")
@@ -103,11 +107,11 @@ def _page(rows: Sequence[T], limit: int | None, key: Any) -> Page[T]:
 def _cursor(after: str, *types: Any) -> list[Any]:
     parts = after.split("|")
     if len(parts) != len(types):
-        raise ArchiveError(f"bad page cursor {after!r}; pass back the 'next' value of a page")
+        raise InvalidInput(f"bad page cursor {after!r}; pass back the 'next' value of a page")
     try:
         return [None if p == "" else typ(p) for p, typ in zip(parts, types)]
     except ValueError as exc:
-        raise ArchiveError(f"bad page cursor {after!r}; pass back the 'next' value of a page") from exc
+        raise InvalidInput(f"bad page cursor {after!r}; pass back the 'next' value of a page") from exc
 
 
 def _when(text: str) -> datetime:
@@ -129,36 +133,91 @@ class ArticleRef:
     etag: str | None
     last_modified: str | None
     latest: int | None          # the version the article is in now: the one captured last
+    key_sha256: str | None = None  # its short ID is a prefix of this (``short_ids``)
 
 
 _LATEST = func.coalesce(A.c.latest_version, A.c.version_count)
 _REF = select(A.c.id, A.c.key, A.c.host, A.c.status, A.c.version_count, A.c.last_body_sha256, A.c.etag,
-              A.c.last_modified, _LATEST.label("latest"))
+              A.c.last_modified, _LATEST.label("latest"), A.c.key_sha256)
 _BY_URL = _REF.join(AU, AU.c.article_id == A.c.id).where(AU.c.url == bindparam("key"))
 _BY_CANONICAL = _REF.where(A.c.canonical_url == bindparam("key")).order_by(A.c.id).limit(1)
 
 
-def lookup(db: Any, url: str) -> ArticleRef | None:
-    """The article any of whose known URLs, or whose canonical URL, has the same key as ``url``.
+SHORT_ID = 10          # hex digits of a short ID, more when two articles share them
+_ID = re.compile(r"[0-9a-f]{6,64}")
+_BY_ID = _REF.where(A.c.key_sha256 >= bindparam("low"), A.c.key_sha256 < bindparam("high")).limit(2)
 
-    ``db`` is an Engine, a Connection or an ORM Session; raises ``BadURL`` for a non-http(s) URL.
+
+def is_short_id(text: str) -> bool:
+    """Whether ``text`` is written as an article ID (6 to 64 hex digits) rather than a URL.
+
+    >>> is_short_id("5bd48fa661"), is_short_id("https://example.com/a")
+    (True, False)
     """
-    key = {"key": url_key(url)}
+    return bool(_ID.fullmatch(text.strip().lower()))
+
+
+def lookup(db: Any, url: str) -> ArticleRef | None:
+    """The article any of whose known URLs, or whose canonical URL, has the same key as ``url``;
+    or, when ``url`` is an article ID (a prefix of the sha256 of its key), the article it names.
+
+    ``db`` is an Engine, a Connection or an ORM Session; raises ``BadURL`` for a non-http(s) URL
+    and ``AmbiguousID`` for an ID prefix that two articles share.
+    """
     if isinstance(db, Engine):
         with db.connect() as conn:
             return lookup(conn, url)
-    row = db.execute(_BY_URL, key).first() or db.execute(_BY_CANONICAL, key).first()
+    if is_short_id(url):
+        prefix = url.strip().lower()
+        rows = db.execute(_BY_ID, {"low": prefix, "high": prefix + "g"}).all()  # "g" sorts after every hex digit
+        if len(rows) > 1:
+            raise AmbiguousID(f"article ID {prefix} names more than one article; give more digits "
+                              "(see 'redline list')")
+        row = rows[0] if rows else None
+    else:
+        key = {"key": url_key(url)}
+        row = db.execute(_BY_URL, key).first() or db.execute(_BY_CANONICAL, key).first()
     return ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:]) if row else None
 
 
+class AmbiguousID(ArchiveError):
+    """An article ID prefix that more than one article shares."""
+
+
 def article(db: Any, url: str) -> ArticleRef:
-    """The archived article for ``url``, or an ArchiveError that says what to do."""
+    """The archived article for ``url`` (or article ID), or an ArchiveError that says what to do."""
     try:
         found = lookup(db, url)
     except BadURL as exc:
-        raise ArchiveError(f"{exc}; give the article's http(s) URL") from exc
+        raise InvalidInput(f"{exc}; give the article's http(s) URL or its ID from 'redline list'") from exc
     if found is None:
-        raise ArchiveError(f"no archived article for {url}; see 'redline list'")
+        what = "article ID" if is_short_id(url) else "archived article for"
+        raise ArchiveError(f"no {what} {url}; see 'redline list'")
+    return found
+
+
+def short_id(db: Db, ref: ArticleRef) -> str:
+    """The short ID to show for an article (``short_ids`` for one)."""
+    return short_ids(db, [ref.key_sha256 or ""])[ref.key_sha256 or ""]
+
+
+def short_ids(db: Db, hashes: Iterable[str]) -> dict[str, str]:
+    """Each article key's sha256 mapped to its short ID: its first ``SHORT_ID`` hex digits, or as many
+    more as it takes to tell it from every other article (like a git short hash)."""
+    wanted = set(hashes)
+    prefix = func.substr(A.c.key_sha256, 1, SHORT_ID)
+    with _connected(db) as conn:
+        shared = set(conn.scalars(select(prefix).where(prefix.in_({h[:SHORT_ID] for h in wanted}))
+                                  .group_by(prefix).having(func.count() > 1)))
+        others = {p: list(conn.scalars(select(A.c.key_sha256).where(prefix == p))) for p in shared}
+    found = {}
+    for full in wanted:
+        length = SHORT_ID
+        for other in others.get(full[:SHORT_ID], []):
+            if other != full:
+                common = next((i for i, (a, b) in enumerate(zip(full, other)) if a != b), len(full))
+                length = max(length, common + 1)
+        found[full] = full[:length]
     return found
 
 
@@ -189,6 +248,7 @@ class ArticleSummary:
     last_changed: datetime | None
     id: int
     host: str = ""
+    short_id: str = ""          # what every command accepts in place of the URL (``short_ids``)
 
 
 def list_articles(db: Db, *, changed_since: datetime | None = None, status: str | None = None,
@@ -199,7 +259,7 @@ def list_articles(db: Db, *, changed_since: datetime | None = None, status: str 
     latest = (select(V.c.article_id, V.c.title)
               .join(A, (A.c.id == V.c.article_id) & (V.c.number == _LATEST)).subquery())
     query = (select(A.c.key, latest.c.title, A.c.status, A.c.version_count, A.c.first_seen, A.c.last_checked,
-                    A.c.last_changed, A.c.id, A.c.host)
+                    A.c.last_changed, A.c.id, A.c.host, A.c.key_sha256)
              .outerjoin(latest, latest.c.article_id == A.c.id)
              .order_by(A.c.last_changed.desc().nulls_last(), A.c.id))
     if changed_since is not None:
@@ -218,7 +278,9 @@ def list_articles(db: Db, *, changed_since: datetime | None = None, status: str 
     if limit is not None:
         query = query.limit(limit + 1)
     with _connected(db) as conn:
-        rows = [ArticleSummary(r.key, r.title, ArticleStatus(r.status), *r[3:]) for r in conn.execute(query)]
+        found = conn.execute(query).all()
+        ids = short_ids(conn, [r.key_sha256 for r in found])
+        rows = [ArticleSummary(r.key, r.title, ArticleStatus(r.status), *r[3:9], ids[r.key_sha256]) for r in found]
     return _page(rows, limit, lambda a: (a.last_changed.isoformat() if a.last_changed else None, a.id))
 
 
@@ -232,7 +294,7 @@ class ChangeSummary:
     added_words: int | None
     removed_words: int | None
     declared: bool
-    stealth: bool               # the text changed, the declared update time did not
+    stealth: bool               # the text changed, the declared update time did not (never when it is unknown)
     reverts_to: int | None      # an earlier version this one is identical to (a flip-flop)
     extractor_drift: bool       # the extractor changed, not the publisher
 
@@ -291,7 +353,7 @@ def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, 
              .order_by(V.c.captured_at, V.c.number))
     wanted = []
     if stealth:
-        wanted.append(and_(V.c.number > 1, or_(V.c.declared.is_(None), ~V.c.declared), _EDITS_TEXT))
+        wanted.append(and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT))  # None: not known (an import)
     if declared:
         wanted.append(and_(V.c.number > 1, V.c.declared))
     if wanted:
@@ -310,7 +372,7 @@ def _version_entry(v: Row[Any]) -> VersionEntry:
     if v.number > 1:
         kinds = [ChangeKind(k) for k in v.change_kinds or []]
         edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift
-        change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), not v.declared and edits,
+        change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), v.declared is False and edits,
                                v.reverts_to, v.drift)
     return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
                         v.updated_signal, v.recovered_at)
@@ -374,6 +436,7 @@ class ChangeEntry:
     host: str
     entry: VersionEntry
     previous: int | None
+    short_id: str = ""          # the article's ID, as every command and the web view's links take it
 
 
 def _changes_query() -> Any:
@@ -385,7 +448,7 @@ def _changes_query() -> Any:
                            and_(prev.c.captured_at == V.c.captured_at, prev.c.number < V.c.number)))
                 .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
     return (select(*(V.c[name] for name in _LOG_COLUMNS), A.c.id.label("article"), A.c.key, A.c.host,
-                   V.c.id.label("row"), previous.label("previous"))
+                   V.c.id.label("row"), previous.label("previous"), A.c.key_sha256)
             .join(A, A.c.id == V.c.article_id).order_by(V.c.captured_at.desc(), V.c.id.desc()))
 
 
@@ -411,7 +474,7 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
         conditions.append(A.c.host == site)
     if wanted_kinds:
         conditions.append(or_(*(cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
-    kept = ([and_(V.c.number > 1, or_(V.c.declared.is_(None), ~V.c.declared), _EDITS_TEXT)] if stealth else []) + \
+    kept = ([and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT)] if stealth else []) + \
         ([and_(V.c.number > 1, V.c.declared)] if declared else [])
     if kept:
         conditions.append(or_(*kept))
@@ -431,8 +494,10 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
         query = query.limit(limit + 1)
     with _connected(db) as conn:
         rows = conn.execute(query).all()
-    page = _page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
-    return Page([ChangeEntry(r.article, r.key, r.host, _version_entry(r), r.previous) for r in page.items], page.next)
+        page = _page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
+        ids = short_ids(conn, {r.key_sha256 for r in page.items})
+    return Page([ChangeEntry(r.article, r.key, r.host, _version_entry(r), r.previous, ids[r.key_sha256])
+                 for r in page.items], page.next)
 
 
 @dataclass
@@ -569,6 +634,27 @@ class Diff:
     old_text: str
     new_text: str
     published: FieldChange | None = None  # the declared publication time
+    where: list[Where] = field(default_factory=list)  # for each of ``changes``: its paragraph and sentence
+    reverts_to: int | None = None  # the newer version's flip-flop mark: an earlier version it is identical to
+    with_noise: bool = False
+
+    def as_json(self, context: bool = False) -> dict[str, Any]:
+        """The shape of ``redline diff --json`` (README, JSON contract), here so that the CLI and citation
+        bundles (``archive.cite``) print the same thing; ``context`` (``--context``) adds each change's
+        paragraph number and sentence."""
+        changes = [{"op": o.op, "old": o.old, "new": o.new} for o in self.changes]
+        if context:
+            for change, where in zip(changes, self.where, strict=True):
+                change.update(paragraph=where.paragraph, context=where.context)
+        return {"url": self.url, "from": self.old.version, "to": self.new.version,
+                "from_captured_at": iso(self.old.captured_at), "to_captured_at": iso(self.new.captured_at),
+                "title": asdict(self.title), "byline": asdict(self.byline), "updated": asdict(self.updated),
+                "changes": changes}
+
+    @property
+    def identical(self) -> bool:
+        """No change in the compared text, title, byline or declared update time."""
+        return not self.changes and not (self.title.changed or self.byline.changed or self.updated.changed)
 
 
 def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, with_noise: bool = False) -> Diff:
@@ -591,7 +677,7 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
 
 
 def _diff(conn: Connection, ref: ArticleRef, a: Row[Any], b: Row[Any], with_noise: bool) -> Diff:
-    from archive.diff import paragraph_spans, word_ops
+    from archive.diff import locate, paragraph_spans, word_ops
     from archive.reading import SiteNoise, read_text
 
     old_text, new_text = read_text(conn, a), read_text(conn, b)
@@ -602,7 +688,7 @@ def _diff(conn: Connection, ref: ArticleRef, a: Row[Any], b: Row[Any], with_nois
     return Diff(ref.url, VersionStamp(a.number, a.captured_at), VersionStamp(b.number, b.captured_at),
                 FieldChange(a.title, b.title), FieldChange(a.byline, b.byline), FieldChange(a.updated, b.updated),
                 [o for o in ops if o.op != "equal"], paragraph_spans(ops), old_text, new_text,
-                FieldChange(a.published, b.published))
+                FieldChange(a.published, b.published), locate(ops), b.reverts_to, with_noise)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from archive import models as m
-from archive.db import ArchiveError
+from archive.db import ArchiveError, InvalidInput
 
 
 def add_rule(engine: Engine, host: str, pattern: str) -> None:
@@ -16,7 +16,7 @@ def add_rule(engine: Engine, host: str, pattern: str) -> None:
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise ArchiveError(f"bad regular expression {pattern!r}: {exc}") from exc
+        raise InvalidInput(f"bad regular expression {pattern!r}: {exc}") from exc
     with Session(engine) as session, session.begin():
         exists = session.scalar(select(m.SiteRule).where(m.SiteRule.host == host.lower(),
                                                          m.SiteRule.pattern == pattern))

@@ -212,6 +212,12 @@ class Archive:
         return (found.last_body_sha256, found.etag, found.last_modified) if found else (None, None, None)
 
 
+def _stamp_unknown(extracted: Extracted) -> bool:
+    """An imported plain text snapshot without an ``Updated:`` line may simply not carry the page's update
+    time, so it cannot tell a declared edit from a stealth one: its ``declared`` stays unknown (None)."""
+    return extracted.extractor == "import:txt" and extracted.updated is None
+
+
 def find_article(session: Session, url: str) -> m.Article | None:
     """The article any of whose known URLs (or canonical URL) has the same key as ``url``."""
     found = lookup(session, url)
@@ -467,7 +473,7 @@ class _Writer:
             change_kinds=change.kinds if change else None,
             added_words=change.added_words if change else None,
             removed_words=change.removed_words if change else None,
-            declared=change.declared if change else None,
+            declared=change.declared if change and not _stamp_unknown(extracted) else None,
             reverts_to=self._reverts_to(article, fingerprint) if change else None, drift=plan.drift,
             state_sha256=fingerprint, recovered_at=recovered_at)
         self.s.add(version)

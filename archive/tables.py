@@ -11,7 +11,9 @@ schema (``alembic.autogenerate.compare_metadata`` finds no difference).
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
                         Table, Text, TypeDecorator, UniqueConstraint)
@@ -38,10 +40,25 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
+
+def key_sha256(key: str) -> str:
+    """The sha256 of an article's key: its short ID is a prefix of this (``archive.queries.short_ids``).
+
+    >>> key_sha256("http://example.com/a")[:10]
+    '5bd48fa661'
+    """
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _key_sha256_default(context: Any) -> str:
+    return key_sha256(context.get_current_parameters()["key"])
+
 articles = Table(
     "articles", metadata,
     Column("id", Integer, primary_key=True),
     Column("key", String(2048), nullable=False, unique=True),
+    # sha256 of ``key``, set on insert: an ID that survives export and import, unlike ``id``
+    Column("key_sha256", String(64), index=True, default=_key_sha256_default),
     Column("host", String(255), nullable=False, index=True),
     Column("canonical_url", String(2048), index=True),
     Column("status", String(16), nullable=False, default="live"),

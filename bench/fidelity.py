@@ -581,7 +581,7 @@ def score(scenario: Scenario, versions_by_round: list[dict[str, list[dict[str, A
     events = {404: ("gone", "restored"), 500: ("failed", "recovered")}
     for rnd, url, status in scenario.outages:
         red.outages += 1
-        seen = [e["event"] for e in view.json("log", url) or [] if "event" in e]
+        seen = [e["event"] for e in view.json("log", url, "--events") or [] if "event" in e]
         red.outage_events += seen == list(events[status])
         if seen != list(events[status]):
             scenario.outage_problems.append(f"round {rnd} {url}: HTTP {status}, restored the next round; "

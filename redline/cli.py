@@ -7,12 +7,12 @@ from typing import Any
 import click
 
 from redline import cli_alert, cli_cite, cli_export, cli_queue, cli_schedule, cli_serve
-from redline.options import (UserError, db_url, engine, handles_errors, json_option, parse_settings, parse_since,
-                             read_urls)
+from redline.options import (NEGATIVE_NUMBERS, OneLineErrors, UserError, accept_db_after, db_url, engine,
+                             handles_errors, json_option, parse_settings, parse_since, read_urls)
 from redline.output import clean, emit_json, table
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", metavar="URL",
               help="SQLite file or SQLAlchemy URL [env REDLINE_DB; default ./redline.db].")
 @click.version_option(package_name="redline")
@@ -36,24 +36,28 @@ def main() -> None:
 
 @cli.command()
 @click.argument("urls", nargs=-1)
-@click.option("--urls-file", metavar="FILE", help="Read URLs from FILE, one per line ('-' for stdin).")
+@click.option("--urls-file", metavar="FILE",
+              help="Read URLs from FILE, one per line, '#' starts a comment ('-' for stdin).")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting, as 'scrapy crawl -s'.")
 @click.option("--queue", is_flag=True, help="Queue the URLs for 'redline worker' instead (PostgreSQL only).")
+@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress, with tracebacks of failed downloads.")
 @json_option
 @click.pass_context
 @handles_errors
 def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, settings: tuple[str, ...],
-          queue: bool, as_json: bool) -> None:
+          queue: bool, verbose: bool, as_json: bool) -> None:
     """Fetch each URL once and record a new version, an unchanged mark or an event.
+
+    URLs may be given as article IDs from 'redline list'. Exits 1 when no URL could be fetched.
 
     \b
     redline crawl https://example.com/a https://example.com/b
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
     redline crawl --queue --urls-file watch.txt      # for the workers
     """
-    from redline.progress import crawl_with_progress
+    from redline.progress import FailureLog, crawl_with_progress
 
-    targets = read_urls(urls, urls_file)
+    targets = read_urls(urls, urls_file, ids=True)
     if queue:
         if settings:
             raise UserError("-s does not apply with --queue; give Scrapy settings to 'redline worker -s'", 2)
@@ -61,14 +65,36 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
 
         return enqueue_urls(ctx.obj["db"], targets, as_json)
     overrides = parse_settings(settings)
-    overrides.setdefault("LOG_LEVEL", "WARNING")
-    engine(ctx, writer=True, must_exist=False).dispose()  # create and migrate before the crawl
-    summary = crawl_with_progress(targets, db_url(ctx), overrides).summary()
+    overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "WARNING")
+    db = engine(ctx, writer=True, must_exist=False)  # create and migrate before the crawl
+    targets = _article_urls(db, targets)
+    db.dispose()
+    failures = FailureLog(verbose)
+    result = crawl_with_progress(targets, db_url(ctx), overrides, failures)
+    summary = {**result.summary(), "gone": result.outcomes.get("gone", 0),
+               "failures": failures.described(engine(ctx))}
     if as_json:
         emit_json(summary)
     else:
-        click.echo("fetched {fetched}  new articles {new_articles}  new versions {new_versions}  "
-                   "unchanged {unchanged}  failed {failed}".format(**summary))
+        click.echo("fetched {fetched}  new articles {new_articles} (first captures)  new versions {new_versions}  "
+                   "unchanged {unchanged}  gone {gone}  failed {}".format(summary["failed"] - summary["gone"],
+                                                                          **summary))
+        for failure in summary["failures"][:SHOWN_FAILURES]:
+            click.echo(f"  {failure['outcome']}: {clean(failure['url'])}  {clean(failure['reason'] or '')}")
+        if len(summary["failures"]) > SHOWN_FAILURES:
+            click.echo(f"  ... and {len(summary['failures']) - SHOWN_FAILURES} more (--json lists them all)")
+    if targets and not set(result.outcomes) - {"failed"}:
+        raise UserError(f"none of the {len(targets)} URL(s) could be fetched", 1)
+
+
+SHOWN_FAILURES = 10
+
+
+def _article_urls(db: Any, targets: list[str]) -> list[str]:
+    """The URLs to fetch, with article IDs replaced by their articles' URLs."""
+    from archive import queries
+
+    return list(dict.fromkeys(queries.article(db, t).url if queries.is_short_id(t) else t for t in targets))
 
 
 # -- views ------------------------------------------------------------------------------------------
@@ -103,15 +129,21 @@ def list_cmd(ctx: click.Context, changed_since: str | None, as_json: bool) -> No
 @click.option("--all", "every_fetch", is_flag=True,
               help="Every fetch too, with what noise rules skipped in it; --json then prints "
                    "{versions, events, fetches}.")
+@click.option("--events", "with_events", is_flag=True,
+              help="With --json: fetch events ({event, at, detail}) among the versions, by time.")
 @json_option
 @click.pass_context
 @handles_errors
-def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch: bool, as_json: bool) -> None:
-    """Show an article's versions and fetch events, oldest first.
+def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch: bool, with_events: bool,
+        as_json: bool) -> None:
+    """Show an article's versions and fetch events, oldest first (URL or article ID).
+
+    --json prints the versions only; add --events for the fetch events too.
 
     \b
     redline log https://example.com/news/story --stealth
     redline log https://example.com/news/story --all     # audit the noise rules
+    redline log 5bd48fa661 --json --events
     """
     from archive import queries
     from redline import json_shapes
@@ -122,7 +154,11 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
         events = [] if stealth or declared else queries.events(conn, url).items
         fetches = queries.fetches(conn, url) if every_fetch else []
     if as_json:
-        emit_json(json_shapes.full_log(versions, events, fetches) if every_fetch else json_shapes.log(versions, events))
+        emit_json(json_shapes.full_log(versions, events, fetches) if every_fetch else
+                  json_shapes.log(versions, events if with_events else []))
+    elif not versions and (stealth or declared):
+        wanted = " or ".join(w for w, on in (("stealth edits", stealth), ("declared updates", declared)) if on)
+        click.echo(f"no {wanted} among the versions of {clean(url)}; 'redline log {clean(url)}' shows them all")
     else:
         print_log(versions, events, fetches)
 
@@ -150,22 +186,25 @@ def show(ctx: click.Context, url: str, number: int | None, as_json: bool) -> Non
         print_version(detail)
 
 
-@cli.command()
+@cli.command(context_settings=NEGATIVE_NUMBERS)
 @click.argument("url")
 @click.argument("old", required=False, type=int)
 @click.argument("new", required=False, type=int)
 @click.option("--format", "fmt", type=click.Choice(["words", "unified"]), default="words", show_default=True)
 @click.option("--with-noise", is_flag=True, help="Include noise paragraphs (counters, teasers, templates).")
+@click.option("--context", "with_context", is_flag=True,
+              help="With --json: each change's paragraph number and the sentence around it.")
 @json_option
 @click.pass_context
 @handles_errors
 def diff(ctx: click.Context, url: str, old: int | None, new: int | None, fmt: str, with_noise: bool,
-         as_json: bool) -> None:
+         with_context: bool, as_json: bool) -> None:
     """Show what changed between two versions (default: previous -> latest).
 
     \b
     redline diff https://example.com/news/story          # word-level
     redline diff https://example.com/news/story 1 3 --format unified | delta
+    redline diff https://example.com/news/story -2 -1 --json --context
     """
     from archive.queries import diff as version_diff
     from redline import json_shapes
@@ -175,7 +214,7 @@ def diff(ctx: click.Context, url: str, old: int | None, new: int | None, fmt: st
         new = -1
     result = version_diff(engine(ctx), url, old, new, with_noise=with_noise)
     if as_json:
-        emit_json(json_shapes.diff(result))
+        emit_json(json_shapes.diff(result, with_context))
     else:
         print_diff(result, fmt)
 
@@ -292,6 +331,7 @@ def ignore_add(ctx: click.Context, host: str, pattern: str) -> None:
     from archive.rules import add_rule
 
     add_rule(engine(ctx, writer=True, must_exist=False), host, pattern)
+    click.echo(f"added rule for {clean(host)}: {clean(pattern)} (applies to later fetches and to diffs)")
 
 
 @ignore.command("remove")
@@ -308,6 +348,7 @@ def ignore_remove(ctx: click.Context, host: str, pattern: str) -> None:
     from archive.rules import remove_rule
 
     remove_rule(engine(ctx, writer=True), host, pattern)
+    click.echo(f"removed rule for {clean(host)}: {clean(pattern)}")
 
 
 @ignore.command("list")
@@ -367,3 +408,4 @@ def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned
 for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve):
     for command in module.COMMANDS:
         cli.add_command(command)
+accept_db_after(cli)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from redline.options import UserError, engine, handles_errors, json_option
+from redline.options import NEGATIVE_NUMBERS, UserError, engine, handles_errors, json_option
 from redline.output import clean, emit_json
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from archive.verify import Report
 
 
-@click.command()
+@click.command(context_settings=NEGATIVE_NUMBERS)
 @click.argument("url")
 @click.argument("old", required=False, type=int)
 @click.argument("new", required=False, type=int)

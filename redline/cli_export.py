@@ -12,7 +12,7 @@ from redline.output import clean, emit_json
 @click.option("--format", "fmt", type=click.Choice(["txt", "md", "jsonl", "warc"]), default="txt",
               show_default=True, help="txt: text + URL footer; md: YAML front matter; jsonl: one file; "
                                       "warc: raw captures + CDXJ index.")
-@click.option("--url", "urls", multiple=True, metavar="URL", help="Only this article (repeatable).")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="Only this article, by URL or ID (repeatable).")
 @click.option("--since", metavar="WHEN", help="Only versions captured since WHEN (7d, 12h, 2024-12-05).")
 @click.option("--all-versions", is_flag=True, help="Every version (and, for warc, every capture), not just the latest.")
 @json_option
@@ -34,7 +34,7 @@ def export(ctx: click.Context, out_dir: str, fmt: str, urls: tuple[str, ...], si
 
     from archive.export import export as run_export
 
-    check_urls(urls)
+    check_urls(urls, ids=True)
     when = parse_since(since) if since else None
     result = run_export(engine(ctx), Path(out_dir), fmt, urls, when, all_versions)
     if as_json:

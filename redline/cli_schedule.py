@@ -6,12 +6,15 @@ import logging
 import signal
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, read_urls
 from redline.output import emit_json, table
+
+if TYPE_CHECKING:
+    from archive.queries import ScheduleEntry
 
 
 @click.group()
@@ -19,7 +22,6 @@ def schedule() -> None:
     """Crawl jobs: what to watch and when. 'redline scheduler' runs them.
 
     \b
-    redline schedule list
     redline schedule add world --every 30m --feed https://example.com/world/rss.xml
     redline schedule add papers --cron "*/15 6-23 * * *" --tz Europe/Berlin --sitemap https://example.com/news.xml
     redline schedule list
@@ -106,21 +108,21 @@ def list_schedules(ctx: click.Context, as_json: bool) -> None:
     \b
     redline schedule list --json
     """
-    from archive.queries import schedules
     from archive.clock import utcnow
+    from archive.queries import iso, schedules
     from jobs.triggers import next_run
     from redline import json_shapes
 
     now = utcnow()
-    rows = [json_shapes.schedule(s, _when(s.every_seconds, s.cron, s.timezone), next_run(s, now))
-            for s in schedules(engine(ctx))]
+    found = [(s, next_run(s, now)) for s in schedules(engine(ctx))]
     if as_json:
-        emit_json(rows)
+        emit_json([json_shapes.schedule(s, _when(s.every_seconds, s.cron, s.timezone), at) for s, at in found])
         return
     table(["name", "when", "watches", "tracked", "state", "last run", "next run"],
-          [[r["name"], r["when"], _watches(r), r["tracked"], "paused" if r["paused"] else "active",
-            f"{r['last_run']['started']} {r['last_run']['outcome']}" if r["last_run"] else "-",
-            r["next_run"] or "-"] for r in rows])
+          [[s.name, _when(s.every_seconds, s.cron, s.timezone), _watches(s), s.tracked,
+            "paused" if s.paused else "active",
+            f"{iso(s.last_run.started)} {s.last_run.outcome}" if s.last_run else "-", iso(at) or "-"]
+           for s, at in found])
 
 
 def _when(every_seconds: int | None, cron: str | None, timezone: str) -> str:
@@ -131,10 +133,12 @@ def _when(every_seconds: int | None, cron: str | None, timezone: str) -> str:
     return f"cron {cron} ({timezone})"
 
 
-def _watches(row: dict[str, Any]) -> str:
-    parts = [f"{len(row[key])} {key}" for key in ("feeds", "sitemaps", "urls") if row[key]]
-    if row["urls_file"]:
-        parts.append(f"file {row['urls_file']}")
+def _watches(s: ScheduleEntry) -> str:
+    """What a job watches, counted: ``1 feed, 2 sitemaps, file watch.txt``."""
+    parts = [f"{len(found)} {noun if len(found) == 1 else noun + 's'}"
+             for found, noun in ((s.feeds, "feed"), (s.sitemaps, "sitemap"), (s.urls, "URL")) if found]
+    if s.urls_file:
+        parts.append(f"file {s.urls_file}")
     return ", ".join(parts)
 
 
@@ -215,7 +219,7 @@ def run(ctx: click.Context, name: str, queue: bool, settings: tuple[str, ...], a
         emit_json(summary)
         return
     click.echo("run {run} of {job}: discovered {discovered}  due {due}  fetched {fetched}  new articles "
-               "{new_articles}  new versions {new_versions}  failures {failures}".format(**summary))
+               "{new_articles} (first captures)  new versions {new_versions}  failures {failures}".format(**summary))
     for problem in summary["problems"]:
         click.echo(f"  problem: {problem}", err=True)
 
@@ -268,10 +272,14 @@ def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None
     redline runs --job world --limit 5
     """
     from archive.queries import runs as run_history
+    from archive.queries import schedules
     from redline import json_shapes
     from redline.render import print_runs
 
-    rows = run_history(engine(ctx), job=job, limit=limit).items
+    db = engine(ctx)
+    rows = run_history(db, job=job, limit=limit).items
+    if job and not rows and job not in {s.name for s in schedules(db)}:
+        raise UserError(f"no schedule or runs named {job!r}; see 'redline schedule list'")
     if as_json:
         emit_json([json_shapes.run(r) for r in rows])
     else:
@@ -293,14 +301,14 @@ def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -
     from archive.queries import due as due_list
     from archive.clock import utcnow
     from redline import json_shapes
-    from redline.json_shapes import stamp
+    from archive.queries import iso
 
     rows = due_list(engine(ctx), names, now=utcnow(), limit=limit)
     if as_json:
         emit_json([json_shapes.due(d) for d in rows])
         return
     table(["due", "job", "url", "why", "last checked"],
-          [["now" if d.due_now else stamp(d.due), d.job, d.url, d.reason, stamp(d.last_checked) or "-"] for d in rows])
+          [["now" if d.due_now else iso(d.due), d.job, d.url, d.reason, iso(d.last_checked) or "-"] for d in rows])
 
 
 COMMANDS = [schedule, scheduler, runs, due]

@@ -3,6 +3,9 @@ that follows the feed, run twice with edits in between."""
 from __future__ import annotations
 
 import contextlib
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ def run_demo(db: str, fresh: bool) -> None:
         site.routes["/rss.xml"] = Route(body=rss(urls), content_type="application/rss+xml")
         say(f"Serving {len(urls)} sample articles and their feed {site.url('rss.xml')}")
         add = ["schedule", "add", JOB, "--every", "15m", "--recheck", "1h:1s,1d", "--feed", site.url("rss.xml")]
-        say(f"\n$ redline --db {db} {' '.join(add)}")
+        say(f"\n$ {command_name()} --db {shlex.quote(db)} {shlex.join(add)}")
         add_job(db_url, site.url("rss.xml"))
         say(f"added schedule {JOB}; run 'redline scheduler' to start running it")
         summary(run_schedule(db_url, JOB), "first run")
@@ -41,8 +44,22 @@ def run_demo(db: str, fresh: bool) -> None:
     finally:
         site.stop()
     show_views(db, db_url, urls)
-    say(f"\nThe archive is in {db}; explore it with 'redline --db {db} list', or in a browser with "
-        f"'redline serve --db {db}'.")
+    say(f"\nThe archive is in {db}; explore it with\n  {command_name()} --db {shlex.quote(db)} list\n"
+        f"or in a browser with\n  {command_name()} --db {shlex.quote(db)} serve")
+
+
+def command_name() -> str:
+    """How to run this same ``redline`` again, as typed in a shell: ``redline`` when that is the one on
+    PATH, else the path it was started by (``.venv/bin/redline``), or ``python -m redline``."""
+    started = Path(sys.argv[0])
+    if started.name == "__main__.py":
+        return f"{shlex.quote(sys.executable)} -m redline"
+    if started.name != "redline":
+        return "redline"  # started from Python (tests, a notebook): the installed name
+    found = shutil.which("redline")
+    if found and Path(found).resolve() == started.resolve():
+        return "redline"
+    return shlex.quote(sys.argv[0] if "/" in sys.argv[0] else f"./{sys.argv[0]}")
 
 
 def add_job(db_url: str, feed: str) -> None:
@@ -74,7 +91,7 @@ def show_views(db: str, db_url: str, urls: list[str]) -> None:
                            (["log", urls[2]], lambda: print_log(*_history(engine, urls[2]))),
                            (["list"], lambda: print_articles(queries.list_articles(engine).items)),
                            (["runs"], lambda: print_runs(queries.runs(engine).items))):
-            say(f"\n$ redline --db {db} {' '.join(args)}")
+            say(f"\n$ {command_name()} --db {shlex.quote(db)} {shlex.join(args)}")
             show()
     finally:
         engine.dispose()
@@ -111,7 +128,8 @@ def rss(urls: list[str]) -> str:
 
 def summary(result: dict[str, Any], label: str) -> None:
     say(f"{label}: discovered {result['discovered']}, fetched {result['fetched']}, new articles "
-        f"{result['new_articles']}, new versions {result['new_versions']}, failures {result['failures']}")
+        f"{result['new_articles']} (first captures), new versions {result['new_versions']}, "
+        f"failures {result['failures']}")
 
 
 def say(message: str) -> None:

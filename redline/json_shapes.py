@@ -21,7 +21,7 @@ def stamp(value: datetime | None) -> str | None:
 
 
 def article(a: ArticleSummary) -> dict[str, Any]:
-    return {"url": a.url, "title": a.title, "status": a.status, "versions": a.versions,
+    return {"id": a.short_id, "url": a.url, "title": a.title, "status": a.status, "versions": a.versions,
             "first_seen": iso(a.first_seen), "last_checked": iso(a.last_checked), "last_changed": iso(a.last_changed)}
 
 
@@ -52,7 +52,8 @@ def event(e: EventEntry) -> dict[str, Any]:
 
 
 def log(versions: list[VersionEntry], events: list[EventEntry]) -> list[dict[str, Any]]:
-    """Versions and events in one list, by time (versions first at equal times)."""
+    """``log --json``: the versions; with ``--events``, the fetch events among them, by time (versions
+    first at equal times)."""
     entries = [version(v) for v in versions] + [event(e) for e in events]
     return sorted(entries, key=lambda entry: entry.get("captured_at") or entry["at"])
 
@@ -61,10 +62,8 @@ def show(d: VersionDetail) -> dict[str, Any]:
     return {**asdict(d), "captured_at": iso(d.captured_at)}
 
 
-def diff(d: Diff) -> dict[str, Any]:
-    return {"url": d.url, "from": d.old.version, "to": d.new.version, "from_captured_at": iso(d.old.captured_at),
-            "to_captured_at": iso(d.new.captured_at), "title": {"old": d.title.old, "new": d.title.new},
-            "changes": [{"op": o.op, "old": o.old, "new": o.new} for o in d.changes]}
+def diff(d: Diff, context: bool = False) -> dict[str, Any]:
+    return d.as_json(context)
 
 
 def run(r: RunEntry) -> dict[str, Any]:

@@ -15,7 +15,9 @@ import click
 
 
 class UserError(click.ClickException):
-    """A one-line error; exit status 1, or 2 when the input itself is malformed."""
+    """A one-line error. The exit status rule (README, "Exit status"): 2 when the command line itself is
+    wrong (a malformed URL, ID, time, setting or option), 1 when what it names does not exist or the
+    operation failed."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
@@ -29,8 +31,12 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         from archive.db import ArchiveError
         from sqlalchemy.exc import OperationalError
 
+        from archive.db import InvalidInput
+
         try:
             return func(*args, **kwargs)
+        except InvalidInput as exc:
+            raise UserError(str(exc), 2) from exc
         except ArchiveError as exc:
             raise UserError(str(exc)) from exc
         except OperationalError as exc:
@@ -38,7 +44,51 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# Version arguments may count back (``diff URL -2 -1``): a word starting with "-" that is no option is an argument.
+NEGATIVE_NUMBERS = {"ignore_unknown_options": True}
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+class OneLineErrors(click.Group):
+    """A group whose usage errors (unknown option, bad value, missing argument) are one line naming the
+    input and where help is, instead of the usage block: ``Error: No such option '--x'; see 'redline log --help'``."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _one_line(exc) from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from exc
+
+
+def _one_line(exc: click.UsageError) -> UserError:
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    return UserError(f"{message}; see '{exc.ctx.command_path} --help'" if exc.ctx else message, exc.exit_code)
+
+
+def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().obj["db"] = value
+
+
+db_option = click.Option(["--db"], metavar="URL", expose_value=False, callback=_set_db, is_eager=True,
+                         help="SQLite file or SQLAlchemy URL (as 'redline --db'; also REDLINE_DB).")
+
+
+def accept_db_after(command: click.Command) -> None:
+    """Let ``--db`` follow the command as well as precede it (``redline list --db x.db``), in every
+    command below ``command``."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_db_after(sub)
+    elif not any(p.name == "db" for p in command.params):
+        command.params.append(db_option)
 
 
 def db_url(ctx: click.Context) -> str:
@@ -55,32 +105,40 @@ def engine(ctx: click.Context, *, writer: bool = False, must_exist: bool = True)
     return open_engine(db_url(ctx), writer=writer, must_exist=must_exist)
 
 
-def read_urls(urls: tuple[str, ...], urls_file: str | None) -> list[str]:
-    """URLs from arguments and a file (one per line, # comments), validated."""
+def read_urls(urls: tuple[str, ...], urls_file: str | None, ids: bool = False) -> list[str]:
+    """URLs from arguments and a file (one per line, # comments), validated; with ``ids``, article IDs
+    may stand for URLs."""
     from archive.normalize import url_lines
 
-    found = list(urls)
+    found = [url.strip() for url in urls]
     if urls_file:
         try:
             text = sys.stdin.read() if urls_file == "-" else Path(urls_file).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"cannot read URL file {urls_file}: {getattr(exc, 'strerror', None) or exc}", 2) from exc
         found += url_lines(text)
-    check_urls(found)
+    check_urls(found, ids)
     if not found:
         raise UserError("no URLs given; pass URLs or --urls-file FILE", 2)
     return list(dict.fromkeys(found))
 
 
-def check_urls(urls: list[str] | tuple[str, ...]) -> None:
-    """A one-line error (exit 2) for the first URL that is not http(s)."""
+def check_urls(urls: list[str] | tuple[str, ...], ids: bool = False) -> None:
+    """A one-line error (exit 2) for the first URL that is not http(s) or holds whitespace (with ``ids``,
+    article IDs from 'redline list' pass too)."""
     from archive.normalize import BadURL, url_key
+    from archive.queries import is_short_id
 
     for url in urls:
+        if ids and is_short_id(url):
+            continue
+        if any(c.isspace() for c in url.strip()):
+            raise UserError(f"URL {url.strip()!r} contains whitespace; in a URL file, start comments with ' #'", 2)
         try:
             url_key(url)
         except BadURL as exc:
-            raise UserError(f"{exc}; URLs must start with http:// or https://", 2) from exc
+            fix = "URLs must start with http:// or https://" + (", or give an article ID" if ids else "")
+            raise UserError(f"{exc}; {fix}", 2) from exc
 
 
 def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:

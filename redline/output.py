@@ -40,7 +40,9 @@ def table(columns: list[str], rows: list[list[Any]]) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        grid = Table(*columns, show_lines=False)
+        grid = Table(show_lines=False)
+        for column in columns:  # fold long cells onto more lines, never cut them: URLs and IDs are typed back
+            grid.add_column(column, overflow="fold")
         for row in rows:
             grid.add_row(*(clean(cell) for cell in row))
         Console(highlight=False).print(grid)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 DELETED, INSERTED = ("[-", "-]"), ("{+", "+}")
-DELETED_COLOR, INSERTED_COLOR = ("\x1b[9;31m", "\x1b[0m"), ("\x1b[4;32m", "\x1b[0m")
+# On a terminal the markers stay, coloured, so that a diff copied into notes still shows what changed.
+DELETED_COLOR, INSERTED_COLOR = ("\x1b[9;31m[-", "-]\x1b[0m"), ("\x1b[4;32m{+", "+}\x1b[0m")
 
 
 def clean_text(text: str) -> str:
@@ -35,7 +36,8 @@ def clean_text(text: str) -> str:
 
 
 class Styler:
-    """Marks deletions and insertions: ``[-old-]{+new+}``, or ANSI strike-through and underline."""
+    """Marks deletions and insertions: ``[-old-]{+new+}``, in ANSI strike-through red and underlined green
+    on a terminal."""
 
     def __init__(self, color: bool) -> None:
         self.color = color
@@ -75,11 +77,33 @@ def changed_paragraphs(paragraphs: list[Paragraph], style: Styler) -> str:
             return clean_text(span.old)
         return style(Op(span.op, clean_text(span.old), clean_text(span.new)))
 
-    return "\n\n".join("".join(piece(s) for s in p.spans) for p in paragraphs if p.changed)
+    def line(spans: tuple[Op, ...]) -> str:
+        out = ""
+        for before, span in zip((None, *spans), spans):
+            # Words are whole tokens, so a change always stands apart from the word before it, even when
+            # that word ended one side's text ("Force" -> "Force (updated)").
+            gap = before is not None and before.op == "equal" and span.op != "equal" and not before.old[-1:].isspace()
+            out += (" " if gap else "") + piece(span)
+        return out
+
+    return "\n\n".join(line(p.spans) for p in paragraphs if p.changed)
 
 
 def print_diff(result: Diff, fmt: str) -> None:
-    """``redline diff`` as text: word-level (coloured on a terminal) or a unified diff."""
+    """``redline diff`` as text: a header block (versions, headline, byline, declared update time), then
+    the changed paragraphs word by word (coloured on a terminal) or a unified diff of the text."""
+    from archive.queries import iso
+
+    style = Styler(color_enabled() and fmt != "unified")
+    click.echo(f"{clean(result.url)}: v{result.old.version} ({iso(result.old.captured_at)}) -> "
+               f"v{result.new.version} ({iso(result.new.captured_at)})")
+    for name in ("title", "byline", "updated"):
+        field = getattr(result, name)
+        if field.old is not None or field.new is not None:
+            click.echo(f"{name}: {_field(field.old, field.new, style)}")
+    if result.identical:
+        click.echo(_identical(result))
+        return
     if fmt == "unified":
         from archive.diff import unified
 
@@ -87,16 +111,32 @@ def print_diff(result: Diff, fmt: str) -> None:
         click.echo(unified(result.old_text, result.new_text, f"a/{label}@v{result.old.version}",
                            f"b/{label}@v{result.new.version}"), nl=False)
         return
-    from archive.diff import Op
-    from archive.queries import iso
-
-    style = Styler(color_enabled())
-    click.echo(f"{clean(result.url)}: v{result.old.version} ({iso(result.old.captured_at)}) -> "
-               f"v{result.new.version} ({iso(result.new.captured_at)})")
-    if result.title.changed:
-        click.echo("title: " + style(Op("replace", clean(result.title.old), clean(result.title.new))))
     click.echo()
     click.echo(changed_paragraphs(result.paragraphs, style))
+
+
+def _field(old: str | None, new: str | None, style: Styler) -> str:
+    """A metadata field: as it is when unchanged, else word by word.
+
+    >>> _field("Storm leaves thousands without power", "Storm leaves 21,000 homes without power", Styler(False))
+    'Storm leaves [-thousands-]{+21,000 homes+} without power'
+    >>> _field(None, "2024-12-05T18:30:00Z", Styler(False))
+    '{+2024-12-05T18:30:00Z+}'
+    """
+    from archive.diff import paragraph_spans, word_ops
+
+    old, new = clean(old), clean(new)
+    if old == new:
+        return clean_text(old)
+    return changed_paragraphs(paragraph_spans(word_ops(old, new)), style)
+
+
+def _identical(result: Diff) -> str:
+    a, b = result.old.version, result.new.version
+    said = f"v{a} and v{b} are identical: same text, headline, byline and declared update time"
+    if result.reverts_to == a:
+        said += f" (v{b} reverts to v{a})"
+    return said if result.with_noise else said + " (noise paragraphs not compared; --with-noise compares them)"
 
 
 def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: Sequence[FetchEntry] = ()) -> None:
@@ -111,14 +151,14 @@ def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: S
               "\n".join(f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in f.noise)]
              for f in fetches]
     rows.sort(key=lambda row: row[0])
-    table(["time", "what", "change", "words", "title / detail"], rows)
+    table(["time", "what", "change", "words (all)", "title / detail"], rows)
 
 
 def describe(change: ChangeSummary | None, recovered_at: datetime | None = None) -> str:
     """One version's change in words: kinds, word counts, declared or stealth, flip-flops, drift, recovery."""
     if change is None:
         return "first capture"
-    parts = [", ".join(change.kinds), f"+{change.added_words}/-{change.removed_words} words"]
+    parts = [", ".join(change.kinds), f"+{change.added_words}/-{change.removed_words} words (noise excluded)"]
     parts.append("declared" if change.declared else "stealth" if change.stealth else "")
     if change.reverts_to:
         parts.append(f"flip-flop: back to v{change.reverts_to}")
@@ -144,15 +184,15 @@ def print_articles(rows: list[ArticleSummary]) -> None:
     """``redline list`` as a table."""
     from archive.queries import iso
 
-    table(["status", "versions", "last changed", "url", "title"],
-          [[a.status, a.versions, iso(a.last_changed) or "-", a.url, a.title or ""] for a in rows])
+    table(["id", "status", "versions", "last changed", "url", "title"],
+          [[a.short_id, a.status, a.versions, iso(a.last_changed) or "-", a.url, a.title or ""] for a in rows])
 
 
 def print_runs(rows: list[RunEntry]) -> None:
     """``redline runs`` as a table, newest first."""
-    from redline.json_shapes import stamp
+    from archive.queries import iso
 
     table(["run", "job", "started", "ended", "outcome", "discovered", "fetched", "new articles", "new versions",
            "failures"],
-          [[r.id, r.job, stamp(r.started), stamp(r.ended) or "-", r.outcome, r.discovered, r.fetched,
+          [[r.id, r.job, iso(r.started), iso(r.ended) or "-", r.outcome, r.discovered, r.fetched,
             r.new_articles, r.new_versions, r.failures] for r in rows])

@@ -50,13 +50,13 @@ def run_redline(db: str, *args: str, timeout: float = 180) -> subprocess.Complet
                           timeout=timeout, check=False)
 
 
-def crawl(db: str, *urls: str, settings: dict[str, str] | None = None) -> dict[str, Any]:
-    """One real crawl pass in a subprocess; returns its JSON summary."""
+def crawl(db: str, *urls: str, settings: dict[str, str] | None = None, exit_code: int = 0) -> dict[str, Any]:
+    """One real crawl pass in a subprocess; returns its JSON summary (``exit_code`` 1: no URL was fetched)."""
     args = ["crawl", "--json"]
     for name, value in {**FAST, **(settings or {})}.items():
         args += ["-s", f"{name}={value}"]
     done = run_redline(db, *args, "--", *urls)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == exit_code, done.stderr
     return json.loads(done.stdout)
 
 

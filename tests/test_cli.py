@@ -39,7 +39,7 @@ from tests.conftest import FAST, crawl, invoke, invoke_json, run_redline
 
 COMMANDS = {"crawl", "list", "log", "show", "diff", "demo"}
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-LIST_KEYS = {"url", "title", "status", "versions", "first_seen", "last_checked", "last_changed"}
+LIST_KEYS = {"id", "url", "title", "status", "versions", "first_seen", "last_checked", "last_changed"}
 VERSION_KEYS = {"version", "captured_at", "title", "published", "updated", "words", "change"}
 EVENT_KEYS = {"event", "at", "detail"}
 SHOW_KEYS = {"url", "version", "captured_at", "title", "byline", "published", "updated", "text"}
@@ -102,7 +102,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
         commented_path = "/commented-out/article"
         urls_file = base / "watch.txt"
         lines = ["# articles to watch", "", *(urls[n] for n in names[:3]), "   ",
-                 f"  # {site.url(commented_path)}", "", urls["SINGLE"], urls["EDITED"],  # a duplicate
+                 f"  # {site.url(commented_path)}", "", f"{urls['SINGLE']}   # budget story",
+                 urls["EDITED"],  # a duplicate
                  "#" + urls["GONE"], urls["GONE"], ""]
         urls_file.write_text("\n".join(lines), "utf-8")
         first = run_redline(db, "crawl", *fast_args(), "--urls-file", str(urls_file))
@@ -236,7 +237,7 @@ def test_log_json_contract_for_versions(archive: Archive) -> None:
 
 
 def test_log_json_contract_for_events(archive: Archive) -> None:
-    entries = invoke_json(archive.db, "log", archive.urls["RESTORED"])
+    entries = invoke_json(archive.db, "log", archive.urls["RESTORED"], "--events")
     versions = [e for e in entries if "version" in e]
     events = [e for e in entries if "event" in e]
     assert len(versions) + len(events) == len(entries)
@@ -248,13 +249,21 @@ def test_log_json_contract_for_events(archive: Archive) -> None:
     assert all(_is_iso_z(e["at"]) for e in events)
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
 
-    gone = invoke_json(archive.db, "log", archive.urls["GONE"])
+    gone = invoke_json(archive.db, "log", archive.urls["GONE"], "--events")
     assert [e.get("version") or e.get("event") for e in gone] == [1, "gone"]
     assert set(gone[1]) == EVENT_KEYS and "410" in gone[1]["detail"]
 
 
+def test_log_json_without_events_holds_versions_only(archive: Archive) -> None:
+    for name in ("RESTORED", "GONE"):
+        entries = invoke_json(archive.db, "log", archive.urls[name])
+        assert entries and all(set(e) == VERSION_KEYS for e in entries), entries
+        with_events = invoke_json(archive.db, "log", archive.urls[name], "--events")
+        assert [e for e in with_events if "version" in e] == entries and len(with_events) > len(entries)
+
+
 def test_log_json_is_oldest_first_across_versions_and_events(archive: Archive) -> None:
-    entries = invoke_json(archive.db, "log", archive.urls["RESTORED"])
+    entries = invoke_json(archive.db, "log", archive.urls["RESTORED"], "--events")
     order = [e.get("version") or e["event"] for e in entries]
     # The 404 (crawl 2) happened before version 2 was captured (crawl 3).
     assert order.index("gone") < order.index(2), order
@@ -290,13 +299,29 @@ def test_diff_json_contract(archive: Archive) -> None:
     assert not [k for k in data if k.startswith("_")]
     assert data["url"] == url and (data["from"], data["to"]) == (1, 2)
     assert data["title"] == {"old": archive.v1_titles["EDITED"], "new": archive.stories["EDITED"].title}
-    assert all(set(c) == {"op", "old", "new"} for c in data["changes"])
     assert all(c["op"] in ("insert", "delete", "replace") for c in data["changes"])
     assert data["changes"] == [
         {"op": "replace", "old": "Wednesday", "new": "Thursday"},
         {"op": "delete", "old": REMOVED, "new": ""},
         {"op": "insert", "old": "", "new": CORRECTION},
     ]
+    located = invoke_json(archive.db, "diff", url, "--context")
+    assert [{k: c[k] for k in ("op", "old", "new")} for c in located["changes"]] == data["changes"]
+    assert all(set(c) == {"op", "old", "new", "paragraph", "context"} for c in located["changes"])
+    first, removed, added = located["changes"]
+    new_paragraphs = invoke_json(archive.db, "show", url)["text"].split("\n\n")
+    assert first["context"].startswith("A mutual defense pact") and "Thursday" in first["context"]
+    assert removed["context"] == REMOVED and added["context"] == CORRECTION
+    # Paragraphs are numbered as compared: noise paragraphs count only with --with-noise.
+    for change in invoke_json(archive.db, "diff", url, "--with-noise", "--context")["changes"]:
+        if change["op"] != "delete":
+            paragraph = new_paragraphs[change["paragraph"] - 1]
+            assert change["new"] in paragraph and change["context"] in paragraph
+    noisy = invoke_json(archive.db, "diff", url, "--with-noise", "--context")["changes"]
+    sentence = next(c for c in noisy if c["new"] == "Thursday")
+    assert sentence["context"] == first["context"] == new_paragraphs[sentence["paragraph"] - 1]  # one sentence
+    assert data["byline"] == {"old": archive.stories["EDITED"].byline, "new": archive.stories["EDITED"].byline}
+    assert data["updated"] == {"old": None, "new": None}
     assert invoke_json(archive.db, "diff", url, "1", "2") == data
     reverse = invoke_json(archive.db, "diff", url, "2", "1")
     assert (reverse["from"], reverse["to"]) == (2, 1)
@@ -376,8 +401,8 @@ def test_errors_are_one_line_without_traceback(archive: Archive, tmp_path: Path)
                               f"no archive at {missing}; run 'redline crawl URL' first or pass --db")
     assert not missing.exists(), "a view command created the archive it reported missing"
 
-    assert_one_line_error(done["crawl-not-url"], 2,
-                          "not an http(s) URL: not-a-url; URLs must start with http:// or https://")
+    assert_one_line_error(done["crawl-not-url"], 2, "not an http(s) URL: not-a-url; URLs must start with "
+                          "http:// or https://, or give an article ID")
     assert_one_line_error(done["crawl-no-file"], 2, "cannot read URL file /nonexistent: No such file or directory")
     assert_one_line_error(done["crawl-bad-setting"], 2, "bad setting 'BADSETTING'; use -s NAME=VALUE")
     assert_one_line_error(done["crawl-nothing"], 2, "no URLs given; pass URLs or --urls-file FILE")
@@ -413,7 +438,9 @@ def test_unified_diff_applies_with_patch(archive: Archive, tmp_path: Path) -> No
     result = invoke(archive.db, "diff", url, "--with-noise", "--format", "unified")
     assert result.exit_code == 0
     label = url.split("://", 1)[1]
-    assert result.stdout.startswith(f"--- a/{label}@v1\n+++ b/{label}@v2\n@@ ")
+    header, rest = result.stdout.split("\n--- ", 1)
+    assert header.startswith(f"{url}: v1 (") and "\ntitle: " in header and "\nbyline: " in header
+    assert ("--- " + rest).startswith(f"--- a/{label}@v1\n+++ b/{label}@v2\n@@ ")
     assert "-A mutual defense pact between North Korea and Russia entered into force Wednesday" in result.stdout
     assert f"+{CORRECTION}\n" in result.stdout and f"-{REMOVED}\n" in result.stdout
 
@@ -465,7 +492,7 @@ def test_word_diff_plain_output_has_git_style_markers(archive: Archive) -> None:
     assert out.startswith(f"{url}: v1 (")
     assert "[-Wednesday-]{+Thursday+} after" in out
     assert f"[-{REMOVED}-]" in out and f"{{+{CORRECTION}+}}" in out
-    assert f"title: [-{archive.v1_titles['EDITED']}-]{{+{archive.stories['EDITED'].title}+}}" in out
+    assert f"\ntitle: {archive.v1_titles['EDITED']} {{+(updated)+}}\n" in out  # word by word
     assert "obligates both states" not in out  # unchanged paragraphs are left out
 
     with_no_color = CliRunner(env={"NO_COLOR": "1"}).invoke(cli, ["--db", archive.db, "diff", url],
@@ -477,7 +504,9 @@ def test_no_color_turns_off_colour_on_a_terminal(archive: Archive) -> None:
     args = ["--db", archive.db, "diff", archive.urls["EDITED"]]
     coloured = run_in_pty(args, base_env(TERM="xterm"))
     assert "\x1b[" in coloured and "Thursday" in coloured  # the terminal path really colours
-    assert "{+" not in coloured
+    # ... and keeps the markers, so text copied from the terminal still shows the change
+    assert "[-Wednesday-]" in coloured and "{+Thursday+}" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured).replace("\r\n", "\n").count("[-Wednesday-]{+Thursday+}") == 1
     plain = run_in_pty(args, base_env(TERM="xterm", NO_COLOR="1"))
     assert "\x1b" not in plain
     assert "[-Wednesday-]{+Thursday+} after" in plain
@@ -487,11 +516,14 @@ def test_no_color_turns_off_colour_on_a_terminal(archive: Archive) -> None:
 
 def test_plain_crawl_summary_and_urls_file(archive: Archive) -> None:
     first = archive.first_crawl
-    assert first.stdout == "fetched 5  new articles 5  new versions 0  unchanged 0  failed 0\n"
-    for words in ("fetched", "new articles", "new versions", "unchanged", "failed"):
+    assert first.stdout == "fetched 5  new articles 5 (first captures)  new versions 0  unchanged 0  gone 0  failed 0\n"
+    for words in ("fetched", "new articles", "new versions", "unchanged", "gone", "failed"):
         assert words in first.stdout
     assert "Traceback" not in first.stderr
     assert archive.site.hits(archive.commented_path) == 0  # commented-out lines are not fetched
+    # "URL   # budget story": the comment is stripped, not fetched as ...%20%20%20
+    assert archive.site.hits("/" + archive.stories["SINGLE"].slug + "%20%20%20") == 0
+    assert not [r for r in archive.list_after_second if "%20" in r["url"]]
     for name, story in archive.stories.items():
         # crawl 1 plus crawl 2, plus crawl 3 for RESTORED; FAILING had one retry in crawl 2
         expected = {"RESTORED": 3, "FAILING": 3}.get(name, 2)
@@ -528,3 +560,185 @@ def test_redline_db_env_is_used_when_db_option_is_absent(archive: Archive, tmp_p
     assert_one_line_error(done["env-missing"], 1,
                           f"no archive at {missing}; run 'redline crawl URL' first or pass --db")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- 9. article IDs, --db after the command, tables that fold ------------------------------------
+
+def test_every_article_has_a_short_id_that_every_url_command_accepts(archive: Archive, tmp_path: Path) -> None:
+    import hashlib
+
+    listed = {r["url"]: r["id"] for r in invoke_json(archive.db, "list")}
+    url = archive.urls["EDITED"]
+    short = listed[url]
+    assert short == hashlib.sha256(url.encode()).hexdigest()[:10]  # from the URL key alone: same in any archive
+    assert len(set(listed.values())) == len(listed)
+    assert invoke_json(archive.db, "log", short) == invoke_json(archive.db, "log", url)
+    assert invoke_json(archive.db, "log", short[:6].upper()) == invoke_json(archive.db, "log", url)
+    assert invoke_json(archive.db, "show", short, "--version", "1") == invoke_json(archive.db, "show", url,
+                                                                                 "--version", "1")
+    assert invoke_json(archive.db, "diff", short) == invoke_json(archive.db, "diff", url)
+    out = tmp_path / "out"
+    assert invoke(archive.db, "export", str(out), "--url", short, "--format", "jsonl").exit_code == 0
+    exported = [json.loads(line) for line in (out / "redline.jsonl").read_text("utf-8").splitlines()]
+    assert [e["url"] for e in exported] == [url]
+    verified = invoke(archive.db, "verify", "--article", short)
+    assert verified.exit_code == 0, verified.output
+    missing = invoke(archive.db, "log", "abcdef0123")
+    assert (missing.exit_code, missing.stderr) == (1, "Error: no article ID abcdef0123; see 'redline list'\n")
+
+
+def test_list_on_a_narrow_terminal_folds_urls_and_ids_instead_of_cutting_them(archive: Archive) -> None:
+    for columns in ("80", "100"):
+        shown = run_in_pty(["--db", archive.db, "list"], base_env(TERM="xterm", NO_COLOR="", COLUMNS=columns))
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+        assert "…" not in plain and max(len(line) for line in plain.splitlines()) <= int(columns)
+        # Each column's cells, line after line, joined: a folded cell reads back whole.
+        lines = [line.split("│")[1:-1] for line in plain.replace("\r", "").splitlines() if line.count("│") > 2]
+        column = {name: "".join(cells[k].strip() for cells in lines) for k, name in enumerate(["id", "status",
+                                                                                             "versions", "changed",
+                                                                                             "url", "title"])}
+        for row in invoke_json(archive.db, "list"):
+            assert row["id"] in column["id"] and row["url"] in column["url"], (columns, row["url"], column)
+
+
+def test_db_may_follow_the_command(archive: Archive, tmp_path: Path) -> None:
+    assert invoke_json(archive.db, "list") == json.loads(redline("list", "--db", archive.db, "--json").stdout)
+    after = redline("log", archive.urls["EDITED"], "--json", "--db", archive.db, env=base_env(REDLINE_DB="nowhere.db"))
+    assert after.returncode == 0 and json.loads(after.stdout) == invoke_json(archive.db, "log", archive.urls["EDITED"])
+    leaves = [p for p in _all_commands() if not isinstance(_command(p), click.Group)]
+    missing = [p for p in leaves if not any("--db" in getattr(param, "opts", ()) for param in _command(p).params)]
+    assert leaves and not missing, missing
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for part in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[part]
+    return command
+
+
+# -- 10. exit codes: 2 for a malformed command line, 1 for not found or failed -------------------
+
+def _exit_cases(archive: Archive, tmp: Path) -> list[tuple[str, tuple[str, ...], int]]:
+    db, url = archive.db, archive.urls["EDITED"]
+    fresh = str(tmp / "fresh.db")
+    (tmp / "file").write_text("x", "utf-8")
+    unknown = archive.site.url("no/such/article")
+    return [
+        ("crawl", (fresh, "crawl", "not a url"), 2),
+        ("list", (db, "list", "--changed-since", "someday"), 2),
+        ("list", (str(tmp / "none.db"), "list"), 1),
+        ("log", (db, "log", "not a url"), 2),
+        ("log", (db, "log", unknown), 1),
+        ("show", (db, "show", url, "--version", "x"), 2),
+        ("show", (db, "show", url, "--version", "99"), 1),
+        ("diff", (db, "diff", url, "one"), 2),
+        ("diff", (db, "diff", "abcdef0123"), 1),
+        ("demo", (db, "demo", "--bogus"), 2),
+        ("reextract", (db, "reextract", unknown), 1),
+        ("renoise", (db, "renoise", url, "--site", "localhost"), 2),
+        ("renoise", (db, "renoise", unknown), 1),
+        ("ignore add", (fresh, "ignore", "add", "example.com", "("), 2),
+        ("ignore remove", (db, "ignore", "remove", "example.com", "nothing"), 1),
+        ("ignore list", (db, "ignore", "list", "--bogus"), 2),
+        ("ignore list", (str(tmp / "none.db"), "ignore", "list"), 1),
+        ("ignore forget", (db, "ignore", "forget", "localhost"), 2),
+        ("export", (db, "export", str(tmp / "file")), 2),
+        ("export", (db, "export", str(tmp / "out"), "--url", unknown), 1),
+        ("import", (fresh, "import", str(tmp), "--url", "ftp://x/"), 2),
+        ("cite", (db, "cite", url, "-o", str(tmp / "x.txt")), 2),
+        ("cite", (db, "cite", unknown, "-o", str(tmp / "x.wacz")), 1),
+        ("verify", (db, "verify", "--article", "not a url"), 2),
+        ("verify", (db, "verify", "--article", unknown), 1),
+        ("schedule add", (fresh, "schedule", "add", "job", "--cron", "x y"), 2),
+        ("schedule add", (fresh, "schedule", "add", "bad name!", "--every", "1h"), 2),
+        ("schedule list", (str(tmp / "none.db"), "schedule", "list"), 1),
+        ("schedule remove", (db, "schedule", "remove", "nosuch"), 1),
+        ("schedule pause", (db, "schedule", "pause"), 2),
+        ("schedule pause", (db, "schedule", "pause", "nosuch"), 1),
+        ("schedule resume", (db, "schedule", "resume", "nosuch"), 1),
+        ("schedule run", (db, "schedule", "run", "nosuch"), 1),
+        ("scheduler", (fresh, "scheduler", "--run-timeout", "soon"), 2),
+        ("runs", (db, "runs", "--limit", "0"), 2),
+        ("runs", (db, "runs", "--job", "nosuch"), 1),
+        ("due", (db, "due", "--limit", "0"), 2),
+        ("due", (db, "due", "nosuch"), 1),
+        ("worker", (fresh, "worker", "--batch-size", "0"), 2),
+        ("worker", (fresh, "worker"), 1),  # needs PostgreSQL
+        ("alert add", (fresh, "alert", "add", "desk", "--to", "json://127.0.0.1:9/h", "--kinds", "nonsense"), 2),
+        ("alert remove", (db, "alert", "remove", "nosuch"), 1),
+        ("alert pause", (db, "alert", "pause", "nosuch"), 1),
+        ("alert resume", (db, "alert", "resume", "nosuch"), 1),
+        ("alert test", (db, "alert", "test", "nosuch"), 1),
+        ("alert log", (db, "alert", "log", "--limit", "0"), 2),
+        ("alert list", (db, "alert", "list", "--bogus"), 2),
+        ("alert list", (str(tmp / "none.db"), "alert", "list"), 1),
+        ("alert send", (db, "alert", "send", "--bogus"), 2),
+        ("alert send", (str(tmp / "none.db"), "alert", "send"), 1),
+        ("serve", (db, "serve", "--port", "99999"), 2),
+        ("serve", (str(tmp / "none.db"), "serve", "--port", "0"), 1),
+    ]
+
+
+def test_exit_status_rule_holds_for_every_command(archive: Archive, tmp_path: Path) -> None:
+    cases = _exit_cases(archive, tmp_path)
+    leaves = {" ".join(p) for p in _all_commands() if not isinstance(_command(p), click.Group)}
+    assert leaves <= {name for name, _, _ in cases} | {"crawl"}, leaves - {name for name, _, _ in cases}
+    for name, (db, *args), code in cases:
+        result = CliRunner().invoke(cli, ["--db", db, *args], catch_exceptions=False)
+        assert result.exit_code == code, (name, args, result.exit_code, result.output)
+        assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, (name, result.stderr)
+        assert "Usage:" not in result.stderr and "Traceback" not in result.stderr
+
+
+# -- 11. small ones -------------------------------------------------------------------------------
+
+def test_small_rough_edges(archive: Archive, tmp_path: Path) -> None:
+    db = str(tmp_path / "rules.db")
+    added = invoke(db, "ignore", "add", "www.example.com", "^Listen")
+    assert added.exit_code == 0 and added.stdout.startswith("added rule for www.example.com: ^Listen")
+    url = archive.urls["EDITED"]
+    declared = invoke(archive.db, "log", url, "--declared")
+    assert declared.exit_code == 0 and declared.stdout.startswith("no declared updates among the versions of")
+    help_text = invoke(db, "schedule", "--help").stdout
+    assert help_text.count("redline schedule list") == 1
+    assert invoke(db, "schedule", "add", "one", "--every", "1h", "--feed", "https://example.com/rss").exit_code == 0
+    listed = invoke(db, "schedule", "list").stdout
+    assert "1 feed" in listed and "1 feeds" not in listed
+    log = invoke(archive.db, "log", url).stdout
+    assert "words (all)" in log and "words (noise excluded)" in log
+
+
+def test_runs_and_due_print_times_as_every_other_view_does(tmp_path: Path) -> None:
+    from archive import runs
+    from archive.db import open_engine
+
+    db = str(tmp_path / "runs.db")
+    engine = open_engine(f"sqlite:///{db}", writer=True)
+    try:
+        run_id = runs.start(engine, "nightly", None)
+        runs.finish(engine, run_id, "ok", {"fetched": 1})
+    finally:
+        engine.dispose()
+    shown = invoke(db, "runs").stdout.splitlines()[1].split("\t")
+    assert all(ISO_Z.match(cell) for cell in shown[2:4]), shown
+    assert "+00:00" not in invoke(db, "runs").stdout
+
+
+# -- 12. one-line errors for databases that cannot be opened --------------------------------------
+
+def test_bad_databases_are_one_line_errors(tmp_path: Path) -> None:
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not a database, just some words\n" * 20, "utf-8")
+    done = _run_all({
+        "dialect": (("--db", "notadialect://foo", "list"), {}),
+        "driver": (("--db", "mysql://user@localhost/db", "list"), {}),
+        "not-sqlite": (("--db", str(text_file), "list"), {}),
+    })
+    assert_one_line_error(done["dialect"], 2, "unknown database type 'notadialect' in notadialect://foo; give a "
+                                              "SQLite file path or a postgresql+psycopg:// URL")
+    assert_one_line_error(done["driver"], 2, "no driver for mysql://user@localhost/db (No module named 'MySQLdb'); "
+                                             "Redline archives are SQLite files or postgresql+psycopg:// URLs")
+    assert_one_line_error(done["not-sqlite"], 1, f"cannot open the archive {text_file}: file is not a database; "
+                                                 "point --db at a Redline archive")

@@ -39,7 +39,7 @@ def test_gone_then_restored_is_events_not_versions(db: str, urls: list[str], sit
     assert invoke_json(db, "list")[0]["status"] == "gone"
     site.set_status(stories[1].slug, 200)
     assert crawl(db, urls[1])["unchanged"] == 1
-    log = invoke_json(db, "log", urls[1])
+    log = invoke_json(db, "log", urls[1], "--events")
     assert [entry.get("event") for entry in log if "event" in entry] == ["gone", "restored"]
     assert [entry["version"] for entry in log if "version" in entry] == [1]
 
@@ -48,7 +48,7 @@ def test_server_errors_are_retried_then_recorded_as_failed(db: str, urls: list[s
                                                            stories: list[Story]) -> None:
     crawl(db, urls[2])
     site.set_status(stories[2].slug, 503)
-    summary = crawl(db, urls[2], settings={"RETRY_TIMES": "2"})
+    summary = crawl(db, urls[2], settings={"RETRY_TIMES": "2"}, exit_code=1)  # nothing could be fetched
     assert summary["outcomes"] == {"failed": 1}
     assert site.hits("/" + stories[2].slug) == 1 + 3  # first crawl, then one try and two retries
     article = invoke_json(db, "list")[0]
@@ -60,7 +60,7 @@ def test_server_errors_are_retried_then_recorded_as_failed(db: str, urls: list[s
 
 def test_connection_failures_are_failed_fetches(db: str, site: FakeSite) -> None:
     url = "http://127.0.0.1:9/never-listening"  # discard port: connection refused
-    summary = crawl(db, url, settings={"RETRY_TIMES": "0", "ROBOTSTXT_OBEY": "False"})
+    summary = crawl(db, url, settings={"RETRY_TIMES": "0", "ROBOTSTXT_OBEY": "False"}, exit_code=1)
     assert summary["outcomes"] == {"failed": 1}
     with sqlite3.connect(db) as conn:
         (error,) = conn.execute("SELECT error FROM fetches").fetchone()

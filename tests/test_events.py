@@ -14,7 +14,7 @@ EMPTY_SHELL = "<html><head><title>App</title><script src='/app.js'></script></he
 
 
 def _log_kinds(db: str, url: str) -> list[str]:
-    return [e.get("event") or f"v{e['version']}" for e in invoke_json(db, "log", url)]
+    return [e.get("event") or f"v{e['version']}" for e in invoke_json(db, "log", url, "--events")]
 
 
 def test_each_failure_kind_is_an_event_and_recovery_makes_no_version(db: str, site: FakeSite,

@@ -115,11 +115,18 @@ def test_txt_export_writes_latest_text_with_url_footer(built: Built, tmp_path: P
     for rel, data in files.items():
         text = data.decode("utf-8")
         body, footer = text.rsplit("\n\nOriginal url:\n", 1)
-        url = footer.rstrip("\n")
-        assert footer == url + "\n" and "\r" not in text
+        url, fields = footer.split("\n\n", 1)
+        assert "\r" not in text
         assert sha(body) == latest[url][0]
-    edited = [p for p, d in files.items() if d.decode().endswith(built.edited + "\n")]
+        lines = fields.splitlines()
+        assert lines[0] == f"Title: {latest[url][2]}" and lines[-1].startswith("Captured at: ")
+        assert _z(lines[-1].removeprefix("Captured at: ")) == latest[url][1].replace(microsecond=0)
+    edited = [p for p, d in files.items() if f"\n{built.edited}\n\n" in d.decode()]
     assert len(edited) == 1 and "/v0002-" in edited[0]
+
+
+def _z(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
 
 
 def test_md_export_front_matter_matches_each_version(built: Built, tmp_path: Path) -> None:
@@ -165,7 +172,12 @@ def test_round_trip_into_a_fresh_archive_keeps_text_hashes(built: Built, tmp_pat
     assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
     for key, (_digest, captured, title, _text) in after.items():
         assert captured == before[key][1].replace(microsecond=0)
-        assert title == (None if fmt == "txt" else before[key][2])
+        assert title == before[key][2]  # txt too: the footer carries it
+    original = json.loads(ok(built.db, "log", built.edited, "--json").stdout)[-1]["change"]
+    imported = json.loads(ok(fresh, "log", built.edited, "--json").stdout)[-1]["change"]
+    assert original["stealth"] and not original["declared"]
+    # A txt file that has no "Updated:" line cannot tell stealth from declared: neither is claimed.
+    assert (imported["stealth"], imported["declared"]) == ((False, False) if fmt == "txt" else (True, False))
     again = ok(fresh, "import", str(out))
     assert again.stdout.strip() == "imported 0 versions, unchanged 6, skipped 0"
     assert versions_of(fresh).keys() == after.keys()
@@ -373,6 +385,8 @@ def test_import_skips_unusable_files_with_one_line_each(tmp_path: Path) -> None:
                        "d.md": "unreadable front matter", "e.md": "URL 'ftp://example.com/e' is not http(s)",
                        "f.txt": "text too short (under 25 words)",
                        "g.jsonl:1": "not a schema_version 1 Redline record", "g.jsonl:2": "not JSON"}
+    listed = json.loads(ok(db, "list", "--json").stdout)  # a skipped file leaves no article, fetch or event
+    assert [a["url"] for a in listed] == ["https://example.com/a"]
 
 
 def test_import_and_export_errors_are_one_line(built: Built, tmp_path: Path) -> None:

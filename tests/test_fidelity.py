@@ -180,5 +180,5 @@ def test_site_ignore_rule_silences_a_recurring_line(tmp_path: Path) -> None:
     assert crawl(db, urls[0])["unchanged"] == 1
     stories[0].paragraphs.insert(3, "A new paragraph that is a real edit.")
     assert crawl(db, urls[0])["new_versions"] == 1
-    assert invoke(db, "ignore", "add", host, "(").exit_code == 1
+    assert invoke(db, "ignore", "add", host, "(").exit_code == 2  # a malformed pattern is invalid input
     site.stop()

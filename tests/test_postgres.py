@@ -27,7 +27,7 @@ if skip_reason():
     pytest.skip(skip_reason(), allow_module_level=True)
 
 from archive import models as m  # noqa: E402
-from archive import tables  # noqa: E402
+from archive import queries, tables  # noqa: E402
 from archive.capture import Capture, Extracted  # noqa: E402
 from archive.db import HEAD_REVISION, ArchiveError, current_revision, open_engine  # noqa: E402
 from archive.store import Archive  # noqa: E402
@@ -433,7 +433,8 @@ def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSi
     assert crawl(pg_url, *urls)["new_versions"] == 1
     engine = open_engine(pg_url)
     with engine.connect() as conn:
-        edited = conn.execute(select(tables.articles.c.id).where(tables.articles.c.version_count == 2)).scalar_one()
+        key = conn.execute(select(tables.articles.c.key).where(tables.articles.c.version_count == 2)).scalar_one()
+        edited = queries.short_id(conn, queries.article(conn, key))  # the permalinks' /a/ID
     server, line = _start(pg_url)
     try:
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")

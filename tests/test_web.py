@@ -57,7 +57,7 @@ class Served:
     urls: list[str]
     hostile: str
     raw: str
-    ids: dict[str, int]
+    ids: dict[str, str]         # short IDs: the permalinks' /a/ID, as 'redline list' shows them
 
 
 def _start(db: str, *args: str) -> tuple[subprocess.Popen[str], str]:
@@ -96,7 +96,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         proc, line = _start(db)
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")
         engine = open_engine(database_url(db))
-        ids = {u: queries.article(engine, u).id for u in [*urls, raw]}
+        ids = {u: queries.short_id(engine, queries.article(engine, u)) for u in [*urls, raw]}
         engine.dispose()
         yield Served(db, base, urls, urls[-1], raw, ids)
     finally:
@@ -289,6 +289,8 @@ def test_api_is_the_cli_json_byte_for_byte(served: Served) -> None:
     url = quote(served.urls[0], safe="")
     pairs = {"/api/list": ["list"], f"/api/log?url={url}": ["log", served.urls[0]],
              f"/api/log?url={url}&all=1": ["log", served.urls[0], "--all"],
+             f"/api/log?url={quote(served.urls[4], safe='')}": ["log", served.urls[4]],
+             f"/api/log?url={quote(served.urls[4], safe='')}&events=1": ["log", served.urls[4], "--events"],
              f"/api/log?url={url}&stealth=1": ["log", served.urls[0], "--stealth"],
              f"/api/show?url={url}&version=1": ["show", served.urls[0], "--version", "1"],
              f"/api/diff?url={url}": ["diff", served.urls[0]],
@@ -342,7 +344,7 @@ def test_hostile_pages_never_run_and_show_literally(served: Served, page: Any) -
 
 
 def test_security_headers_errors_and_no_writes(served: Served) -> None:
-    for path, status in (("/", 200), ("/a/999999", 404), ("/a/1/diff/1/99", 404), ("/?kind=nope", 400),
+    for path, status in (("/", 200), ("/a/999999", 404), ("/a/1", 404), (f"/a/{served.ids[served.urls[0]]}/diff/1/99", 404), ("/?kind=nope", 400),
                          ("/?limit=0", 400), ("/?since=yesterday", 400), ("/api/show?url=http://x.example/", 404),
                          ("/static/style.css", 200), ("/feed.atom", 200), ("/nope", 404)):
         got, headers, body = get(served.base + path)
@@ -394,7 +396,7 @@ def test_a_failing_database_gives_a_one_line_error_page_not_a_traceback(served: 
         assert get(base + "/")[0] == 200
         with sqlite3.connect(copy) as conn:  # the archive breaks under the running server
             conn.execute("DROP TABLE events")
-        for path in (f"/a/{served.ids[served.urls[0]]}", "/api/log?url=" + served.urls[0]):
+        for path in (f"/a/{served.ids[served.urls[0]]}", "/api/log?events=1&url=" + served.urls[0]):
             status, headers, body = get(base + path)
             assert status == 500 and b"internal error; the server log has the details" in body, path
             assert b"Traceback" not in body and b"events" not in body and "default-src 'none'" in headers[

@@ -60,7 +60,8 @@ def api_log(request: Request) -> Response:
         _flag(request, "all")
     with request.app.state.engine.connect() as conn:
         versions = queries.versions(conn, url, stealth=stealth, declared=declared).items
-        events = [] if stealth or declared else queries.events(conn, url).items
+        with_events = every or _flag(request, "events")  # as 'log --json' (versions only), '--events', '--all'
+        events = [] if stealth or declared or not with_events else queries.events(conn, url).items
         fetches = queries.fetches(conn, url) if every else []
     return _json(json_shapes.full_log(versions, events, fetches) if every else json_shapes.log(versions, events))
 

@@ -14,13 +14,14 @@ from archive import queries
 from archive.queries import ChangeEntry
 from redline.render import describe
 from redline.web import params
+from redline.web.pages import article
 
 FEED_SIZE = 50
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # not allowed in XML 1.0
 
 
 def routes() -> list[Route]:
-    return [Route("/feed.atom", changes_feed), Route("/a/{article:int}/feed.atom", article_feed)]
+    return [Route("/feed.atom", changes_feed), Route("/a/{article}/feed.atom", article_feed)]
 
 
 def xml_text(text: str | None) -> str:
@@ -40,8 +41,8 @@ def base(request: Request) -> str:
 def entry_link(root: str, c: ChangeEntry) -> str:
     """The diff page of a change (the version page of a first capture)."""
     if c.previous is None:
-        return f"{root}/a/{c.article_id}/v/{c.entry.version}"
-    return f"{root}/a/{c.article_id}/diff/{c.previous}/{c.entry.version}"
+        return f"{root}/a/{c.short_id}/v/{c.entry.version}"
+    return f"{root}/a/{c.short_id}/diff/{c.previous}/{c.entry.version}"
 
 
 def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry]) -> Response:
@@ -79,7 +80,7 @@ def article_feed(request: Request) -> Response:
     """One article's versions, newest first."""
     db = request.app.state.engine
     with db.connect() as conn:
-        ref = queries.article_by_id(conn, request.path_params["article"])
+        ref, sid = article(conn, request)
         page = queries.changes(conn, article_id=ref.id, limit=FEED_SIZE)
     title = next((c.entry.title for c in page.items if c.entry.title), None) or ref.url
-    return atom(request, f"Redline: {title}", f"/a/{ref.id}", page.items)
+    return atom(request, f"Redline: {title}", f"/a/{sid}", page.items)

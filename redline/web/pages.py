@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from archive import queries
@@ -15,9 +16,18 @@ from redline.web import diffview, params
 
 
 def routes() -> list[Route]:
-    return [Route("/", changes), Route("/articles", articles), Route("/a/{article:int}", timeline),
-            Route("/a/{article:int}/v/{number:int}", version),
-            Route("/a/{article:int}/diff/{old:int}/{new:int}", diff), Route("/a/{article:int}/compare", compare)]
+    return [Route("/", changes), Route("/articles", articles), Route("/a/{article}", timeline),
+            Route("/a/{article}/v/{number:int}", version),
+            Route("/a/{article}/diff/{old:int}/{new:int}", diff), Route("/a/{article}/compare", compare)]
+
+
+def article(conn: Any, request: Request) -> tuple[queries.ArticleRef, str]:
+    """The article a page's ``/a/ID`` names, by its short ID (as ``redline list`` shows it), and that ID."""
+    given = request.path_params["article"]
+    if not queries.is_short_id(given):
+        raise HTTPException(404, f"no article ID {given}; article IDs are hex digits, as 'redline list' shows")
+    ref = queries.article(conn, given)
+    return ref, queries.short_id(conn, ref)
 
 
 def _render(request: Request, name: str, **context: Any) -> Response:
@@ -52,7 +62,7 @@ def timeline(request: Request) -> Response:
     """All versions, fetch events and fetches of one article, oldest first."""
     db = request.app.state.engine
     with db.connect() as conn:
-        ref = queries.article_by_id(conn, request.path_params["article"])
+        ref, sid = article(conn, request)
         history = queries.log(conn, ref.url)
         fetches = queries.fetches(conn, ref.url)
     moments = [Moment(v.captured_at, "version", v, history.versions[i - 1].version if i else None)
@@ -61,7 +71,7 @@ def timeline(request: Request) -> Response:
     order = {"version": 0, "event": 1, "fetch": 2}
     moments.sort(key=lambda m: (m.at, order[m.kind]))
     title = next((v.title for v in reversed(history.versions) if v.version == ref.latest), None)
-    return _render(request, "timeline.html", ref=ref, title=title, moments=moments, versions=history.versions,
+    return _render(request, "timeline.html", ref=ref, sid=sid, title=title, moments=moments, versions=history.versions,
                    noise_only=FetchOutcome.NOISE_ONLY)
 
 
@@ -69,9 +79,9 @@ def version(request: Request) -> Response:
     """One version's text as captured, with its provenance; ``?noise=1`` dims the noise paragraphs."""
     db = request.app.state.engine
     with db.connect() as conn:
-        ref = queries.article_by_id(conn, request.path_params["article"])
+        ref, sid = article(conn, request)
         found = queries.capture(conn, ref.url, request.path_params["number"])
-    return _render(request, "version.html", ref=ref, c=found, noise=request.query_params.get("noise") == "1")
+    return _render(request, "version.html", ref=ref, sid=sid, c=found, noise=request.query_params.get("noise") == "1")
 
 
 def diff(request: Request) -> Response:
@@ -80,12 +90,12 @@ def diff(request: Request) -> Response:
     old, new = request.path_params["old"], request.path_params["new"]
     noise = request.query_params.get("noise") == "1"
     with db.connect() as conn:
-        ref = queries.article_by_id(conn, request.path_params["article"])
+        ref, sid = article(conn, request)
         d = queries.diff(conn, ref.url, old, new, with_noise=noise)
     fields = [(name, change.old, change.new, diffview.field(change.old, change.new))
               for name, change in (("headline", d.title), ("byline", d.byline), ("published", d.published),
                                    ("updated", d.updated)) if change is not None]
-    return _render(request, "diff.html", ref=ref, d=d, fields=fields, rows=diffview.rows(d.paragraphs), noise=noise)
+    return _render(request, "diff.html", ref=ref, sid=sid, d=d, fields=fields, rows=diffview.rows(d.paragraphs), noise=noise)
 
 
 def compare(request: Request) -> Response:

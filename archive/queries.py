@@ -205,11 +205,13 @@ def short_ids(db: Db, hashes: Iterable[str]) -> dict[str, str]:
     """Each article key's sha256 mapped to its short ID: its first ``SHORT_ID`` hex digits, or as many
     more as it takes to tell it from every other article (like a git short hash)."""
     wanted = set(hashes)
-    prefix = func.substr(A.c.key_sha256, 1, SHORT_ID)
-    with _connected(db) as conn:
-        shared = set(conn.scalars(select(prefix).where(prefix.in_({h[:SHORT_ID] for h in wanted}))
-                                  .group_by(prefix).having(func.count() > 1)))
-        others = {p: list(conn.scalars(select(A.c.key_sha256).where(prefix == p))) for p in shared}
+    prefixes = {h[:SHORT_ID] for h in wanted if h}
+    others: dict[str, list[str]] = {}
+    if prefixes:  # one indexed range per prefix: "g" sorts after every hex digit
+        ranges = or_(*[and_(A.c.key_sha256 >= p, A.c.key_sha256 < p + "g") for p in sorted(prefixes)])
+        with _connected(db) as conn:
+            for full in conn.scalars(select(A.c.key_sha256).where(ranges)):
+                others.setdefault(full[:SHORT_ID], []).append(full)
     found = {}
     for full in wanted:
         length = SHORT_ID

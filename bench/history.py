@@ -19,6 +19,7 @@ from archive.db import open_engine
 from archive.normalize import comparable, digest, paragraphs
 from archive.reading import read_text
 from archive.store import Archive
+from archive.tables import key_sha256
 from archive.textpack import FULL_EVERY, LEVEL, pack
 from redline.fakesite import Story, load_stories, render
 
@@ -136,9 +137,10 @@ def synthetic_archive(path: Path, versions: int, per_article: int = 10, budget: 
         with engine.begin() as conn:
             cur = conn.connection.driver_connection.cursor()
             cur.executemany("INSERT INTO articles (id, key, host, status, first_seen, last_checked, last_changed, "
-                            "version_count) VALUES (?, ?, ?, 'live', ?, ?, ?, ?)",
+                            "version_count, key_sha256) VALUES (?, ?, ?, 'live', ?, ?, ?, ?, ?)",
                             [(a, f"https://site{a % 50}.example/news/{a}", f"site{a % 50}.example", stamps[0],
-                              stamps[-1], stamps[-1], per_article) for a in ids])
+                              stamps[-1], stamps[-1], per_article, key_sha256(f"https://site{a % 50}.example/news/{a}"))
+                             for a in ids])
             cur.executemany("INSERT INTO article_urls (article_id, url, first_seen) VALUES (?, ?, ?)",
                             [(a, f"https://site{a % 50}.example/news/{a}", stamps[0]) for a in ids])
             cur.executemany(

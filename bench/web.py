@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from archive.queries import SHORT_ID
+from archive.tables import key_sha256
 from archive.textpack import pack
 from bench import proc
 from bench.history import T0
@@ -21,8 +23,8 @@ from redline.fakesite import load_stories
 LONG = 50  # versions of the article whose timeline and diff are measured
 
 
-def add_long_article(db: Path, versions: int = LONG) -> int:
-    """One more article, with ``versions`` versions (a full text every 64, deltas between); its ID."""
+def add_long_article(db: Path, versions: int = LONG) -> str:
+    """One more article, with ``versions`` versions (a full text every 64, deltas between); its short ID."""
     story = load_stories()[1]
     texts = ["\n\n".join(story.paragraphs)]
     for n in range(2, versions + 1):
@@ -34,8 +36,9 @@ def add_long_article(db: Path, versions: int = LONG) -> int:
         article = conn.execute(text("SELECT max(id) + 1 FROM articles")).scalar_one()
         stamp = (T0.replace(tzinfo=None)).strftime("%Y-%m-%d %H:%M:%S.000000")
         conn.execute(text("INSERT INTO articles (id, key, host, status, first_seen, last_checked, last_changed, "
-                          "version_count) VALUES (:id, :key, 'long.example', 'live', :t, :t, :t, :n)"),
-                     {"id": article, "key": f"https://long.example/news/{article}", "t": stamp, "n": versions})
+                          "version_count, key_sha256) VALUES (:id, :key, 'long.example', 'live', :t, :t, :t, :n, :sha)"),
+                     {"id": article, "key": f"https://long.example/news/{article}", "t": stamp, "n": versions,
+                      "sha": key_sha256(f"https://long.example/news/{article}")})
         conn.execute(text("INSERT INTO article_urls (article_id, url, first_seen) VALUES (:id, :key, :t)"),
                      {"id": article, "key": f"https://long.example/news/{article}", "t": stamp})
         for n, body in enumerate(texts, 1):
@@ -50,7 +53,7 @@ def add_long_article(db: Path, versions: int = LONG) -> int:
                  "sha": "0" * 64, "words": len(body.split()), "kinds": None if n == 1 else '["body-edit"]',
                  "added": None if n == 1 else 6})
     engine.dispose()
-    return int(article)
+    return key_sha256(f"https://long.example/news/{article}")[:SHORT_ID]
 
 
 def serve(db: Path) -> tuple[subprocess.Popen[str], str, int]:

@@ -484,8 +484,9 @@ def frontier_main(sizes: list[int], keep: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("what", nargs="?", choices=["all", "fidelity", "frontier"], default="all",
-                        help="'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes; "
+    parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier"], default="all",
+                        help="'real': only row 1r (first crawls of real pages), about 2 minutes; "
+                             "'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes; "
                              "'frontier': due and a run with nothing due at 100k, 1M, 10M tracked URLs (issue 16)")
     parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
     parser.add_argument("--large", type=int, default=0, metavar="N",
@@ -508,6 +509,13 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {"started": started.isoformat(), "mode": "quick" if args.quick else "full",
                                "environment": environment(), "load_average_start": os.getloadavg()}
     rows: list[Row] = []
+    if args.what == "real":
+        try:
+            rows, results["real_pages"] = real_rows(work, 3)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(table(rows))
+        return
     if args.web:
         try:
             log(f"row 6: synthetic archive of {versions:,} versions")

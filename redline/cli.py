@@ -66,6 +66,9 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
         return enqueue_urls(ctx.obj["db"], targets, as_json)
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "WARNING")
+    from scraper.pool import start_forkserver
+
+    start_forkserver()  # beside the start-up below, not after it
     db = engine(ctx, writer=True, must_exist=False)  # create and migrate before the crawl
     targets = _article_urls(db, targets)
     db.dispose()

@@ -115,7 +115,7 @@ class FakeSite:
 
     def respond(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
-            self.log.append({"path": path, "headers": headers})
+            self.log.append({"path": path, "headers": headers, "at": time.monotonic()})
             n = next(self._counter)
         if path == "/robots.txt":
             return 200, {"Content-Type": "text/plain"}, self.robots.encode()

@@ -11,12 +11,17 @@ import sys
 
 from archive.crawls import CrawlRequest
 from archive.db import ArchiveError
-from scraper.run import run
 
 
 def main() -> int:
     request = CrawlRequest.from_json(sys.stdin.read())
     request.settings.setdefault("LOG_LEVEL", "WARNING")
+    if request.schedule is None and request.urls:  # pages will be extracted: start the workers' parent now
+        from scraper.pool import start_forkserver
+
+        start_forkserver()
+    from scraper.run import run
+
     try:
         result = run(request)
     except ArchiveError as exc:

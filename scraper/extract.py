@@ -10,6 +10,7 @@ import re
 import lxml.html
 import trafilatura
 from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
 
 from archive.capture import Extracted
 from archive.noise import TEASER_LABEL_RE
@@ -20,16 +21,17 @@ EXTRACTOR = f"trafilatura {trafilatura.__version__}"
 # Comments are not the article; tables often are. Metadata costs ~1.5x but is what we archive.
 OPTIONS = Extractor(output_format="python", with_metadata=True, comments=False, tables=True, dedup=False)
 
+# Searched in the lower-cased first 500 KB: case-sensitive patterns on a lowered copy are about
+# 20x faster than IGNORECASE ones on the page (11 ms of a real page's 52 ms went here).
 MARKERS = {
     "paywall": re.compile(r"subscribe (?:now )?to (?:continue|keep) reading|this (?:article|content|story) is "
                           r"(?:only )?(?:available|reserved) (?:to|for) (?:subscribers|members)|class=\"[^\"]*paywall"
-                          r"|\"isAccessibleForFree\"\s*:\s*\"?false", re.IGNORECASE),
+                          r"|\"isaccessibleforfree\"\s*:\s*\"?false"),
     "bot-wall": re.compile(r"captcha|are you a robot|verify you are (?:a )?human|access denied|just a moment\.\.\."
-                           r"|cf-chl-|unusual traffic", re.IGNORECASE),
-    "consent": re.compile(r"we value your privacy|cookie consent|consent-wall|before you continue to", re.IGNORECASE),
+                           r"|cf-chl-|unusual traffic"),
+    "consent": re.compile(r"we value your privacy|cookie consent|consent-wall|before you continue to"),
 }
-# lxml refuses a str that declares its encoding (XHTML pages do); the body is already decoded.
-XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+MARKER_BYTES = 500_000
 MAX_TEASER_WORDS = 40
 MIN_LINK_CHARS = 12
 MIN_PROSE_WORDS = 3  # a teaser span is masked inside a paragraph only when prose remains around it
@@ -38,21 +40,22 @@ MIN_TEASER_LINK_CHARS = 4  # after a teaser label, a link this long is the tease
 
 def extract_page(html: str, url: str) -> Extracted:
     """Extract text and metadata; never raises for a bad page, returns empty text instead."""
-    markers = [name for name, pattern in MARKERS.items() if pattern.search(html[:500_000])]
-    try:
-        doc = lxml.html.document_fromstring(XML_DECLARATION.sub("", html, count=1))
-    except (ValueError, lxml.etree.ParserError):
-        return Extracted(text="", extractor=EXTRACTOR, markers=markers)
-    result = trafilatura.bare_extraction(html, url=url, options=OPTIONS)
-    if result is None or not result.text:
+    lowered = html[:MARKER_BYTES].lower()
+    markers = [name for name, pattern in MARKERS.items() if pattern.search(lowered)]
+    doc = load_html(html)  # parsed once: our signals read it first, then trafilatura (which prunes it)
+    if doc is None:
         return Extracted(text="", extractor=EXTRACTOR, markers=markers)
     declared = declared_dates(doc)
-    text = result.text
     links = link_texts(doc)
+    lang = _html_lang(doc)
+    result = trafilatura.bare_extraction(doc, url=url, options=OPTIONS)
+    if result is None or not result.text:
+        return Extracted(text="", extractor=EXTRACTOR, markers=markers)
+    text = result.text
     return Extracted(
         text=text, title=result.title, byline=result.author, published=declared.published or _iso(result.date),
         updated=declared.updated, updated_signal=declared.updated_signal, site_name=result.sitename,
-        language=result.language or _html_lang(doc),
+        language=result.language or lang,
         canonical_url=result.url, description=result.description, extractor=EXTRACTOR,
         boilerplate=link_paragraphs(text, links), noise_spans=teaser_spans(text, links), markers=markers)
 

@@ -33,6 +33,15 @@ def extract(html: str, url: str) -> Extracted:
     return extracted
 
 
+def start_forkserver() -> None:
+    """Start the forkserver now, so that its import of trafilatura (about a second) runs on the other
+    core while this process imports Scrapy and opens the archive; the pool later forks from it."""
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload([EXTRACT_MODULE])
+    forkserver.ensure_running()
+
+
 class ExtractionPool:
     """Runs :func:`scraper.extract.extract_page` in worker processes.
 

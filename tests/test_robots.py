@@ -25,3 +25,13 @@ def test_user_agent_identifies_redline(db: str, site: FakeSite, stories: list[St
     crawl(db, site.url(stories[0].slug))
     agents = {e["headers"].get("User-Agent") for e in site.log}
     assert len(agents) == 1 and agents.pop().startswith("Redline/")
+
+
+def test_robots_txt_does_not_hold_up_the_first_page_and_pages_keep_the_delay(db: str, site: FakeSite,
+                                                                             stories: list[Story]) -> None:
+    polite = {"DOWNLOAD_DELAY": "4", "RANDOMIZE_DOWNLOAD_DELAY": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}
+    crawl(db, site.url(stories[0].slug), site.url(stories[1].slug), settings=polite)
+    robots, first, second = sorted(site.log, key=lambda e: e["at"])
+    assert robots["path"] == "/robots.txt"
+    assert second["at"] - first["at"] >= 4  # DOWNLOAD_DELAY between the host's pages
+    assert first["at"] - robots["at"] < 4  # robots.txt has a slot of its own: no delay after it

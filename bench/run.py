@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import proc, realpages
+from bench import proc, realpages, startup
 from bench.corpus import HOSTS, Corpus, serve
 from archive.textpack import FULL_EVERY
 from bench.history import edit_history, synthetic_archive
@@ -225,6 +225,24 @@ def real_rows(work: Path, reps: int) -> tuple[list[Row], dict[str, Any]]:
     return rows, {"checks": checks, "urls": n, "distinct_pages": distinct, "copies": copies,
                   "hosts": len(REAL_HOSTS), "trafilatura_loop_pages_per_s": base,
                   "extract_page_pages_per_s": full, "first_crawls": first}
+
+
+def startup_rows(work: Path, reps: int) -> tuple[list[Row], dict[str, Any]]:
+    """Row 7: one-URL crawl and a run with nothing due, against ``import scrapy``, in one run."""
+    found = startup.measure(work, reps)
+    floor, new, existing = (found[k]["median_s"] for k in ("floor", "new", "existing"))
+    run, child = found["run"]["median_s"], found["child"]["median_s"]
+    over = f"floor (python -c 'import scrapy') {floor:.2f} s; <= floor + 1.5 s"
+    return [
+        Row("7. redline crawl of one URL, default politeness, new archive (s)", f"{new:.2f} (+{new - floor:.2f})",
+            over, (new - floor) / 1.5, new - floor <= 1.5, new),
+        Row("   same, into an existing archive (s)", f"{existing:.2f} (+{existing - floor:.2f})", over,
+            (existing - floor) / 1.5, existing - floor <= 1.5, existing),
+        Row(f"7. redline schedule run, nothing due, {startup.TRACKED:,} tracked, empty feed (s)", f"{run:.2f}",
+            "< 1 s (bench frontier: the same at 100k-10M)", run, run < 1, run),
+        Row("   its crawl child alone, as the scheduler starts it (s)", f"{child:.2f}", "< 1 s", child, child < 1,
+            child),
+    ], found
 
 
 def memory_rows(label: str, tree: float, bound: float, single: float, pss: float) -> list[Row]:
@@ -512,6 +530,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.what == "real":
         try:
             rows, results["real_pages"] = real_rows(work, 3)
+            log("row 7: start-up, 5 interleaved rounds")
+            startup_found, results["startup"] = startup_rows(work, 5)
+            rows += startup_found
+            if args.large_real:
+                large, results["large_real_crawl"] = big_real_rows(work, args.large_real)
+                rows += large
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(table(rows))
@@ -535,6 +559,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             corpus.stop()
         real, results["real_pages"] = real_rows(work, 1 if args.quick else 2)
+        log(f"row 7: start-up, {3 if args.quick else 5} interleaved rounds")
+        started_rows, results["startup"] = startup_rows(work, 3 if args.quick else 5)
         results["crawl"]["checks"].update(results["real_pages"]["checks"])
         log("row 3: 50-edit history through Archive.record, git and zstd")
         history = edit_history(work)
@@ -550,7 +576,8 @@ def main(argv: list[str] | None = None) -> None:
         views, results["views"] = view_rows(history, big, reps, big_diff=not args.quick)
         log(f"row 6: redline serve, {reps * 40} interleaved requests per route")
         web, results["web"] = web_rows(big, reps * 40)
-        rows = crawl[:3] + real + crawl[3:-2] + history_rows(history) + views + web + crawl[-2:]  # memory rows last
+        rows = (crawl[:3] + real + crawl[3:-2] + history_rows(history) + views + web + started_rows
+                + crawl[-2:])  # memory rows last
         if args.large:
             large, results["large_crawl"] = big_crawl_rows(work, args.large)
             rows += large

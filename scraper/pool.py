@@ -19,6 +19,9 @@ from pebble.common import ProcessExpired
 from archive.capture import Extracted
 
 EXTRACT_MODULE = "scraper.extract"
+# Pages a worker extracts before it is replaced by a fresh fork: lxml and trafilatura keep caches that
+# grow with every page, and a fork from the forkserver costs a few milliseconds.
+MAX_TASKS = 200
 
 
 def extract(html: str, url: str) -> Extracted:
@@ -53,17 +56,24 @@ class ExtractionPool:
     def __init__(self, workers: int, timeout: float, max_bytes: int) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
-        self.started: Future[ProcessPool] = Future()
-        threading.Thread(target=self._start, args=(workers or os.cpu_count() or 1,), daemon=True,
-                         name="redline-pool-start").start()
+        self.size = workers or os.cpu_count() or 1
+        self.started: Future[ProcessPool] | None = None
 
-    def _start(self, size: int) -> None:
-        """Start the forkserver (which imports trafilatura) and fork the workers, off the reactor
-        thread, so that this happens while the first pages are fetched rather than after."""
+    def start(self) -> Future[ProcessPool]:
+        """Fork the workers on a thread, once: on the first page to extract, so a crawl that extracts
+        nothing (discovery, a run with nothing due) starts no workers; :func:`start_forkserver`
+        has usually imported trafilatura by then."""
+        if self.started is None:
+            self.started = Future()
+            threading.Thread(target=self._start, daemon=True, name="redline-pool-start").start()
+        return self.started
+
+    def _start(self) -> None:
+        assert self.started is not None
         try:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([EXTRACT_MODULE])
-            pool = ProcessPool(max_workers=size, context=context)
+            pool = ProcessPool(max_workers=self.size, max_tasks=MAX_TASKS, context=context)
             pool.schedule(os.getpid).result()  # pebble forks its workers on first use
             self.started.set_result(pool)
         except BaseException as exc:  # handed to whoever waits for the pool
@@ -72,7 +82,7 @@ class ExtractionPool:
     async def extract(self, html: str, url: str) -> Extracted:
         if len(html) > self.max_bytes:
             return Extracted(text="", markers=["too-large"])
-        pool = await asyncio.wrap_future(self.started)
+        pool = await asyncio.wrap_future(self.start())
         future = pool.schedule(extract, args=(html, url), timeout=self.timeout)
         try:
             return await asyncio.wrap_future(future)
@@ -82,6 +92,8 @@ class ExtractionPool:
             return Extracted(text="", markers=["worker-died"])
 
     def close(self) -> None:
+        if self.started is None:
+            return
         pool = self.started.result()
         pool.close()
         pool.join(timeout=10)

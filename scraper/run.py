@@ -19,6 +19,7 @@ from archive.capture import Found
 from archive.crawls import CrawlRequest, CrawlResult
 from archive.store import Outcome
 from scraper.pipelines import outcome_recorded
+from scraper.pool import start_forkserver
 from scraper.spiders.urls import UrlsSpider
 
 OnOutcome = Callable[[Outcome], None] | None
@@ -104,6 +105,7 @@ def discover_then_fetch(feeds: Sequence[str], sitemaps: Sequence[str], pick: Cal
         urls = pick(found)
         if not urls:
             return None
+        start_forkserver()  # pages will be extracted
         fetcher = _urls_crawler(process, result, on_outcome)
         crawlers.append(fetcher)
         return process.crawl(fetcher, urls=urls)

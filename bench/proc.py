@@ -34,7 +34,8 @@ class Run:
     tree_rss_mb: float    # peak of the summed RSS of the child and all its descendants (sampled)
     tree_pss_mb: float    # the same, proportional set size (shared pages split between processes)
     hwm_max_mb: float     # largest per-process peak RSS (VmHWM), exact however short the peak
-    hwm_sum_mb: float     # sum of per-process peaks: an upper bound on the tree's peak
+    hwm_sum_mb: float     # largest sum of the peaks of processes alive together: an upper bound on the tree's
+                          # peak (extraction workers replaced during a crawl are not added to their successors)
     main_cpu_s: float     # CPU seconds of the child itself (sampled)
     other_cpu_s: float    # CPU seconds of its descendants, e.g. extraction workers (sampled)
     stdout: str
@@ -72,10 +73,10 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def _sample(root: int, cpu: dict[int, float], hwm: dict[int, int]) -> tuple[int, int]:
-    """(sum of RSS, sum of PSS) in kB over ``root`` and its descendants; records each one's CPU seconds
-    and peak RSS (VmHWM, kB)."""
-    kids, todo, rss, pss = _children(), [root], 0, 0
+def _sample(root: int, cpu: dict[int, float], hwm: dict[int, int]) -> tuple[int, int, int]:
+    """(sum of RSS, sum of PSS, sum of peak RSS) in kB over ``root`` and its descendants alive now;
+    records each one's CPU seconds and peak RSS (VmHWM, kB)."""
+    kids, todo, rss, pss, peaks = _children(), [root], 0, 0, 0
     while todo:
         pid = todo.pop()
         todo += kids.get(pid, [])
@@ -85,6 +86,7 @@ def _sample(root: int, cpu: dict[int, float], hwm: dict[int, int]) -> tuple[int,
             cpu[pid] = (int(fields[11]) + int(fields[12])) / TICK
             with open(f"/proc/{pid}/status") as f:
                 hwm[pid] = max(hwm.get(pid, 0), int(f.read().split("VmHWM:")[1].split()[0]))
+            peaks += hwm[pid]
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
                     if line.startswith("Rss:"):
@@ -93,7 +95,7 @@ def _sample(root: int, cpu: dict[int, float], hwm: dict[int, int]) -> tuple[int,
                         pss += int(line.split()[1])
         except (OSError, IndexError, ValueError):
             continue
-    return rss, pss
+    return rss, pss, peaks
 
 
 def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
@@ -102,15 +104,15 @@ def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
         cores = _core_times()
         start = time.perf_counter()
         child = subprocess.Popen(args, stdout=out, stderr=err, text=True, cwd=ROOT, env=ENV)
-        peak = [0, 0]
+        peak = [0, 0, 0]
         cpu: dict[int, float] = {}
         hwm: dict[int, int] = {}
         done = threading.Event()
 
         def watch() -> None:
             while not done.wait(0.2):
-                rss, pss = _sample(child.pid, cpu, hwm)
-                peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+                rss, pss, peaks = _sample(child.pid, cpu, hwm)
+                peak[0], peak[1], peak[2] = max(peak[0], rss), max(peak[1], pss), max(peak[2], peaks)
 
         watcher = threading.Thread(target=watch, daemon=True)
         if sample:
@@ -134,7 +136,7 @@ def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
         err.seek(0)
         main_cpu = cpu.pop(child.pid, 0.0)
         result = Run(wall, peak[0] / 1024, peak[1] / 1024, max(hwm.values(), default=0) / 1024,
-                     sum(hwm.values()) / 1024, main_cpu, sum(cpu.values()), out.read(), err.read(), busy)
+                     peak[2] / 1024, main_cpu, sum(cpu.values()), out.read(), err.read(), busy)
     if child.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-5:])
         raise RuntimeError(f"{args[:6]} exited with {child.returncode}:\n{tail}")

@@ -21,7 +21,7 @@ from archive.capture import Extracted
 EXTRACT_MODULE = "scraper.extract"
 # Pages a worker extracts before it is replaced by a fresh fork: lxml and trafilatura keep caches that
 # grow with every page, and a fork from the forkserver costs a few milliseconds.
-MAX_TASKS = 200
+MAX_TASKS = 1000
 
 
 def extract(html: str, url: str) -> Extracted:

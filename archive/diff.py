@@ -121,11 +121,6 @@ def _sentences(text: str, start: int, end: int) -> str:
     return text[ends_before[-1] if ends_before else para_start:after.end() if after else para_end].strip()
 
 
-def changes(ops: list[Op]) -> list[dict[str, str]]:
-    """The JSON form: only the changed pieces, holding the changed text itself."""
-    return [{"op": o.op, "old": o.old, "new": o.new} for o in ops if o.op != "equal"]
-
-
 @dataclass(frozen=True)
 class Paragraph:
     """One paragraph of a diff: its spans (``Op`` pieces that never cross a paragraph break) and
@@ -152,8 +147,8 @@ def paragraph_spans(ops: list[Op]) -> list[Paragraph]:
                                  Op(kind, piece if kind == "delete" else "", piece if kind == "insert" else ""))
 
     for op in ops:
-        if op.op == "equal":
-            add("equal", op.old)
+        if op.op == "equal":  # the old text, unless the new one only adds the space before an insertion
+            add("equal", op.new if op.new.startswith(op.old) else op.old)
         elif op.op == "replace" and op.old and op.new and "\n\n" not in op.old + op.new:
             paras[-1].append(op)
         else:
@@ -175,6 +170,8 @@ def marked(paragraphs: list[Paragraph]) -> str:
 
     >>> print(marked(paragraph_spans(word_ops("A b.\\n\\nSame.", "A c.\\n\\nSame."))))
     A [-b.-]{+c.+}
+    >>> print(marked(paragraph_spans(word_ops("Prices rose.", "Prices rose. Police said more."))))
+    Prices rose. {+Police said more.+}
     """
     def piece(span: Op) -> str:
         old = f"[-{span.old}-]" if span.old and span.op in ("delete", "replace") else ""

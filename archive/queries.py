@@ -13,7 +13,6 @@ Articles
     ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do. Both also take
     an article's short ID (a prefix of the sha256 of its key) in place of a URL.
     ``short_ids(db, hashes) -> dict``, ``short_id(db, ref)``: short IDs, as long as it takes to be unique.
-    ``article_by_id(db, id) -> ArticleRef``: by its row id.
     ``list_articles(db, changed_since=, status=, site=, search=, limit=, after=) -> Page[ArticleSummary]``:
     most recently changed first.
 History
@@ -221,15 +220,6 @@ def short_ids(db: Db, hashes: Iterable[str]) -> dict[str, str]:
                 length = max(length, common + 1)
         found[full] = full[:length]
     return found
-
-
-def article_by_id(db: Db, article_id: int) -> ArticleRef:
-    """The article with this permanent ID, or an ArchiveError."""
-    with _connected(db) as conn:
-        row = conn.execute(_REF.where(A.c.id == article_id)).first()
-    if row is None:
-        raise ArchiveError(f"no archived article with ID {article_id}")
-    return ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:])
 
 
 def _search(text: str, *columns: Any) -> Any:

@@ -1,0 +1,38 @@
+"""extract_page on hand-written pages, with the real trafilatura: one parse serves both trafilatura and
+Redline's own signals, which must be read before trafilatura prunes the tree."""
+from __future__ import annotations
+
+from scraper.extract import extract_page
+
+PROSE = "".join(f"<p>The council met on Thursday and debated item {n} of the budget for the coming year.</p>"
+                for n in range(8))
+
+
+def page(head: str = "", before: str = "", after: str = "", prefix: str = "") -> str:
+    return (f"{prefix}<html lang='en'><head><title>Budget vote</title>{head}</head><body>"
+            f"<nav>{before}</nav><article><h1>Budget vote</h1>{PROSE}</article><footer>{after}</footer></body></html>")
+
+
+def test_an_xhtml_page_with_an_xml_declaration_is_extracted() -> None:
+    extracted = extract_page(page(prefix='<?xml version="1.0" encoding="utf-8"?>\n'), "https://example.com/a")
+    assert "item 7 of the budget" in extracted.text
+
+
+def test_update_stamp_and_links_outside_the_article_are_read_before_trafilatura_prunes_them() -> None:
+    teaser = "Storm closes the coastal road for a week"
+    html = page(before=f"<span>Updated: December 5, 2024, 10:14 a.m. ET</span><a href='/b'>{teaser}</a>",
+                after="<span><!-- build 1234 -->Last updated: <time datetime='2024-12-06T08:00:00Z'>Dec 6</time></span>")
+    html = html.replace("</article>", f"<p>Read more: {teaser}</p></article>")
+    extracted = extract_page(html, "https://example.com/a")
+    assert extracted.updated == "2024-12-06T08:00:00Z" and extracted.updated_signal == "visible"
+    assert "Updated:" not in extracted.text and "item 7 of the budget" in extracted.text
+    assert extracted.boilerplate == [f"Read more: {teaser}"]  # its link was only in the navigation
+    assert extracted.language == "en"
+
+
+def test_markers_match_whatever_the_case() -> None:
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle", "isAccessibleForFree": "False"}</script>'
+    assert extract_page(page(head=ld), "https://example.com/a").markers == ["paywall"]
+    assert extract_page(page(after="<div>Are You A Robot?</div>"), "https://example.com/a").markers == ["bot-wall"]
+    assert extract_page(page(after="<p>We Value Your Privacy</p>"), "https://example.com/a").markers == ["consent"]
+    assert extract_page(page(), "https://example.com/a").markers == []

@@ -27,6 +27,10 @@ CONCURRENT_REQUESTS = 16
 # Items per response handled in parallel: a page yields one article, and Scrapy starts this many
 # asyncio tasks per response (the default 100 cost ~2 ms of the crawl process per page).
 CONCURRENT_ITEMS = 4
+# Response bytes the spider and pipeline may hold at once before Scrapy stops sending requests
+# (default 5 MB): extraction is the bottleneck, and each waiting page is also held decoded; 1 MB
+# still keeps ~9 average pages queued for the extraction workers.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 AUTOTHROTTLE_ENABLED = True

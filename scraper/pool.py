@@ -19,8 +19,8 @@ from pebble.common import ProcessExpired
 from archive.capture import Extracted
 
 EXTRACT_MODULE = "scraper.extract"
-# Pages a worker extracts before it is replaced by a fresh fork: lxml and trafilatura keep caches that
-# grow with every page, and a fork from the forkserver costs a few milliseconds.
+# Pages a worker extracts before it is replaced by a fresh fork: a bound on any slow leak (a worker's
+# RSS plateaus after ~100 pages), rare enough that re-paying trafilatura's lazy loads does not matter.
 MAX_TASKS = 1000
 
 
@@ -71,9 +71,9 @@ class ExtractionPool:
     def _start(self) -> None:
         assert self.started is not None
         try:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([EXTRACT_MODULE])
-            pool = ProcessPool(max_workers=self.size, max_tasks=MAX_TASKS, context=context)
+            start_forkserver()  # a no-op when the crawl started it already
+            pool = ProcessPool(max_workers=self.size, max_tasks=MAX_TASKS,
+                               context=multiprocessing.get_context("forkserver"))
             pool.schedule(os.getpid).result()  # pebble forks its workers on first use
             self.started.set_result(pool)
         except BaseException as exc:  # handed to whoever waits for the pool

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive import tables as t
-from archive.recheck import Policy, next_due
+from archive.recheck import Policy, listed_update, next_due
 
 _TOUCHED = "redline_frontier_articles"
 CHUNK = 500  # ids or URLs per IN (...): SQLite and psycopg cap bound parameters
@@ -23,7 +23,7 @@ TR, A, AU, S = t.tracked, t.articles, t.article_urls, t.schedules
 
 def refresh(conn: Connection, where: Any) -> int:
     """Work out again the due time of the tracked rows ``where`` selects; returns how many."""
-    query = (select(TR.c.id, TR.c.first_seen, TR.c.last_seen, TR.c.hint, S.c.recheck, A.c.last_checked,
+    query = (select(TR.c.id, TR.c.first_seen, TR.c.last_seen, TR.c.hint, TR.c.hint_seen, S.c.recheck, A.c.last_checked,
                     A.c.last_changed, A.c.first_seen.label("article_seen"))
              .join(S, S.c.id == TR.c.schedule_id).outerjoin(AU, AU.c.url == TR.c.url)
              .outerjoin(A, A.c.id == AU.c.article_id).where(where))
@@ -31,7 +31,7 @@ def refresh(conn: Connection, where: Any) -> int:
     values = []
     for r in conn.execute(query):
         policy = policies.get(r.recheck) or policies.setdefault(r.recheck, Policy.parse(r.recheck))
-        due = next_due(policy, tracked_at=r.first_seen, listed_at=r.last_seen, hint=r.hint,
+        due = next_due(policy, tracked_at=r.first_seen, listed_at=r.last_seen, hint=listed_update(r.hint, r.hint_seen),
                        last_checked=r.last_checked, last_changed=r.last_changed, first_seen=r.article_seen)
         values.append({"row": r.id, "at": due.at, "why": due.why})
     if values:

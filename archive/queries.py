@@ -773,7 +773,7 @@ def _schedule_rows(conn: Connection, names: Sequence[str]) -> list[Row[Any]]:
 def _due_query(schedule: Row[Any], now: datetime, limit: int | None, only_due: bool,
                after: tuple[datetime, str] | None = None) -> Any:
     """One schedule's tracked URLs in due order, read along the index ``ix_tracked_due``."""
-    query = (select(literal(schedule.name).label("job"), TR.c.url, TR.c.hint, TR.c.due_at, TR.c.due_why)
+    query = (select(literal(schedule.name).label("job"), TR.c.url, TR.c.hint, TR.c.hint_seen, TR.c.due_at, TR.c.due_why)
              .where(TR.c.schedule_id == schedule.id).order_by(TR.c.due_at, TR.c.url).limit(limit))
     if only_due:
         query = query.where(TR.c.due_at <= now)
@@ -788,7 +788,7 @@ def due(db: Db, names: Sequence[str] = (), *, now: datetime, limit: int | None =
 
     Reads the stored due times (``archive.frontier``): at most ``limit`` rows per schedule, whatever
     the number of tracked URLs, then the articles of the rows returned, for the reasons."""
-    from archive.recheck import reason
+    from archive.recheck import listed_update, reason
 
     with _connected(db) as conn:
         found = _schedule_rows(conn, names)
@@ -807,7 +807,7 @@ def due(db: Db, names: Sequence[str] = (), *, now: datetime, limit: int | None =
     entries = []
     for r in rows:
         a = articles.get(r.url)
-        why = reason(r.due_why, now, hint=r.hint, last_changed=a.last_changed if a else None,
+        why = reason(r.due_why, now, hint=listed_update(r.hint, r.hint_seen), last_changed=a.last_changed if a else None,
                      first_seen=a.first_seen if a else None, status=a.status if a else None)
         entries.append(DueEntry(r.job, r.url, r.due_at, r.due_at <= now, why, a.last_checked if a else None))
     return entries

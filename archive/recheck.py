@@ -101,6 +101,18 @@ class Due:
     why: str
 
 
+def listed_update(hint: datetime | None, hint_seen: datetime | None) -> datetime | None:
+    """When a feed or sitemap says the page was updated, never later than when that was first listed:
+    a lastmod in the future (a wrong clock or time zone) is due once, when listed, not until it passes.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2024, 1, 1, tzinfo=UTC)
+    >>> listed_update(t + timedelta(days=365), t) == t, listed_update(t - timedelta(hours=1), t) < t
+    (True, True)
+    """
+    return min(hint, hint_seen) if hint and hint_seen else hint
+
+
 def next_due(policy: Policy, *, tracked_at: datetime, listed_at: datetime, hint: datetime | None,
              last_checked: datetime | None, last_changed: datetime | None, first_seen: datetime | None) -> Due:
     """When a tracked URL is next due, from stored times only, so it can be kept in an indexed column.
@@ -108,6 +120,7 @@ def next_due(policy: Policy, *, tracked_at: datetime, listed_at: datetime, hint:
     Never fetched: due when it was first tracked. Listed (feed or sitemap) as updated after the last
     check: due when it was listed. Otherwise the first moment, after the last check, at which the policy's
     interval for the article's age then (time since its last change) has passed since the last check.
+    ``hint`` is the listed update time as ``listed_update`` gives it.
 
     >>> from datetime import UTC
     >>> t = datetime(2024, 1, 1, tzinfo=UTC)

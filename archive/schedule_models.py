@@ -45,6 +45,7 @@ class Tracked(Base):
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     hint: Mapped[datetime | None]
+    hint_seen: Mapped[datetime | None]
     due_at: Mapped[datetime]
     due_why: Mapped[str]
 

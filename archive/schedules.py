@@ -113,16 +113,17 @@ def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> i
     keys = list(newest)
     with Session(engine) as session, session.begin():
         schedule_id = get(session, name).id
-        existing = {url: (row_id, hint) for start in range(0, len(keys), CHUNK) for row_id, url, hint in
-                    session.execute(select(sm.Tracked.id, sm.Tracked.url, sm.Tracked.hint).where(
+        existing = {row.url: row for start in range(0, len(keys), CHUNK) for row in session.execute(
+                    select(sm.Tracked.id, sm.Tracked.url, sm.Tracked.hint, sm.Tracked.hint_seen).where(
                         sm.Tracked.schedule_id == schedule_id, sm.Tracked.url.in_(keys[start:start + CHUNK])))}
         fresh = [{"schedule_id": schedule_id, "url": key, "source": item.source, "first_seen": now, "last_seen": now,
-                  "hint": item.hint, "due_at": now, "due_why": NEVER_FETCHED}
+                  "hint": item.hint, "hint_seen": now if item.hint else None, "due_at": now, "due_why": NEVER_FETCHED}
                  for key, item in newest.items() if key not in existing]
         if fresh:
             session.execute(insert(sm.Tracked), fresh)
-        seen = [{"id": row_id, "last_seen": now, "hint": max(filter(None, [hint, newest[url].hint]), default=None)}
-                for url, (row_id, hint) in existing.items()]
+        seen = [{"id": row.id, "last_seen": now, "hint": row.hint, "hint_seen": row.hint_seen}
+                | ({"hint": hint, "hint_seen": now} if hint and (row.hint is None or hint > row.hint) else {})
+                for url, row in existing.items() for hint in [newest[url].hint]]
         if seen:
             session.execute(update(sm.Tracked), seen)
         frontier.refresh_urls(session.connection(), schedule_id, keys)  # due times, in this transaction

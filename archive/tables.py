@@ -210,6 +210,9 @@ tracked = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("last_seen", UTCDateTime, nullable=False),
     Column("hint", UTCDateTime),
+    # When that hint was first listed: a hint later than this (a lastmod in the future, a publisher's
+    # clock ahead) counts from here, so it brings one check forward, not every check until it passes.
+    Column("hint_seen", UTCDateTime),
     # When it is next due for a re-check and why (archive.frontier keeps these current).
     Column("due_at", UTCDateTime, nullable=False),
     Column("due_why", String(32), nullable=False),

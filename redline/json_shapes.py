@@ -52,10 +52,10 @@ def event(e: EventEntry) -> dict[str, Any]:
 
 
 def log(versions: list[VersionEntry], events: list[EventEntry]) -> list[dict[str, Any]]:
-    """``log --json``: the versions; with ``--events``, the fetch events among them, by time (versions
-    first at equal times)."""
-    entries = [version(v) for v in versions] + [event(e) for e in events]
-    return sorted(entries, key=lambda entry: entry.get("captured_at") or entry["at"])
+    """``log --json``: the versions; with ``--events``, the fetch events among them, by time to the
+    microsecond, though printed to the second (versions first at equal times)."""
+    timed = [(v.captured_at, 0, version(v)) for v in versions] + [(e.at, 1, event(e)) for e in events]
+    return [entry for *_, entry in sorted(timed, key=lambda t: t[:2])]
 
 
 def show(d: VersionDetail) -> dict[str, Any]:

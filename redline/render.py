@@ -144,14 +144,14 @@ def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: S
     rules skipped in it."""
     from archive.queries import iso
 
-    rows = [[iso(v.captured_at), f"v{v.version}", describe(v.change, v.recovered_at), v.words, v.title or ""]
-            for v in versions]
-    rows += [[iso(e.at), "event", e.event, "", e.detail or ""] for e in events]
-    rows += [[iso(f.at), "fetch", f"{f.outcome} (HTTP {f.status})" if f.status else f.outcome, "",
-              "\n".join(f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in f.noise)]
-             for f in fetches]
-    rows.sort(key=lambda row: row[0])
-    table(["time", "what", "change", "words (all)", "title / detail"], rows)
+    timed = [(v.captured_at, [iso(v.captured_at), f"v{v.version}", describe(v.change, v.recovered_at), v.words,
+                               v.title or ""]) for v in versions]
+    timed += [(e.at, [iso(e.at), "event", e.event, "", e.detail or ""]) for e in events]
+    timed += [(f.at, [iso(f.at), "fetch", f"{f.outcome} (HTTP {f.status})" if f.status else f.outcome, "",
+                      "\n".join(f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in f.noise)])
+              for f in fetches]
+    timed.sort(key=lambda t: t[0])  # stable: versions, then events, then fetches at equal times
+    table(["time", "what", "change", "words (all)", "title / detail"], [row for _, row in timed])
 
 
 def describe(change: ChangeSummary | None, recovered_at: datetime | None = None) -> str:

@@ -327,6 +327,25 @@ def test_sitemap_lastmod_brings_a_check_forward(db: str, site: FakeSite, urls: l
     assert all("every 15m" in reason for reason in reasons.values()), reasons
 
 
+def test_a_lastmod_in_the_future_brings_one_check_forward_not_every_check(
+        db: str, site: FakeSite, urls: list[str]) -> None:
+    """A sitemap whose clock (or time zone) is hours ahead: its lastmod counts from when it was listed."""
+    from redline.fakesite import Route
+
+    ahead = (datetime.now(UTC) + timedelta(hours=5)).isoformat(timespec="seconds")
+    site.routes["/news-sitemap.xml"] = Route(body=sitemap([(urls[0], ahead)]), content_type="application/xml")
+    add_job(db, "ahead", "--every", "1h", "--sitemap", site.url("news-sitemap.xml"))
+    assert run_job(db, "ahead")["fetched"] == 1
+    assert run_job(db, "ahead")["fetched"] == 0, "a lastmod still in the future is not due again"
+    [entry] = invoke_json(db, "due", "ahead")
+    assert "every 15m" in entry["reason"] and not entry["due_now"], entry
+
+    later = (datetime.now(UTC) + timedelta(hours=6)).isoformat(timespec="seconds")
+    site.routes["/news-sitemap.xml"].body = sitemap([(urls[0], later)])
+    assert run_job(db, "ahead")["fetched"] == 1, "a newer lastmod, even in the future, is due once"
+    assert run_job(db, "ahead")["fetched"] == 0
+
+
 def test_unreachable_feed_is_a_run_problem_not_a_crash(db: str, site: FakeSite, urls: list[str]) -> None:
     add_job(db, "broken", "--every", "1h", "--feed", site.url("missing-feed.xml"), urls[0])
     summary = run_job(db, "broken")

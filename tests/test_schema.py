@@ -71,3 +71,10 @@ def test_the_store_keeps_due_times_current_and_the_upgrade_works_them_out_the_sa
     open_engine(f"sqlite:///{path}", writer=True).dispose()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT url, due_at, due_why FROM tracked ORDER BY url").fetchall() == before
+    downgrade(str(path), "0008")  # before tracked.hint_seen: revision 0009 adds it and fills it
+    with sqlite3.connect(path) as conn:
+        assert "hint_seen" not in {row[1] for row in conn.execute("PRAGMA table_info(tracked)")}
+    open_engine(f"sqlite:///{path}", writer=True).dispose()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT url, due_at, due_why FROM tracked ORDER BY url").fetchall() == before
+        assert conn.execute("SELECT count(*) FROM tracked WHERE hint IS NOT NULL AND hint_seen IS NULL").fetchone() == (0,)

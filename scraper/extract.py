@@ -22,15 +22,17 @@ EXTRACTOR = f"trafilatura {trafilatura.__version__}"
 OPTIONS = Extractor(output_format="python", with_metadata=True, comments=False, tables=True, dedup=False)
 
 # Searched in the lower-cased first 500 KB: case-sensitive patterns on a lowered copy are about
-# 20x faster than IGNORECASE ones on the page (11 ms of a real page's 52 ms went here).
-MARKERS = {
-    "paywall": re.compile(r"subscribe (?:now )?to (?:continue|keep) reading|this (?:article|content|story) is "
-                          r"(?:only )?(?:available|reserved) (?:to|for) (?:subscribers|members)|class=\"[^\"]*paywall"
-                          r"|\"isaccessibleforfree\"\s*:\s*\"?false"),
-    "bot-wall": re.compile(r"captcha|are you a robot|verify you are (?:a )?human|access denied|just a moment\.\.\."
-                           r"|cf-chl-|unusual traffic"),
-    "consent": re.compile(r"we value your privacy|cookie consent|consent-wall|before you continue to"),
-}
+# 20x faster than IGNORECASE ones on the page (11 ms of a real page's 52 ms went here), and one pattern
+# per phrase, each starting with a literal that re scans for, 2x faster than one alternation per marker
+# (1.2 ms against 2.6 ms a real page, the same markers on all 172 bench pages).
+MARKERS = {name: tuple(re.compile(phrase) for phrase in phrases) for name, phrases in {
+    "paywall": (r"subscribe (?:now )?to (?:continue|keep) reading",
+                r"this (?:article|content|story) is (?:only )?(?:available|reserved) (?:to|for) (?:subscribers|members)",
+                r"class=\"[^\"]*paywall", r"\"isaccessibleforfree\"\s*:\s*\"?false"),
+    "bot-wall": (r"captcha", r"are you a robot", r"verify you are (?:a )?human", r"access denied",
+                 r"just a moment\.\.\.", r"cf-chl-", r"unusual traffic"),
+    "consent": (r"we value your privacy", r"cookie consent", r"consent-wall", r"before you continue to"),
+}.items()}
 MARKER_BYTES = 500_000
 MAX_TEASER_WORDS = 40
 MIN_LINK_CHARS = 12
@@ -41,7 +43,7 @@ MIN_TEASER_LINK_CHARS = 4  # after a teaser label, a link this long is the tease
 def extract_page(html: str, url: str) -> Extracted:
     """Extract text and metadata; never raises for a bad page, returns empty text instead."""
     lowered = html[:MARKER_BYTES].lower()
-    markers = [name for name, pattern in MARKERS.items() if pattern.search(lowered)]
+    markers = [name for name, patterns in MARKERS.items() if any(p.search(lowered) for p in patterns)]
     doc = load_html(html)  # parsed once: our signals read it first, then trafilatura (which prunes it)
     if doc is None:
         return Extracted(text="", extractor=EXTRACTOR, markers=markers)

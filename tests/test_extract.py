@@ -36,3 +36,14 @@ def test_markers_match_whatever_the_case() -> None:
     assert extract_page(page(after="<div>Are You A Robot?</div>"), "https://example.com/a").markers == ["bot-wall"]
     assert extract_page(page(after="<p>We Value Your Privacy</p>"), "https://example.com/a").markers == ["consent"]
     assert extract_page(page(), "https://example.com/a").markers == []
+
+
+def test_every_marker_phrase_is_searched() -> None:
+    phrases = {"paywall": ["Subscribe now to continue reading", "This story is only available to subscribers",
+                           '<div class="article paywall-box">x</div>', '"isAccessibleForFree": false'],
+               "bot-wall": ["Please complete the CAPTCHA", "Verify you are human", "Access Denied",
+                            "Just a moment...", '<div id="cf-chl-widget">x</div>', "We have detected unusual traffic"],
+               "consent": ["Cookie consent", '<div class="consent-wall">x</div>', "Before you continue to Example"]}
+    for marker, texts in phrases.items():
+        for text in texts:
+            assert extract_page(page(after=text), "https://example.com/a").markers == [marker], text

@@ -7,6 +7,7 @@ module, which only looks the extractor up in the worker.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import threading
@@ -18,6 +19,7 @@ from pebble.common import ProcessExpired
 
 from archive.capture import Extracted
 
+logger = logging.getLogger(__name__)
 EXTRACT_MODULE = "scraper.extract"
 # Pages a worker extracts before it is replaced by a fresh fork: a bound on any slow leak (a worker's
 # RSS plateaus after ~100 pages), rare enough that re-paying trafilatura's lazy loads does not matter.
@@ -49,8 +51,10 @@ class ExtractionPool:
     """Runs :func:`scraper.extract.extract_page` in worker processes.
 
     A page over the size cap is not extracted; a page that runs past the
-    timeout has its worker killed. Both come back as empty text with a marker,
-    which the archive records as an extraction-failure event.
+    timeout has its worker killed; a page the workers cannot extract at all (the
+    pool cannot start, or the extractor fails to import) is not dropped. Each comes
+    back as empty text with a marker, which the archive records, raw capture and
+    all, as an extraction-failure event.
     """
 
     def __init__(self, workers: int, timeout: float, max_bytes: int) -> None:
@@ -82,14 +86,16 @@ class ExtractionPool:
     async def extract(self, html: str, url: str) -> Extracted:
         if len(html) > self.max_bytes:
             return Extracted(text="", markers=["too-large"])
-        pool = await asyncio.wrap_future(self.start())
-        future = pool.schedule(extract, args=(html, url), timeout=self.timeout)
         try:
-            return await asyncio.wrap_future(future)
+            pool = await asyncio.wrap_future(self.start())
+            return await asyncio.wrap_future(pool.schedule(extract, args=(html, url), timeout=self.timeout))
         except FutureTimeout:
             return Extracted(text="", markers=["timeout"])
         except ProcessExpired:
             return Extracted(text="", markers=["worker-died"])
+        except Exception as exc:  # the capture is recorded all the same, so nothing fetched is lost
+            logger.error("cannot extract %s: %s: %s", url, type(exc).__name__, exc)
+            return Extracted(text="", markers=["extractor-unavailable"])
 
     def close(self) -> None:
         if self.started is None:

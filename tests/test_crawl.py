@@ -86,3 +86,28 @@ def test_conditional_request_gets_304_and_records_unchanged(db: str, urls: list[
     assert site.log[-1]["headers"].get("If-None-Match")
     with sqlite3.connect(db) as conn:
         assert [r[0] for r in conn.execute("SELECT status FROM fetches ORDER BY id")] == [200, 304]
+
+
+def test_a_page_the_extractor_cannot_run_on_is_recorded_not_dropped(db: str, urls: list[str], tmp_path) -> None:
+    """A broken install (trafilatura fails to import in the workers): every fetched page is still
+    recorded, raw body and all, as a failed extraction; the next good crawl makes its first version."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import FAST
+
+    broken = tmp_path / "broken" / "trafilatura"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('a broken trafilatura install')\n")
+    args = [a for name, value in FAST.items() for a in ("-s", f"{name}={value}")]
+    done = subprocess.run([sys.executable, "-m", "redline", "--db", db, "crawl", "--json", *args, "--", urls[0]],
+                          capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "PYTHONPATH": str(broken.parent)})
+    assert json.loads(done.stdout)["outcomes"] == {"extract-failed": 1}, done.stderr
+    assert "a broken trafilatura install" in done.stderr
+    with sqlite3.connect(db) as conn:
+        [(status, outcome, stored)] = conn.execute("SELECT status, outcome, body_sha256 IS NOT NULL FROM fetches")
+    assert (status, outcome, stored) == (200, "extract-failed", 1)
+    assert crawl(db, urls[0])["new_articles"] == 1

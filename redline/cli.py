@@ -2,6 +2,7 @@
 view commands import no crawler code, so they start fast."""
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -29,7 +30,15 @@ def cli(ctx: click.Context, db: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="redline")
+    """The ``redline`` command; it leaves without the interpreter's teardown (``scraper.process``)."""
+    from scraper.process import leave
+
+    try:
+        cli(prog_name="redline")
+    except SystemExit as exc:  # click always ends this way; anything else is a bug and keeps its traceback
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        leave(exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1)
 
 
 # -- crawl ------------------------------------------------------------------------------------------

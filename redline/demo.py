@@ -40,6 +40,7 @@ def run_demo(db: str, fresh: bool) -> None:
         say(f"added schedule {JOB}; run 'redline scheduler' to start running it")
         summary(run_schedule(db_url, JOB), "first run")
         edit(site)
+        wait_until_due(db_url)
         summary(run_schedule(db_url, JOB), "second run (pages re-rendered: new counters, teasers, timestamps)")
     finally:
         site.stop()
@@ -76,6 +77,24 @@ def add_job(db_url: str, feed: str) -> None:
                                                 settings=dict(FAST)), utcnow())
     finally:
         engine.dispose()
+
+
+def wait_until_due(db_url: str) -> None:
+    """Wait until the first run's articles are due again (the job re-checks young ones every second),
+    as the archive's own due times say: a run that starts sooner has nothing to fetch."""
+    import time
+
+    from archive import queries
+    from archive.clock import utcnow
+    from archive.db import open_engine
+
+    engine = open_engine(db_url)
+    try:
+        soonest = queries.due(engine, [JOB], now=utcnow(), limit=1)
+    finally:
+        engine.dispose()
+    if soonest:
+        time.sleep(max(0.0, (soonest[0].due - utcnow()).total_seconds()))
 
 
 def show_views(db: str, db_url: str, urls: list[str]) -> None:

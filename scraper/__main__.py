@@ -4,6 +4,8 @@ Reads one :class:`archive.crawls.CrawlRequest` as JSON on stdin, runs it, and wr
 :class:`archive.crawls.CrawlResult` as JSON on stdout. Logs go to stderr; a problem the user can
 fix (no such schedule, an unreadable URL file) is one line on stderr and exit status 1. SIGTERM
 stops the crawl gracefully: what was fetched is recorded and the result says ``stopped``.
+Once the result is written, the process leaves without the interpreter's teardown
+(:func:`scraper.process.leave`).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sys
 
 from archive.crawls import CrawlRequest
 from archive.db import ArchiveError
+from scraper.process import leave
 
 
 def main() -> int:
@@ -32,4 +35,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())

@@ -1,0 +1,23 @@
+"""Leaving a Redline process once its work is done and written.
+
+The interpreter's teardown of Scrapy, Twisted and SQLAlchemy (clearing modules, freeing every object)
+took 0.1 s of a 0.7 s ``python -m scraper`` run with nothing due and 0.05 s of the ``redline`` that
+started it; by the time a command returns, everything is committed and its threads and workers are
+closed, so there is nothing left for the teardown to do.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+
+def leave(status: int) -> None:
+    """Flush what was written and logged, then exit with ``status`` without the interpreter's teardown."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be written anyway
+            pass
+    os._exit(status)

@@ -18,6 +18,7 @@ from pebble import ProcessPool
 from pebble.common import ProcessExpired
 
 from archive.capture import Extracted
+from scraper.memory import pin_mmap_threshold
 
 logger = logging.getLogger(__name__)
 EXTRACT_MODULE = "scraper.extract"
@@ -76,7 +77,7 @@ class ExtractionPool:
         assert self.started is not None
         try:
             start_forkserver()  # a no-op when the crawl started it already
-            pool = ProcessPool(max_workers=self.size, max_tasks=MAX_TASKS,
+            pool = ProcessPool(max_workers=self.size, max_tasks=MAX_TASKS, initializer=pin_mmap_threshold,
                                context=multiprocessing.get_context("forkserver"))
             pool.schedule(os.getpid).result()  # pebble forks its workers on first use
             self.started.set_result(pool)

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from archive.capture import Found
 from archive.crawls import CrawlRequest, CrawlResult
 from archive.store import Outcome
+from scraper.memory import pin_mmap_threshold
 from scraper.pipelines import outcome_recorded
 from scraper.pool import start_forkserver
 from scraper.spiders.urls import UrlsSpider
@@ -41,6 +42,7 @@ def crawl(urls: Sequence[str], db_url: str, overrides: dict[str, str], on_outcom
 
 def run(request: CrawlRequest, on_outcome: OnOutcome = None) -> CrawlResult:
     """Do what ``request`` asks: fetch its URLs, or run its schedule's discovery, tracking and re-checks."""
+    pin_mmap_threshold()
     if request.schedule is None:
         result = CrawlResult()
         crawlers: list[Crawler] = []

@@ -119,8 +119,10 @@ def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
             watcher.start()
         deadline = start + timeout
         while True:
-            pid, status, _usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:  # the process's own peak RSS and CPU, exact even when it ends between two samples
+                hwm[child.pid] = max(hwm.get(child.pid, 0), usage.ru_maxrss)
+                cpu[child.pid] = max(cpu.get(child.pid, 0.0), usage.ru_utime + usage.ru_stime)
                 break
             if time.perf_counter() > deadline:
                 child.kill()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
@@ -11,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 DEFAULT_DB = "redline.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+_opened: weakref.WeakSet[Engine] = weakref.WeakSet()  # for close_all
 
 
 def head_revision(folder: Path = MIGRATIONS / "versions") -> str:
@@ -90,7 +92,15 @@ def open_engine(url: str, *, writer: bool = False, must_exist: bool = False) -> 
         reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
         where = parsed.database if sqlite else shown
         raise ArchiveError(f"cannot open the archive {where}: {reason}; point --db at a Redline archive") from exc
+    _opened.add(engine)
     return engine
+
+
+def close_all() -> None:
+    """Close the idle connections of every engine this process opened: the last connection to a SQLite
+    file to close checkpoints its write-ahead log into the file, so the file alone holds everything."""
+    for engine in list(_opened):
+        engine.dispose()
 
 
 def read_only(engine: Engine) -> Engine:

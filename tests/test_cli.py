@@ -20,6 +20,7 @@ import pty
 import re
 import select
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -742,3 +743,21 @@ def test_bad_databases_are_one_line_errors(tmp_path: Path) -> None:
                                              "Redline archives are SQLite files or postgresql+psycopg:// URLs")
     assert_one_line_error(done["not-sqlite"], 1, f"cannot open the archive {text_file}: file is not a database; "
                                                  "point --db at a Redline archive")
+
+
+def test_the_archive_file_alone_holds_what_a_command_wrote(tmp_path: Path, site: FakeSite, urls: list[str]) -> None:
+    """``redline`` leaves without the interpreter's teardown, but closes its connections first: the last
+    one checkpoints SQLite's write-ahead log, so copying the .db file alone loses nothing."""
+    from tests.conftest import FAST, run_redline
+
+    db = str(tmp_path / "a.db")
+    settings = [a for name, value in FAST.items() for a in ("-s", f"{name}={value}")]
+    for args in (["crawl", *settings, urls[0]], ["schedule", "add", "watch", "--every", "1h", urls[1]]):
+        done = run_redline(db, *args)
+        assert done.returncode == 0, done.stderr
+        copy = tmp_path / "copy.db"
+        shutil.copyfile(db, copy)
+        with sqlite3.connect(copy) as conn:
+            counts = conn.execute("SELECT (SELECT count(*) FROM versions), (SELECT count(*) FROM schedules)").fetchone()
+        assert counts == (1, int(args[0] == "schedule")), (args[0], counts)
+        copy.unlink()

@@ -670,9 +670,9 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
 
 def _diff(conn: Connection, ref: ArticleRef, a: Row[Any], b: Row[Any], with_noise: bool) -> Diff:
     from archive.diff import locate, paragraph_spans, word_ops
-    from archive.reading import SiteNoise, read_text
+    from archive.reading import SiteNoise, read_pair
 
-    old_text, new_text = read_text(conn, a), read_text(conn, b)
+    old_text, new_text = read_pair(conn, a, b)
     if not with_noise:
         noise = SiteNoise(conn, ref.host)
         old_text, new_text = noise.significant_text(old_text, a), noise.significant_text(new_text, b)

@@ -38,6 +38,15 @@ def read_text(db: Session | Connection, version: Version | Row[Any]) -> str:
     return text
 
 
+def read_pair(db: Session | Connection, older: Version | Row[Any], newer: Version | Row[Any]) -> tuple[str, str]:
+    """Two versions' texts. A newer version stored as a delta against the older one (the usual case for
+    consecutive versions) is unpacked from it, so the delta chain is walked once, not twice."""
+    old_text = read_text(db, older)
+    if newer.article_id == older.article_id and newer.text_base == older.number:
+        return old_text, unpack(newer.text_blob, old_text)
+    return old_text, read_text(db, newer)
+
+
 def _chain_blobs() -> Any:
     """Blobs of the delta chain from version ``base`` back to its whole copy, newest first."""
     link = t.versions.alias("link")

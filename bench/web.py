@@ -33,7 +33,7 @@ def add_long_article(db: Path, versions: int = LONG) -> str:
         texts.append("\n\n".join(paras))
     engine = create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
-        article = conn.execute(text("SELECT max(id) + 1 FROM articles")).scalar_one()
+        article = conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM articles")).scalar_one()
         stamp = (T0.replace(tzinfo=None)).strftime("%Y-%m-%d %H:%M:%S.000000")
         conn.execute(text("INSERT INTO articles (id, key, host, status, first_seen, last_checked, last_changed, "
                           "version_count, key_sha256) VALUES (:id, :key, 'long.example', 'live', :t, :t, :t, :n, :sha)"),

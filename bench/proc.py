@@ -99,7 +99,8 @@ def _sample(root: int, cpu: dict[int, float], hwm: dict[int, int]) -> tuple[int,
 
 
 def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
-    """Run ``args``; with ``sample`` the tree's memory and CPU are read every 200 ms while it runs."""
+    """Run ``args``; with ``sample`` the tree's memory and CPU are read while it runs (every 20 ms for
+    the first second, then every 200 ms)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         cores = _core_times()
         start = time.perf_counter()
@@ -109,8 +110,8 @@ def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
         hwm: dict[int, int] = {}
         done = threading.Event()
 
-        def watch() -> None:
-            while not done.wait(0.2):
+        def watch() -> None:  # every 20 ms for the first second (short commands), then every 200 ms
+            while not done.wait(0.02 if time.perf_counter() - start < 1 else 0.2):
                 rss, pss, peaks = _sample(child.pid, cpu, hwm)
                 peak[0], peak[1], peak[2] = max(peak[0], rss), max(peak[1], pss), max(peak[2], peaks)
 
@@ -120,8 +121,8 @@ def run(args: list[str], timeout: float = 600, sample: bool = False) -> Run:
         deadline = start + timeout
         while True:
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:  # the process's own peak RSS and CPU, exact even when it ends between two samples
-                hwm[child.pid] = max(hwm.get(child.pid, 0), usage.ru_maxrss)
+            if pid:  # its own CPU, exact even when it ends between two samples (ru_maxrss is not: exec
+                # keeps the forking parent's peak in it)
                 cpu[child.pid] = max(cpu.get(child.pid, 0.0), usage.ru_utime + usage.ru_stime)
                 break
             if time.perf_counter() > deadline:

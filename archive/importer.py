@@ -270,17 +270,20 @@ def resolve_url(snapshot: Snapshot, fallback: str | None) -> str | None:
 
 
 def already_archived(archive: Archive, url: str, snapshot: Snapshot) -> bool:
-    """True when the article already has a version with this text captured in the same second,
-    so re-importing a history (or an export into its own archive) adds nothing."""
+    """True when the article already has a version with this text, headline and byline captured in the
+    same second, so re-importing a history (or an export into its own archive) adds nothing; a headline
+    changed within that second (exports keep whole seconds) is still a version of its own."""
     digest = sha256(clean_text(snapshot.text).encode("utf-8"))
     second = snapshot.captured_at.replace(microsecond=0)
     with archive.sessions() as session:
         article = find_article(session, url)
         if article is None:
             return False
-        times = session.scalars(select(m.Version.captured_at).where(m.Version.article_id == article.id,
-                                                                    m.Version.text_sha256 == digest))
-        return any(t.replace(microsecond=0) == second for t in times)
+        same_text = session.execute(select(m.Version.captured_at, m.Version.title, m.Version.byline).where(
+            m.Version.article_id == article.id, m.Version.text_sha256 == digest))
+        return any(at.replace(microsecond=0) == second and (title, byline) == (snapshot.meta.get("title"),
+                                                                                 snapshot.meta.get("byline"))
+                   for at, title, byline in same_text)
 
 
 def to_capture(snapshot: Snapshot, url: str) -> tuple[Capture, Extracted]:

@@ -334,6 +334,25 @@ def test_hostile_urls_and_titles_stay_inside_out_dir_and_round_trip(tmp_path: Pa
     assert {k: (v[0], v[2]) for k, v in versions_of(fresh).items()} == {k: (v[0], v[2]) for k, v in stored.items()}
 
 
+def test_a_headline_changed_within_one_second_survives_export_and_import(tmp_path: Path) -> None:
+    """Exports keep whole seconds: a headline edit captured in the same second as the version before it
+    (same text) is still its own version in a fresh archive, and re-importing adds nothing."""
+    from datetime import timedelta
+
+    db, fresh = str(tmp_path / "a.db"), str(tmp_path / "fresh.db")
+    archive = Archive(open_engine(f"sqlite:///{db}", writer=True))
+    text = "The council approved the budget on Thursday after a long debate about the new tram line. " * 3
+    at = datetime(2024, 12, 5, 12, 0, 0, 100_000, tzinfo=UTC)
+    for n, title in enumerate(["Council approves budget", "Council approves budget, tram line delayed"]):
+        archive.record(Capture("https://news.example/a/1", at + timedelta(microseconds=500_000 * n), status=200,
+                               body=f"<p>{n}</p>".encode()), Extracted(text, title=title, extractor="test"))
+    archive.engine.dispose()
+    ok(db, "export", str(tmp_path / "md"), "--format", "md", "--all-versions")
+    assert ok(fresh, "import", str(tmp_path / "md")).stdout.strip() == "imported 2 versions, unchanged 0, skipped 0"
+    assert [v[2] for _, v in sorted(versions_of(fresh).items())] == [v[2] for _, v in sorted(versions_of(db).items())]
+    assert ok(db, "import", str(tmp_path / "md")).stdout.strip() == "imported 0 versions, unchanged 2, skipped 0"
+
+
 # -- import -----------------------------------------------------------------------------------------
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="seed snapshots not present")

@@ -16,6 +16,7 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ import zstandard
 
 from redline.fakesite import FakeSite, load_stories
 from tests.conftest import crawl, downgrade, run_redline
+from tests.receivers import wait_for
 
 BIN = Path(sys.executable).parent
 HOSTILE_TITLE = '<script>alert("t")</script> Pact *enters* [force](javascript:alert(1)) & more'
@@ -45,6 +47,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     urls = [site.add(story) for story in stories]
     try:
         assert crawl(db, *urls, settings=NOT_REFRESHED)["new_articles"] == 5
+        # WARC-Date, CDXJ and WACZ pages count whole seconds: two captures of one URL in the same second
+        # are one moment to a replay tool, so the second crawl starts in a later second
+        first = datetime.now(UTC).replace(microsecond=0)
+        wait_for("the next second", lambda: datetime.now(UTC).replace(microsecond=0) > first)
         stories[0].paragraphs[0] = stories[0].paragraphs[0].replace("Wednesday", "Thursday")
         stories[0].paragraphs.append("Correction: An earlier version misstated the day. It was Thursday.")
         stories[1].title = HOSTILE_TITLE

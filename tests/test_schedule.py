@@ -300,7 +300,7 @@ def test_job_tracks_feed_articles_and_keeps_checking_those_that_left_the_feed(
     site.routes["/rss.xml"].body = rss([(urls[2], "Thu, 05 Dec 2024 10:00:00 GMT")])
     site.story(urls[0].split("/", 3)[3]).paragraphs.append(
         "Correction: this article has been updated to reflect the treaty's ratification date.")
-    time.sleep(1.1)
+    wait_for(lambda: all(d["due_now"] for d in invoke_json(db, "due", "feed")), what="both articles to be due")
     second = run_job(db, "feed")
     assert (second["discovered"], second["fetched"], second["new_articles"], second["new_versions"]) == (1, 3, 1, 1)
     assert versions(db, urls[0]) == [1, 2]

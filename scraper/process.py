@@ -2,11 +2,11 @@
 
 The interpreter's teardown of Scrapy, Twisted and SQLAlchemy (clearing modules, freeing every object)
 took 0.1 s of a 0.7 s ``python -m scraper`` run with nothing due and 0.05 s of the ``redline`` that
-started it; by the time a command returns, everything is committed and its threads and workers are
-closed, so there is nothing left for the teardown to do but close the database connections, which
-``leave`` does (a SQLite file's write-ahead log is checkpointed into the file when its last connection
-closes: without that, a copy of the file alone would miss the last writes). Under a profiler or a tracer (cProfile, coverage),
-which write their results at exit, it exits normally.
+started it. By the time a command returns, everything is committed and its threads and workers are
+closed; all the teardown still did was close the database connections, which ``leave`` does itself
+(the last connection to a SQLite file checkpoints its write-ahead log into the file: without that, a
+copy of the file alone would miss the last writes). Under a profiler or a tracer (cProfile,
+coverage), which write their results at exit, it exits normally.
 """
 from __future__ import annotations
 

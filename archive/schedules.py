@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -99,6 +100,14 @@ def listed_urls(schedule: sm.Schedule) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
+def _kept_hint(row: Any, hint: datetime | None, now: datetime) -> dict[str, datetime | None]:
+    """The tracked row's hint after a listing: a newer listed update time replaces the stored one and
+    is first listed ``now``; otherwise the stored hint and when it was first listed stay."""
+    if hint and (row.hint is None or hint > row.hint):
+        return {"hint": hint, "hint_seen": now}
+    return {"hint": row.hint, "hint_seen": row.hint_seen}
+
+
 def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> int:
     """Add found URLs to the schedule's tracking, keeping the newest hint; returns how many are new."""
     newest: dict[str, Found] = {}
@@ -121,9 +130,8 @@ def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> i
                  for key, item in newest.items() if key not in existing]
         if fresh:
             session.execute(insert(sm.Tracked), fresh)
-        seen = [{"id": row.id, "last_seen": now, "hint": row.hint, "hint_seen": row.hint_seen}
-                | ({"hint": hint, "hint_seen": now} if hint and (row.hint is None or hint > row.hint) else {})
-                for url, row in existing.items() for hint in [newest[url].hint]]
+        seen = [{"id": row.id, "last_seen": now, **_kept_hint(row, newest[url].hint, now)}
+                for url, row in existing.items()]
         if seen:
             session.execute(update(sm.Tracked), seen)
         frontier.refresh_urls(session.connection(), schedule_id, keys)  # due times, in this transaction

@@ -27,7 +27,7 @@ from typing import Any
 import lxml.html
 from lxml.html import HtmlElement
 
-from archive.normalize import comparable
+from archive.text.normalize import comparable
 from bench.realpages import MAX_BYTES, RealPage, point_at
 from redline.fakesite import FakeSite
 

@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from archive.db import open_engine
-from archive.recheck import Policy, next_due
+from archive.schema.db import open_engine
+from archive.watch.recheck import Policy, next_due
 from bench import proc
 
 NOW = datetime.now(UTC).replace(microsecond=0)

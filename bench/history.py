@@ -13,14 +13,14 @@ from pathlib import Path
 import zstandard
 from sqlalchemy import create_engine, select, text
 
-from archive import models as m
 from archive.capture import Capture
-from archive.db import open_engine
-from archive.normalize import comparable, digest, paragraphs
-from archive.reading import read_text
-from archive.store import Archive
-from archive.tables import key_sha256
-from archive.textpack import FULL_EVERY, LEVEL, pack
+from archive.queries.reading import read_text
+from archive.schema import models as m
+from archive.schema.db import open_engine
+from archive.schema.tables import key_sha256
+from archive.store.facade import Archive
+from archive.text.normalize import comparable, digest, paragraphs
+from archive.text.textpack import FULL_EVERY, LEVEL, pack
 from redline.fakesite import Story, load_stories, render
 
 T0 = datetime(2024, 12, 5, 9, 0, tzinfo=UTC)

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.text.textpack import FULL_EVERY
 from bench import proc, realpages, startup
 from bench.corpus import HOSTS, Corpus, serve
-from archive.textpack import FULL_EVERY
 from bench.history import edit_history, synthetic_archive
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from archive.queries import SHORT_ID
-from archive.tables import key_sha256
-from archive.textpack import pack
+from archive.schema.tables import key_sha256
+from archive.text.textpack import pack
 from bench import proc
 from bench.history import T0
 from redline.fakesite import load_stories

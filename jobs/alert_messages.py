@@ -13,10 +13,9 @@ from string import Formatter, punctuation
 from typing import Any
 from urllib.parse import quote
 
-from archive.diff import Op, paragraph_spans, word_ops
-from archive.queries import VersionChange, iso
+from archive.queries import VersionChange, iso, json_shapes
+from archive.text.diff import Op, paragraph_spans, word_ops
 from archive.vocab import ChangeKind
-from redline import json_shapes
 
 DEFAULT_DIFF_PATH = "/diff?url={url}&from={from}&to={to}"
 PLACEHOLDERS = {"url", "host", "from", "to"}

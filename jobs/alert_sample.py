@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from archive import queries
-from archive.diff import paragraph_spans, word_ops
+from archive.text.diff import paragraph_spans, word_ops
 from archive.vocab import ChangeKind
 from jobs.alert_messages import Message, build
 from jobs.alert_sender import SendOptions

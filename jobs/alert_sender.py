@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from archive import alerts, queries
-from archive.alerts import private_target
+from archive import queries
+from archive.watch import alerts
+from archive.watch.alerts import private_target
 from jobs.alert_messages import DEFAULT_DIFF_PATH, Message, build, check_diff_path
 
 log = logging.getLogger("redline.alerts")

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 
 from archive.crawls import CrawlRequest, CrawlResult
-from archive.db import ArchiveError
+from archive.errors import ArchiveError
 
 COMMAND = (sys.executable, "-m", "scraper")
 STOP_GRACE = 30.0  # seconds a crawl gets to record what it fetched after SIGTERM before it is killed

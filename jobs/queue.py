@@ -15,8 +15,9 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
-from archive.db import ArchiveError, open_engine
-from archive.normalize import url_key
+from archive.errors import ArchiveError
+from archive.schema.db import open_engine
+from archive.text.normalize import url_key
 from jobs.child import CrawlFailed
 
 QUEUE = "redline-recheck"

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from archive import runs, schedules
 from archive.crawls import CrawlRequest
-from archive.db import open_engine
+from archive.schema.db import open_engine
+from archive.watch import runs, schedules
 from jobs.child import CrawlFailed, CrawlTimeout, run_crawl
 
 MAX_ERROR_LINES = 5

@@ -21,13 +21,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
-from archive import runs, schedules
-from archive.db import open_engine
 from archive.clock import utcnow
+from archive.schema.db import open_engine
+from archive.watch import runs, schedules
 from jobs.alert_sender import send_logged
 from jobs.child import STOP_GRACE, signal_group, terminate
-from jobs.triggers import build_trigger, first_run
 from jobs.schedule_run import run_schedule
+from jobs.triggers import build_trigger, first_run
 
 logger = logging.getLogger("redline.scheduler")
 ALERTS_JOB = "redline:alerts"  # not a valid schedule name, so it never clashes with one

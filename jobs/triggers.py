@@ -15,7 +15,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from archive.db import ArchiveError
+from archive.errors import ArchiveError
 
 if TYPE_CHECKING:
     from archive.queries import ScheduleEntry

@@ -12,11 +12,11 @@ from procrastinate import App
 from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 
-from archive.db import open_engine
+from archive.schema.db import open_engine
 from jobs.alert_sender import send_logged
 from jobs.batch import Batcher
-from jobs.queue import QUEUE, RETRY, ensure_schema, make_app
 from jobs.child import CrawlFailed
+from jobs.queue import QUEUE, RETRY, ensure_schema, make_app
 
 log = logging.getLogger("redline.worker")
 STALLED_HEARTBEATS = 3  # a worker silent for this many heartbeat intervals is taken for dead

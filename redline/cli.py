@@ -8,8 +8,19 @@ from typing import Any
 import click
 
 from redline import cli_alert, cli_cite, cli_export, cli_queue, cli_schedule, cli_serve
-from redline.options import (NEGATIVE_NUMBERS, OneLineErrors, UserError, accept_db_after, db_url, engine,
-                             handles_errors, json_option, parse_settings, parse_since, read_urls)
+from redline.options import (
+    NEGATIVE_NUMBERS,
+    OneLineErrors,
+    UserError,
+    accept_db_after,
+    db_url,
+    engine,
+    handles_errors,
+    json_option,
+    parse_settings,
+    parse_since,
+    read_urls,
+)
 from redline.output import clean, emit_json, table
 
 
@@ -122,8 +133,7 @@ def list_cmd(ctx: click.Context, changed_since: str | None, as_json: bool) -> No
     \b
     redline list --changed-since 7d --json
     """
-    from archive.queries import list_articles
-    from redline import json_shapes
+    from archive.queries import json_shapes, list_articles
     from redline.render import print_articles
 
     since = parse_since(changed_since) if changed_since else None
@@ -158,7 +168,7 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
     redline log 5bd48fa661 --json --events
     """
     from archive import queries
-    from redline import json_shapes
+    from archive.queries import json_shapes
     from redline.render import print_log
 
     with engine(ctx).connect() as conn:
@@ -187,8 +197,8 @@ def show(ctx: click.Context, url: str, number: int | None, as_json: bool) -> Non
     \b
     redline show https://example.com/news/story --version 1
     """
+    from archive.queries import json_shapes
     from archive.queries import show as show_version
-    from redline import json_shapes
     from redline.render import print_version
 
     detail = show_version(engine(ctx), url, number)
@@ -219,7 +229,7 @@ def diff(ctx: click.Context, url: str, old: int | None, new: int | None, fmt: st
     redline diff https://example.com/news/story -2 -1 --json --context
     """
     from archive.queries import diff as version_diff
-    from redline import json_shapes
+    from archive.queries import json_shapes
     from redline.render import print_diff
 
     if old is not None and new is None:
@@ -265,8 +275,7 @@ def reextract(ctx: click.Context, urls: tuple[str, ...], as_json: bool) -> None:
     redline reextract
     redline reextract https://example.com/news/story
     """
-    from archive.queries import reextract_summary
-    from redline import json_shapes
+    from archive.queries import json_shapes, reextract_summary
     from scraper.reextract import reextract as run
 
     outcomes = run(engine(ctx, writer=True), urls)
@@ -340,7 +349,7 @@ def ignore_add(ctx: click.Context, host: str, pattern: str) -> None:
     \b
     redline ignore add www.example.com '^Listen to this article'
     """
-    from archive.rules import add_rule
+    from archive.store.rules import add_rule
 
     add_rule(engine(ctx, writer=True, must_exist=False), host, pattern)
     click.echo(f"added rule for {clean(host)}: {clean(pattern)} (applies to later fetches and to diffs)")
@@ -357,7 +366,7 @@ def ignore_remove(ctx: click.Context, host: str, pattern: str) -> None:
     \b
     redline ignore remove www.example.com '^Listen to this article'
     """
-    from archive.rules import remove_rule
+    from archive.store.rules import remove_rule
 
     remove_rule(engine(ctx, writer=True), host, pattern)
     click.echo(f"removed rule for {clean(host)}: {clean(pattern)}")
@@ -376,7 +385,7 @@ def ignore_list(ctx: click.Context, as_json: bool, learned: bool) -> None:
     redline ignore list --json              # the rules
     redline ignore list --learned --json    # the learned templates
     """
-    from archive.rules import list_rules, list_templates
+    from archive.store.rules import list_rules, list_templates
 
     db = engine(ctx)
     if as_json:
@@ -405,7 +414,7 @@ def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned
     redline ignore forget www.example.com 3f2a9c0d11e4b5a6
     redline ignore forget www.example.com --all-learned
     """
-    from archive.rules import forget_templates
+    from archive.store.rules import forget_templates
 
     if bool(digest) == all_learned:
         raise UserError("give a template HASH or --all-learned (see 'redline ignore list')", exit_code=2)

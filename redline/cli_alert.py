@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from redline import json_shapes
+from archive.queries import json_shapes
 from redline.options import UserError, engine, handles_errors, json_option
 from redline.output import clean, emit_json, table
 
@@ -69,7 +69,7 @@ def add(ctx: click.Context, name: str, targets: tuple[str, ...], sites: tuple[st
     """
     from datetime import UTC, datetime
 
-    from archive.alerts import BadRule, RuleSpec, add_rule, check_site, parse_kinds
+    from archive.watch.alerts import BadRule, RuleSpec, add_rule, check_site, parse_kinds
     from jobs.alert_sender import BadTarget, check_target
 
     if not targets:
@@ -112,7 +112,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 
 def _private(url: str) -> str:
-    from archive.alerts import private_target
+    from archive.watch.alerts import private_target
 
     return private_target(url)
 
@@ -137,7 +137,7 @@ def remove(ctx: click.Context, name: str) -> None:
     \b
     redline alert remove desk
     """
-    from archive.alerts import remove_rule
+    from archive.watch.alerts import remove_rule
 
     cancelled = remove_rule(engine(ctx, writer=True), name)
     click.echo(f"removed alert {name}; cancelled {cancelled} pending alert(s)", err=True)
@@ -153,7 +153,7 @@ def pause(ctx: click.Context, name: str) -> None:
     \b
     redline alert pause desk
     """
-    from archive.alerts import set_paused
+    from archive.watch.alerts import set_paused
 
     set_paused(engine(ctx, writer=True), name, True)
 
@@ -168,7 +168,7 @@ def resume(ctx: click.Context, name: str) -> None:
     \b
     redline alert resume desk
     """
-    from archive.alerts import set_paused
+    from archive.watch.alerts import set_paused
 
     set_paused(engine(ctx, writer=True), name, False)
 
@@ -187,9 +187,9 @@ def test(ctx: click.Context, name: str, base_url: str | None, diff_path: str | N
     redline alert test desk
     redline alert test desk --base-url https://redline.example.org
     """
-    from archive.alerts import rule_targets
-    from jobs.alert_sender import deliver
+    from archive.watch.alerts import rule_targets
     from jobs.alert_sample import sample_message
+    from jobs.alert_sender import deliver
 
     db = engine(ctx)
     options = _options(base_url, diff_path)

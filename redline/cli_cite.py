@@ -12,7 +12,7 @@ from redline.output import clean, emit_json
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from archive.verify import Report
+    from archive.proof.verify import Report
 
 
 @click.command(context_settings=NEGATIVE_NUMBERS)
@@ -37,7 +37,7 @@ def cite(ctx: click.Context, url: str, old: int | None, new: int | None, output:
     """
     from pathlib import Path
 
-    from archive.cite import write_citation
+    from archive.proof.cite import write_citation
 
     if not output.endswith(".wacz"):
         raise UserError(f"output {output} must end in .wacz", 2)
@@ -68,9 +68,9 @@ def verify(ctx: click.Context, url: str | None, head_only: bool, as_json: bool) 
     redline verify --article https://example.com/news/story
     redline verify --head          # publish or e-mail this string to yourself
     """
-    from archive import chain
-    from archive.timestamps import trusted_roots
-    from archive.verify import verify as run_verify
+    from archive.proof import chain
+    from archive.proof.timestamps import trusted_roots
+    from archive.proof.verify import verify as run_verify
 
     eng = engine(ctx)
     if head_only:
@@ -97,7 +97,7 @@ def _article_id(eng: Engine, url: str) -> int:
 
 
 def _print_report(report: Report) -> None:
-    from archive.chain import head_string
+    from archive.proof.chain import head_string
 
     if report.problems:
         click.echo(f"FAILED: {len(report.problems)} problem(s); first: {clean(str(report.problems[0]))}")

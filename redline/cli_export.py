@@ -32,7 +32,7 @@ def export(ctx: click.Context, out_dir: str, fmt: str, urls: tuple[str, ...], si
     """
     from pathlib import Path
 
-    from archive.export import export as run_export
+    from archive.exports.dispatch import export as run_export
 
     check_urls(urls, ids=True)
     when = parse_since(since) if since else None
@@ -60,7 +60,7 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], url: str | None, as_j
     redline import out/
     redline import snapshots/ --url https://example.com/news/story
     """
-    from archive.importer import ImportReport, UnreadablePath, read_paths, record_snapshots
+    from archive.store.importer import ImportReport, UnreadablePath, read_paths, record_snapshots
 
     check_urls((url,) if url else ())
 

@@ -9,7 +9,7 @@ from redline.output import emit_json
 
 def enqueue_urls(db: str | None, urls: list[str], as_json: bool) -> None:
     """``redline crawl --queue``: queue a re-check per URL and print queued and skipped counts."""
-    from archive.db import database_url
+    from archive.schema.db import database_url
     from jobs.queue import enqueue
 
     queued, skipped = enqueue(database_url(db), urls)
@@ -51,7 +51,7 @@ def worker(ctx: click.Context, concurrency: int, batch_size: int, batch_wait: fl
     import asyncio
     import logging
 
-    from archive.db import database_url
+    from archive.schema.db import database_url
     from jobs.queue import conninfo
     from jobs.worker import WorkerConfig, serve
 

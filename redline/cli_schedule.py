@@ -56,11 +56,11 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
     redline schedule add papers --cron "0 */2 * * *" --tz Europe/Berlin --sitemap https://example.com/news.xml
     redline schedule add watchlist --every 1h --urls-file watch.txt --recheck 6h:15m,1d:1h,30d:1d,14d
     """
-    from archive.db import ArchiveError
     from archive.clock import utcnow
-    from archive.recheck import BadDuration, Policy, parse_duration
-    from archive.schedules import InvalidSchedule, JobSpec, validate
-    from archive.schedules import add as add_schedule
+    from archive.errors import ArchiveError
+    from archive.watch.recheck import BadDuration, Policy, parse_duration
+    from archive.watch.schedules import InvalidSchedule, JobSpec, validate
+    from archive.watch.schedules import add as add_schedule
     from jobs.triggers import build_trigger
 
     if bool(every) == bool(cron):
@@ -109,9 +109,8 @@ def list_schedules(ctx: click.Context, as_json: bool) -> None:
     redline schedule list --json
     """
     from archive.clock import utcnow
-    from archive.queries import iso, schedules
+    from archive.queries import iso, json_shapes, schedules
     from jobs.triggers import next_run
-    from redline import json_shapes
 
     now = utcnow()
     found = [(s, next_run(s, now)) for s in schedules(engine(ctx))]
@@ -126,7 +125,7 @@ def list_schedules(ctx: click.Context, as_json: bool) -> None:
 
 
 def _when(every_seconds: int | None, cron: str | None, timezone: str) -> str:
-    from archive.recheck import format_duration
+    from archive.watch.recheck import format_duration
 
     if every_seconds:
         return f"every {format_duration(timedelta(seconds=every_seconds))}"
@@ -152,14 +151,14 @@ def remove(ctx: click.Context, name: str) -> None:
     \b
     redline schedule remove world
     """
-    from archive.schedules import remove as remove_schedule
+    from archive.watch.schedules import remove as remove_schedule
 
     remove_schedule(engine(ctx, writer=True), name)
     click.echo(f"removed schedule {name}")
 
 
 def _set_paused(ctx: click.Context, name: str, paused: bool) -> None:
-    from archive.schedules import set_paused
+    from archive.watch.schedules import set_paused
 
     set_paused(engine(ctx, writer=True), name, paused)
     click.echo(f"{'paused' if paused else 'resumed'} schedule {name}")
@@ -245,7 +244,7 @@ def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: s
     redline scheduler
     redline scheduler --run-timeout 30m --parallel 4
     """
-    from archive.recheck import BadDuration, parse_duration
+    from archive.watch.recheck import BadDuration, parse_duration
     from jobs.scheduler import Options, Scheduler
 
     try:
@@ -271,9 +270,8 @@ def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None
     \b
     redline runs --job world --limit 5
     """
+    from archive.queries import json_shapes, schedules
     from archive.queries import runs as run_history
-    from archive.queries import schedules
-    from redline import json_shapes
     from redline.render import print_runs
 
     db = engine(ctx)
@@ -298,10 +296,9 @@ def due(ctx: click.Context, names: tuple[str, ...], limit: int, as_json: bool) -
     \b
     redline due world --limit 10
     """
-    from archive.queries import due as due_list
     from archive.clock import utcnow
-    from redline import json_shapes
-    from archive.queries import iso
+    from archive.queries import due as due_list
+    from archive.queries import iso, json_shapes
 
     rows = due_list(engine(ctx), names, now=utcnow(), limit=limit)
     if as_json:

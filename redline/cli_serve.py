@@ -55,7 +55,7 @@ def serve(ctx: click.Context, host: str, port: int, base_url: str | None, db: st
     """
     import uvicorn
 
-    from archive.db import read_only
+    from archive.schema.db import read_only
     from redline.web.app import create_app
 
     if db:

@@ -11,8 +11,7 @@ from typing import Any
 
 import click
 
-from archive.db import ArchiveError
-
+from archive.errors import ArchiveError
 from redline.fakesite import FakeSite, Route, load_stories
 
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "8"}
@@ -21,7 +20,7 @@ JOB = "demo"
 
 def run_demo(db: str, fresh: bool) -> None:
     """Serve, run the job, edit, run it again, then print the history, a diff and the runs."""
-    from archive.db import database_url
+    from archive.schema.db import database_url
 
     if fresh:
         for suffix in ("", "-wal", "-shm"):
@@ -65,9 +64,9 @@ def command_name() -> str:
 
 def add_job(db_url: str, feed: str) -> None:
     """The demo's job; an earlier demo's job in a reused archive points at a site that is gone: replace it."""
-    from archive import schedules
-    from archive.db import open_engine
     from archive.clock import utcnow
+    from archive.schema.db import open_engine
+    from archive.watch import schedules
 
     engine = open_engine(db_url, writer=True)
     try:
@@ -86,7 +85,7 @@ def wait_until_due(db_url: str) -> None:
 
     from archive import queries
     from archive.clock import utcnow
-    from archive.db import open_engine
+    from archive.schema.db import open_engine
 
     engine = open_engine(db_url)
     try:
@@ -100,7 +99,7 @@ def wait_until_due(db_url: str) -> None:
 def show_views(db: str, db_url: str, urls: list[str]) -> None:
     """What 'redline log', 'diff', 'list' and 'runs' print, from the same query layer and renderers."""
     from archive import queries
-    from archive.db import open_engine
+    from archive.schema.db import open_engine
     from redline.render import print_articles, print_diff, print_log, print_runs
 
     engine = open_engine(db_url)

@@ -28,10 +28,9 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn archive errors into one-line messages instead of tracebacks."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from archive.db import ArchiveError
         from sqlalchemy.exc import OperationalError
 
-        from archive.db import InvalidInput
+        from archive.errors import ArchiveError, InvalidInput
 
         try:
             return func(*args, **kwargs)
@@ -93,14 +92,14 @@ def accept_db_after(command: click.Command) -> None:
 
 def db_url(ctx: click.Context) -> str:
     """The archive's SQLAlchemy URL from ``--db``, ``REDLINE_DB`` or the default."""
-    from archive.db import database_url
+    from archive.schema.db import database_url
 
     return database_url(ctx.find_root().obj["db"])
 
 
 def engine(ctx: click.Context, *, writer: bool = False, must_exist: bool = True) -> Any:
     """An engine on the archive named by the root group's ``--db``."""
-    from archive.db import open_engine
+    from archive.schema.db import open_engine
 
     return open_engine(db_url(ctx), writer=writer, must_exist=must_exist)
 
@@ -108,7 +107,7 @@ def engine(ctx: click.Context, *, writer: bool = False, must_exist: bool = True)
 def read_urls(urls: tuple[str, ...], urls_file: str | None, ids: bool = False) -> list[str]:
     """URLs from arguments and a file (one per line, # comments), validated; with ``ids``, article IDs
     may stand for URLs."""
-    from archive.normalize import url_lines
+    from archive.text.normalize import url_lines
 
     found = [url.strip() for url in urls]
     if urls_file:
@@ -126,8 +125,8 @@ def read_urls(urls: tuple[str, ...], urls_file: str | None, ids: bool = False) -
 def check_urls(urls: list[str] | tuple[str, ...], ids: bool = False) -> None:
     """A one-line error (exit 2) for the first URL that is not http(s) or holds whitespace (with ``ids``,
     article IDs from 'redline list' pass too)."""
-    from archive.normalize import BadURL, url_key
     from archive.queries import is_short_id
+    from archive.text.normalize import BadURL, url_key
 
     for url in urls:
         if ids and is_short_id(url):

@@ -10,7 +10,7 @@ from redline.output import color_enabled
 
 if TYPE_CHECKING:
     from archive.crawls import CrawlResult
-    from archive.store import Outcome
+    from archive.store.outcomes import Recorded
 
 KEPT = {"new-article", "new-version", "unchanged", "gone"}
 # Scrapy's loggers that report a failed download with a traceback.
@@ -37,12 +37,12 @@ class FailureLog:
     Scrapy's download errors are logged in one line each instead of with tracebacks."""
 
     def __init__(self, verbose: bool) -> None:
-        self.failed: list[Outcome] = []
+        self.failed: list[Recorded] = []
         if not verbose:
             for name in DOWNLOAD_LOGGERS:
                 logging.getLogger(name).addFilter(OneLine())
 
-    def __call__(self, outcome: Outcome) -> None:
+    def __call__(self, outcome: Recorded) -> None:
         if outcome.kind not in KEPT:
             self.failed.append(outcome)
 
@@ -72,7 +72,7 @@ def crawl_with_progress(urls: Sequence[str], db_url: str, overrides: dict[str, s
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("crawl", total=len(urls))
 
-        def advance(outcome: Outcome) -> None:
+        def advance(outcome: Recorded) -> None:
             failures(outcome)
             progress.advance(task)
 

@@ -14,11 +14,19 @@ import click
 from redline.output import clean, color_enabled, table
 
 if TYPE_CHECKING:
-    from archive.diff import Op, Paragraph
     from datetime import datetime
 
-    from archive.queries import (ArticleSummary, ChangeSummary, Diff, EventEntry, FetchEntry, RunEntry, VersionDetail,
-                                 VersionEntry)
+    from archive.queries import (
+        ArticleSummary,
+        ChangeSummary,
+        Diff,
+        EventEntry,
+        FetchEntry,
+        RunEntry,
+        VersionDetail,
+        VersionEntry,
+    )
+    from archive.text.diff import Op, Paragraph
 
 CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 DELETED, INSERTED = ("[-", "-]"), ("{+", "+}")
@@ -70,7 +78,7 @@ def changed_paragraphs(paragraphs: list[Paragraph], style: Styler) -> str:
     >>> print(changed_paragraphs(paragraph_spans(word_ops("A b.\\n\\nSame.", "A c.\\n\\nSame.")), Styler(False)))
     A [-b.-]{+c.+}
     """
-    from archive.diff import Op
+    from archive.text.diff import Op
 
     def piece(span: Op) -> str:
         if span.op == "equal":
@@ -105,7 +113,7 @@ def print_diff(result: Diff, fmt: str) -> None:
         click.echo(_identical(result))
         return
     if fmt == "unified":
-        from archive.diff import unified
+        from archive.text.diff import unified
 
         label = result.url.split("://", 1)[-1]
         click.echo(unified(result.old_text, result.new_text, f"a/{label}@v{result.old.version}",
@@ -123,7 +131,7 @@ def _field(old: str | None, new: str | None, style: Styler) -> str:
     >>> _field(None, "2024-12-05T18:30:00Z", Styler(False))
     '{+2024-12-05T18:30:00Z+}'
     """
-    from archive.diff import paragraph_spans, word_ops
+    from archive.text.diff import paragraph_spans, word_ops
 
     old, new = clean(old), clean(new)
     if old == new:

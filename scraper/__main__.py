@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from archive.crawls import CrawlRequest
-from archive.db import ArchiveError
+from archive.errors import ArchiveError
 from scraper.process import leave
 
 

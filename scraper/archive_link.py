@@ -9,8 +9,8 @@ from __future__ import annotations
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from archive.db import open_engine
-from archive.store import Archive
+from archive.schema.db import open_engine
+from archive.store.facade import Archive
 
 ATTRIBUTE = "redline_archive_link"
 

@@ -13,8 +13,8 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
 from archive.capture import Extracted
-from archive.noise import TEASER_LABEL_RE
-from archive.normalize import paragraphs
+from archive.text.noise import TEASER_LABEL_RE
+from archive.text.normalize import paragraphs
 from scraper.dates import declared_dates, to_iso
 
 EXTRACTOR = f"trafilatura {trafilatura.__version__}"

@@ -10,9 +10,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
 from archive.capture import Capture, Extracted
-from archive.normalize import sha256
-from archive.store import Outcome
-from archive.timestamps import stamp_after_crawl
+from archive.proof.timestamps import stamp_after_crawl
+from archive.store.outcomes import Recorded
+from archive.text.normalize import sha256
 from scraper.archive_link import ArchiveLink
 from scraper.items import PageItem
 from scraper.pool import ExtractionPool
@@ -84,10 +84,10 @@ class ArchivePipeline:
         for outcome in await asyncio.wrap_future(self.writer.submit(record, batch)):
             self._count(outcome)
 
-    def _count(self, outcome: Outcome) -> None:
+    def _count(self, outcome: Recorded) -> None:
         self.stats.inc_value(f"archive/{outcome.kind}")
         self.crawler.signals.send_catch_log(signal=outcome_recorded, outcome=outcome)
         logger.info("%s %s%s", outcome.kind, outcome.url, f" v{outcome.version}" if outcome.version else "")
 
 
-outcome_recorded = object()  # signal sent with each recorded Outcome (used for progress display)
+outcome_recorded = object()  # signal sent with each recorded Recorded (used for progress display)

@@ -30,7 +30,7 @@ MAX_TASKS = 1000
 def extract(html: str, url: str) -> Extracted:
     """:func:`scraper.extract.extract_page`, run in a worker (where the forkserver preloaded it),
     with the text work the writer would otherwise do on the reactor thread (:mod:`archive.prepare`)."""
-    from archive.prepare import prepare
+    from archive.text.prepare import prepare
     from scraper.extract import extract_page
 
     extracted = extract_page(html, url)

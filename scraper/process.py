@@ -19,7 +19,7 @@ def leave(status: int) -> None:
     """Flush what was written and logged, then exit with ``status`` without the interpreter's teardown."""
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(status)
-    from archive.db import close_all
+    from archive.schema.db import close_all
 
     close_all()
     logging.shutdown()

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 from w3lib.encoding import html_to_unicode
 
-from archive.store import Archive, Outcome
+from archive.store.facade import Archive
+from archive.store.outcomes import Recorded
 from scraper.extract import extract_page
 
 
-def reextract(engine: Engine, urls: Sequence[str] = ()) -> list[Outcome]:
+def reextract(engine: Engine, urls: Sequence[str] = ()) -> list[Recorded]:
     """Re-extract each article's latest good capture; differences are recorded as extractor drift."""
     archive = Archive(engine)
     outcomes = []

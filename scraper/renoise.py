@@ -8,8 +8,9 @@ from sqlalchemy import Engine
 from w3lib.encoding import html_to_unicode
 
 from archive.capture import IMPORT_MARKER, Extracted
-from archive.store import Archive, Outcome
 from archive.clock import utcnow
+from archive.store.facade import Archive
+from archive.store.outcomes import Recorded
 from scraper.extract import extract_page
 from scraper.reextract import charset
 
@@ -20,7 +21,7 @@ class RenoiseResult:
 
     articles: int = 0
     captures: int = 0
-    recovered: list[Outcome] = field(default_factory=list)
+    recovered: list[Recorded] = field(default_factory=list)
 
 
 def renoise(engine: Engine, urls: Sequence[str] = (), site: str | None = None) -> RenoiseResult:

@@ -17,13 +17,13 @@ from twisted.python.failure import Failure
 
 from archive.capture import Found
 from archive.crawls import CrawlRequest, CrawlResult
-from archive.store import Outcome
+from archive.store.outcomes import Recorded
 from scraper.memory import pin_mmap_threshold
 from scraper.pipelines import outcome_recorded
 from scraper.pool import start_forkserver
 from scraper.spiders.urls import UrlsSpider
 
-OnOutcome = Callable[[Outcome], None] | None
+OnOutcome = Callable[[Recorded], None] | None
 
 
 def crawl_settings(db_url: str, overrides: dict[str, str]) -> Settings:
@@ -61,9 +61,10 @@ def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> C
     then fetch what is due (or only report it, without ``fetch_due``)."""
     from sqlalchemy.orm import Session
 
-    from archive import queries, schedules
-    from archive.db import open_engine
+    from archive import queries
     from archive.clock import utcnow
+    from archive.schema.db import open_engine
+    from archive.watch import schedules
 
     engine = open_engine(request.db_url, writer=True)
     try:
@@ -138,7 +139,7 @@ def _stopped(crawlers: list[Crawler]) -> bool:
 
 
 def _urls_crawler(process: CrawlerProcess, result: CrawlResult, on_outcome: OnOutcome) -> Crawler:
-    def record(outcome: Outcome, **_: Any) -> None:
+    def record(outcome: Recorded, **_: Any) -> None:
         result.outcomes[outcome.kind] = result.outcomes.get(outcome.kind, 0) + 1
         if on_outcome:
             on_outcome(outcome)

@@ -78,8 +78,8 @@ def downgrade(path: str, revision: str) -> None:
     from alembic.config import Config
     from sqlalchemy import create_engine
 
-    from archive import db
-    from archive.db import MIGRATIONS
+    from archive.schema import db
+    from archive.schema.db import MIGRATIONS
 
     db._current.clear()  # this process may have found the file at head: it must look again
     engine = create_engine(f"sqlite:///{path}")

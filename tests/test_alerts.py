@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from archive import tables as t
-from archive.alerts import RuleSpec, add_rule
 from archive.capture import Capture, Extracted
-from archive.db import open_engine
-from archive.store import Archive
+from archive.schema import tables as t
+from archive.schema.db import open_engine
+from archive.store.facade import Archive
+from archive.watch.alerts import RuleSpec, add_rule
 from jobs.queue import enqueue, ensure_schema
 from redline.fakesite import Story
 from tests.conftest import crawl, invoke, invoke_json, run_redline

@@ -11,8 +11,8 @@ from tests.pg import skip_reason
 if skip_reason():
     pytest.skip(skip_reason(), allow_module_level=True)
 
-from archive.db import open_engine  # noqa: E402
-from archive.verify import verify  # noqa: E402
+from archive.proof.verify import verify  # noqa: E402
+from archive.schema.db import open_engine  # noqa: E402
 from tests.pg import pg_server, pg_url  # noqa: E402,F401  (fixtures)
 from tests.test_postgres import _capture, _race  # noqa: E402
 

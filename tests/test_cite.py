@@ -296,8 +296,8 @@ def test_imported_snapshots_join_the_chain_and_can_be_cited(built: Built, tmp_pa
 def test_a_version_inserted_later_for_an_old_fetch_is_appended_to_the_chain(built: Built, copy: str) -> None:
     """As ``reextract`` (and re-evaluated noise) do: a new version made from a stored, older capture."""
     from archive.capture import Extracted
-    from archive.db import open_engine
-    from archive.store import Archive
+    from archive.schema.db import open_engine
+    from archive.store.facade import Archive
 
     with sqlite3.connect(copy) as conn:
         article, fetch = conn.execute("SELECT v.article_id, v.fetch_id FROM versions v JOIN articles a ON "

@@ -423,8 +423,8 @@ def test_view_commands_never_import_the_orm(archive: Archive, args: tuple[str, .
     assert done.returncode == 0, done.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "sqlalchemy" in imported and "archive.queries" in imported
-    assert not {name for name in imported if name.startswith("sqlalchemy.orm") or name in ("archive.models",
-                                                                                              "archive.store")}
+    assert not {name for name in imported if name.startswith(("sqlalchemy.orm", "archive.store"))
+                or name in ("archive.schema.models", "archive.schema.schedule_models")}
 
 
 # -- 5. unified diff accepted by patch ------------------------------------------------------------
@@ -712,8 +712,8 @@ def test_small_rough_edges(archive: Archive, tmp_path: Path) -> None:
 
 
 def test_runs_and_due_print_times_as_every_other_view_does(tmp_path: Path) -> None:
-    from archive import runs
-    from archive.db import open_engine
+    from archive.schema.db import open_engine
+    from archive.watch import runs
 
     db = str(tmp_path / "runs.db")
     engine = open_engine(f"sqlite:///{db}", writer=True)

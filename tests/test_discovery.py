@@ -247,11 +247,11 @@ def run_discover(feeds: list[str], sitemaps: list[str],
     scraper``) without fetching what is due: {tracked url: (source, hint)}, the run's problems."""
     from sqlalchemy import select
 
-    from archive import schedules
-    from archive.crawls import CrawlRequest, CrawlResult
-    from archive.db import open_engine
     from archive.clock import utcnow
-    from archive.tables import tracked
+    from archive.crawls import CrawlRequest, CrawlResult
+    from archive.schema.db import open_engine
+    from archive.schema.tables import tracked
+    from archive.watch import schedules
 
     with tempfile.TemporaryDirectory() as folder:
         db_url = f"sqlite:///{folder}/archive.db"

@@ -31,14 +31,14 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import models as m
 from archive.capture import Capture, Extracted
-from archive.db import open_engine
-from archive.export import FRONT_MATTER_KEYS
-from archive.files import RESERVED
-from archive.reading import read_text
-from archive.store import Archive
-from archive.textpack import decompress_body
+from archive.exports.files import RESERVED
+from archive.exports.text import FRONT_MATTER_KEYS
+from archive.queries.reading import read_text
+from archive.schema import models as m
+from archive.schema.db import open_engine
+from archive.store.facade import Archive
+from archive.text.textpack import decompress_body
 from redline.cli import cli
 from redline.fakesite import FakeSite, load_stories
 from tests.conftest import crawl

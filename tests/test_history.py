@@ -6,12 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from archive import models as m
 from archive.capture import Capture, Extracted
-from archive.db import open_engine
-from archive.reading import read_text
-from archive.store import Archive
-from archive.textpack import FULL_EVERY
+from archive.queries.reading import read_text
+from archive.schema import models as m
+from archive.schema.db import open_engine
+from archive.store.facade import Archive
+from archive.text.textpack import FULL_EVERY
 
 URL = "https://news.example/world/talks"
 T0 = datetime(2024, 12, 5, 9, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.noise import noise_rule
-from archive.notices import is_editorial_notice
+from archive.text.noise import noise_rule
+from archive.text.notices import is_editorial_notice
 from redline.fakesite import FakeSite, Route, load_stories, render
 from tests.conftest import crawl, invoke, invoke_json
 

@@ -26,15 +26,17 @@ from tests.pg import skip_reason
 if skip_reason():
     pytest.skip(skip_reason(), allow_module_level=True)
 
-from archive import models as m  # noqa: E402
-from archive import queries, tables  # noqa: E402
+from archive import queries  # noqa: E402
 from archive.capture import Capture, Extracted  # noqa: E402
-from archive.db import HEAD_REVISION, ArchiveError, current_revision, open_engine  # noqa: E402
-from archive.store import Archive  # noqa: E402
+from archive.errors import ArchiveError
+from archive.schema import models as m  # noqa: E402
+from archive.schema import tables
+from archive.schema.db import HEAD_REVISION, current_revision, open_engine  # noqa: E402
+from archive.store.facade import Archive  # noqa: E402
 from redline.fakesite import FakeSite, Story  # noqa: E402
 from tests.conftest import crawl, invoke_json  # noqa: E402
-from tests.test_queries import check_due_matches_policy  # noqa: E402
 from tests.pg import pg_server, pg_url  # noqa: E402,F401  (fixtures)
+from tests.test_queries import check_due_matches_policy  # noqa: E402
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -99,9 +101,9 @@ def test_opening_a_current_database_again_changes_nothing(pg_url: str, monkeypat
     try:
         open_engine(pg_url, writer=True, must_exist=True).dispose()  # checked once per process: no query
         assert statements == []
-        import archive.db
+        import archive.schema.db
 
-        monkeypatch.setattr(archive.db, "_current", set())  # as a new process: the check only reads
+        monkeypatch.setattr(archive.schema.db, "_current", set())  # as a new process: the check only reads
         engine = open_engine(pg_url, writer=True, must_exist=True)
     finally:
         event.remove(Engine, "before_cursor_execute", note)
@@ -280,7 +282,7 @@ OPEN_WHEN_ALL_ARRIVE = """
 import sys, time
 from pathlib import Path
 from sqlalchemy import Engine, event
-from archive.db import open_engine
+from archive.schema.db import open_engine
 
 meeting, writers = Path(sys.argv[2]), int(sys.argv[3])
 
@@ -424,7 +426,7 @@ def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSi
     connection that refuses writes."""
     from sqlalchemy.exc import InternalError
 
-    from archive.db import read_only
+    from archive.schema.db import read_only
     from tests.test_web import _start, get
 
     crawl(pg_url, *urls)

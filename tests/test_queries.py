@@ -14,14 +14,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, update
 
-from archive import frontier, queries, runs, schedules
-from archive import tables as t
+from archive import queries
 from archive.capture import Found
-from archive.db import ArchiveError, database_url, open_engine
-from archive.normalize import url_key
-from archive.recheck import Policy
 from archive.clock import utcnow
+from archive.errors import ArchiveError
+from archive.schema import tables as t
+from archive.schema.db import database_url, open_engine
+from archive.text.normalize import url_key
 from archive.vocab import ChangeKind, EventKind, RunOutcome
+from archive.watch import frontier, runs, schedules
+from archive.watch.recheck import Policy
 from redline.fakesite import FakeSite, load_stories
 from redline.render import Styler, changed_paragraphs
 from tests.conftest import crawl

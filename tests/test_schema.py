@@ -7,10 +7,10 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from archive import models as m
-from archive import schedule_models as sm
-from archive import tables as t
-from archive.db import open_engine
+from archive.schema import models as m
+from archive.schema import schedule_models as sm
+from archive.schema import tables as t
+from archive.schema.db import open_engine
 
 
 def test_migrations_build_exactly_the_core_tables(tmp_path: Path) -> None:
@@ -38,10 +38,11 @@ def test_the_store_keeps_due_times_current_and_the_upgrade_works_them_out_the_sa
     import sqlite3
     from datetime import timedelta
 
-    from archive import queries, schedules
+    from archive import queries
     from archive.capture import Capture, Extracted, Found
     from archive.clock import utcnow
-    from archive.store import Archive
+    from archive.store.facade import Archive
+    from archive.watch import schedules
     from tests.conftest import downgrade
 
     path = tmp_path / "old.db"

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from archive import queries
-from archive.db import database_url, open_engine, read_only
+from archive.schema.db import database_url, open_engine, read_only
 from redline.fakesite import FakeSite, Route, Story, load_stories
 from tests.conftest import crawl, invoke
 

@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection Redline hands it."""
 from alembic import context
 
-from archive.tables import metadata
+from archive.schema.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

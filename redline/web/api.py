@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from archive import queries
-from redline import json_shapes
+from archive.queries import json_shapes
 from redline.web.params import BadRequest, parse_time
 
 

@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive.db import ArchiveError
+from archive.errors import ArchiveError
 from redline.render import describe
 from redline.web import markup
 from redline.web.params import BadRequest

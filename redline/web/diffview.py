@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from archive.normalize import comparable
+from archive.text.normalize import comparable
 
 if TYPE_CHECKING:
-    from archive.diff import Op, Paragraph
+    from archive.text.diff import Op, Paragraph
 
 REWRITTEN_BELOW = 0.35  # share of a changed paragraph's text left unchanged below which it is shown whole
 
@@ -111,7 +111,7 @@ def field(old: str | None, new: str | None) -> tuple[Piece, ...]:
     >>> [(p.kind, p.text) for p in field("Old title", "New title")]
     [('del', 'Old'), ('ins', 'New'), ('eq', ' title')]
     """
-    from archive.diff import word_ops
+    from archive.text.diff import word_ops
 
     if old == new:
         return ()

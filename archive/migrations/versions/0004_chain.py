@@ -5,11 +5,10 @@ Revises: 0003
 """
 from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from archive.chain import backfill
-
+from archive.proof.chain import backfill
 
 revision = '0004'
 down_revision = '0003'

@@ -3,11 +3,10 @@
 Revision ID: 0007
 Revises: 0006
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from archive.frontier import refresh_all
-
+from archive.watch.frontier import refresh_all
 
 revision = '0007'
 down_revision = '0006'

@@ -3,11 +3,10 @@
 Revision ID: 0008
 Revises: 0007
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from archive.tables import key_sha256
-
+from archive.schema.tables import key_sha256
 
 revision = '0008'
 down_revision = '0007'

@@ -1,0 +1,68 @@
+"""Export dispatch: select the versions, then write them in the format asked for (txt, md, jsonl or warc)."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from archive.errors import ExportError
+from archive.exports.files import inside, write_atomic
+from archive.exports.selection import Selected, select_versions
+from archive.exports.text import JSONL_NAME, jsonl_record, render_md, render_txt, version_path
+from archive.exports.warc import write_warc
+
+FORMATS = ("txt", "md", "jsonl", "warc")
+
+
+@dataclass
+class ExportResult:
+    """What an export did: versions selected, files produced (relative to OUT_DIR), files rewritten."""
+
+    versions: int = 0
+    files: list[str] = field(default_factory=list)
+    written: int = 0
+
+
+def export(engine: Engine, out_dir: Path, fmt: str = "txt", urls: Sequence[str] = (),
+           since: datetime | None = None, all_versions: bool = False) -> ExportResult:
+    """Export the selected versions of the archive into ``out_dir`` in format ``fmt``."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    with Session(engine) as session:
+        selected = select_versions(session, urls, since, all_versions)
+        if fmt == "warc":
+            files, written = write_warc(session, out_dir, selected, all_versions, since)
+            return ExportResult(len(selected), files, written)
+    if fmt == "jsonl":
+        return _export_jsonl(out_dir, selected)
+    return _export_files(out_dir, selected, fmt)
+
+
+def _export_files(out_dir: Path, selected: list[Selected], fmt: str) -> ExportResult:
+    result = ExportResult(len(selected))
+    owners: dict[PurePosixPath, str] = {}
+    for sel in selected:
+        rel = version_path(sel.article.key, sel.version.number, sel.version.captured_at, fmt)
+        if owners.setdefault(rel.parent, sel.article.key) != sel.article.key:
+            raise ExportError(f"export path clash between {owners[rel.parent]} and {sel.article.key}")
+        path = inside(out_dir, rel)
+        data = render_txt(sel) if fmt == "txt" else render_md(sel)
+        result.written += write_atomic(path, data)
+        stamp = sel.version.captured_at.timestamp()
+        with contextlib.suppress(OSError):
+            os.utime(path, (stamp, stamp))
+        result.files.append(str(rel))
+    return result
+
+
+def _export_jsonl(out_dir: Path, selected: list[Selected]) -> ExportResult:
+    lines = [json.dumps(jsonl_record(sel), ensure_ascii=False) + "\n" for sel in selected]
+    written = write_atomic(inside(out_dir, PurePosixPath(JSONL_NAME)), "".join(lines).encode("utf-8"))
+    return ExportResult(len(selected), [JSONL_NAME], int(written))

@@ -1,0 +1,291 @@
+"""A citable evidence bundle for one change: a WACZ a reader can replay and check by hand.
+
+``FILE.wacz`` (built by :mod:`archive.wacz_package` with py-wacz) holds:
+
+* ``archive/redline.warc.gz``: the request/response records of the captures behind both versions and
+  the article's first capture (version 1's), with the version texts as conversion records
+  (see :mod:`archive.export_warc`);
+* ``pages/pages.jsonl``: one page per capture, for ReplayWeb.page;
+* ``citation/citation.md``: what was captured when, the hashes, and how to check each one;
+* ``citation/vN.txt`` (both versions' extracted text), ``citation/diff.txt``, ``citation/diff.html``,
+  ``citation/diff.json`` (``redline diff --json``'s shape);
+* ``citation/records.jsonl``: the canonical JSON of each cited fetch and version, as the chain hashed it;
+* ``citation/chain.txt``: ``SEQ CONTENT_SHA256 DIGEST`` for every chain row from the first cited record
+  to the head, so the chain can be recomputed to the head;
+* ``citation/timestamp-SEQ.tsr`` and ``.txt``: RFC 3161 tokens over heads at or after the cited records,
+  with the head text each one signs;
+* ``datapackage.json`` and ``datapackage-digest.json``: the sha256 of every file (WACZ 1.1.1).
+
+Every value taken from the web is escaped for Markdown and HTML; file names inside the bundle are fixed.
+Times and IDs come from the archive, so re-running on the same versions of an unchanged archive writes
+the same bytes (a later crawl moves the head, and so the chain segment).
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from archive import queries
+from archive.errors import ArchiveError
+from archive.exports.selection import Selected
+from archive.exports.wacz import write_wacz
+from archive.exports.warc import safe_uri, warc_date, write_records
+from archive.proof import chain
+from archive.queries import iso
+from archive.queries.reading import read_text
+from archive.schema import models as m
+from archive.schema import tables as t
+from archive.text.diff import Op, marked, word_ops
+
+
+@dataclass
+class Capture:
+    """One cited capture: its fetch row and the page it appears as."""
+
+    fetch: m.Fetch
+    uri: str
+    date: str
+    label: str
+
+
+def write_citation(engine: Engine, url: str, old: int | None, new: int | None, out: Path) -> dict[str, Any]:
+    """Write the bundle for ``old`` -> ``new`` (default previous -> latest); returns a summary."""
+    if not out.parent.is_dir():
+        raise ArchiveError(f"directory {out.parent} does not exist for {out}")
+    data = _diff_data(queries.diff(engine, url, old, new))
+    changes = {v.version: v for v in queries.versions(engine, url).items}
+    with Session(engine) as session:
+        article = session.get(m.Article, queries.article(session, url).id)
+        assert article is not None
+        numbers = sorted({1, data["from"], data["to"]})
+        versions = {v.number: v for v in session.scalars(select(m.Version).where(
+            m.Version.article_id == article.id, m.Version.number.in_(numbers)))}
+        selected = [Selected(article, versions[n], read_text(session, versions[n])) for n in numbers]
+        captures = _captures(session, selected)
+        segment, records, tokens = _chain_evidence(session, article.id, selected, captures)
+        with tempfile.TemporaryDirectory(prefix="redline-cite-") as tmp:
+            warc = Path(tmp, "redline.warc.gz")
+            with warc.open("wb") as fh:
+                write_records(fh, session, selected, False, None)
+            offsets = _payload_offsets(warc)
+            pages = Path(tmp, "pages.jsonl")
+            pages.write_bytes(_pages(captures))
+            extras = _citation_files(data, selected, captures, changes, segment, records, tokens, offsets)
+            when = max([c.fetch.fetched_at for c in captures] + [s.version.captured_at for s in selected])
+            write_wacz(out, warc, pages, extras, when=when, title=f"Redline citation: {article.key}")
+    return {"url": article.key, "from": data["from"], "to": data["to"], "file": str(out),
+            "captures": len(captures), "head": chain.head_string(*segment[-1][:2]) if segment else None}
+
+
+def _diff_data(d: queries.Diff) -> dict[str, Any]:
+    """The diff as the CLI's ``diff --json`` gives it (README, JSON contract), plus the word operations."""
+    return {**d.as_json(), "_ops": word_ops(d.old_text, d.new_text), "_marked": marked(d.paragraphs)}
+
+
+def _captures(session: Session, selected: list[Selected]) -> list[Capture]:
+    ids = sorted({s.version.fetch_id for s in selected if s.version.fetch_id is not None})
+    rows = session.scalars(select(m.Fetch).where(m.Fetch.id.in_(ids), m.Fetch.body_sha256.is_not(None))
+                           .order_by(m.Fetch.fetched_at, m.Fetch.id)).all()
+    labels = {s.version.fetch_id: f"v{s.version.number}" for s in reversed(selected)}
+    return [Capture(f, safe_uri(f.final_url or f.url), warc_date(f.fetched_at), labels[f.id]) for f in rows]
+
+
+def _payload_offsets(warc: Path) -> dict[str, int]:
+    """Offset in the WARC of the first record holding each payload, by the payload's sha256 (hex)."""
+    import hashlib
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    found: dict[str, int] = {}
+    with warc.open("rb") as fh:
+        records = ArchiveIterator(fh)
+        for record in records:
+            if record.rec_type in ("response", "resource"):
+                sha = hashlib.sha256(record.content_stream().read()).hexdigest()
+                found.setdefault(sha, records.get_record_offset())
+    return found
+
+
+def _pages(captures: list[Capture]) -> bytes:
+    lines = [{"format": "json-pages-1.0", "id": "pages", "title": "Cited captures"}]
+    lines += [{"id": f"capture-{c.fetch.id}", "url": c.uri, "ts": c.date, "title": f"{c.label} captured {c.date}"}
+              for c in captures]
+    return "".join(json.dumps(line) + "\n" for line in lines).encode("utf-8")
+
+
+# -- the chain ----------------------------------------------------------------------------------
+
+def _chain_evidence(session: Session, article_id: int, selected: list[Selected], captures: list[Capture]
+                    ) -> tuple[list[tuple[int, str, str, str]], list[tuple[int, str]], list[Any]]:
+    """(seq, digest, content sha256, prev) from the first cited row to the head; (seq, canonical JSON)
+    of each cited record; the timestamp rows at or after the last cited row."""
+    wanted = [("fetch", c.fetch.id) for c in captures] + [("version", s.version.id) for s in selected]
+    cited = {}
+    for kind, record_id in wanted:
+        row = session.execute(select(t.chain).where(t.chain.c.kind == kind, t.chain.c.record_id == record_id)).first()
+        if row is None:
+            raise ArchiveError(f"{kind} {record_id} is not in the chain; run 'redline verify'")
+        cited[row.seq] = (kind, record_id)
+    first, last = min(cited), max(cited)
+    segment = [(r.seq, r.digest, r.content_sha256, r.prev) for r in session.execute(
+        select(t.chain).where(t.chain.c.seq >= first).order_by(t.chain.c.seq))]
+    key = session.get(m.Article, article_id).key  # type: ignore[union-attr]
+    records = []
+    for seq in sorted(cited):
+        kind, record_id = cited[seq]
+        row = session.get(m.Fetch if kind == "fetch" else m.Version, record_id)
+        records.append((seq, chain.canonical(chain.record_of(kind, key, row))))
+    tokens = list(session.execute(select(t.chain_timestamps).where(t.chain_timestamps.c.seq >= last)
+                                  .order_by(t.chain_timestamps.c.seq, t.chain_timestamps.c.id)))
+    return segment, records, tokens
+
+
+# -- the files ----------------------------------------------------------------------------------
+
+def _citation_files(data: dict[str, Any], selected: list[Selected], captures: list[Capture],
+                    changes: dict[int, queries.VersionEntry], segment: list[tuple[int, str, str, str]],
+                    records: list[tuple[int, str]], tokens: list[Any], offsets: dict[str, int]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    by_number = {s.version.number: s for s in selected}
+    for number in (data["from"], data["to"]):
+        files[f"citation/v{number}.txt"] = by_number[number].text.encode("utf-8")
+    files["citation/diff.txt"] = (data["_marked"] + "\n").encode("utf-8")
+    files["citation/diff.html"] = _diff_html(data).encode("utf-8")
+    public = {k: v for k, v in data.items() if not k.startswith("_")}
+    files["citation/diff.json"] = (json.dumps(public, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    files["citation/records.jsonl"] = "".join(line + "\n" for _seq, line in records).encode("ascii")
+    files["citation/chain.txt"] = "".join(f"{seq} {content} {digest}\n"
+                                          for seq, digest, content, _prev in segment).encode("ascii")
+    for token in tokens:
+        files[f"citation/timestamp-{token.seq}.tsr"] = token.token
+        files[f"citation/timestamp-{token.seq}.txt"] = chain.head_string(token.seq, token.digest).encode("ascii")
+    files["citation/citation.md"] = _citation_md(data, selected, captures, changes, segment, records,
+                                                 tokens, offsets).encode("utf-8")
+    return dict(sorted(files.items()))
+
+
+def md(value: object) -> str:
+    """Text from the web made inert in Markdown: one line, every Markdown/HTML character escaped.
+
+    >>> md('<script>alert(1)</script> *x* [a](javascript:b)')
+    '\\\\<script\\\\>alert(1)\\\\</script\\\\> \\\\*x\\\\* \\\\[a\\\\](javascript:b)'
+    """
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f]+", " ", "" if value is None else str(value))
+    return re.sub(r"([\\`*_\[\]<>&|~])", r"\\\1", text)
+
+
+def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[Capture],
+                 changes: dict[int, queries.VersionEntry], segment: list[tuple[int, str, str, str]],
+                 records: list[tuple[int, str]], tokens: list[Any], offsets: dict[str, int]) -> str:
+    article = selected[0].article
+    by_number = {s.version.number: s.version for s in selected}
+    to = by_number[data["to"]]
+    head_seq, head_digest = segment[-1][0], segment[-1][1]
+    out = [f"# Citation: version {data['from']} → version {data['to']}", "",
+           f"- Article URL: {md(article.key)}",
+           f"- Canonical URL: {md(to.canonical_url or article.canonical_url or '(none declared)')}",
+           f"- Title then: {md(by_number[data['from']].title)}", f"- Title now: {md(to.title)}",
+           f"- Chain head: `{chain.head_string(head_seq, head_digest)}`", "",
+           "## Captures (times in UTC)", ""]
+    for c in captures:
+        f = c.fetch
+        out += [f"### {c.label}: fetch {f.id}", "",
+                f"- Captured at: {chain.stamp(f.fetched_at)}", f"- HTTP status: {f.status}",
+                f"- Requested URL: {md(f.url)}", f"- Final URL after redirects: {md(f.final_url or f.url)}",
+                f"- Raw body sha256: `{f.body_sha256}`; check: "
+                f"`warcio extract --payload archive/redline.warc.gz {offsets.get(f.body_sha256 or '')} | sha256sum`",
+                ""]
+    out += ["## Versions", ""]
+    for number in sorted(by_number):
+        v, change = by_number[number], changes[number].change
+        out += [f"### Version {number}", "", f"- Captured at: {chain.stamp(v.captured_at)} (fetch {v.fetch_id})",
+                f"- Extractor: {md(v.extractor)}", f"- Text sha256: `{v.text_sha256}` ({v.words} words)"]
+        if change:
+            how = "declared" if change.declared else "stealth" if change.stealth else "neither declared nor stealth"
+            out += [f"- Change kinds: {', '.join(map(md, change.kinds)) or '(none)'}; {how}"
+                    + ("; extractor drift, not a publisher's edit" if change.extractor_drift else "")]
+        out.append("")
+    between = [changes[n] for n in sorted(changes) if data["from"] < n <= data["to"]]
+    out += ["## The change", "",
+            f"{len(between)} version(s) after version {data['from']} up to version {data['to']}: "
+            + "; ".join(f"v{c.version} {', '.join(map(md, c.change.kinds if c.change else []))}"
+                        for c in between), "",
+            "The word-level diff is in `citation/diff.txt` (`[-removed-]{+added+}`), `citation/diff.html` "
+            "and `citation/diff.json`; noise paragraphs (counters, teasers, site templates) are left out.", ""]
+    out += _how_to_verify(segment, records, tokens)
+    return "\n".join(out)
+
+
+def _how_to_verify(segment: list[tuple[int, str, str, str]], records: list[tuple[int, str]],
+                   tokens: list[Any]) -> list[str]:
+    first_seq, _d, _c, first_prev = segment[0]
+    head_seq, head_digest = segment[-1][0], segment[-1][1]
+    out = ["## How to verify every hash", "",
+           "Unzip this file (`unzip FILE.wacz -d cite`), then, inside `cite`:", "",
+           "1. **Every file in the bundle**: `datapackage.json` lists each file's sha256; "
+           "`sha256sum archive/redline.warc.gz citation/*` prints the same values, and the sha256 of "
+           "`datapackage.json` is in `datapackage-digest.json`. `wacz validate -f FILE.wacz` checks all of them.",
+           "2. **The raw bodies**: the command under each capture above extracts its body from "
+           "`archive/redline.warc.gz` with warcio (`pip install warcio`; `warcio index` lists the records) "
+           "and prints its sha256. Bodies are stored decoded (no gzip transfer encoding), exactly as hashed.",
+           "3. **The texts**: `sha256sum citation/v*.txt` gives each version's text sha256 above.",
+           "4. **The records**: each line of `citation/records.jsonl` is the exact JSON the chain hashed for a "
+           "cited fetch or version (it names the URL, time, HTTP status, raw body sha256, outcome; or the "
+           "version's text sha256). `sed -n 1p citation/records.jsonl | tr -d '\\n' | sha256sum` is that "
+           "row's content sha256 in `citation/chain.txt`:", ""]
+    out += [f"   - row {seq}: `{chain.sha256_hex(line)}`" for seq, line in records]
+    out += ["", "5. **The chain**: each row's digest is `sha256(\"SEQ:PREVIOUS_DIGEST:CONTENT_SHA256\")`. "
+            f"Row {first_seq} follows digest `{first_prev}`; recompute every row up to the head with:", "",
+            "   ```sh",
+            f"   prev={first_prev}",
+            "   while read seq content digest; do",
+            "     d=$(printf '%s:%s:%s' \"$seq\" \"$prev\" \"$content\" | sha256sum | cut -d' ' -f1)",
+            "     [ \"$d\" = \"$digest\" ] || echo \"broken at row $seq\"; prev=$d",
+            "   done < citation/chain.txt; echo \"head: $prev\"",
+            "   ```", "",
+            f"   The result must be `{head_digest}`, the head `{chain.head_string(head_seq, head_digest)}`; "
+            "compare it with a head published or e-mailed earlier (`redline verify --head`).", ""]
+    if tokens:
+        out += ["6. **Trusted timestamps** (RFC 3161): each `citation/timestamp-SEQ.tsr` is a token over the head "
+                "text in `citation/timestamp-SEQ.txt`, and that head's digest appears in `citation/chain.txt` at "
+                "row SEQ. Check one with "
+                "`openssl ts -verify -data citation/timestamp-SEQ.txt -in citation/timestamp-SEQ.tsr -CAfile TSA-CA.pem`:",
+                ""]
+        out += [f"   - row {tok.seq}: {md(tok.tsa_url)}, time {iso(tok.gen_time)}" for tok in tokens]
+    else:
+        out.append("6. **Trusted timestamps**: none were taken (set `REDLINE_TSA_URL` to have each crawl's head "
+                   "timestamped).")
+    out.append("")
+    return out
+
+
+def _diff_html(data: dict[str, Any]) -> str:
+    def esc(value: object) -> str:
+        return html.escape("" if value is None else str(value), quote=True)
+
+    body = []
+    for op in data["_ops"]:
+        assert isinstance(op, Op)
+        if op.op == "equal":
+            body.append(esc(op.old))
+            continue
+        if op.op in ("delete", "replace") and op.old:
+            body.append(f"<del>{esc(op.old)}</del>")
+        if op.op in ("insert", "replace") and op.new:
+            body.append(f"<ins>{esc(op.new)}</ins>")
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+            f"<title>{esc(data['url'])}: v{data['from']} to v{data['to']}</title>\n"
+            "<style>body{white-space:pre-wrap;font-family:serif;max-width:50em;margin:auto}"
+            "del{background:#fdd}ins{background:#dfd}</style></head><body>\n"
+            f"<h1>{esc(data['title']['new'])}</h1>\n"
+            f"<p>{esc(data['url'])}: version {data['from']} ({esc(data['from_captured_at'])}) to version "
+            f"{data['to']} ({esc(data['to_captured_at'])})</p>\n<div>{''.join(body)}</div>\n</body></html>\n")

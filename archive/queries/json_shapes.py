@@ -1,0 +1,114 @@
+"""The documented JSON shapes of the views (README, "JSON contract"), built from query results.
+
+Every front that prints or serves JSON uses these, so a shape changes in one place, on purpose.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from archive.queries.common import iso
+
+if TYPE_CHECKING:
+    from archive.queries import (
+        AlertEntry,
+        AlertRule,
+        ArticleSummary,
+        Diff,
+        DueEntry,
+        EventEntry,
+        FetchEntry,
+        ReextractSummary,
+        RunEntry,
+        ScheduleEntry,
+        VersionDetail,
+        VersionEntry,
+    )
+
+
+def stamp(value: datetime | None) -> str | None:
+    """The jobs views' time form: ISO 8601 with its offset, to the second."""
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def article(a: ArticleSummary) -> dict[str, Any]:
+    return {"id": a.short_id, "url": a.url, "title": a.title, "status": a.status, "versions": a.versions,
+            "first_seen": iso(a.first_seen), "last_checked": iso(a.last_checked), "last_changed": iso(a.last_changed)}
+
+
+def version(v: VersionEntry, detail: bool = False) -> dict[str, Any]:
+    """A version as ``log --json`` gives it; ``detail`` (``log --all``) adds where its update time came from
+    and, in its change, when ``renoise`` recovered it. A recovered version always says so."""
+    change = asdict(v.change) if v.change else None
+    if change is not None and (detail or v.recovered_at):
+        change["recovered_at"] = iso(v.recovered_at)
+    entry = {"version": v.version, "captured_at": iso(v.captured_at), "title": v.title, "published": v.published,
+             "updated": v.updated, "words": v.words, "change": change}
+    return {**entry, "updated_signal": v.updated_signal} if detail else entry
+
+
+def fetch(f: FetchEntry) -> dict[str, Any]:
+    return {"fetch": f.outcome, "at": iso(f.at), "status": f.status, "url": f.url, "body_sha256": f.body_sha256,
+            "noise": f.noise}
+
+
+def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry]) -> dict[str, Any]:
+    """``log --all --json``: versions, events and every fetch, each in time order."""
+    return {"versions": [version(v, detail=True) for v in versions], "events": [event(e) for e in events],
+            "fetches": [fetch(f) for f in fetches]}
+
+
+def event(e: EventEntry) -> dict[str, Any]:
+    return {"event": e.event, "at": iso(e.at), "detail": e.detail}
+
+
+def log(versions: list[VersionEntry], events: list[EventEntry]) -> list[dict[str, Any]]:
+    """``log --json``: the versions; with ``--events``, the fetch events among them, by time to the
+    microsecond, though printed to the second (versions first at equal times)."""
+    timed = [(v.captured_at, 0, version(v)) for v in versions] + [(e.at, 1, event(e)) for e in events]
+    return [entry for *_, entry in sorted(timed, key=lambda t: t[:2])]
+
+
+def show(d: VersionDetail) -> dict[str, Any]:
+    return {**asdict(d), "captured_at": iso(d.captured_at)}
+
+
+def diff(d: Diff, context: bool = False) -> dict[str, Any]:
+    return d.as_json(context)
+
+
+def run(r: RunEntry) -> dict[str, Any]:
+    return {**asdict(r), "started": stamp(r.started), "ended": stamp(r.ended)}
+
+
+def due(d: DueEntry) -> dict[str, Any]:
+    return {**asdict(d), "due": stamp(d.due), "last_checked": stamp(d.last_checked)}
+
+
+def schedule(s: ScheduleEntry, when: str, next_run: datetime | None) -> dict[str, Any]:
+    """A schedule, with its timing in words and its next run (worked out by the scheduler's triggers)."""
+    last = {"started": stamp(s.last_run.started), "outcome": s.last_run.outcome} if s.last_run else None
+    return {"name": s.name, "every_seconds": s.every_seconds, "cron": s.cron, "timezone": s.timezone, "when": when,
+            "feeds": s.feeds, "sitemaps": s.sitemaps, "urls": s.urls, "urls_file": s.urls_file, "recheck": s.recheck,
+            "settings": s.settings, "paused": s.paused, "tracked": s.tracked, "last_run": last,
+            "next_run": stamp(next_run)}
+
+
+def reextract(r: ReextractSummary) -> dict[str, Any]:
+    return asdict(r)
+
+
+def alert_rule(r: AlertRule) -> dict[str, Any]:
+    """``alert list --json``: a rule, its filters and its outbox counts (targets as scheme and host only)."""
+    from archive.watch.alerts import private_target
+
+    return {**asdict(r), "targets": [private_target(u) for u in r.targets], "created_at": iso(r.created_at)}
+
+
+def alert_entry(e: AlertEntry) -> dict[str, Any]:
+    """``alert log --json``: one outbox row (target shown as scheme and host only)."""
+    from archive.watch.alerts import private_target
+
+    return {**asdict(e), "target": private_target(e.target), "created_at": iso(e.created_at),
+            "due_at": iso(e.due_at), "next_attempt_at": iso(e.next_attempt_at), "sent_at": iso(e.sent_at)}

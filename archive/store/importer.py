@@ -1,0 +1,353 @@
+"""Import text snapshots as versions: Redline's own txt, md and jsonl exports, and earlier archives'
+text files (plain text, optionally ending with an ``Original url:`` footer, or Markdown with YAML
+front matter naming ``origin_url`` and ``date``).
+
+Each file (each line of a ``.jsonl`` file) becomes one capture of its article, recorded through
+:class:`archive.store.Archive` so the usual versioning rule applies: identical text is "unchanged",
+not a duplicate version. Captures are recorded oldest first, at their recorded time: front matter
+``captured_at`` (else ``date``), jsonl ``captured_at``, a ``vNNNN-YYYYMMDDTHHMMSSZ`` export file name,
+else the file's modification time. The stored raw body is the file's bytes (the line's, for jsonl),
+with a Content-Type carrying ``x-redline-import=<format>``; the extractor is ``import:<format>``.
+
+A snapshot whose text the article already has as a version captured in the same second is counted
+as unchanged without recording anything, so importing an export twice (or into its own archive) adds
+no fetches or versions. Versions are numbered in recording order: importing snapshots older than an
+article's existing versions appends them after those versions.
+
+A file naming no URL is skipped with a message unless a fallback URL is given. Folders are read
+recursively for ``.txt``, ``.md``, ``.markdown`` and ``.jsonl`` files (hidden names skipped); files
+named explicitly are read whatever their name. Front matter is parsed with ``yaml.safe_load`` only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine, select
+
+from archive.capture import IMPORT_MARKER, Capture, Extracted
+from archive.errors import ArchiveError
+from archive.exports.text import FOOTER, SCHEMA_VERSION, TXT_FIELDS
+from archive.schema import models as m
+from archive.store.facade import Archive, find_article
+from archive.store.outcomes import COLLAPSE_RATIO, MIN_WORDS, fetch_outcome
+from archive.text.normalize import BadURL, clean_text, sha256, url_key
+from archive.vocab import FetchOutcome, RecordKind
+
+SUFFIXES = (".txt", ".md", ".markdown", ".jsonl")
+URL_FIELDS = ("url", "origin_url", "original_url", "source_url")
+TIME_FIELDS = ("captured_at", "date")
+META_FIELDS = ("title", "byline", "published", "updated", "site_name", "language", "canonical_url", "description")
+CONTENT_TYPES = {"md": f"text/markdown; charset=utf-8; {IMPORT_MARKER}=md",
+                 "txt": f"text/plain; charset=utf-8; {IMPORT_MARKER}=txt",
+                 "jsonl": f"application/json; {IMPORT_MARKER}=jsonl"}
+EXPORT_NAME = re.compile(r"^v\d+-(\d{8}T\d{6}Z)\.\w+$")
+URL_LINE = re.compile(r"^\s*https?://\S+\s*$", re.IGNORECASE)
+FOOTER_LINE = re.compile(r"^\s*" + re.escape(FOOTER) + r"\s*(\S*)\s*$", re.IGNORECASE)
+FIELD_NAMES = {label: key for key, label in TXT_FIELDS.items()}
+FIELD_LINE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_NAMES)) + r"): (.*)$")
+
+
+class UnreadablePath(ArchiveError):
+    """A path given to import that cannot be read."""
+
+
+@dataclass
+class Snapshot:
+    """One text snapshot read from a file, ready to record."""
+
+    source: str
+    fmt: str
+    url: str | None
+    captured_at: datetime
+    text: str
+    body: bytes
+    meta: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class ImportReport:
+    """Counts of what an import did."""
+
+    imported: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+def collect_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Files to read: each file given, and the snapshot files under each folder given (sorted)."""
+    found: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            found += _walk(given)
+        elif given.is_file():
+            found.append(given)
+        else:
+            raise UnreadablePath(f"cannot read {given}: No such file or directory")
+    return found
+
+
+def _walk(folder: Path) -> list[Path]:
+    def fail(exc: OSError) -> None:
+        raise UnreadablePath(f"cannot read {exc.filename or folder}: {exc.strerror or exc}")
+
+    files = []
+    for root, dirs, names in os.walk(folder, onerror=fail):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        files += [Path(root, n) for n in sorted(names) if not n.startswith(".") and n.lower().endswith(SUFFIXES)]
+    return files
+
+
+def read_file(path: Path) -> tuple[list[Snapshot], list[str]]:
+    """Snapshots in one file, and messages for what had to be skipped."""
+    try:
+        data = path.read_bytes()
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError as exc:
+        raise UnreadablePath(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [f"skipped {path}: not UTF-8 text"]
+    if path.suffix.lower() == ".jsonl":
+        return parse_jsonl(str(path), text)
+    when = _name_time(path.name) or mtime
+    snapshot = parse_text(str(path), text, data, when)
+    return ([snapshot], []) if snapshot else ([], [f"skipped {path}: unreadable front matter"])
+
+
+def parse_text(source: str, text: str, body: bytes, fallback_time: datetime) -> Snapshot | None:
+    """A txt or md snapshot; None when its front matter is not valid YAML."""
+    text = text.replace("\r\n", "\n")
+    split = split_front_matter(text)
+    if split is None:
+        content, url, found = split_txt_footer(text)
+        when = as_time(found.pop("captured_at", None)) or fallback_time
+        return Snapshot(source, "txt", url, when, content, body, _meta(found) if found else {})
+    meta, content = split
+    if meta is None:
+        return None
+    content, footer_url = split_footer(content)
+    url = next((meta[k] for k in URL_FIELDS if isinstance(meta.get(k), str) and meta[k]), footer_url)
+    when = next((t for t in (as_time(meta.get(k)) for k in TIME_FIELDS) if t), fallback_time)
+    return Snapshot(source, "md", url, when, content, body, _meta(meta))
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str] | None:
+    """(front matter, rest) when the text opens with a ``---`` block holding a YAML mapping;
+    (None, "") when that block is not valid YAML.
+
+    >>> split_front_matter('---\\ntitle: "a: b"\\n---\\n\\nBody')
+    ({'title': 'a: b'}, '\\nBody')
+    >>> split_front_matter("No front matter") is None
+    True
+    """
+    if not text.startswith("---\n"):
+        return None
+    lines = text.split("\n")
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if end is None:
+        return None
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError:
+        return None, ""
+    return (meta, "\n".join(lines[end + 1:])) if isinstance(meta, dict) else None
+
+
+def split_footer(text: str) -> tuple[str, str | None]:
+    """(text without a trailing ``Original url:`` footer, the footer's first URL).
+
+    >>> split_footer("Body.\\n\\nOriginal url:\\nhttps://a.example/x\\n\\nhttps://b.example/y\\n")
+    ('Body.', 'https://a.example/x')
+    >>> split_footer("Body.\\nOriginal url:\\nnot a footer")
+    ('Body.\\nOriginal url:\\nnot a footer', None)
+    """
+    content, url, _meta_found = split_txt_footer(text)
+    return content, url
+
+
+def split_txt_footer(text: str) -> tuple[str, str | None, dict[str, str]]:
+    """``split_footer``, plus the ``Title: ...`` lines a Redline txt export puts after the URL, by field.
+
+    >>> split_txt_footer("Body.\\n\\nOriginal url:\\nhttps://a.example/x\\n\\nTitle: A: b\\nUpdated: 2024-12-05\\n")
+    ('Body.', 'https://a.example/x', {'title': 'A: b', 'updated': '2024-12-05'})
+    """
+    lines = text.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        match = FOOTER_LINE.match(lines[i])
+        if match is None:
+            continue
+        rest = lines[i + 1:]
+        fields = [FIELD_LINE.match(line) for line in rest]
+        if (match.group(1) and not URL_LINE.match(match.group(1))) or \
+                not all(URL_LINE.match(line) or not line.strip() or f for line, f in zip(rest, fields)):
+            return text, None, {}
+        urls = [match.group(1)] if match.group(1) else [line.strip() for line, f in zip(rest, fields)
+                                                        if line.strip() and not f]
+        meta = {FIELD_NAMES[f.group(1)]: f.group(2).strip() for f in fields if f}
+        return "\n".join(lines[:i]).rstrip(), (urls[0] if urls else None), meta
+    return text, None, {}
+
+
+def parse_jsonl(source: str, text: str) -> tuple[list[Snapshot], list[str]]:
+    """Snapshots from a Redline JSON Lines export (schema_version 1)."""
+    snapshots, messages = [], []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            messages.append(f"skipped {where}: not JSON")
+            continue
+        if not isinstance(item, dict) or item.get("schema_version") != SCHEMA_VERSION:
+            messages.append(f"skipped {where}: not a schema_version {SCHEMA_VERSION} Redline record")
+            continue
+        when = as_time(item.get("captured_at"))
+        if when is None or not isinstance(item.get("text"), str):
+            messages.append(f"skipped {where}: no captured_at or text")
+            continue
+        url = item.get("url") if isinstance(item.get("url"), str) else None
+        snapshots.append(Snapshot(where, "jsonl", url or None, when, item["text"],
+                                  line.encode("utf-8"), _meta(item)))
+    return snapshots, messages
+
+
+def as_time(value: Any) -> datetime | None:
+    """A UTC datetime from YAML/JSON values: datetimes, dates, ISO strings (naive means UTC).
+
+    >>> as_time("2024-11-12T04:10:56.812Z").isoformat()
+    '2024-11-12T04:10:56.812000+00:00'
+    >>> as_time("yesterday") is None
+    True
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _name_time(name: str) -> datetime | None:
+    match = EXPORT_NAME.match(name)
+    return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) if match else None
+
+
+def _meta(raw: dict[str, Any]) -> dict[str, str | None]:
+    values = {k: raw.get(k) for k in META_FIELDS}
+    return {k: None if v in (None, "") else (v.isoformat() if isinstance(v, date) else str(v))
+            for k, v in values.items()}
+
+
+# -- recording --------------------------------------------------------------------------------------
+
+def resolve_url(snapshot: Snapshot, fallback: str | None) -> str | None:
+    """The snapshot's own URL, else the fallback; None when neither is usable."""
+    url = snapshot.url or fallback
+    if url is None:
+        return None
+    try:
+        url_key(url)
+    except BadURL:
+        return None
+    return url
+
+
+def already_archived(archive: Archive, url: str, snapshot: Snapshot) -> bool:
+    """True when the article already has a version with this text, headline and byline captured in the
+    same second, so re-importing a history (or an export into its own archive) adds nothing; a headline
+    changed within that second (exports keep whole seconds) is still a version of its own."""
+    digest = sha256(clean_text(snapshot.text).encode("utf-8"))
+    second = snapshot.captured_at.replace(microsecond=0)
+    with archive.sessions() as session:
+        article = find_article(session, url)
+        if article is None:
+            return False
+        same_text = session.execute(select(m.Version.captured_at, m.Version.title, m.Version.byline).where(
+            m.Version.article_id == article.id, m.Version.text_sha256 == digest))
+        return any(at.replace(microsecond=0) == second and (title, byline) == (snapshot.meta.get("title"),
+                                                                                 snapshot.meta.get("byline"))
+                   for at, title, byline in same_text)
+
+
+def to_capture(snapshot: Snapshot, url: str) -> tuple[Capture, Extracted]:
+    """The Capture and Extracted the store records for one snapshot."""
+    fetch = Capture(url=url, fetched_at=snapshot.captured_at, status=200, body=snapshot.body,
+                  content_type=CONTENT_TYPES[snapshot.fmt])
+    extracted = Extracted(text=snapshot.text, extractor=f"import:{snapshot.fmt}", **snapshot.meta)
+    return fetch, extracted
+
+
+def _latest_words(archive: Archive, url: str) -> int | None:
+    with archive.sessions() as session:
+        article = find_article(session, url)
+        if article is None or not article.latest_version:
+            return None
+        return session.scalar(select(m.Version.words).where(m.Version.article_id == article.id,
+                                                            m.Version.number == article.latest_version))
+
+
+def _why(outcome: FetchOutcome, extracted: Extracted) -> str:
+    if len(extracted.text.split()) < MIN_WORDS:
+        return f"text too short (under {MIN_WORDS} words)"
+    return f"{outcome}: text under {COLLAPSE_RATIO:.0%} of the latest version's words"
+
+
+def read_paths(paths: Sequence[str | Path], report: ImportReport,
+               warn: Callable[[str], None] = lambda message: None) -> list[Snapshot]:
+    """Every snapshot under ``paths``; skipped files are counted in ``report`` and passed to ``warn``."""
+    snapshots: list[Snapshot] = []
+    for path in collect_files(paths):
+        found, messages = read_file(path)
+        snapshots += found
+        report.skipped += len(messages)
+        for message in messages:
+            warn(message)
+    return snapshots
+
+
+def record_snapshots(engine: Engine, snapshots: Iterable[Snapshot], report: ImportReport,
+                     fallback_url: str | None = None, warn: Callable[[str], None] = lambda message: None) -> None:
+    """Record snapshots oldest first through the store, counting outcomes in ``report``."""
+    archive = Archive(engine)
+    ordered = sorted(enumerate(snapshots), key=lambda pair: (pair[1].captured_at, pair[1].url or "", pair[0]))
+    for _index, snapshot in ordered:
+        url = resolve_url(snapshot, fallback_url)
+        if url is None:
+            report.skipped += 1
+            reason = f"URL {snapshot.url!r} is not http(s)" if snapshot.url else "names no URL; pass --url URL"
+            warn(f"skipped {snapshot.source}: {reason}")
+            continue
+        if already_archived(archive, url, snapshot):
+            report.unchanged += 1
+            continue
+        fetch, extracted = to_capture(snapshot, url)
+        unusable = fetch_outcome(fetch, extracted, _latest_words(archive, url))
+        if unusable != FetchOutcome.CONTENT:  # skipped without a trace: no fetch, event or article
+            report.skipped += 1
+            warn(f"skipped {snapshot.source}: {_why(unusable, extracted)}")
+            continue
+        outcome = archive.record(fetch, extracted)
+        if outcome.kind in (RecordKind.NEW_ARTICLE, RecordKind.NEW_VERSION):
+            report.imported += 1
+        elif outcome.kind == RecordKind.UNCHANGED:
+            report.unchanged += 1
+        else:
+            report.skipped += 1
+            warn(f"skipped {snapshot.source}: {outcome.kind}")

@@ -1,0 +1,361 @@
+"""The writer: the work of one transaction, planning each capture then applying it (a version, an
+unchanged mark or an event)."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from archive.capture import Capture, Extracted
+from archive.queries.reading import SiteNoise, read_text
+from archive.schema import models as m
+from archive.store import learning
+from archive.store.compare import Side, compare, compared_state, state_fingerprint
+from archive.store.outcomes import Recorded, fetch_outcome
+from archive.text.classify import Change, State, classify
+from archive.text.noise import noise_rule, strip_spans
+from archive.text.normalize import BadURL, comparable, paragraphs, sha256, url_host, url_key
+from archive.text.notices import is_editorial_notice
+from archive.text.prepare import prepare
+from archive.text.textpack import FULL_EVERY, compress_body, pack
+from archive.vocab import ArticleStatus, EventKind, FetchOutcome, RecordKind
+from archive.watch.alerts import queue_alerts
+
+
+@dataclass
+class Plan:
+    fetch: Capture
+    article: m.Article
+    created: bool
+    fetch_row: m.Fetch
+    outcome: str
+    extracted: Extracted | None = None
+    text: str = ""
+    paras: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    boilerplate: set[str] = field(default_factory=set)
+    spans: list[str] = field(default_factory=list)
+    drift: bool = False
+
+
+# The writer's per-capture queries, built once (their SQL is cached; only parameters change).
+_OWNERS = select(m.ArticleURL.url, m.ArticleURL.article_id).where(
+    m.ArticleURL.url.in_(bindparam("keys", expanding=True)))
+_LOCK = (select(m.Article).where(m.Article.id == bindparam("id")).with_for_update()
+         .execution_options(populate_existing=True))  # the row may already be in the session: re-read it
+_VERSION = select(m.Version).where(m.Version.article_id == bindparam("article"),
+                                   m.Version.number == bindparam("number"))
+_BODY_EXISTS = select(m.Body.sha256).where(m.Body.sha256 == bindparam("sha"))
+
+
+class Writer:
+    """The work of one transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+        self.texts: dict[int, str] = {}
+        self.latest: dict[tuple[int, int], m.Version | None] = {}  # by (article id, version number)
+        self.noise: dict[str, SiteNoise] = {}
+
+    def _noise(self, host: str) -> SiteNoise:
+        if host not in self.noise:
+            self.noise[host] = SiteNoise(self.s, host)
+        return self.noise[host]
+
+    # -- planning -------------------------------------------------------------------------------
+
+    def plan(self, fetch: Capture, extracted: Extracted | None) -> Plan:
+        article, created = self._article(fetch, extracted)
+        body_sha = self._store_body(fetch.body)
+        latest = self._latest(article)
+        if fetch.status is not None and fetch.status < 300 and self._redirected_away(article, fetch):
+            outcome = FetchOutcome.REDIRECTED
+        elif (fetch.status == 200 and extracted is None and body_sha
+                and body_sha == article.last_body_sha256 and latest is not None):
+            outcome = FetchOutcome.SAME_BODY
+        else:
+            outcome = fetch_outcome(fetch, extracted, latest.words if latest else None)
+        row = m.Fetch(article_id=article.id, url=fetch.url, final_url=fetch.final_url, fetched_at=fetch.fetched_at,
+                      status=fetch.status, outcome=outcome, body_sha256=body_sha, content_type=fetch.content_type,
+                      error=fetch.error)
+        self.s.add(row)
+        plan = Plan(fetch, article, created, row, outcome, extracted)
+        if outcome == FetchOutcome.CONTENT and extracted is not None:
+            self._fill_text(plan, extracted)
+        return plan
+
+    def _article(self, fetch: Capture, extracted: Extracted | None) -> tuple[m.Article, bool]:
+        keys = [url_key(fetch.url)]
+        for extra in (fetch.final_url, extracted.canonical_url if extracted else None):
+            try:
+                keys.append(url_key(extra or ""))
+            except BadURL:
+                continue
+        unique = list(dict.fromkeys(keys))
+        owners: dict[str, int] = dict(self.s.execute(_OWNERS, {"keys": unique}).all())
+        owner = next((owners[k] for k in unique if k in owners), None)  # the requested URL's owner first
+        if owner is None:
+            article, created = self._create_article(keys[0], fetch)
+        else:
+            article, created = self._lock(owner), False
+        for key in unique:
+            if key not in owners and (key == keys[0] or not is_front_page(key)):
+                self._insert_if_new(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
+        return article, created
+
+    def _create_article(self, key: str, fetch: Capture) -> tuple[m.Article, bool]:
+        """Insert the article, or, when another writer just created it, lock theirs: (article, created)."""
+        article = m.Article(key=key, host=url_host(key), first_seen=fetch.fetched_at, status=ArticleStatus.LIVE,
+                            version_count=0)
+        if self._insert_if_new(article):
+            return article, True
+        theirs = self.s.scalars(select(m.Article.id).where(m.Article.key == key)).one()
+        return self._lock(theirs), False
+
+    def _insert_if_new(self, row: object) -> bool:
+        """Insert ``row`` in a savepoint; False (and nothing inserted) when a unique key already exists."""
+        try:
+            with self.s.begin_nested():
+                self.s.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    def _lock(self, article_id: int) -> m.Article:
+        return self.s.scalars(_LOCK, {"id": article_id}).one()
+
+    def _redirected_away(self, article: m.Article, fetch: Capture) -> bool:
+        if not fetch.final_url or url_key(fetch.final_url) == url_key(fetch.url):
+            return False
+        final = url_key(fetch.final_url)
+        owner = self.s.scalar(select(m.ArticleURL).where(m.ArticleURL.url == final))
+        return is_front_page(final) or (owner is not None and owner.article_id != article.id)
+
+    def _store_body(self, body: bytes | None) -> str | None:
+        if not body:
+            return None
+        sha = sha256(body)
+        if self.s.scalar(_BODY_EXISTS, {"sha": sha}) is None:
+            self._insert_if_new(m.Body(sha256=sha, size=len(body), data=compress_body(body)))
+        return sha
+
+    def _fill_text(self, plan: Plan, extracted: Extracted) -> None:
+        ready = extracted.prepared or prepare(extracted)  # the pool's workers prepare crawled pages
+        plan.text, plan.spans, plan.paras = ready.text, list(ready.spans), list(ready.paras)
+        plan.hashes, plan.boilerplate = list(ready.hashes), set(ready.boilerplate)
+
+    # -- templates (the evidence rules are archive.store.learning's) --------------------------------
+
+    def learn_templates(self, plans: list[Plan]) -> None:
+        """Learn site template paragraphs from the batch; see learning.TEMPLATE_MIN_ARTICLES for the evidence needed."""
+        by_host: dict[str, list[Plan]] = defaultdict(list)
+        for plan in plans:
+            if self._latest(plan.article) is not None:
+                by_host[plan.article.host].append(plan)
+        for host, group in by_host.items():
+            witness = learning.witnesses([set(p.hashes) for p in group])
+            seen = len(set(witness))
+            if seen < learning.TEMPLATE_MIN_ARTICLES:
+                continue
+            changed: dict[str, set[int]] = defaultdict(set)
+            for plan, w in zip(group, witness):
+                latest = self._latest(plan.article)
+                assert latest is not None
+                for h in set(latest.paragraph_hashes) ^ set(plan.hashes):
+                    changed[h].add(w)
+            known = self._noise(host).templates
+            for h, ws in changed.items():
+                needed = max(learning.TEMPLATE_MIN_ARTICLES, math.ceil(learning.TEMPLATE_SHARE_WITH_EVIDENCE * seen))
+                if h in known or len(ws) < needed:
+                    continue
+                text, marked = self._template_text(h, group)
+                if (text is None or is_editorial_notice(text) or noise_rule(text) is not None  # nothing to learn
+                        or (not marked and len(ws) < learning.TEMPLATE_SHARE_BARE * seen)):
+                    continue
+                known.add(h)
+                examples = sorted({p.article.key for p, w in zip(group, witness) if w in ws})[:3]
+                self._insert_if_new(m.TemplateParagraph(host=host, hash=h, first_seen=group[0].fetch.fetched_at,
+                                                        text=text, witnesses=len(ws), seen=seen, examples=examples))
+
+    def _template_text(self, h: str, group: list[Plan]) -> tuple[str | None, bool]:
+        """A learned paragraph's text, and whether a page marked it as boilerplate (link-dense)."""
+        marked = any(h in p.boilerplate for p in group)
+        for plan in group:
+            if h in plan.hashes:
+                return plan.paras[plan.hashes.index(h)], marked
+        for plan in group:
+            latest = self._latest(plan.article)
+            if latest is not None and h in latest.paragraph_hashes:
+                marked = marked or h in latest.noise_hashes
+                return comparable(paragraphs(self._text(latest))[latest.paragraph_hashes.index(h)]), marked
+        return None, marked
+
+    # -- applying -------------------------------------------------------------------------------
+
+    def apply(self, plan: Plan) -> Recorded:
+        article, fetch = plan.article, plan.fetch
+        article.last_checked = max(filter(None, [article.last_checked, fetch.fetched_at]))
+        result = Recorded(fetch.url, plan.outcome, article.id)
+        if plan.outcome in (FetchOutcome.CONTENT, FetchOutcome.SAME_BODY, FetchOutcome.NOT_MODIFIED):
+            self._back_to_live(plan)
+            if plan.outcome == FetchOutcome.CONTENT:
+                result = self._content(plan)
+            else:
+                result.kind = RecordKind.UNCHANGED
+        else:
+            self._event_outcome(plan)
+        self.s.flush()
+        return result
+
+    def _back_to_live(self, plan: Plan) -> None:
+        article = plan.article
+        if article.status == ArticleStatus.GONE:
+            self._event(plan, EventKind.RESTORED, None)
+        elif article.status == ArticleStatus.FAILING and article.version_count:
+            self._event(plan, EventKind.RECOVERED, None)
+        article.status = ArticleStatus.LIVE
+        if plan.fetch_row.body_sha256:
+            article.last_body_sha256 = plan.fetch_row.body_sha256
+        article.etag = plan.fetch.etag or article.etag
+        article.last_modified = plan.fetch.last_modified or article.last_modified
+
+    def _event_outcome(self, plan: Plan) -> None:
+        article = plan.article
+        new_status = ArticleStatus.GONE if plan.outcome == FetchOutcome.GONE else ArticleStatus.FAILING
+        last = self.s.scalar(select(m.Event.kind).where(m.Event.article_id == article.id)
+                             .order_by(m.Event.at.desc(), m.Event.id.desc()).limit(1))
+        if article.status != new_status or last != plan.outcome:
+            detail = plan.fetch.error or (f"HTTP {plan.fetch.status}" if plan.fetch.status else None)
+            if plan.outcome == FetchOutcome.REDIRECTED:
+                detail = f"redirected to {plan.fetch.final_url}"
+            self._event(plan, plan.outcome, detail)
+        article.status = new_status
+
+    def _event(self, plan: Plan, kind: str, detail: str | None) -> None:
+        self.s.flush()
+        self.s.add(m.Event(article_id=plan.article.id, fetch_id=plan.fetch_row.id, at=plan.fetch.fetched_at,
+                           kind=kind, detail=detail))
+
+    def _content(self, plan: Plan) -> Recorded:
+        """Compare a fetched text with the article's latest version under the current noise rules.
+
+        What the rules skipped among the paragraphs that changed is kept on the fetch row; a fetch that
+        differs from the latest version only there is recorded as ``noise-only``, never silently.
+        """
+        article, extracted = plan.article, plan.extracted
+        assert extracted is not None
+        latest = self._latest(article)
+        noise = self._noise(article.host)
+        if latest is None:
+            state, _ = compared_state(noise, extracted, plan.paras, plan.hashes, plan.boilerplate)
+            version = self._new_version(plan, None, state, None)
+            return Recorded(plan.fetch.url, RecordKind.NEW_ARTICLE, article.id, version.number)
+        old_state, state, evidence = compare(noise, self._side(latest), plan_side(plan))
+        plan.fetch_row.noise = evidence or None
+        if old_state == state:
+            if evidence:
+                plan.fetch_row.outcome = FetchOutcome.NOISE_ONLY
+            return Recorded(plan.fetch.url, RecordKind.UNCHANGED, article.id)
+        change = classify(old_state, state)
+        version = self._new_version(plan, latest, state, change)
+        return Recorded(plan.fetch.url, RecordKind.NEW_VERSION, article.id, version.number, change.kinds)
+
+    def _side(self, version: m.Version) -> Side:
+        """A stored version in the form it is compared in."""
+        spans = version.noise_spans or []
+        paras = [strip_spans(comparable(p), spans) for p in paragraphs(self._text(version))]
+        return Side(version, paras, version.paragraph_hashes, set(version.noise_hashes), spans)
+
+    def _new_version(self, plan: Plan, latest: m.Version | None, state: State, change: Change | None,
+                     recovered_at: datetime | None = None) -> m.Version:
+        """Insert the next-numbered version. A recovered version (see ``renoise``) is stored whole and
+        becomes the article's latest only if it was captured after the current latest."""
+        article, extracted, fetch = plan.article, plan.extracted, plan.fetch
+        assert extracted is not None
+        number = article.version_count + 1
+        base = latest if latest is not None and recovered_at is None and (number - 1) % FULL_EVERY else None
+        own, _ = compared_state(self._noise(article.host), extracted, plan.paras, plan.hashes, plan.boilerplate)
+        fingerprint = state_fingerprint(own)
+        version = m.Version(
+            article_id=article.id, number=number, captured_at=fetch.fetched_at, fetch_id=plan.fetch_row.id,
+            title=extracted.title, byline=extracted.byline, published=extracted.published,
+            updated=extracted.updated, updated_signal=extracted.updated_signal, site_name=extracted.site_name,
+            language=extracted.language, canonical_url=extracted.canonical_url, description=extracted.description,
+            text_blob=pack(plan.text, self._text(base) if base else None), text_base=base.number if base else None,
+            text_sha256=sha256(plan.text.encode("utf-8")), words=len(plan.text.split()),
+            paragraph_hashes=plan.hashes, noise_hashes=[h for h in plan.hashes if h in plan.boilerplate],
+            noise_spans=plan.spans or None, extractor=extracted.extractor,
+            change_kinds=change.kinds if change else None,
+            added_words=change.added_words if change else None,
+            removed_words=change.removed_words if change else None,
+            declared=change.declared if change and not _stamp_unknown(extracted) else None,
+            reverts_to=self._reverts_to(article, fingerprint) if change else None, drift=plan.drift,
+            state_sha256=fingerprint, recovered_at=recovered_at)
+        self.s.add(version)
+        queue_alerts(self.s, article.id, article.host, number, change, plan.drift)  # same transaction
+        article.version_count = number
+        current = self._latest(article) if recovered_at else None
+        if current is None or current.captured_at <= fetch.fetched_at:
+            article.latest_version = number
+            if extracted.canonical_url:
+                try:
+                    article.canonical_url = url_key(extracted.canonical_url)
+                except BadURL:
+                    pass
+        article.last_changed = max(filter(None, [article.last_changed if recovered_at else None, fetch.fetched_at]))
+        self.s.flush()
+        self.texts[version.id] = plan.text
+        self.latest[article.id, number] = version
+        return version
+
+    def _reverts_to(self, article: m.Article, target: str) -> int | None:
+        """The earlier version (not the latest) whose state fingerprint is ``target``: an A → B → A
+        flip-flop. Versions stored before fingerprints were (state_sha256 NULL) are rebuilt to compare."""
+        latest = article.latest_version or article.version_count
+        earlier = (m.Version.article_id == article.id, m.Version.number != latest)
+        match = self.s.scalar(select(m.Version.number).where(*earlier, m.Version.state_sha256 == target)
+                              .order_by(m.Version.captured_at.desc()).limit(1))
+        unknown = select(m.Version).where(*earlier, m.Version.state_sha256.is_(None))
+        if match is not None:
+            unknown = unknown.where(m.Version.number > match)
+        for row in self.s.scalars(unknown.order_by(m.Version.number.desc())):
+            side = self._side(row)
+            old, _ = compared_state(self._noise(article.host), row, side.paras, side.hashes, side.boilerplate)
+            if state_fingerprint(old) == target:
+                return row.number
+        return match
+
+    def _latest(self, article: m.Article) -> m.Version | None:
+        """The version the article is in now (the one captured last)."""
+        number = article.latest_version or article.version_count
+        if not number:
+            return None
+        key = (article.id, number)
+        if key not in self.latest:
+            self.latest[key] = self.s.scalar(_VERSION, {"article": article.id, "number": number})
+        return self.latest[key]
+
+    def _text(self, version: m.Version) -> str:
+        if version.id not in self.texts:
+            self.texts[version.id] = read_text(self.s, version)
+        return self.texts[version.id]
+
+
+def _stamp_unknown(extracted: Extracted) -> bool:
+    """An imported plain text snapshot without an ``Updated:`` line may simply not carry the page's update
+    time, so it cannot tell a declared edit from a stealth one: its ``declared`` stays unknown (None)."""
+    return extracted.extractor == "import:txt" and extracted.updated is None
+
+
+def is_front_page(key: str) -> bool:
+    return key.split("://", 1)[-1].split("/", 1)[-1] in ("", "?")
+
+
+def plan_side(plan: Plan) -> Side:
+    assert plan.extracted is not None
+    return Side(plan.extracted, plan.paras, plan.hashes, plan.boilerplate, plan.spans)

@@ -1,0 +1,138 @@
+"""Crawl jobs as plain rows: what each watches, which article URLs it tracks, and what is due."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from archive.capture import Found
+from archive.errors import ArchiveError
+from archive.schema import schedule_models as sm
+from archive.text.normalize import BadURL, url_key, url_lines
+from archive.watch import frontier
+from archive.watch.recheck import NEVER_FETCHED
+
+CHUNK = 500  # URLs per IN (...) query: SQLite and psycopg cap the number of bound parameters
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass
+class JobSpec:
+    """What ``redline schedule add`` was given, validated before it is stored."""
+
+    name: str
+    every_seconds: int | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+    feeds: list[str] = field(default_factory=list)
+    sitemaps: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    urls_file: str | None = None
+    recheck: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+class InvalidSchedule(ArchiveError):
+    """A schedule that cannot be stored as given (a malformed name, nothing to watch)."""
+
+
+def validate(spec: JobSpec) -> None:
+    """Raise InvalidSchedule for a spec that must not be stored."""
+    if not NAME_RE.fullmatch(spec.name):
+        raise InvalidSchedule(f"bad schedule name {spec.name!r}; use letters, digits, '.', '_' or '-'")
+    if not (spec.feeds or spec.sitemaps or spec.urls or spec.urls_file):
+        raise InvalidSchedule(f"schedule {spec.name!r} watches nothing; give URLs, --feed, --sitemap or --urls-file")
+
+
+def add(engine: Engine, spec: JobSpec, now: datetime) -> None:
+    """Store a new schedule; the name must be new."""
+    validate(spec)
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(sm.Schedule.id).where(sm.Schedule.name == spec.name)) is not None:
+            raise ArchiveError(f"schedule {spec.name!r} already exists; remove it first")
+        session.add(sm.Schedule(name=spec.name, every_seconds=spec.every_seconds, cron=spec.cron,
+                               timezone=spec.timezone, feeds=spec.feeds, sitemaps=spec.sitemaps, urls=spec.urls,
+                               urls_file=spec.urls_file, recheck=spec.recheck, settings=spec.settings,
+                               paused=False, created_at=now))
+
+
+def get(session: Session, name: str) -> sm.Schedule:
+    """The schedule called ``name``, or a one-line error naming it."""
+    row = session.scalar(select(sm.Schedule).where(sm.Schedule.name == name))
+    if row is None:
+        raise ArchiveError(f"no schedule named {name!r}; see 'redline schedule list'")
+    return row
+
+
+def all_schedules(session: Session) -> list[sm.Schedule]:
+    return list(session.scalars(select(sm.Schedule).order_by(sm.Schedule.name)))
+
+
+def remove(engine: Engine, name: str) -> None:
+    """Delete a schedule and its tracked URLs; its runs stay in the history."""
+    with Session(engine) as session, session.begin():
+        row = get(session, name)
+        session.execute(delete(sm.Tracked).where(sm.Tracked.schedule_id == row.id))
+        session.delete(row)
+
+
+def set_paused(engine: Engine, name: str, paused: bool) -> None:
+    with Session(engine) as session, session.begin():
+        get(session, name).paused = paused
+
+
+def listed_urls(schedule: sm.Schedule) -> list[str]:
+    """The schedule's own URLs plus those in its URL file, read now so edits to the file count."""
+    urls = list(schedule.urls)
+    if schedule.urls_file:
+        try:
+            text = Path(schedule.urls_file).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ArchiveError(f"cannot read URL file {schedule.urls_file}: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from exc
+        urls += url_lines(text)
+    return list(dict.fromkeys(urls))
+
+
+def _kept_hint(row: Any, hint: datetime | None, now: datetime) -> dict[str, datetime | None]:
+    """The tracked row's hint after a listing: a newer listed update time replaces the stored one and
+    is first listed ``now``; otherwise the stored hint and when it was first listed stay."""
+    if hint and (row.hint is None or hint > row.hint):
+        return {"hint": hint, "hint_seen": now}
+    return {"hint": row.hint, "hint_seen": row.hint_seen}
+
+
+def track(engine: Engine, name: str, found: Iterable[Found], now: datetime) -> int:
+    """Add found URLs to the schedule's tracking, keeping the newest hint; returns how many are new."""
+    newest: dict[str, Found] = {}
+    for item in found:
+        try:
+            key = url_key(item.url)
+        except BadURL:
+            continue
+        old = newest.get(key)
+        if old is None or (item.hint and (old.hint is None or item.hint > old.hint)):
+            newest[key] = item
+    keys = list(newest)
+    with Session(engine) as session, session.begin():
+        schedule_id = get(session, name).id
+        existing = {row.url: row for start in range(0, len(keys), CHUNK) for row in session.execute(
+                    select(sm.Tracked.id, sm.Tracked.url, sm.Tracked.hint, sm.Tracked.hint_seen).where(
+                        sm.Tracked.schedule_id == schedule_id, sm.Tracked.url.in_(keys[start:start + CHUNK])))}
+        fresh = [{"schedule_id": schedule_id, "url": key, "source": item.source, "first_seen": now, "last_seen": now,
+                  "hint": item.hint, "hint_seen": now if item.hint else None, "due_at": now, "due_why": NEVER_FETCHED}
+                 for key, item in newest.items() if key not in existing]
+        if fresh:
+            session.execute(insert(sm.Tracked), fresh)
+        seen = [{"id": row.id, "last_seen": now, **_kept_hint(row, newest[url].hint, now)}
+                for url, row in existing.items()]
+        if seen:
+            session.execute(update(sm.Tracked), seen)
+        frontier.refresh_urls(session.connection(), schedule_id, keys)  # due times, in this transaction
+    return len(fresh)

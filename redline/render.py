@@ -54,7 +54,7 @@ class Styler:
     def __call__(self, op: Op) -> str:
         """One change, its old side then its new side, each marked.
 
-        >>> from archive.diff import Op
+        >>> from archive.text.diff import Op
         >>> Styler(False)(Op("replace", "b", "x"))
         '[-b-]{+x+}'
         """
@@ -74,7 +74,7 @@ def _wrap(text: str, left: str, right: str) -> str:
 def changed_paragraphs(paragraphs: list[Paragraph], style: Styler) -> str:
     """The changed paragraphs only, changed words marked, text cleaned before marking.
 
-    >>> from archive.diff import paragraph_spans, word_ops
+    >>> from archive.text.diff import paragraph_spans, word_ops
     >>> print(changed_paragraphs(paragraph_spans(word_ops("A b.\\n\\nSame.", "A c.\\n\\nSame.")), Styler(False)))
     A [-b.-]{+c.+}
     """

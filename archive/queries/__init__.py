@@ -49,10 +49,6 @@ the documented JSON shapes built from these results.
 
 Pagination is by keyset: a ``Page`` holds ``items`` and ``next``, an opaque cursor to pass back
 as ``after`` (None when there is no more).
-
->>> from datetime import UTC
->>> iso(datetime(2024, 12, 5, 9, 30, tzinfo=UTC))
-'2024-12-05T09:30:00Z'
 """
 from __future__ import annotations
 

@@ -18,7 +18,12 @@ A, AU, V, E, S, TR, R = (t.articles, t.article_urls, t.versions, t.events, t.sch
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with a Z, to the second."""
+    """ISO 8601 UTC with a Z, to the second.
+
+    >>> from datetime import UTC
+    >>> iso(datetime(2024, 12, 5, 9, 30, tzinfo=UTC))
+    '2024-12-05T09:30:00Z'
+    """
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 

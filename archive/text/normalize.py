@@ -36,7 +36,7 @@ def url_key(url: str) -> str:
     >>> url_key("ftp://example.com/x")
     Traceback (most recent call last):
     ...
-    archive.normalize.BadURL: not an http(s) URL: ftp://example.com/x
+    archive.text.normalize.BadURL: not an http(s) URL: ftp://example.com/x
     """
     raw = url.strip()
     try:

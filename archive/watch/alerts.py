@@ -66,7 +66,7 @@ def parse_kinds(text: str) -> list[str]:
     >>> parse_kinds("headline,typo")
     Traceback (most recent call last):
     ...
-    archive.alerts.BadRule: unknown change kind 'typo'; choose from headline, byline, body-edit, paragraph-added, paragraph-removed, correction, declared-update-only
+    archive.watch.alerts.BadRule: unknown change kind 'typo'; choose from headline, byline, body-edit, paragraph-added, paragraph-removed, correction, declared-update-only
     """
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     for kind in kinds:
@@ -85,7 +85,7 @@ def check_site(site: str) -> str:
     >>> check_site("https://example.com/news")
     Traceback (most recent call last):
     ...
-    archive.alerts.BadRule: bad --site 'https://example.com/news'; give a host name such as www.example.com, not a URL
+    archive.watch.alerts.BadRule: bad --site 'https://example.com/news'; give a host name such as www.example.com, not a URL
     """
     host = site.strip().lower()
     if not HOST_RE.fullmatch(host):

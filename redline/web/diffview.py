@@ -36,7 +36,7 @@ class Row:
 def pieces(spans: tuple[Op, ...]) -> tuple[tuple[Piece, ...], tuple[Piece, ...], tuple[Piece, ...]]:
     """The old side, the new side and the reading order (old then new at each change) of some spans.
 
-    >>> from archive.diff import Op
+    >>> from archive.text.diff import Op
     >>> old, new, inline = pieces((Op("equal", "A ", "A "), Op("replace", "b", "c")))
     >>> [p.text for p in old], [p.text for p in new], [p.kind for p in inline]
     (['A ', 'b'], ['A ', 'c'], ['eq', 'del', 'ins'])
@@ -62,7 +62,7 @@ def pieces(spans: tuple[Op, ...]) -> tuple[tuple[Piece, ...], tuple[Piece, ...],
 def rows(paragraphs: list[Paragraph]) -> list[Row]:
     """Every paragraph of a diff as a row, moves paired (a removed paragraph that reappears elsewhere).
 
-    >>> from archive.diff import paragraph_spans, word_ops
+    >>> from archive.text.diff import paragraph_spans, word_ops
     >>> old = "Moved.\\n\\nKept one.\\n\\nKept two.\\n\\nTotally different words here."
     >>> new = "Kept one.\\n\\nKept two.\\n\\nNothing alike now, really.\\n\\nMoved."
     >>> [(r.kind, r.partner) for r in rows(paragraph_spans(word_ops(old, new)))]

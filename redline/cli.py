@@ -349,9 +349,9 @@ def ignore_add(ctx: click.Context, host: str, pattern: str) -> None:
     \b
     redline ignore add www.example.com '^Listen to this article'
     """
-    from archive.store.rules import add_rule
+    from archive.store.rules import add_noise_rule
 
-    add_rule(engine(ctx, writer=True, must_exist=False), host, pattern)
+    add_noise_rule(engine(ctx, writer=True, must_exist=False), host, pattern)
     click.echo(f"added rule for {clean(host)}: {clean(pattern)} (applies to later fetches and to diffs)")
 
 
@@ -366,9 +366,9 @@ def ignore_remove(ctx: click.Context, host: str, pattern: str) -> None:
     \b
     redline ignore remove www.example.com '^Listen to this article'
     """
-    from archive.store.rules import remove_rule
+    from archive.store.rules import remove_noise_rule
 
-    remove_rule(engine(ctx, writer=True), host, pattern)
+    remove_noise_rule(engine(ctx, writer=True), host, pattern)
     click.echo(f"removed rule for {clean(host)}: {clean(pattern)}")
 
 

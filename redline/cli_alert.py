@@ -69,7 +69,7 @@ def add(ctx: click.Context, name: str, targets: tuple[str, ...], sites: tuple[st
     """
     from datetime import UTC, datetime
 
-    from archive.watch.alerts import BadRule, RuleSpec, add_rule, check_site, parse_kinds
+    from archive.watch.alerts import BadRule, RuleSpec, add_alert_rule, check_site, parse_kinds
     from jobs.alert_sender import BadTarget, check_target
 
     if not targets:
@@ -84,7 +84,7 @@ def add(ctx: click.Context, name: str, targets: tuple[str, ...], sites: tuple[st
         spec = RuleSpec(name, list(dict.fromkeys(targets)), [check_site(s) for s in sites], job,
                         parse_kinds(kinds) if kinds is not None else None, stealth_only, int(min_words),
                         include_trivial, digest)
-        add_rule(engine(ctx, writer=True, must_exist=False), spec, datetime.now(UTC))
+        add_alert_rule(engine(ctx, writer=True, must_exist=False), spec, datetime.now(UTC))
     except (BadTarget, BadRule) as exc:
         raise UserError(str(exc), 2) from exc
 
@@ -137,9 +137,9 @@ def remove(ctx: click.Context, name: str) -> None:
     \b
     redline alert remove desk
     """
-    from archive.watch.alerts import remove_rule
+    from archive.watch.alerts import remove_alert_rule
 
-    cancelled = remove_rule(engine(ctx, writer=True), name)
+    cancelled = remove_alert_rule(engine(ctx, writer=True), name)
     click.echo(f"removed alert {name}; cancelled {cancelled} pending alert(s)", err=True)
 
 
@@ -153,9 +153,9 @@ def pause(ctx: click.Context, name: str) -> None:
     \b
     redline alert pause desk
     """
-    from archive.watch.alerts import set_paused
+    from archive.watch.alerts import set_alert_paused
 
-    set_paused(engine(ctx, writer=True), name, True)
+    set_alert_paused(engine(ctx, writer=True), name, True)
 
 
 @alert.command("resume")
@@ -168,9 +168,9 @@ def resume(ctx: click.Context, name: str) -> None:
     \b
     redline alert resume desk
     """
-    from archive.watch.alerts import set_paused
+    from archive.watch.alerts import set_alert_paused
 
-    set_paused(engine(ctx, writer=True), name, False)
+    set_alert_paused(engine(ctx, writer=True), name, False)
 
 
 @alert.command("test")

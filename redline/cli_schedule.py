@@ -102,18 +102,18 @@ def _urls(urls: tuple[str, ...]) -> list[str]:
 @json_option
 @click.pass_context
 @handles_errors
-def list_schedules(ctx: click.Context, as_json: bool) -> None:
+def schedule_list(ctx: click.Context, as_json: bool) -> None:
     """List jobs with their timing, sources, tracked articles, last run and next run.
 
     \b
     redline schedule list --json
     """
     from archive.clock import utcnow
-    from archive.queries import iso, json_shapes, schedules
+    from archive.queries import iso, json_shapes, list_schedules
     from jobs.triggers import next_run
 
     now = utcnow()
-    found = [(s, next_run(s, now)) for s in schedules(engine(ctx))]
+    found = [(s, next_run(s, now)) for s in list_schedules(engine(ctx))]
     if as_json:
         emit_json([json_shapes.schedule(s, _when(s.every_seconds, s.cron, s.timezone), at) for s, at in found])
         return
@@ -158,9 +158,9 @@ def remove(ctx: click.Context, name: str) -> None:
 
 
 def _set_paused(ctx: click.Context, name: str, paused: bool) -> None:
-    from archive.watch.schedules import set_paused
+    from archive.watch.schedules import set_schedule_paused
 
-    set_paused(engine(ctx, writer=True), name, paused)
+    set_schedule_paused(engine(ctx, writer=True), name, paused)
     click.echo(f"{'paused' if paused else 'resumed'} schedule {name}")
 
 
@@ -270,13 +270,13 @@ def runs(ctx: click.Context, job: str | None, limit: int, as_json: bool) -> None
     \b
     redline runs --job world --limit 5
     """
-    from archive.queries import json_shapes, schedules
+    from archive.queries import json_shapes, list_schedules
     from archive.queries import runs as run_history
     from redline.render import print_runs
 
     db = engine(ctx)
     rows = run_history(db, job=job, limit=limit).items
-    if job and not rows and job not in {s.name for s in schedules(db)}:
+    if job and not rows and job not in {s.name for s in list_schedules(db)}:
         raise UserError(f"no schedule or runs named {job!r}; see 'redline schedule list'")
     if as_json:
         emit_json([json_shapes.run(r) for r in rows])

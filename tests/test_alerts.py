@@ -21,7 +21,7 @@ from archive.capture import Capture, Extracted
 from archive.schema import tables as t
 from archive.schema.db import open_engine
 from archive.store.facade import Archive
-from archive.watch.alerts import RuleSpec, add_rule
+from archive.watch.alerts import RuleSpec, add_alert_rule
 from jobs.queue import enqueue, ensure_schema
 from redline.fakesite import Story
 from tests.conftest import crawl, invoke, invoke_json, run_redline
@@ -372,7 +372,7 @@ def test_an_alert_commits_or_rolls_back_with_its_version(tmp_path: Path) -> None
                     conn.scalar(select(func.count()).select_from(t.alert_outbox)))
 
     try:
-        add_rule(engine, RuleSpec("desk", ["json://127.0.0.1:9/hook"]), t0)
+        add_alert_rule(engine, RuleSpec("desk", ["json://127.0.0.1:9/hook"]), t0)
         record(1, "Talks resume")
         seen: list[str] = []
 

@@ -217,7 +217,7 @@ def test_schedules_carry_their_latest_run_and_runs_page_newest_first(built: Buil
     for outcome in ("ok", "failed", "timeout"):
         ids.append(runs.start(built.engine, "runs-q", _schedule_id(built.engine, "runs-q")))
         runs.finish(built.engine, ids[-1], outcome)
-    entry = next(s for s in queries.schedules(built.engine) if s.name == "runs-q")
+    entry = next(s for s in queries.list_schedules(built.engine) if s.name == "runs-q")
     assert entry.tracked == 2 and entry.last_run is not None and entry.last_run.outcome == RunOutcome.TIMEOUT
     newest_first = queries.runs(built.engine, job="runs-q", limit=None).items
     assert [r.id for r in newest_first] == ids[::-1]

@@ -47,7 +47,7 @@ from archive.text.diff import Op, marked, word_ops
 
 
 @dataclass
-class Capture:
+class CitedCapture:
     """One cited capture: its fetch row and the page it appears as."""
 
     fetch: m.Fetch
@@ -90,12 +90,12 @@ def _diff_data(d: queries.Diff) -> dict[str, Any]:
     return {**d.as_json(), "_ops": word_ops(d.old_text, d.new_text), "_marked": marked(d.paragraphs)}
 
 
-def _captures(session: Session, selected: list[Selected]) -> list[Capture]:
+def _captures(session: Session, selected: list[Selected]) -> list[CitedCapture]:
     ids = sorted({s.version.fetch_id for s in selected if s.version.fetch_id is not None})
     rows = session.scalars(select(m.Fetch).where(m.Fetch.id.in_(ids), m.Fetch.body_sha256.is_not(None))
                            .order_by(m.Fetch.fetched_at, m.Fetch.id)).all()
     labels = {s.version.fetch_id: f"v{s.version.number}" for s in reversed(selected)}
-    return [Capture(f, safe_uri(f.final_url or f.url), warc_date(f.fetched_at), labels[f.id]) for f in rows]
+    return [CitedCapture(f, safe_uri(f.final_url or f.url), warc_date(f.fetched_at), labels[f.id]) for f in rows]
 
 
 def _payload_offsets(warc: Path) -> dict[str, int]:
@@ -114,7 +114,7 @@ def _payload_offsets(warc: Path) -> dict[str, int]:
     return found
 
 
-def _pages(captures: list[Capture]) -> bytes:
+def _pages(captures: list[CitedCapture]) -> bytes:
     lines = [{"format": "json-pages-1.0", "id": "pages", "title": "Cited captures"}]
     lines += [{"id": f"capture-{c.fetch.id}", "url": c.uri, "ts": c.date, "title": f"{c.label} captured {c.date}"}
               for c in captures]
@@ -123,7 +123,7 @@ def _pages(captures: list[Capture]) -> bytes:
 
 # -- the chain ----------------------------------------------------------------------------------
 
-def _chain_evidence(session: Session, article_id: int, selected: list[Selected], captures: list[Capture]
+def _chain_evidence(session: Session, article_id: int, selected: list[Selected], captures: list[CitedCapture]
                     ) -> tuple[list[tuple[int, str, str, str]], list[tuple[int, str]], list[Any]]:
     """(seq, digest, content sha256, prev) from the first cited row to the head; (seq, canonical JSON)
     of each cited record; the timestamp rows at or after the last cited row."""
@@ -150,7 +150,7 @@ def _chain_evidence(session: Session, article_id: int, selected: list[Selected],
 
 # -- the files ----------------------------------------------------------------------------------
 
-def _citation_files(data: dict[str, Any], selected: list[Selected], captures: list[Capture],
+def _citation_files(data: dict[str, Any], selected: list[Selected], captures: list[CitedCapture],
                     changes: dict[int, queries.VersionEntry], segment: list[tuple[int, str, str, str]],
                     records: list[tuple[int, str]], tokens: list[Any], offsets: dict[str, int]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
@@ -182,7 +182,7 @@ def md(value: object) -> str:
     return re.sub(r"([\\`*_\[\]<>&|~])", r"\\\1", text)
 
 
-def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[Capture],
+def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[CitedCapture],
                  changes: dict[int, queries.VersionEntry], segment: list[tuple[int, str, str, str]],
                  records: list[tuple[int, str]], tokens: list[Any], offsets: dict[str, int]) -> str:
     article = selected[0].article

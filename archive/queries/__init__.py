@@ -22,7 +22,7 @@ History
     ``log(db, url) -> Log``: an article with all its versions and all its events, kept separate.
     ``fetches(db, url) -> list[FetchEntry]``: every fetch with its outcome and what noise rules skipped.
     ``show(db, url, number=None) -> VersionDetail``: one version with its text (negative counts back).
-    ``capture(db, url, number) -> Capture``: the same with its provenance and each paragraph's noise rule.
+    ``capture(db, url, number) -> VersionCapture``: the same with its provenance and each paragraph's noise rule.
     ``changes(db, site=, kinds=, stealth=, declared=, since=, until=, search=, article_id=, limit=, after=)
     -> Page[ChangeEntry]``: versions across the archive, newest first.
     ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
@@ -33,7 +33,7 @@ Jobs
     ``due(db, names=(), now=, limit=, only_due=) -> list[DueEntry]``: tracked URLs by when they are
     next due (soonest first), read from the stored due times that ``archive.watch.frontier`` keeps current.
     ``due_urls(db, name, now) -> Iterator[str]``: what one schedule has due, by keyset pages.
-    ``schedules(db) -> list[ScheduleEntry]``: every schedule with its tracked count and last run.
+    ``list_schedules(db) -> list[ScheduleEntry]``: every schedule with its tracked count and last run.
 Alerts
     ``version_change(db, article_id, number) -> VersionChange``: a version and its diff against the
     version captured before it. ``latest_change(db)``: the change captured last, for samples.
@@ -68,12 +68,12 @@ from archive.queries.articles import (
 from archive.queries.common import Db, Page, iso
 from archive.queries.diffs import Diff, FieldChange, VersionChange, VersionStamp, diff, latest_change, version_change
 from archive.queries.history import (
-    Capture,
     ChangeEntry,
     ChangeSummary,
     EventEntry,
     FetchEntry,
     Log,
+    VersionCapture,
     VersionDetail,
     VersionEntry,
     capture,
@@ -84,14 +84,14 @@ from archive.queries.history import (
     show,
     versions,
 )
-from archive.queries.jobs import DueEntry, LastRun, RunEntry, ScheduleEntry, due, due_urls, runs, schedules
+from archive.queries.jobs import DueEntry, LastRun, RunEntry, ScheduleEntry, due, due_urls, list_schedules, runs
 from archive.queries.summaries import ReextractSummary, reextract_summary
 
 __all__ = [
     "alert_log", "alert_rules", "AlertEntry", "AlertRule", "AmbiguousID", "article", "ArticleRef",
-    "ArticleSummary", "Capture", "capture", "ChangeEntry", "changes", "ChangeSummary", "Db", "Diff", "diff",
+    "ArticleSummary", "VersionCapture", "capture", "ChangeEntry", "changes", "ChangeSummary", "Db", "Diff", "diff",
     "due", "due_urls", "DueEntry", "EventEntry", "events", "FetchEntry", "fetches", "FieldChange", "is_short_id",
     "iso", "LastRun", "latest_change", "list_articles", "Log", "log", "lookup", "Page", "reextract_summary",
-    "ReextractSummary", "RunEntry", "runs", "ScheduleEntry", "schedules", "SHORT_ID", "short_id", "short_ids",
+    "ReextractSummary", "RunEntry", "runs", "ScheduleEntry", "list_schedules", "SHORT_ID", "short_id", "short_ids",
     "show", "version_change", "VersionChange", "VersionDetail", "VersionEntry", "versions", "VersionStamp",
 ]

@@ -286,7 +286,7 @@ def _detail(ref: ArticleRef, v: Row[Any], text: str) -> VersionDetail:
 
 
 @dataclass
-class Capture:
+class VersionCapture:
     """One version as captured: its text and metadata (``detail``), the fetch that captured it, and
     each line of its text with the noise rule that skips it (None for a significant paragraph)."""
 
@@ -302,7 +302,7 @@ class Capture:
     paragraphs: list[tuple[str, str | None]]
 
 
-def capture(db: Db, url: str, number: int | None = None) -> Capture:
+def capture(db: Db, url: str, number: int | None = None) -> VersionCapture:
     """A version with its provenance and its paragraphs' noise rules (latest when ``number`` is None)."""
     from archive.queries.reading import SiteNoise, read_text
     from archive.text.normalize import comparable, paragraphs
@@ -317,7 +317,7 @@ def capture(db: Db, url: str, number: int | None = None) -> Capture:
         lines = [line for line in text.split("\n") if line.strip()]  # as captured; one per paragraph
         rules = SiteNoise(conn, ref.host).skipped_by([comparable(p) for p in paragraphs(text)], v.paragraph_hashes,
                                                      set(v.noise_hashes), v.language)
-    return Capture(_detail(ref, v, text), ref.id, ref.host, fetch.status if fetch else None,
+    return VersionCapture(_detail(ref, v, text), ref.id, ref.host, fetch.status if fetch else None,
                    (fetch.final_url or fetch.url) if fetch else None, fetch.body_sha256 if fetch else None,
                    v.updated_signal, v.recovered_at, bool(v.drift),
                    [(line, rules[i] if i < len(rules) else None) for i, line in enumerate(lines)])

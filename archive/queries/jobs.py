@@ -150,7 +150,7 @@ class ScheduleEntry:
     last_run: LastRun | None
 
 
-def schedules(db: Db) -> list[ScheduleEntry]:
+def list_schedules(db: Db) -> list[ScheduleEntry]:
     """Every schedule by name, with its tracked count and latest run, in one query."""
     latest = R.alias("latest")
     last_id = (select(latest.c.id).where(latest.c.schedule_id == S.c.id)

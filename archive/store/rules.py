@@ -11,7 +11,7 @@ from archive.errors import ArchiveError, InvalidInput
 from archive.schema import models as m
 
 
-def add_rule(engine: Engine, host: str, pattern: str) -> None:
+def add_noise_rule(engine: Engine, host: str, pattern: str) -> None:
     """Add a rule; the pattern must compile."""
     try:
         re.compile(pattern)
@@ -24,7 +24,7 @@ def add_rule(engine: Engine, host: str, pattern: str) -> None:
             session.add(m.SiteRule(host=host.lower(), pattern=pattern))
 
 
-def remove_rule(engine: Engine, host: str, pattern: str) -> None:
+def remove_noise_rule(engine: Engine, host: str, pattern: str) -> None:
     with Session(engine) as session, session.begin():
         gone = session.execute(delete(m.SiteRule).where(m.SiteRule.host == host.lower(),
                                                         m.SiteRule.pattern == pattern))

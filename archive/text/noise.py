@@ -228,11 +228,6 @@ def noise_rule(paragraph: str, language: str | None = None,
     return None
 
 
-def is_noise(paragraph: str, site_patterns: Iterable[re.Pattern[str]] = (), language: str | None = None) -> bool:
-    """True when a (comparable) paragraph is noise by default rules or a site's own patterns."""
-    return noise_rule(paragraph, language, site_patterns) is not None
-
-
 def stamp_spans(paragraph: str) -> list[str]:
     """Labelled relative times inside a paragraph that is more than the stamp.
 

@@ -93,7 +93,7 @@ def check_site(site: str) -> str:
     return host
 
 
-def add_rule(engine: Engine, spec: RuleSpec, now: datetime) -> None:
+def add_alert_rule(engine: Engine, spec: RuleSpec, now: datetime) -> None:
     """Store a new rule; its name must be new and its job must exist."""
     if not NAME_RE.fullmatch(spec.name):
         raise BadRule(f"bad alert name {spec.name!r}; use letters, digits, '.', '_' or '-'")
@@ -123,7 +123,7 @@ def _rule(conn: Any, name: str) -> Any:
     return row
 
 
-def remove_rule(engine: Engine, name: str) -> int:
+def remove_alert_rule(engine: Engine, name: str) -> int:
     """Delete a rule; its pending alerts are cancelled (kept in the log). Returns how many."""
     with engine.begin() as conn:
         rule = _rule(conn, name)
@@ -133,7 +133,7 @@ def remove_rule(engine: Engine, name: str) -> int:
         return cancelled
 
 
-def set_paused(engine: Engine, name: str, paused: bool) -> None:
+def set_alert_paused(engine: Engine, name: str, paused: bool) -> None:
     """Pause (no new alerts; pending ones wait) or resume a rule."""
     with engine.begin() as conn:
         conn.execute(update(R).where(R.c.id == _rule(conn, name).id).values(paused=paused))

@@ -82,7 +82,8 @@ def remove(engine: Engine, name: str) -> None:
         session.delete(row)
 
 
-def set_paused(engine: Engine, name: str, paused: bool) -> None:
+def set_schedule_paused(engine: Engine, name: str, paused: bool) -> None:
+    """Pause (its runs are skipped) or resume a schedule."""
     with Session(engine) as session, session.begin():
         get(session, name).paused = paused
 

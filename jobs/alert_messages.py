@@ -17,8 +17,8 @@ from archive.queries import VersionChange, iso, json_shapes
 from archive.text.diff import Op, paragraph_spans, word_ops
 from archive.vocab import ChangeKind
 
-DEFAULT_DIFF_PATH = "/diff?url={url}&from={from}&to={to}"
-PLACEHOLDERS = {"url", "host", "from", "to"}
+DEFAULT_DIFF_PATH = "/a/{id}/diff/{from}/{to}"  # the permalink of that diff in redline serve
+PLACEHOLDERS = {"id", "url", "host", "from", "to"}
 CONTEXT_WORDS = 6          # unchanged words shown on each side of a change
 EXCERPT_PARAGRAPHS = 3     # changed paragraphs shown at most
 EXCERPT_CHARS = 600
@@ -39,14 +39,14 @@ class Message:
 
 
 def check_diff_path(template: str) -> str:
-    """A diff path template, checked: only {url}, {host}, {from} and {to}.
+    """A diff path template, checked: only {id}, {url}, {host}, {from} and {to}.
 
     >>> check_diff_path("/a/{host}/{to}")
     '/a/{host}/{to}'
-    >>> check_diff_path("/d/{id}")
+    >>> check_diff_path("/d/{article}")
     Traceback (most recent call last):
     ...
-    ValueError: unknown placeholder {id} in diff path; use {url}, {host}, {from} or {to}
+    ValueError: unknown placeholder {article} in diff path; use {id}, {url}, {host}, {from} or {to}
     """
     try:
         names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
@@ -54,7 +54,8 @@ def check_diff_path(template: str) -> str:
         raise ValueError(f"bad diff path {template!r}: {exc}") from exc
     unknown = sorted(names - PLACEHOLDERS)
     if unknown:
-        raise ValueError(f"unknown placeholder {{{unknown[0]}}} in diff path; use {{url}}, {{host}}, {{from}} or {{to}}")
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}} in diff path; "
+                         "use {id}, {url}, {host}, {from} or {to}")
     return template
 
 
@@ -63,15 +64,17 @@ def diff_link(base_url: str | None, template: str, change: VersionChange) -> str
 
     >>> from archive.queries import VersionStamp
     >>> class D: url, old, new = "https://ex.com/a?b=1", VersionStamp(1, None), VersionStamp(2, None)
-    >>> class C: diff = D
+    >>> class C: diff, short_id = D, "3f9a1c07b2"
     >>> diff_link("https://redline.example/", DEFAULT_DIFF_PATH, C)
+    'https://redline.example/a/3f9a1c07b2/diff/1/2'
+    >>> diff_link("https://redline.example/", "/diff?url={url}&from={from}&to={to}", C)
     'https://redline.example/diff?url=https%3A%2F%2Fex.com%2Fa%3Fb%3D1&from=1&to=2'
     """
     if not base_url:
         return None
     d = change.diff
     host = d.url.split("://", 1)[-1].split("/", 1)[0]
-    path = template.format_map({"url": quote(d.url, safe=""), "host": quote(host, safe=""),
+    path = template.format_map({"id": change.short_id, "url": quote(d.url, safe=""), "host": quote(host, safe=""),
                                 "from": d.old.version, "to": d.new.version})
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 

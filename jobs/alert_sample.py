@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from archive import queries
+from archive.schema.tables import key_sha256
 from archive.text.diff import paragraph_spans, word_ops
+from archive.text.normalize import url_key
 from archive.vocab import ChangeKind
 from jobs.alert_messages import Message, build
 from jobs.alert_sender import SendOptions
@@ -32,4 +34,4 @@ def _example() -> queries.VersionChange:
                         queries.FieldChange("Plan goes ahead, minister says", "Plan delayed, minister says"),
                         queries.FieldChange(None, None), queries.FieldChange(None, None),
                         [o for o in ops if o.op != "equal"], paragraph_spans(ops), OLD, NEW)
-    return queries.VersionChange(entry, diff)
+    return queries.VersionChange(entry, diff, key_sha256(url_key(diff.url))[:queries.SHORT_ID])

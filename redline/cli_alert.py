@@ -13,8 +13,8 @@ from redline.output import clean, emit_json, table
 link_options = [
     click.option("--base-url", metavar="URL", help="Link each alert to its diff page under URL [env REDLINE_BASE_URL]."),
     click.option("--diff-path", metavar="TEMPLATE",
-                 help="Path of a diff page under --base-url, with {url}, {host}, {from}, {to} "
-                      "[env REDLINE_DIFF_PATH; default /diff?url={url}&from={from}&to={to}]."),
+                 help="Path of a diff page under --base-url, with {id}, {url}, {host}, {from}, {to} "
+                      "[env REDLINE_DIFF_PATH; default /a/{id}/diff/{from}/{to}, redline serve's page]."),
 ]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -89,3 +90,16 @@ def downgrade(path: str, revision: str) -> None:
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
     engine.dispose()
+
+
+def start_serve(db: str, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """A real ``redline serve`` process on a free port and the first line it printed (within 60 s)."""
+    proc = subprocess.Popen([sys.executable, "-m", "redline", "--db", db, "serve", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    line = proc.stdout.readline() if ready else ""
+    if not line:
+        proc.kill()
+        pytest.fail(f"redline serve did not start: {proc.communicate()[1]}")
+    return proc, line

@@ -4,11 +4,13 @@ apprise to real receivers on 127.0.0.1: a JSON webhook and an SMTP server."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +26,7 @@ from archive.store.facade import Archive
 from archive.watch.alerts import RuleSpec, add_alert_rule
 from jobs.queue import enqueue, ensure_schema
 from redline.fakesite import Story
-from tests.conftest import crawl, invoke, invoke_json, run_redline
+from tests.conftest import crawl, invoke, invoke_json, run_redline, start_serve
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 from tests.receivers import Mailbox, Webhook, mailbox, wait_for, webhook  # noqa: F401  (fixtures)
 
@@ -68,16 +70,47 @@ def test_headline_change_delivers_exactly_one_webhook_with_the_documented_payloa
     assert item["url"] == urls[0] and item["version"] == 2 and item["previous_version"] == 1
     assert "headline" in item["kinds"] and item["stealth"] is True and item["declared"] is False
     assert item["diff"] == invoke_json(db, "diff", urls[0])  # the CLI's diff JSON, unchanged
-    assert item["diff_url"].startswith("https://redline.example.org/diff?url=http%3A%2F%2F127.0.0.1")
-    assert item["diff_url"].endswith("&from=1&to=2")
+    short_id = invoke_json(db, "list")[[r["url"] for r in invoke_json(db, "list")].index(urls[0])]["id"]
+    assert item["diff_url"] == f"https://redline.example.org/a/{short_id}/diff/1/2"
     # The plain-text message: title, URL, facts and the word-level excerpt.
     assert stories[0].title in body["title"] and urls[0] in body["message"]
     assert ("Headline: [-Russia-North Korea Defense-] Pact [-Enters Into Force-]"
             "{+enters into force <b>after</b> ratification+}") in body["message"]
-    assert "Diff: https://redline.example.org/diff?" in body["message"]
+    assert f"Diff: https://redline.example.org/a/{short_id}/diff/1/2" in body["message"]
     log = invoke_json(db, "alert", "log")
     assert [(e["rule"], e["status"], e["attempts"], e["url"]) for e in log] == [("desk", "sent", 1, urls[0])]
     assert log[0]["attempt_log"][0]["error"] is None and log[0]["target"].startswith("json://127.0.0.1:")
+
+
+def test_every_link_in_delivered_alerts_opens_in_redline_serve(db: str, urls: list[str], stories: list[Story],
+                                                              webhook: Webhook) -> None:
+    """The fronts walked together: an immediate alert and a digest, sent with --base-url pointing at a
+    running ``redline serve`` of the same archive; every link they carry answers 200 with that diff."""
+    crawl(db, *urls[:2])
+    redline_ok(db, "alert", "add", "now", "--to", webhook.url())
+    redline_ok(db, "alert", "add", "daily", "--to", webhook.url("/digest"), "--digest", "daily")
+    stories[0].title = "Treaty in force"
+    stories[1].paragraphs[1] += " No date was given."
+    crawl(db, *urls[:2])
+    with sqlite3.connect(db) as conn:  # the clock is the one edge a test cannot wait for: end the day
+        conn.execute("UPDATE alert_outbox SET due_at = '2000-01-01 00:00:00.000000', "
+                     "next_attempt_at = '2000-01-01 00:00:00.000000' WHERE rule = 'daily'")
+    proc, line = start_serve(db)
+    try:
+        base = re.search(r"http://\S+/", line).group(0)
+        assert send(db, "--base-url", base) == {"sent": 3, "retrying": 0, "failed": 0}
+        links = {link for hook in webhook.received for link in re.findall(r"http://127\.0\.0\.1:\d+/\S+",
+                                                                          hook.body["message"])
+                 if link.startswith(base)}
+        links |= {item["diff_url"] for hook in webhook.received for item in hook.body["redline"]["alerts"]}
+        assert len(links) == 2, links  # one diff page per changed article, in both messages
+        for link in links:
+            with urllib.request.urlopen(link, timeout=30) as answer:
+                page = answer.read().decode("utf-8")
+            assert answer.status == 200 and "v1" in page and "v2" in page, link
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def test_each_rule_filter_picks_exactly_its_changes(db: str, urls: list[str], stories: list[Story],

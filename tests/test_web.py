@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import subprocess
 import sys
 import urllib.error
@@ -24,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from archive import queries
 from archive.schema.db import database_url, open_engine, read_only
 from redline.fakesite import FakeSite, Route, Story, load_stories
-from tests.conftest import crawl, invoke
+from tests.conftest import crawl, invoke, start_serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -60,19 +59,6 @@ class Served:
     ids: dict[str, str]         # short IDs: the permalinks' /a/ID, as 'redline list' shows them
 
 
-def _start(db: str, *args: str) -> tuple[subprocess.Popen[str], str]:
-    """A real ``redline serve`` process and the first line it printed (within 60 s)."""
-    proc = subprocess.Popen([sys.executable, "-m", "redline", "--db", db, "serve", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], 60)
-    line = proc.stdout.readline() if ready else ""
-    if not line:
-        proc.kill()
-        pytest.fail(f"redline serve did not start: {proc.communicate()[1]}")
-    return proc, line
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     db = str(tmp_path_factory.mktemp("web") / "archive.db")
@@ -93,7 +79,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         site.set_status(stories[4].slug, 410)
         hostile.paragraphs.insert(1, "Added: <script>alert(9)</script> stays text in the diff too.")
         assert crawl(db, *urls, raw)["new_versions"] == 4
-        proc, line = _start(db)
+        proc, line = start_serve(db)
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")
         engine = open_engine(database_url(db))
         ids = {u: queries.short_id(engine, queries.article(engine, u)) for u in [*urls, raw]}
@@ -368,7 +354,7 @@ def test_security_headers_errors_and_no_writes(served: Served) -> None:
 
 
 def test_serve_says_where_it_listens_and_refuses_bad_input(served: Served, tmp_path: Path) -> None:
-    proc, line = _start(served.db, "--host", "0.0.0.0")
+    proc, line = start_serve(served.db, "--host", "0.0.0.0")
     try:
         assert line.startswith("Serving the archive read-only at http://0.0.0.0:")
         assert proc.stderr is not None and "warning: listening on 0.0.0.0, not loopback" in proc.stderr.readline()
@@ -390,7 +376,7 @@ def test_a_failing_database_gives_a_one_line_error_page_not_a_traceback(served: 
 
     copy = str(tmp_path / "copy.db")
     shutil.copy(served.db, copy)
-    proc, line = _start(copy)
+    proc, line = start_serve(copy)
     try:
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")
         assert get(base + "/")[0] == 200
@@ -417,7 +403,7 @@ def test_serving_beside_a_crawl_that_writes(served: Served, tmp_path: Path) -> N
     shutil.copy(served.db, copy)
     with sqlite3.connect(copy) as conn:
         before = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
-    proc, line = _start(copy)
+    proc, line = start_serve(copy)
     answers: list[int] = []
     done = threading.Event()
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row, select
 
 from archive.errors import ArchiveError
-from archive.queries.articles import REF, ArticleRef, article
+from archive.queries.articles import REF, ArticleRef, article, short_id
 from archive.queries.common import A, Db, V, connected, iso
 from archive.queries.history import CAPTURED_BEFORE, VersionEntry, version_entry, version_row
 from archive.vocab import ArticleStatus
@@ -120,6 +120,7 @@ class VersionChange:
 
     entry: VersionEntry
     diff: Diff
+    short_id: str  # the article's ID, as the web view's permalinks (/a/ID/diff/N/M) name it
 
 
 def version_change(db: Db, article_id: int, number: int) -> VersionChange:
@@ -133,7 +134,7 @@ def version_change(db: Db, article_id: int, number: int) -> VersionChange:
         a = conn.execute(CAPTURED_BEFORE, {"article": ref.id, "at": b.captured_at, "number": b.number}).first()
         if a is None:
             raise ArchiveError(f"version {number} of {ref.url} is its first; it has no change")
-        return VersionChange(version_entry(b), _diff(conn, ref, a, b, False))
+        return VersionChange(version_entry(b), _diff(conn, ref, a, b, False), short_id(conn, ref))
 
 
 def latest_change(db: Db) -> tuple[int, int] | None:

@@ -141,20 +141,97 @@ def _watches(s: ScheduleEntry) -> str:
     return ", ".join(parts)
 
 
-@schedule.command("remove")
+@schedule.command("edit")
 @click.argument("name")
+@click.option("--every", metavar="INTERVAL", help="Run every INTERVAL instead: 45s, 30m, 2h, 1d.")
+@click.option("--cron", metavar="EXPR", help='Run on this crontab schedule instead, e.g. "*/15 6-23 * * *".')
+@click.option("--tz", "timezone", metavar="ZONE", help="Time zone of the cron schedule (IANA name).")
+@click.option("--recheck", metavar="POLICY", help="New re-check intervals by age since last change.")
+@click.option("--feed", "feeds", multiple=True, metavar="URL", help="Also watch this feed (repeatable).")
+@click.option("--remove-feed", "gone_feeds", multiple=True, metavar="URL", help="Stop watching this feed.")
+@click.option("--sitemap", "sitemaps", multiple=True, metavar="URL", help="Also watch this sitemap (repeatable).")
+@click.option("--remove-sitemap", "gone_sitemaps", multiple=True, metavar="URL", help="Stop watching this sitemap.")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="Also track this URL (repeatable).")
+@click.option("--remove-url", "gone_urls", multiple=True, metavar="URL",
+              help="Stop listing this URL (what it tracked so far stays tracked).")
+@click.option("--urls-file", metavar="FILE", help='Track the URLs in FILE instead ("" drops the file).')
+@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for this job's runs.")
+@click.option("--pause/--resume", "paused", default=None, help="Pause or resume the job.")
 @click.pass_context
 @handles_errors
-def remove(ctx: click.Context, name: str) -> None:
-    """Delete job NAME and its tracked list (archived articles and run history stay).
+def edit(ctx: click.Context, name: str, every: str | None, cron: str | None, timezone: str | None,
+         recheck: str | None, feeds: tuple[str, ...], gone_feeds: tuple[str, ...], sitemaps: tuple[str, ...],
+         gone_sitemaps: tuple[str, ...], urls: tuple[str, ...], gone_urls: tuple[str, ...], urls_file: str | None,
+         settings: tuple[str, ...], paused: bool | None) -> None:
+    """Change job NAME in place: its tracked articles and the alert rules bound to it stay.
+
+    \b
+    redline schedule edit world --every 15m
+    redline schedule edit world --feed https://example.com/europe/rss.xml --recheck 1d:30m,30d:1d,14d
+    """
+    from archive.errors import ArchiveError
+    from archive.watch.recheck import BadDuration, Policy, parse_duration
+    from archive.watch.schedules import Edit, InvalidSchedule, JobSpec
+    from archive.watch.schedules import edit as edit_schedule
+    from jobs.triggers import build_trigger
+
+    if every and cron:
+        raise UserError("give at most one of --every INTERVAL or --cron EXPR", 2)
+    change = Edit(timezone=timezone, add_feeds=_urls(feeds), remove_feeds=list(gone_feeds),
+                  add_sitemaps=_urls(sitemaps), remove_sitemaps=list(gone_sitemaps), add_urls=_urls(urls),
+                  remove_urls=list(gone_urls), settings=parse_settings(settings), paused=paused, cron=cron)
+    try:
+        if every:
+            change.every_seconds = max(1, int(parse_duration(every).total_seconds()))
+        if recheck:
+            change.recheck = str(Policy.parse(recheck))
+    except BadDuration as exc:
+        raise UserError(str(exc), 2) from exc
+    if urls_file:
+        if not Path(urls_file).is_file():
+            raise UserError(f"URL file {urls_file} does not exist", 2)
+        read_urls((), urls_file)  # validates every line now
+        change.urls_file = str(Path(urls_file).resolve())
+    elif urls_file == "":
+        change.urls_file = ""
+
+    def check(spec: JobSpec) -> None:
+        try:
+            build_trigger(spec.every_seconds, spec.cron, spec.timezone)  # validates cron and zone
+        except ArchiveError as exc:
+            raise InvalidSchedule(str(exc)) from exc
+
+    try:
+        edit_schedule(engine(ctx, writer=True), name, change, check)
+    except InvalidSchedule as exc:
+        raise UserError(str(exc), 2) from exc
+    click.echo(f"edited schedule {name}; a running 'redline scheduler' picks the change up at its next sync")
+
+
+@schedule.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+@handles_errors
+def remove(ctx: click.Context, name: str, yes: bool) -> None:
+    """Delete job NAME, its tracked list and the alert rules bound to it (archived articles and run
+    history stay). Asks first on a terminal.
 
     \b
     redline schedule remove world
+    redline schedule remove world --yes
     """
+    from archive.watch.schedules import dropped_by_removal
     from archive.watch.schedules import remove as remove_schedule
 
-    remove_schedule(engine(ctx, writer=True), name)
-    click.echo(f"removed schedule {name}")
+    db = engine(ctx, writer=True)
+    if not yes and click.get_text_stream("stdin").isatty():
+        drops = dropped_by_removal(db, name)
+        rules = f" and its alert rules {', '.join(drops.alert_rules)}" if drops.alert_rules else ""
+        click.confirm(f"remove schedule {name} with its {drops.tracked} tracked URL(s){rules}?", abort=True)
+    dropped = remove_schedule(db, name)
+    rules = f"; removed alert rules {', '.join(dropped.alert_rules)}" if dropped.alert_rules else ""
+    click.echo(f"removed schedule {name} and its {dropped.tracked} tracked URL(s){rules}")
 
 
 def _set_paused(ctx: click.Context, name: str, paused: bool) -> None:

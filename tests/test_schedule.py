@@ -17,7 +17,7 @@ import pytest
 
 from jobs.triggers import WallClockCron, first_run, zone
 from redline.fakesite import FakeSite
-from tests.conftest import FAST, invoke, invoke_json, run_redline
+from tests.conftest import FAST, crawl, invoke, invoke_json, run_redline
 
 FAST_ARGS = [arg for name, value in FAST.items() for arg in ("-s", f"{name}={value}")]
 
@@ -120,6 +120,63 @@ def test_schedule_lifecycle_add_list_pause_resume_remove(db: str, tmp_path: Path
     assert [j["name"] for j in invoke_json(db, "schedule", "list")] == ["hourly"]
     missing = run_redline(db, "schedule", "pause", "berlin")
     assert missing.returncode == 1 and "no schedule named 'berlin'" in missing.stderr
+
+
+def test_schedule_edit_keeps_tracked_urls_and_alert_rules_and_remove_says_what_it_drops(db: str,
+                                                                                       urls: list[str]) -> None:
+    from archive.capture import Found
+    from archive.schema.db import database_url, open_engine
+    from archive.watch.schedules import track
+
+    crawl(db, *urls)  # archived articles: their due times follow the re-check policy
+    add_job(db, "world", "--every", "1h", "--feed", "https://example.com/rss", "https://example.com/a")
+    engine = open_engine(database_url(db), writer=True, must_exist=True)
+    track(engine, "world", [Found(u, "feed") for u in [*urls, "https://example.com/news/1", "https://example.com/news/2"]],
+          datetime.now(UTC))
+    engine.dispose()
+    assert invoke(db, "alert", "add", "desk", "--to", "json://127.0.0.1:9/hook", "--job", "world").exit_code == 0
+    due_before = {e["url"]: (e["due"], e["reason"]) for e in invoke_json(db, "due")}
+
+    edited = invoke(db, "schedule", "edit", "world", "--cron", "*/15 * * * *", "--tz", "Europe/Berlin",
+                    "--feed", "https://example.com/europe.xml", "--remove-feed", "https://example.com/rss",
+                    "--recheck", "1d:1m,30d", "--pause")
+    assert edited.exit_code == 0, edited.output
+    [job] = invoke_json(db, "schedule", "list")
+    assert (job["every_seconds"], job["cron"], job["timezone"]) == (None, "*/15 * * * *", "Europe/Berlin")
+    assert job["feeds"] == ["https://example.com/europe.xml"] and job["urls"] == ["https://example.com/a"]
+    assert job["recheck"] == "1d:1m,30d" and job["paused"] is True and job["tracked"] == 7
+    assert [r["name"] for r in invoke_json(db, "alert", "list")] == ["desk"]
+    due_after = {e["url"]: (e["due"], e["reason"]) for e in invoke_json(db, "due")}
+    assert due_after.keys() == due_before.keys() and len(due_after) == 7
+    assert {u: due_after[u][1] for u in urls} == {u: due_before[u][1].replace("every 15m", "every 1m") for u in urls}
+
+    for bad, message in ((("--remove-feed", "https://example.com/none"), "has no feed https://example.com/none"),
+                         (("--cron", "not a cron"), "cron"), (("--every", "1h", "--tz", "UTC"), "--tz applies")):
+        done = run_redline(db, "schedule", "edit", "world", *bad)
+        assert done.returncode == 2 and message in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    assert invoke_json(db, "schedule", "list") == [job]  # a refused edit stores nothing
+
+    removed = run_redline(db, "schedule", "remove", "world")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == "removed schedule world and its 7 tracked URL(s); removed alert rules desk"
+    assert invoke_json(db, "alert", "list") == [] and invoke_json(db, "schedule", "list") == []
+
+
+def test_schedule_remove_asks_on_a_terminal(db: str) -> None:
+    import pty
+
+    add_job(db, "world", "--every", "1h", "https://example.com/a")
+    for answer, code, left in ((b"n\n", 1, ["world"]), (b"y\n", 0, [])):
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "redline", "--db", db, "schedule", "remove", "world"],
+                                stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(follower)
+        os.write(leader, answer)
+        out, _ = proc.communicate(timeout=120)
+        os.close(leader)
+        assert proc.returncode == code, out
+        assert [j["name"] for j in invoke_json(db, "schedule", "list")] == left
+    assert b"remove schedule world with its 0 tracked URL(s)?" in out
 
 
 # -- runs ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
 
 from archive.errors import ArchiveError
 from archive.schema import tables as t
@@ -126,11 +126,23 @@ def _rule(conn: Any, name: str) -> Any:
 def remove_alert_rule(engine: Engine, name: str) -> int:
     """Delete a rule; its pending alerts are cancelled (kept in the log). Returns how many."""
     with engine.begin() as conn:
-        rule = _rule(conn, name)
-        cancelled = conn.execute(update(O).where(O.c.rule_id == rule.id, O.c.status == "pending")
-                                 .values(status="cancelled", lease_until=None)).rowcount
-        conn.execute(delete(R).where(R.c.id == rule.id))
-        return cancelled
+        return _remove(conn, _rule(conn, name).id)
+
+
+def remove_job_rules(conn: Connection, job: str) -> list[str]:
+    """Delete the rules bound to schedule ``job`` (in the caller's transaction), as ``remove_alert_rule``
+    does; returns their names."""
+    rules = conn.execute(select(R.c.id, R.c.name).where(R.c.job == job).order_by(R.c.name)).all()
+    for rule in rules:
+        _remove(conn, rule.id)
+    return [rule.name for rule in rules]
+
+
+def _remove(conn: Connection, rule_id: int) -> int:
+    cancelled = conn.execute(update(O).where(O.c.rule_id == rule_id, O.c.status == "pending")
+                             .values(status="cancelled", lease_until=None)).rowcount
+    conn.execute(delete(R).where(R.c.id == rule_id))
+    return cancelled
 
 
 def set_alert_paused(engine: Engine, name: str, paused: bool) -> None:

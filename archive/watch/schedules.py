@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive.capture import Found
 from archive.errors import ArchiveError
 from archive.schema import schedule_models as sm
+from archive.schema import tables as t
 from archive.text.normalize import BadURL, url_key, url_lines
 from archive.watch import frontier
+from archive.watch.alerts import remove_job_rules
 from archive.watch.recheck import NEVER_FETCHED
 
 CHUNK = 500  # URLs per IN (...) query: SQLite and psycopg cap the number of bound parameters
@@ -74,12 +76,95 @@ def all_schedules(session: Session) -> list[sm.Schedule]:
     return list(session.scalars(select(sm.Schedule).order_by(sm.Schedule.name)))
 
 
-def remove(engine: Engine, name: str) -> None:
-    """Delete a schedule and its tracked URLs; its runs stay in the history."""
+@dataclass
+class Edit:
+    """What ``redline schedule edit`` changes; None (or empty) leaves a field as it is."""
+
+    every_seconds: int | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    recheck: str | None = None
+    add_feeds: list[str] = field(default_factory=list)
+    remove_feeds: list[str] = field(default_factory=list)
+    add_sitemaps: list[str] = field(default_factory=list)
+    remove_sitemaps: list[str] = field(default_factory=list)
+    add_urls: list[str] = field(default_factory=list)
+    remove_urls: list[str] = field(default_factory=list)
+    urls_file: str | None = None  # "" drops the file
+    settings: dict[str, str] = field(default_factory=dict)
+    paused: bool | None = None
+
+
+def edit(engine: Engine, name: str, change: Edit, check: Callable[[JobSpec], None] = validate) -> JobSpec:
+    """Change a schedule in place: its tracked URLs and the alert rules bound to it stay. ``check`` may
+    refuse the changed schedule (raising InvalidSchedule) before anything is stored. Returns the schedule
+    as it now is; a change of re-check policy works out its tracked URLs' due times again."""
     with Session(engine) as session, session.begin():
         row = get(session, name)
-        session.execute(delete(sm.Tracked).where(sm.Tracked.schedule_id == row.id))
+        spec = JobSpec(name=row.name, every_seconds=row.every_seconds, cron=row.cron, timezone=row.timezone,
+                       feeds=_edited(row.feeds, change.add_feeds, change.remove_feeds, "feed"),
+                       sitemaps=_edited(row.sitemaps, change.add_sitemaps, change.remove_sitemaps, "sitemap"),
+                       urls=_edited(row.urls, change.add_urls, change.remove_urls, "URL"),
+                       urls_file=row.urls_file if change.urls_file is None else (change.urls_file or None),
+                       recheck=row.recheck if change.recheck is None else change.recheck,
+                       settings={**row.settings, **change.settings})
+        if change.every_seconds is not None:
+            spec.every_seconds, spec.cron, spec.timezone = change.every_seconds, None, "UTC"
+        if change.cron is not None:
+            spec.every_seconds, spec.cron = None, change.cron
+        if change.timezone is not None:
+            if spec.cron is None:
+                raise InvalidSchedule("--tz applies to --cron only; intervals do not depend on a time zone")
+            spec.timezone = change.timezone
+        validate(spec)
+        check(spec)
+        recheck_changed = spec.recheck != row.recheck
+        for key in ("every_seconds", "cron", "timezone", "feeds", "sitemaps", "urls", "urls_file", "recheck",
+                    "settings"):
+            setattr(row, key, getattr(spec, key))
+        if change.paused is not None:
+            row.paused = change.paused
+        session.flush()
+        if recheck_changed:
+            frontier.refresh(session.connection(), t.tracked.c.schedule_id == row.id)
+        return spec
+
+
+def _edited(current: list[str], add: list[str], remove: list[str], noun: str) -> list[str]:
+    missing = [u for u in remove if u not in current]
+    if missing:
+        raise InvalidSchedule(f"the schedule has no {noun} {missing[0]}; see 'redline schedule list --json'")
+    return [u for u in current if u not in remove] + [u for u in add if u not in current]
+
+
+@dataclass
+class Dropped:
+    """What removing a schedule drops with it."""
+
+    tracked: int
+    alert_rules: list[str]
+
+
+def dropped_by_removal(engine: Engine, name: str) -> Dropped:
+    """What ``remove`` would drop, to say so before it does."""
+    with Session(engine) as session:
+        row = get(session, name)
+        tracked = session.scalar(select(func.count()).select_from(t.tracked).where(t.tracked.c.schedule_id == row.id))
+        rules = session.scalars(select(t.alert_rules.c.name).where(t.alert_rules.c.job == name)
+                                .order_by(t.alert_rules.c.name))
+        return Dropped(tracked or 0, list(rules))
+
+
+def remove(engine: Engine, name: str) -> Dropped:
+    """Delete a schedule, its tracked URLs and the alert rules bound to it (their pending alerts are
+    cancelled, kept in the log), in one transaction: a rule left without its schedule would no longer
+    mean what it was made for. Its runs stay in the history."""
+    with Session(engine) as session, session.begin():
+        row = get(session, name)
+        tracked = session.execute(delete(t.tracked).where(t.tracked.c.schedule_id == row.id)).rowcount
+        rules = remove_job_rules(session.connection(), name)
         session.delete(row)
+    return Dropped(tracked, rules)
 
 
 def set_schedule_paused(engine: Engine, name: str, paused: bool) -> None:

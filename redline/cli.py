@@ -13,15 +13,17 @@ from redline.options import (
     OneLineErrors,
     UserError,
     accept_db_after,
+    csv_option,
     db_url,
     engine,
     handles_errors,
     json_option,
+    one_format,
     parse_settings,
     parse_since,
     read_urls,
 )
-from redline.output import clean, emit_json, table
+from redline.output import clean, emit_csv, emit_json, table
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,21 +127,26 @@ def _article_urls(db: Any, targets: list[str]) -> list[str]:
 @cli.command("list")
 @click.option("--changed-since", metavar="WHEN", help="Only articles changed since WHEN (7d, 12h, 2024-12-05).")
 @json_option
+@csv_option
 @click.pass_context
 @handles_errors
-def list_cmd(ctx: click.Context, changed_since: str | None, as_json: bool) -> None:
+def list_cmd(ctx: click.Context, changed_since: str | None, as_json: bool, csv: bool | None) -> None:
     """List archived articles, most recently changed first.
 
     \b
     redline list --changed-since 7d --json
+    redline list --csv --bom > articles.csv
     """
     from archive.queries import json_shapes, list_articles
     from redline.render import print_articles
 
+    one_format(as_json, csv)
     since = parse_since(changed_since) if changed_since else None
     rows = list_articles(engine(ctx), changed_since=since).items
     if as_json:
         emit_json([json_shapes.article(a) for a in rows])
+    elif csv is not None:
+        emit_csv([json_shapes.article(a) for a in rows], csv)
     else:
         print_articles(rows)
 
@@ -154,10 +161,11 @@ def list_cmd(ctx: click.Context, changed_since: str | None, as_json: bool) -> No
 @click.option("--events", "with_events", is_flag=True,
               help="With --json: fetch events ({event, at, detail}) among the versions, by time.")
 @json_option
+@csv_option
 @click.pass_context
 @handles_errors
 def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch: bool, with_events: bool,
-        as_json: bool) -> None:
+        as_json: bool, csv: bool | None) -> None:
     """Show an article's versions and fetch events, oldest first (URL or article ID).
 
     --json prints the versions only; add --events for the fetch events too.
@@ -166,11 +174,13 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
     redline log https://example.com/news/story --stealth
     redline log https://example.com/news/story --all     # audit the noise rules
     redline log 5bd48fa661 --json --events
+    redline log 5bd48fa661 --csv > versions.csv    # one row per version, its change flattened
     """
     from archive import queries
     from archive.queries import json_shapes
     from redline.render import print_log
 
+    one_format(as_json, csv)
     with engine(ctx).connect() as conn:
         versions = queries.versions(conn, url, stealth=stealth, declared=declared).items
         events = [] if stealth or declared else queries.events(conn, url).items
@@ -178,6 +188,8 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
     if as_json:
         emit_json(json_shapes.full_log(versions, events, fetches) if every_fetch else
                   json_shapes.log(versions, events if with_events else []))
+    elif csv is not None:
+        emit_csv([json_shapes.version(v) for v in versions], csv)
     elif not versions and (stealth or declared):
         wanted = " or ".join(w for w, on in (("stealth edits", stealth), ("declared updates", declared)) if on)
         click.echo(f"no {wanted} among the versions of {clean(url)}; 'redline log {clean(url)}' shows them all")

@@ -9,9 +9,9 @@ from redline.output import clean, emit_json
 
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["txt", "md", "jsonl", "warc"]), default="txt",
+@click.option("--format", "fmt", type=click.Choice(["txt", "md", "jsonl", "warc", "csv"]), default="txt",
               show_default=True, help="txt: text + URL footer; md: YAML front matter; jsonl: one file; "
-                                      "warc: raw captures + CDXJ index.")
+                                      "warc: raw captures + CDXJ index; csv: a report, one row per version.")
 @click.option("--url", "urls", multiple=True, metavar="URL", help="Only this article, by URL or ID (repeatable).")
 @click.option("--since", metavar="WHEN", help="Only versions captured since WHEN (7d, 12h, 2024-12-05).")
 @click.option("--all-versions", is_flag=True, help="Every version (and, for warc, every capture), not just the latest.")
@@ -20,7 +20,7 @@ from redline.output import clean, emit_json
 @handles_errors
 def export(ctx: click.Context, out_dir: str, fmt: str, urls: tuple[str, ...], since: str | None,
            all_versions: bool, as_json: bool) -> None:
-    """Export archived versions as txt, md, jsonl or WARC files into OUT_DIR.
+    """Export archived versions as txt, md, jsonl or WARC files (or a CSV report) into OUT_DIR.
 
     By default the latest version of every article. txt and md files go to
     host/slug-hash/vNNNN-TIMESTAMP.EXT, never named after titles; re-runs give the same bytes.
@@ -29,6 +29,7 @@ def export(ctx: click.Context, out_dir: str, fmt: str, urls: tuple[str, ...], si
     redline export out/
     redline export out/ --format md --all-versions --since 7d
     redline export out/ --format warc --url https://example.com/news/story
+    redline export out/ --format csv --all-versions
     """
     from pathlib import Path
 

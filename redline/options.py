@@ -49,6 +49,28 @@ NEGATIVE_NUMBERS = {"ignore_unknown_options": True}
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
+def one_format(as_json: bool, csv: bool | None) -> None:
+    """--json and --csv are two answers to one question: refuse both at once."""
+    if as_json and csv is not None:
+        raise UserError("give one of --json or --csv", 2)
+
+
+def csv_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--csv`` (the --json fields as CSV, for spreadsheets) and ``--bom`` (for Excel), as ``csv``: None
+    without --csv, else whether to write a byte order mark. The command refuses --json with it
+    (``one_format``)."""
+    def both(ctx: click.Context, _param: click.Parameter, value: bool) -> bool | None:
+        bom = ctx.params.pop("bom", False)
+        if bom and not value:
+            raise UserError("--bom applies to --csv only", 2)
+        return bom if value else None
+
+    command = click.option("--csv", "csv", is_flag=True, callback=both,
+                           help="Print CSV (the --json fields, one row each) instead of text.")(command)
+    return click.option("--bom", is_flag=True, is_eager=True, help="With --csv: start with a UTF-8 byte order "
+                                                                     "mark, for Excel.")(command)
+
+
 class OneLineErrors(click.Group):
     """A group whose usage errors (unknown option, bad value, missing argument) are one line naming the
     input and where help is, instead of the usage block: ``Error: No such option '--x'; see 'redline log --help'``."""

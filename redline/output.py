@@ -34,6 +34,13 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def emit_csv(records: list[dict[str, Any]], bom: bool) -> None:
+    """The records as a CSV report on stdout (archive.exports.spreadsheet: formula-safe cells)."""
+    from archive.exports.spreadsheet import to_csv
+
+    click.get_binary_stream("stdout").write(to_csv(records, bom=bom))
+
+
 def table(columns: list[str], rows: list[list[Any]]) -> None:
     """A rich table on a TTY, tab-separated lines otherwise."""
     if color_enabled():

@@ -9,6 +9,7 @@ re-fetches return byte-identical pages:
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -351,6 +352,49 @@ def test_a_headline_changed_within_one_second_survives_export_and_import(tmp_pat
     assert ok(fresh, "import", str(tmp_path / "md")).stdout.strip() == "imported 2 versions, unchanged 0, skipped 0"
     assert [v[2] for _, v in sorted(versions_of(fresh).items())] == [v[2] for _, v in sorted(versions_of(db).items())]
     assert ok(db, "import", str(tmp_path / "md")).stdout.strip() == "imported 0 versions, unchanged 2, skipped 0"
+
+
+# -- csv (a report) ---------------------------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://127.0.0.1:9/x","click")', "+1+1", "-2+3", "@SUM(1,1)"]
+
+
+def test_csv_reports_are_formula_safe_agree_with_json_and_cannot_be_imported(tmp_path: Path) -> None:
+    db = str(tmp_path / "csv.db")
+    site = FakeSite(frozen=True).start()
+    stories = load_stories()[:4]
+    for story, formula in zip(stories, FORMULAS):
+        story.title = formula
+    urls = [site.add(story) for story in stories]
+    try:
+        crawl(db, *urls)
+        stories[0].paragraphs[0] += " Officials said so on Thursday."
+        crawl(db, *urls)
+    finally:
+        site.stop()
+    out = tmp_path / "out"
+    ok(db, "export", str(out), "--format", "csv", "--all-versions")
+    data = (out / "redline.csv").read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf") and data.count(b"\r\n") == 6  # header + 5 versions
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert sorted(r["title"] for r in rows) == sorted(["'" + f for f in FORMULAS] + ["'" + FORMULAS[0]])
+    edited = [r for r in rows if r["version"] == "2"]
+    assert len(edited) == 1 and edited[0]["change_kinds"] == "body-edit" and edited[0]["added_words"] == "5"
+
+    listed = run(db, "list", "--csv", "--bom").stdout_bytes
+    assert listed.startswith(b"\xef\xbb\xbf")
+    listing = list(csv.DictReader(io.StringIO(listed.decode("utf-8-sig"), newline="")))
+    as_json = json.loads(ok(db, "list", "--json").stdout)
+    assert [r["id"] for r in listing] == [a["id"] for a in as_json] and list(listing[0]) == list(as_json[0])
+    assert all(r["title"].startswith("'") for r in listing)
+    logged = list(csv.DictReader(io.StringIO(ok(db, "log", urls[0], "--csv").stdout, newline="")))
+    versions = json.loads(ok(db, "log", urls[0], "--json").stdout)
+    assert [(r["version"], r["change_added_words"]) for r in logged] == [
+        (str(v["version"]), str(v["change"]["added_words"]) if v["change"] else "") for v in versions]
+
+    for args in (("list", "--csv", "--json"), ("list", "--bom"), ("import", str(out / "redline.csv"))):
+        result = run(db, *args)
+        assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, (args, result.output)
 
 
 # -- import -----------------------------------------------------------------------------------------

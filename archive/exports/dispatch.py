@@ -1,4 +1,5 @@
-"""Export dispatch: select the versions, then write them in the format asked for (txt, md, jsonl or warc)."""
+"""Export dispatch: select the versions, then write them in the format asked for (txt, md, jsonl, warc or
+the csv report)."""
 from __future__ import annotations
 
 import contextlib
@@ -15,10 +16,11 @@ from sqlalchemy.orm import Session
 from archive.errors import ExportError
 from archive.exports.files import inside, write_atomic
 from archive.exports.selection import Selected, select_versions
+from archive.exports.spreadsheet import export_csv
 from archive.exports.text import JSONL_NAME, jsonl_record, render_md, render_txt, version_path
 from archive.exports.warc import write_warc
 
-FORMATS = ("txt", "md", "jsonl", "warc")
+FORMATS = ("txt", "md", "jsonl", "warc", "csv")  # csv is a report: import refuses it
 
 
 @dataclass
@@ -39,6 +41,9 @@ def export(engine: Engine, out_dir: Path, fmt: str = "txt", urls: Sequence[str] 
         selected = select_versions(session, urls, since, all_versions)
         if fmt == "warc":
             files, written = write_warc(session, out_dir, selected, all_versions, since)
+            return ExportResult(len(selected), files, written)
+        if fmt == "csv":
+            files, written = export_csv(session, out_dir, selected)
             return ExportResult(len(selected), files, written)
     if fmt == "jsonl":
         return _export_jsonl(out_dir, selected)

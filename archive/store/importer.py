@@ -89,6 +89,9 @@ def collect_files(paths: Sequence[str | Path]) -> list[Path]:
     for given in map(Path, paths):
         if given.is_dir():
             found += _walk(given)
+        elif given.is_file() and given.suffix.lower() == ".csv":
+            raise UnreadablePath(f"cannot import {given}: a CSV is a report, not an archive; import a txt, md or "
+                                 "jsonl export")
         elif given.is_file():
             found.append(given)
         else:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from redline import cli_alert, cli_cite, cli_export, cli_queue, cli_schedule, cli_serve
+from redline import cli_alert, cli_cite, cli_export, cli_queue, cli_schedule, cli_search, cli_serve
 from redline.options import (
     NEGATIVE_NUMBERS,
     OneLineErrors,
@@ -438,7 +438,7 @@ def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned
 
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
-for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve):
+for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve, cli_search):
     for command in module.COMMANDS:
         cli.add_command(command)
 accept_db_after(cli)

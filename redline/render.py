@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         EventEntry,
         FetchEntry,
         RunEntry,
+        SearchHit,
         VersionDetail,
         VersionEntry,
     )
@@ -194,6 +195,18 @@ def print_articles(rows: list[ArticleSummary]) -> None:
 
     table(["id", "status", "versions", "last changed", "url", "title"],
           [[a.short_id, a.status, a.versions, iso(a.last_changed) or "-", a.url, a.title or ""] for a in rows])
+
+
+def print_hits(hits: list[SearchHit]) -> None:
+    """``redline search`` as a table; the match in each passage between « and »."""
+    from archive.queries import iso
+
+    if not hits:
+        click.echo("no version matches", err=True)
+        return
+    table(["id", "version", "captured", "url", "passage"],
+          [[h.id, f"v{h.version}" + ("" if h.latest else " (changed since)"), iso(h.captured_at), h.url,
+            f"{h.before}«{h.match}»{h.after}".replace("\n", " ")] for h in hits])
 
 
 def print_runs(rows: list[RunEntry]) -> None:

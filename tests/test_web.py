@@ -237,6 +237,24 @@ def test_timeline_and_version_pages(served: Served, page: Any) -> None:
     assert page.locator("article.text p.dim").count() >= 1 and "[noise:" in page.inner_text("article.text")
 
 
+def test_search_finds_words_in_the_body_and_links_to_each_version(served: Served, page: Any) -> None:
+    sid = served.ids[served.urls[0]]
+    page.goto(served.base + "/")
+    page.fill("header form.search input[name=q]", "into force thursday")  # what the stealth edit wrote
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=into+force+thursday")
+    assert page.locator("ol.hits li").count() == 1
+    assert page.inner_text("ol.hits mark") == "into force Thursday"
+    page.click(f'ol.hits a[href="/a/{sid}/v/2"]')
+    page.wait_for_url(f"**/a/{sid}/v/2")
+    assert "Thursday" in page.inner_text("article.text")
+    page.goto(served.base + "/search?q=into+force+Wednesday&removed=1")  # said in v1, gone from v2
+    assert page.locator("ol.hits li").count() == 1 and "changed since" in page.inner_text("ol.hits li")
+    assert page.locator(f'ol.hits a[href="/a/{sid}/v/1"]').count() == 1
+    page.goto(served.base + "/search?q=nothing+says+this")
+    assert "No version ever said" in page.inner_text("main")
+
+
 def _atom(url: str) -> ET.Element:
     status, headers, body = get(url)
     assert status == 200 and headers["Content-Type"].startswith("application/atom+xml")
@@ -309,7 +327,7 @@ HOSTILE_CHECK = """() => {
 def test_hostile_pages_never_run_and_show_literally(served: Served, page: Any) -> None:
     hid, rid = served.ids[served.hostile], served.ids[served.raw]
     for path in ("/", "/?q=script", "/articles", f"/a/{hid}", f"/a/{hid}/v/1", f"/a/{hid}/v/2?noise=1",
-                 f"/a/{hid}/diff/1/2", f"/a/{rid}", f"/a/{rid}/v/1"):
+                 f"/a/{hid}/diff/1/2", f"/a/{rid}", f"/a/{rid}/v/1", "/search?q=script", "/search?q=alert+9"):
         page.goto(served.base + path)
         page.mouse.move(300, 300)
         found = page.evaluate(HOSTILE_CHECK)

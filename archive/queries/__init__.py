@@ -39,6 +39,9 @@ Alerts
     version captured before it. ``latest_change(db)``: the change captured last, for samples.
     ``alert_rules(db) -> list[AlertRule]``: every rule by name, with its pending/sent/failed counts.
     ``alert_log(db, rule=, status=, limit=, after=) -> Page[AlertEntry]``: outbox rows, newest first.
+Search
+    ``search(db, phrase, site=, since=, removed=, limit=50) -> list[SearchHit]``: versions whose title,
+    byline or text contain the phrase, newest first, each with the passage around the match.
 Summaries
     ``reextract_summary(kinds) -> ReextractSummary``: what ``redline reextract`` did.
 
@@ -85,9 +88,11 @@ from archive.queries.history import (
     versions,
 )
 from archive.queries.jobs import DueEntry, LastRun, RunEntry, ScheduleEntry, due, due_urls, list_schedules, runs
+from archive.queries.search import SearchHit, search
 from archive.queries.summaries import ReextractSummary, reextract_summary
 
 __all__ = [
+    "search", "SearchHit",
     "alert_log", "alert_rules", "AlertEntry", "AlertRule", "AmbiguousID", "article", "ArticleRef",
     "ArticleSummary", "VersionCapture", "capture", "ChangeEntry", "changes", "ChangeSummary", "Db", "Diff", "diff",
     "due", "due_urls", "DueEntry", "EventEntry", "events", "FetchEntry", "fetches", "FieldChange", "is_short_id",

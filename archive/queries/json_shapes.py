@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         ReextractSummary,
         RunEntry,
         ScheduleEntry,
+        SearchHit,
         VersionDetail,
         VersionEntry,
     )
@@ -46,6 +47,11 @@ def version(v: VersionEntry, detail: bool = False) -> dict[str, Any]:
     entry = {"version": v.version, "captured_at": iso(v.captured_at), "title": v.title, "published": v.published,
              "updated": v.updated, "words": v.words, "change": change}
     return {**entry, "updated_signal": v.updated_signal} if detail else entry
+
+
+def search_hit(h: SearchHit) -> dict[str, Any]:
+    """``redline search --json``: one version containing the phrase, and the passage around the match."""
+    return {**asdict(h), "captured_at": iso(h.captured_at)}
 
 
 def fetch(f: FetchEntry) -> dict[str, Any]:

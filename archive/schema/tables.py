@@ -54,6 +54,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
+# The full-text search index is not a Core table: an FTS5 virtual table (and its shadow tables) on SQLite,
+# a tsvector table with a GIN index on PostgreSQL, made by migration 0014 and written by
+# archive.store.indexing. Schema comparisons leave out every table whose name starts with this.
+SEARCH_INDEX = "version_search"
+
 
 def key_sha256(key: str) -> str:
     """The sha256 of an article's key: its short ID is a prefix of this (``archive.queries.short_ids``).

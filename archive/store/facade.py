@@ -21,6 +21,7 @@ from archive.proof import chain
 from archive.queries import lookup
 from archive.schema import models as m
 from archive.schema.db import READ_ONLY
+from archive.store import indexing
 from archive.store.compare import compare
 from archive.store.outcomes import Recorded
 from archive.store.writer import Plan, Writer, plan_side
@@ -38,6 +39,7 @@ class Archive:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         chain.watch(self.sessions)  # every fetch and version joins the tamper-evident chain
         frontier.watch(self.sessions)  # tracked URLs' next re-check follows their articles
+        indexing.watch(self.sessions)  # every version is searchable from the transaction that adds it
 
     def record(self, fetch: Capture, extracted: Extracted | None) -> Recorded:
         """Record one capture in its own transaction."""

@@ -2,7 +2,7 @@
 
 Parameters mirror the command line: ``/api/log?url=URL&stealth=1&declared=1&all=1``,
 ``/api/show?url=URL&version=N``, ``/api/diff?url=URL&old=N&new=N&with_noise=1``,
-``/api/list?changed_since=7d``.
+``/api/list?changed_since=7d``, ``/api/search?q=WORDS&site=HOST&since=7d&removed=1``.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from redline.web.params import BadRequest, parse_time
 
 def routes() -> list[Route]:
     return [Route("/api/list", api_list), Route("/api/log", api_log), Route("/api/show", api_show),
-            Route("/api/diff", api_diff)]
+            Route("/api/diff", api_diff), Route("/api/search", api_search)]
 
 
 def _json(data: Any) -> Response:
@@ -76,3 +76,13 @@ def api_diff(request: Request) -> Response:
         new = -1
     result = queries.diff(request.app.state.engine, _url(request), old, new, with_noise=_flag(request, "with_noise"))
     return _json(json_shapes.diff(result))
+
+
+def api_search(request: Request) -> Response:
+    q = request.query_params.get("q", "")
+    if not q.strip():
+        raise BadRequest("missing q parameter; give the words to search for, as to 'redline search'")
+    since = parse_time(request.query_params.get("since", ""), "since")
+    hits = queries.search(request.app.state.engine, q, site=request.query_params.get("site") or None, since=since,
+                          removed=_flag(request, "removed"))
+    return _json([json_shapes.search_hit(h) for h in hits])

@@ -1,4 +1,4 @@
-"""The HTML pages: Changes, Articles, an article's timeline, one version, and a diff."""
+"""The HTML pages: Changes, Articles, an article's timeline, one version, a diff, and search."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +18,8 @@ from redline.web import diffview, params
 def routes() -> list[Route]:
     return [Route("/", changes), Route("/articles", articles), Route("/a/{article}", timeline),
             Route("/a/{article}/v/{number:int}", version),
-            Route("/a/{article}/diff/{old:int}/{new:int}", diff), Route("/a/{article}/compare", compare)]
+            Route("/a/{article}/diff/{old:int}/{new:int}", diff), Route("/a/{article}/compare", compare),
+            Route("/search", search)]
 
 
 def article(conn: Any, request: Request) -> tuple[queries.ArticleRef, str]:
@@ -46,6 +47,14 @@ def articles(request: Request) -> Response:
     filters = params.parse(request.query_params)
     page = queries.list_articles(request.app.state.engine, **filters.articles_query())
     return _render(request, "articles.html", filters=filters, page=page, statuses=list(ArticleStatus))
+
+
+def search(request: Request) -> Response:
+    """Versions whose title, byline or text contain the words asked for (``removed=1``: no longer)."""
+    q, site = request.query_params.get("q", "").strip(), request.query_params.get("site", "").strip()
+    removed = request.query_params.get("removed", "") not in ("", "0")
+    hits = queries.search(request.app.state.engine, q, site=site or None, removed=removed) if q else []
+    return _render(request, "search.html", q=q, site=site, removed=removed, hits=hits)
 
 
 @dataclass(frozen=True)

@@ -510,12 +510,44 @@ def frontier_main(sizes: list[int], keep: bool) -> None:
     print(f"results: {out.relative_to(ROOT)}")
 
 
+def search_main(versions: int, keep: bool) -> None:
+    from bench.search import measure
+
+    started = datetime.now(UTC)
+    work = Path(tempfile.mkdtemp(prefix="redline-search-"))
+    load = os.getloadavg()
+    try:
+        result = measure(work, versions)
+    finally:
+        if keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    rows = [Row(f"search, {versions:,} versions: {kind} (median / p95)",
+                f"{v['median_ms']:.1f} / {v['p95_ms']:.1f} ms", "p95 < 100 ms", v["p95_ms"] / 100, None)
+            for kind, v in result["kinds"].items()]
+    rows.append(Row(f"search, {versions:,} versions: every query (median / p95)",
+                    f"{result['all']['median_ms']:.1f} / {result['all']['p95_ms']:.1f} ms", "p95 < 100 ms",
+                    result["all"]["p95_ms"] / 100, result["all"]["p95_ms"] < 100))
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"search-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
+                               "load_average_end": os.getloadavg(), "environment": environment(),
+                               "result": result, "rows": [asdict(r) for r in rows]}, indent=1, default=str) + "\n")
+    print(f"Redline search benchmark: {versions:,} versions of distinct texts ({result['size_mb']:.0f} MB, built "
+          f"in {result['build_s']:.0f} s), limit 50, 20 interleaved rounds, {os.cpu_count()} CPUs, 1-minute load "
+          f"{load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    print(table(rows))
+    print(f"results: {out.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier"], default="all",
+    parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier", "search"], default="all",
                         help="'real': only row 1r (first crawls of real pages), about 2 minutes; "
                              "'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes; "
-                             "'frontier': due and a run with nothing due at 100k, 1M, 10M tracked URLs (issue 16)")
+                             "'frontier': due and a run with nothing due at 100k, 1M, 10M tracked URLs (issue 16); "
+                             "'search': redline search over 1M versions of distinct texts (100k with --quick)")
     parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
     parser.add_argument("--large", type=int, default=0, metavar="N",
                         help="also crawl N fresh pages to measure memory (e.g. 2000; adds minutes)")
@@ -526,6 +558,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.what == "fidelity":
         return fidelity_main(args.keep)
+    if args.what == "search":
+        return search_main(100_000 if args.quick else 1_000_000, args.keep)
     if args.what == "frontier":
         return frontier_main([100_000, 1_000_000] if args.quick else [100_000, 1_000_000, 10_000_000], args.keep)
     started = datetime.now(UTC)

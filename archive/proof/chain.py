@@ -45,7 +45,7 @@ from archive.schema import tables as t
 
 GENESIS = "0" * 64
 _PENDING = "redline-chain-pending"
-KIND_ORDER = {"fetch": 0, "version": 1, "event": 2}  # within one capture time
+KIND_ORDER = {"fetch": 0, "event": 1, "version": 2}  # within one capture time: what the fetch found, then its version
 TIME = {"fetch": "fetched_at", "version": "captured_at", "event": "at"}
 FORMAT = 2  # the record format new rows are chained in
 

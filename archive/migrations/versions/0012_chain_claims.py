@@ -99,8 +99,8 @@ def _sha256(data: str) -> str:
 
 def _chain_claims(conn: sa.Connection, upgraded_at: datetime) -> None:
     """Append every event and every version (again, in format 2), in capture order, after the head."""
-    items = [("version", r.captured_at, 1, r) for r in conn.execute(sa.select(_VERSIONS))]
-    items += [("event", r.at, 2, r) for r in conn.execute(sa.select(_EVENTS))]
+    items = [("event", r.at, 1, r) for r in conn.execute(sa.select(_EVENTS))]
+    items += [("version", r.captured_at, 2, r) for r in conn.execute(sa.select(_VERSIONS))]
     items.sort(key=lambda item: (item[1].astimezone(UTC), item[2], item[3].id))
     keys = dict(conn.execute(sa.select(_ARTICLES.c.id, _ARTICLES.c.key)).all())
     last = conn.execute(sa.select(_CHAIN.c.seq, _CHAIN.c.digest).order_by(_CHAIN.c.seq.desc()).limit(1)).first()

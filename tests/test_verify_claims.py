@@ -131,6 +131,30 @@ def test_two_tamperings_are_both_named(built: Built, copy: str) -> None:
     assert f"version 2 of {built.story}" in text
 
 
+def test_a_later_decision_is_an_appended_amendment_and_verifies(built: Built, copy: str) -> None:
+    """A covered field changed through the store's sessions (a decision taken later) is chained as a new
+    row for the same record, never by rewriting its row; the record must then match its latest row."""
+    from archive.schema import models as m
+    from archive.schema.db import open_engine
+    from archive.store.facade import Archive
+
+    v2 = version_id(copy, built.story, 2)
+    before = one(copy, "SELECT max(seq), group_concat(digest) FROM chain")
+    archive = Archive(open_engine(f"sqlite:///{copy}", writer=True))
+    try:
+        with archive.sessions.begin() as session:
+            version = session.get(m.Version, v2)
+            assert version is not None
+            version.change_kinds, version.declared = ["body-edit", "correction"], True
+    finally:
+        archive.engine.dispose()
+    rows = one(copy, "SELECT group_concat(kind || ' ' || record_id || ' ' || format) FROM chain WHERE seq > ?",
+               before[0])[0]
+    assert rows == f"version {v2} 2"
+    assert one(copy, "SELECT group_concat(digest) FROM chain WHERE seq <= ?", before[0])[0] == before[1]
+    assert verify(copy)[0] == 0
+
+
 # -- a deleted tail -----------------------------------------------------------------------------
 
 def test_a_deleted_tail_is_found_against_a_published_head_or_a_token_and_otherwise_reported(

@@ -280,7 +280,8 @@ def _events_md(events: list[m.Event], proofs: dict[tuple[str, int], Proof]) -> l
     if not events:
         return out + ["No event (gone, restored, failed, blocked, ...) was recorded for this article.", ""]
     for e in events:
-        out += [f"- {md(e.kind)} at {chain.stamp(e.at)} (fetch {e.fetch_id}): {md(e.detail or '')}",
+        detail = f": {md(e.detail)}" if e.detail else ""
+        out += [f"- {md(e.kind)} at {chain.stamp(e.at)} (fetch {e.fetch_id}){detail}",
                 f"  - {_proved(proofs['event', e.id], 'it')}"]
     return out + [""]
 

@@ -54,24 +54,35 @@ def cite(ctx: click.Context, url: str, old: int | None, new: int | None, output:
 @click.command()
 @click.option("--article", "url", metavar="URL", help="Check only this article's records (and the whole chain).")
 @click.option("--head", "head_only", is_flag=True, help="Print the current chain head, a commitment to publish.")
+@click.option("--published", "published", metavar="HEAD", multiple=True,
+              help="A head printed by --head earlier (repeatable): the chain must still hold it.")
 @json_option
 @click.pass_context
 @handles_errors
-def verify(ctx: click.Context, url: str | None, head_only: bool, as_json: bool) -> None:
+def verify(ctx: click.Context, url: str | None, head_only: bool, published: tuple[str, ...], as_json: bool) -> None:
     """Check that the archive was not altered; exit 1 naming each broken record.
 
-    Recomputes every raw body's sha256, every version's text and its hash, the tamper-evident chain
-    and the stored RFC 3161 timestamps (REDLINE_TSA_CA names a PEM root to check their issuer).
+    Recomputes every raw body's sha256, every version's text and its hash, every recorded fetch,
+    version (with its change kinds, declared flag and declared times) and event against the
+    tamper-evident chain, the chain itself, the stored RFC 3161 timestamps (REDLINE_TSA_CA names a
+    PEM root to check their issuer) and the heads given with --published. Rows after the last
+    timestamp or published head are reported as unanchored: a deleted tail there would not show.
 
     \b
     redline verify
     redline verify --article https://example.com/news/story
     redline verify --head          # publish or e-mail this string to yourself
+    redline verify --published redline-chain:1234:9f2c...   # a head published earlier
     """
     from archive.proof import chain
     from archive.proof.timestamps import trusted_roots
+    from archive.proof.verify import parse_head
     from archive.proof.verify import verify as run_verify
 
+    try:
+        heads = [parse_head(text) for text in published]
+    except ValueError as exc:
+        raise UserError(f"--published: {exc}", 2) from exc
     eng = engine(ctx)
     if head_only:
         with eng.connect() as conn:
@@ -81,7 +92,7 @@ def verify(ctx: click.Context, url: str | None, head_only: bool, as_json: bool) 
         else:
             click.echo(chain.head_string(seq, digest))
         return
-    report = run_verify(eng, _article_id(eng, url) if url else None, trusted_roots())
+    report = run_verify(eng, _article_id(eng, url) if url else None, trusted_roots(), heads)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -108,6 +119,9 @@ def _print_report(report: Report) -> None:
     click.echo(f"checked {report.links} chain links, {report.bodies} raw bodies, {report.versions} versions, "
                f"{report.timestamps} timestamps")
     click.echo(f"head: {head_string(*report.head)}")
+    if report.unanchored:
+        click.echo(f"rows {report.anchored + 1}-{report.head[0]} are anchored by no timestamp or published head: "
+                   "deleting them would leave no trace (publish 'redline verify --head', or set REDLINE_TSA_URL)")
     if report.backfilled:
         click.echo(f"{report.backfilled} records predate the chain: they were chained when the archive was "
                    "upgraded, not as they were captured")

@@ -75,6 +75,15 @@ def invoke_json(db: str, *args: str) -> Any:
 def downgrade(path: str, revision: str) -> None:
     """Take a SQLite archive back to an older schema revision with the migrations' own downgrades,
     to test what an upgrade from that revision does."""
+    _alembic(path, "downgrade", revision)
+
+
+def upgrade(path: str, revision: str) -> None:
+    """Bring a SQLite archive up to ``revision`` only (opening it would bring it to the head)."""
+    _alembic(path, "upgrade", revision)
+
+
+def _alembic(path: str, direction: str, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine
@@ -88,7 +97,7 @@ def downgrade(path: str, revision: str) -> None:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = conn
-        command.downgrade(config, revision)
+        getattr(command, direction)(config, revision)
     engine.dispose()
 
 

@@ -1,14 +1,22 @@
-"""The tamper-evident chain: an append-only ledger of every recorded fetch and version.
+"""The tamper-evident chain: an append-only ledger of every recorded fetch, version and event.
 
-Each recorded fetch and each version gets one ``chain`` row, in the transaction that records it.
-The row holds the sha256 of the record's canonical JSON (:func:`fetch_record`,
-:func:`version_record`) and a digest linking it to the row before::
+Each recorded fetch, version and event gets one ``chain`` row, in the transaction that records it.
+The row holds the sha256 of the record's canonical JSON (:func:`record`) and a digest linking it to
+the row before::
 
     digest = sha256("<seq>:<previous row's digest>:<content sha256>")
 
 so changing, inserting or deleting any earlier record changes every later digest, and the last
 row's digest (the *head*) commits to the whole history. A version inserted later for an old
 fetch (``reextract``, ``renoise``) is simply a new row at the end, naming its fetch.
+
+**What a record covers** is :data:`FIELDS`, one list per kind, each field with the record format
+it joined in; a row's ``format`` column says which format its record was hashed in, and records
+of format 2 on hold ``"format"`` themselves, so that column cannot be changed unseen. Rows are
+never rewritten: a later change to a covered field of a recorded row (a decision taken later) is
+chained as a new row for the same record, an *amendment* holding the whole record as it is now,
+and the record's latest row is the one its stored values must match. Heads published, tokens taken
+and citations written before a new format keep verifying, since their rows keep their own format.
 
 One chain per archive, in recording order: a single head is a commitment to everything, including
 whole articles (a per-article chain cannot show that an article's entire chain was removed). On
@@ -18,7 +26,9 @@ transaction commits; SQLite writers are serialized already (``BEGIN IMMEDIATE``)
 ``seq`` key makes a fork impossible even if the lock were bypassed.
 
 Rows are appended by a session hook (:func:`watch`) on the store's sessions, so every path that
-inserts fetches or versions through :class:`archive.store.Archive` is chained with no call in it.
+inserts or changes fetches, versions or events through :class:`archive.store.Archive`'s ORM
+sessions is chained with no call in it (a Core ``UPDATE`` of a covered column bypasses the hook,
+and ``verify`` then reports the row as altered).
 """
 from __future__ import annotations
 
@@ -35,7 +45,37 @@ from archive.schema import tables as t
 
 GENESIS = "0" * 64
 _PENDING = "redline-chain-pending"
-KIND_ORDER = {"fetch": 0, "version": 1}
+KIND_ORDER = {"fetch": 0, "event": 1, "version": 2}  # within one capture time: what the fetch found, then its version
+TIME = {"fetch": "fetched_at", "version": "captured_at", "event": "at"}
+FORMAT = 2  # the record format new rows are chained in
+
+# What a record of each kind holds besides its "kind" and "article" (the article's key):
+# (key in the record, column of the row, the format it joined in). A record of format N holds every
+# field that joined in N or earlier. To cover a new column, add its line here with FORMAT + 1 and
+# raise FORMAT to that (older rows keep verifying under their own format); to have existing rows
+# cover it too, the migration that adds the column can chain them again as amendments (see 0012).
+FIELDS: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "fetch": (
+        ("fetch", "id", 1), ("url", "url", 1), ("final_url", "final_url", 1), ("fetched_at", "fetched_at", 1),
+        ("status", "status", 1), ("outcome", "outcome", 1), ("body_sha256", "body_sha256", 1),
+        ("content_type", "content_type", 1), ("error", "error", 1),
+        ("noise", "noise", 2),  # the changed paragraphs noise rules skipped, and which rule
+    ),
+    "version": (
+        ("version", "number", 1), ("fetch", "fetch_id", 1), ("captured_at", "captured_at", 1),
+        ("text_sha256", "text_sha256", 1), ("title", "title", 1), ("byline", "byline", 1),
+        ("extractor", "extractor", 1),
+        # what the claims rest on: declared times and their signal, kinds, declared (stealth is
+        # derived from declared, drift and the kinds), reverts, words, recovery
+        ("published", "published", 2), ("updated", "updated", 2), ("updated_signal", "updated_signal", 2),
+        ("canonical_url", "canonical_url", 2), ("words", "words", 2), ("change_kinds", "change_kinds", 2),
+        ("added_words", "added_words", 2), ("removed_words", "removed_words", 2), ("declared", "declared", 2),
+        ("reverts_to", "reverts_to", 2), ("drift", "drift", 2), ("recovered_at", "recovered_at", 2),
+    ),
+    "event": (  # gone, restored, failed, ...: chained from format 2 on
+        ("event", "id", 2), ("fetch", "fetch_id", 2), ("at", "at", 2), ("type", "kind", 2), ("detail", "detail", 2),
+    ),
+}
 
 
 def stamp(value: datetime) -> str:
@@ -69,22 +109,32 @@ def link(seq: int, prev: str, content_sha256: str) -> str:
     return sha256_hex(f"{seq}:{prev}:{content_sha256}")
 
 
-def fetch_record(article_key: str, row: Any) -> dict[str, Any]:
-    """What the chain commits to for one fetch."""
-    return {"kind": "fetch", "article": article_key, "fetch": row.id, "url": row.url, "final_url": row.final_url,
-            "fetched_at": stamp(row.fetched_at), "status": row.status, "outcome": row.outcome,
-            "body_sha256": row.body_sha256, "content_type": row.content_type, "error": row.error}
+def record(kind: str, article_key: str, row: Any, fmt: int = FORMAT) -> dict[str, Any]:
+    """What the chain commits to for one fetch, version or event, in record format ``fmt``.
+
+    >>> from types import SimpleNamespace as Row
+    >>> when = datetime(2024, 12, 5, 9, 12, tzinfo=UTC)
+    >>> event = Row(id=7, fetch_id=9, at=when, kind="gone", detail="HTTP 410")
+    >>> canonical(record("event", "http://a/", event))
+    '{"article":"http://a/","at":"2024-12-05T09:12:00.000000Z","detail":"HTTP 410","event":7,"fetch":9,"format":2,"kind":"event","type":"gone"}'
+    """
+    found: dict[str, Any] = {"kind": kind, "article": article_key}
+    if fmt > 1:
+        found["format"] = fmt
+    for key, column, since in FIELDS[kind]:
+        if since <= fmt:
+            value = getattr(row, column)
+            found[key] = stamp(value) if isinstance(value, datetime) else value
+    return found
 
 
-def version_record(article_key: str, row: Any) -> dict[str, Any]:
-    """What the chain commits to for one version (its text through the text's sha256)."""
-    return {"kind": "version", "article": article_key, "version": row.number, "fetch": row.fetch_id,
-            "captured_at": stamp(row.captured_at), "text_sha256": row.text_sha256, "title": row.title,
-            "byline": row.byline, "extractor": row.extractor}
+def covered(kind: str, fmt: int = FORMAT) -> list[str]:
+    """The columns a record of ``kind`` covers in format ``fmt``.
 
-
-def record_of(kind: str, article_key: str, row: Any) -> dict[str, Any]:
-    return fetch_record(article_key, row) if kind == "fetch" else version_record(article_key, row)
+    >>> covered("event", 1), covered("event")[:2]
+    ([], ['id', 'fetch_id'])
+    """
+    return [column for _key, column, since in FIELDS[kind] if since <= fmt]
 
 
 def head(conn: Connection | Session) -> tuple[int, str]:
@@ -112,13 +162,13 @@ def append(conn: Connection | Session, entries: Sequence[tuple[str, int, int, di
         bind.execute(text("SELECT pg_advisory_xact_lock(hashtext('redline-chain'))"))
     seq, prev = head(bind)
     rows = []
-    for kind, record_id, article_id, record in entries:
+    for kind, record_id, article_id, content_record in entries:
         seq += 1
-        content = sha256_hex(canonical(record))
+        content = sha256_hex(canonical(content_record))
         digest = link(seq, prev, content)
         rows.append({"seq": seq, "kind": kind, "record_id": record_id, "article_id": article_id,
-                     "recorded_at": recorded_at, "backfilled": backfilled, "content_sha256": content,
-                     "prev": prev, "digest": digest})
+                     "format": content_record.get("format", 1), "recorded_at": recorded_at,
+                     "backfilled": backfilled, "content_sha256": content, "prev": prev, "digest": digest})
         prev = digest
     bind.execute(t.chain.insert(), rows)
 
@@ -129,40 +179,55 @@ def _keys(conn: Connection, article_ids: Iterable[int]) -> dict[int, str]:
 
 
 def _sort_key(kind: str, row: Any) -> tuple[datetime, int, int]:
-    when = row.fetched_at if kind == "fetch" else row.captured_at
-    return when.astimezone(UTC), KIND_ORDER[kind], row.id
+    return getattr(row, TIME[kind]).astimezone(UTC), KIND_ORDER[kind], row.id
 
 
 def entries_for(conn: Connection, items: Iterable[tuple[str, Any]]) -> list[tuple[str, int, int, dict[str, Any]]]:
-    """Chain entries for (kind, fetch or version row) pairs, in capture order."""
+    """Chain entries, in the current format, for (kind, row) pairs, in capture order."""
     ordered = sorted(items, key=lambda item: _sort_key(*item))
     keys = _keys(conn, (row.article_id for _kind, row in ordered))
-    return [(kind, row.id, row.article_id, record_of(kind, keys[row.article_id], row)) for kind, row in ordered]
+    return [(kind, row.id, row.article_id, record(kind, keys[row.article_id], row)) for kind, row in ordered]
 
 
 # -- the session hook ---------------------------------------------------------------------------
 
 def watch(sessions: sessionmaker[Session]) -> None:
-    """Chain every fetch and version these sessions insert, in the transaction that inserts them."""
+    """Chain every fetch, version and event these sessions insert, and every change to a covered field
+    of one recorded before (as an amendment), in the transaction that makes it."""
     event.listen(sessions, "after_flush", _collect)
     event.listen(sessions, "before_commit", _append_pending)
     event.listen(sessions, "after_transaction_end", _forget)
 
 
-def _collect(session: Session, _context: Any) -> None:
+def _chained_kinds() -> dict[type, str]:
     from archive.schema import models as m
 
-    kinds = {m.Fetch: "fetch", m.Version: "version"}
+    return {m.Fetch: "fetch", m.Version: "version", m.Event: "event"}
+
+
+def _collect(session: Session, _context: Any) -> None:
+    """After a flush (the session still shows what it flushed): new rows, and changed covered fields."""
+    kinds = _chained_kinds()
     found = [(kinds[type(obj)], obj) for obj in session.new if type(obj) in kinds]
+    found += [(kinds[type(obj)], obj) for obj in session.dirty
+              if type(obj) in kinds and _changed(kinds[type(obj)], obj)]
     if found:
         session.info.setdefault(_PENDING, []).extend(found)
+
+
+def _changed(kind: str, obj: Any) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[column].history.has_changes() for column in covered(kind))
 
 
 def _append_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return
     session.flush()
-    pending = [(kind, obj) for kind, obj in session.info.pop(_PENDING, []) if inspect(obj).persistent]
+    # one entry per row, whether it was inserted, changed or both in this transaction: its record is
+    # taken now, as it is committed
+    pending = list(dict.fromkeys((kind, obj) for kind, obj in session.info.pop(_PENDING, [])
+                                 if inspect(obj).persistent))
     if pending:
         conn = session.connection()
         append(conn, entries_for(conn, pending), datetime.now(UTC))
@@ -171,21 +236,3 @@ def _append_pending(session: Session) -> None:
 def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
-
-
-# -- backfill -------------------------------------------------------------------------------------
-
-def backfill(conn: Connection, upgraded_at: datetime) -> int:
-    """Chain an existing archive's fetches and versions once, in capture order; returns rows added.
-
-    The rows are marked ``backfilled`` with the upgrade time: they show the history as it was when
-    the chain began, not that it was never altered before.
-    """
-    items = [("fetch", row) for row in conn.execute(select(t.fetches))]
-    items += [("version", row) for row in conn.execute(select(
-        t.versions.c.id, t.versions.c.article_id, t.versions.c.number, t.versions.c.fetch_id,
-        t.versions.c.captured_at, t.versions.c.text_sha256, t.versions.c.title, t.versions.c.byline,
-        t.versions.c.extractor))]
-    entries = entries_for(conn, items)
-    append(conn, entries, upgraded_at, backfilled=True)
-    return len(entries)

@@ -9,7 +9,9 @@
 * ``citation/citation.md``: what was captured when, the hashes, and how to check each one;
 * ``citation/vN.txt`` (both versions' extracted text), ``citation/diff.txt``, ``citation/diff.html``,
   ``citation/diff.json`` (``redline diff --json``'s shape);
-* ``citation/records.jsonl``: the canonical JSON of each cited fetch and version, as the chain hashed it;
+* ``citation/records.jsonl``: the canonical JSON of each cited fetch, version and event (and of every
+  version in between), as the chain hashed it in its latest row: each claim ``citation.md`` makes
+  (change kinds, declared or stealth, declared times, gone and other events) names its line and row;
 * ``citation/chain.txt``: ``SEQ CONTENT_SHA256 DIGEST`` for every chain row from the first cited record
   to the head, so the chain can be recomputed to the head;
 * ``citation/timestamp-SEQ.tsr`` and ``.txt``: RFC 3161 tokens over heads at or after the cited records,
@@ -47,6 +49,16 @@ from archive.text.diff import Op, marked, word_ops
 
 
 @dataclass
+class Proof:
+    """The chain row whose record proves a claim, and that record's line in ``citation/records.jsonl``."""
+
+    seq: int
+    line: int
+    content_sha256: str
+    record: dict[str, Any]
+
+
+@dataclass
 class CitedCapture:
     """One cited capture: its fetch row and the page it appears as."""
 
@@ -70,7 +82,13 @@ def write_citation(engine: Engine, url: str, old: int | None, new: int | None, o
             m.Version.article_id == article.id, m.Version.number.in_(numbers)))}
         selected = [Selected(article, versions[n], read_text(session, versions[n])) for n in numbers]
         captures = _captures(session, selected)
-        segment, records, tokens = _chain_evidence(session, article.id, selected, captures)
+        between = list(session.scalars(select(m.Version).where(
+            m.Version.article_id == article.id, m.Version.number > data["from"], m.Version.number < data["to"])))
+        events = list(session.scalars(select(m.Event).where(m.Event.article_id == article.id)
+                                      .order_by(m.Event.at, m.Event.id)))
+        cited = ([("fetch", c.fetch) for c in captures] + [("version", s.version) for s in selected]
+                 + [("version", v) for v in between] + [("event", e) for e in events])
+        segment, records, tokens, proofs = _chain_evidence(session, article.key, cited)
         with tempfile.TemporaryDirectory(prefix="redline-cite-") as tmp:
             warc = Path(tmp, "redline.warc.gz")
             with warc.open("wb") as fh:
@@ -78,7 +96,8 @@ def write_citation(engine: Engine, url: str, old: int | None, new: int | None, o
             offsets = _payload_offsets(warc)
             pages = Path(tmp, "pages.jsonl")
             pages.write_bytes(_pages(captures))
-            extras = _citation_files(data, selected, captures, changes, segment, records, tokens, offsets)
+            extras = _citation_files(data, selected, captures, changes, segment, records, tokens, offsets,
+                                     events, proofs)
             when = max([c.fetch.fetched_at for c in captures] + [s.version.captured_at for s in selected])
             write_wacz(out, warc, pages, extras, when=when, title=f"Redline citation: {article.key}")
     return {"url": article.key, "from": data["from"], "to": data["to"], "file": str(out),
@@ -123,36 +142,39 @@ def _pages(captures: list[CitedCapture]) -> bytes:
 
 # -- the chain ----------------------------------------------------------------------------------
 
-def _chain_evidence(session: Session, article_id: int, selected: list[Selected], captures: list[CitedCapture]
-                    ) -> tuple[list[tuple[int, str, str, str]], list[tuple[int, str]], list[Any]]:
+def _chain_evidence(session: Session, key: str, cited: list[tuple[str, Any]]
+                    ) -> tuple[list[tuple[int, str, str, str]], list[tuple[int, str]], list[Any],
+                               dict[tuple[str, int], Proof]]:
     """(seq, digest, content sha256, prev) from the first cited row to the head; (seq, canonical JSON)
-    of each cited record; the timestamp rows at or after the last cited row."""
-    wanted = [("fetch", c.fetch.id) for c in captures] + [("version", s.version.id) for s in selected]
-    cited = {}
-    for kind, record_id in wanted:
-        row = session.execute(select(t.chain).where(t.chain.c.kind == kind, t.chain.c.record_id == record_id)).first()
-        if row is None:
-            raise ArchiveError(f"{kind} {record_id} is not in the chain; run 'redline verify'")
-        cited[row.seq] = (kind, record_id)
-    first, last = min(cited), max(cited)
+    of each cited record as its latest chain row hashed it; the timestamp rows at or after the last
+    cited row; and the proof of each cited (kind, id)."""
+    latest = {}
+    for kind, row in cited:
+        link = session.execute(select(t.chain).where(t.chain.c.kind == kind, t.chain.c.record_id == row.id)
+                               .order_by(t.chain.c.seq.desc()).limit(1)).first()
+        if link is None:
+            raise ArchiveError(f"{kind} {row.id} is not in the chain; run 'redline verify'")
+        latest[link.seq] = (kind, row, link)
+    first, last = min(latest), max(latest)
     segment = [(r.seq, r.digest, r.content_sha256, r.prev) for r in session.execute(
         select(t.chain).where(t.chain.c.seq >= first).order_by(t.chain.c.seq))]
-    key = session.get(m.Article, article_id).key  # type: ignore[union-attr]
-    records = []
-    for seq in sorted(cited):
-        kind, record_id = cited[seq]
-        row = session.get(m.Fetch if kind == "fetch" else m.Version, record_id)
-        records.append((seq, chain.canonical(chain.record_of(kind, key, row))))
+    records, proofs = [], {}
+    for number, seq in enumerate(sorted(latest), 1):
+        kind, row, link = latest[seq]
+        record = chain.record(kind, key, row, link.format)
+        records.append((seq, chain.canonical(record)))
+        proofs[kind, row.id] = Proof(seq, number, link.content_sha256, record)
     tokens = list(session.execute(select(t.chain_timestamps).where(t.chain_timestamps.c.seq >= last)
                                   .order_by(t.chain_timestamps.c.seq, t.chain_timestamps.c.id)))
-    return segment, records, tokens
+    return segment, records, tokens, proofs
 
 
 # -- the files ----------------------------------------------------------------------------------
 
 def _citation_files(data: dict[str, Any], selected: list[Selected], captures: list[CitedCapture],
                     changes: dict[int, queries.VersionEntry], segment: list[tuple[int, str, str, str]],
-                    records: list[tuple[int, str]], tokens: list[Any], offsets: dict[str, int]) -> dict[str, bytes]:
+                    records: list[tuple[int, str]], tokens: list[Any], offsets: dict[str, int],
+                    events: list[m.Event], proofs: dict[tuple[str, int], Proof]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     by_number = {s.version.number: s for s in selected}
     for number in (data["from"], data["to"]):
@@ -168,7 +190,7 @@ def _citation_files(data: dict[str, Any], selected: list[Selected], captures: li
         files[f"citation/timestamp-{token.seq}.tsr"] = token.token
         files[f"citation/timestamp-{token.seq}.txt"] = chain.head_string(token.seq, token.digest).encode("ascii")
     files["citation/citation.md"] = _citation_md(data, selected, captures, changes, segment, records,
-                                                 tokens, offsets).encode("utf-8")
+                                                 tokens, offsets, events, proofs).encode("utf-8")
     return dict(sorted(files.items()))
 
 
@@ -184,7 +206,8 @@ def md(value: object) -> str:
 
 def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[CitedCapture],
                  changes: dict[int, queries.VersionEntry], segment: list[tuple[int, str, str, str]],
-                 records: list[tuple[int, str]], tokens: list[Any], offsets: dict[str, int]) -> str:
+                 records: list[tuple[int, str]], tokens: list[Any], offsets: dict[str, int],
+                 events: list[m.Event], proofs: dict[tuple[str, int], Proof]) -> str:
     article = selected[0].article
     by_number = {s.version.number: s.version for s in selected}
     to = by_number[data["to"]]
@@ -202,26 +225,65 @@ def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[
                 f"- Requested URL: {md(f.url)}", f"- Final URL after redirects: {md(f.final_url or f.url)}",
                 f"- Raw body sha256: `{f.body_sha256}`; check: "
                 f"`warcio extract --payload archive/redline.warc.gz {offsets.get(f.body_sha256 or '')} | sha256sum`",
-                ""]
+                f"- {_proved(proofs['fetch', f.id], 'its status and outcome')}", ""]
     out += ["## Versions", ""]
     for number in sorted(by_number):
-        v, change = by_number[number], changes[number].change
+        v = by_number[number]
         out += [f"### Version {number}", "", f"- Captured at: {chain.stamp(v.captured_at)} (fetch {v.fetch_id})",
                 f"- Extractor: {md(v.extractor)}", f"- Text sha256: `{v.text_sha256}` ({v.words} words)"]
-        if change:
-            how = "declared" if change.declared else "stealth" if change.stealth else "neither declared nor stealth"
-            out += [f"- Change kinds: {', '.join(map(md, change.kinds)) or '(none)'}; {how}"
-                    + ("; extractor drift, not a publisher's edit" if change.extractor_drift else "")]
-        out.append("")
+        out += _version_claims(changes[number].change, proofs["version", v.id]) + [""]
     between = [changes[n] for n in sorted(changes) if data["from"] < n <= data["to"]]
     out += ["## The change", "",
             f"{len(between)} version(s) after version {data['from']} up to version {data['to']}: "
             + "; ".join(f"v{c.version} {', '.join(map(md, c.change.kinds if c.change else []))}"
-                        for c in between), "",
-            "The word-level diff is in `citation/diff.txt` (`[-removed-]{+added+}`), `citation/diff.html` "
+                        for c in between), ""]
+    by_version = {p.record["version"]: p for (kind, _id), p in proofs.items() if kind == "version"}
+    out += [f"- v{c.version}: {_proved(by_version[c.version], 'its change kinds')}" for c in between]
+    out += ["", "The word-level diff is in `citation/diff.txt` (`[-removed-]{+added+}`), `citation/diff.html` "
             "and `citation/diff.json`; noise paragraphs (counters, teasers, site templates) are left out.", ""]
+    out += _events_md(events, proofs)
     out += _how_to_verify(segment, records, tokens)
     return "\n".join(out)
+
+
+def _proved(proof: Proof, what: str) -> str:
+    """The line naming the record that proves a claim, with a command that checks its hash."""
+    return (f"Proof of {what}: chain row {proof.seq} hashed line {proof.line} of `citation/records.jsonl` "
+            f"(content sha256 `{proof.content_sha256}`); check: `sed -n {proof.line}p citation/records.jsonl | "
+            f"tr -d '\\n' | sha256sum; grep '^{proof.seq} ' citation/chain.txt`")
+
+
+def _version_claims(change: queries.ChangeSummary | None, proof: Proof) -> list[str]:
+    """A version's declared times, change kinds, declared or stealth, each with the record proving it."""
+    record, out = proof.record, []
+    if "updated" in record:
+        out.append(f"- Declared times: published {md(record['published'] or '(none)')}, updated "
+                   f"{md(record['updated'] or '(none)')}" + (f" (from {md(record['updated_signal'])})"
+                                                          if record["updated_signal"] else ""))
+    if change:
+        how = "declared" if change.declared else "stealth" if change.stealth else "neither declared nor stealth"
+        out.append(f"- Change kinds: {', '.join(map(md, change.kinds)) or '(none)'}; {how}"
+                   + ("; extractor drift, not a publisher's edit" if change.extractor_drift else ""))
+    if "change_kinds" not in record:
+        out.append(f"- Not proved by the chain: its row {proof.seq} was hashed in record format "
+                   f"{record.get('format', 1)}, before the chain covered declared times and change kinds")
+        return out
+    out.append("- " + _proved(proof, "them (the record's `published`, `updated`, `updated_signal`, `change_kinds`, "
+                       "`declared` and `drift`; stealth is `declared` false, `drift` false and a kind other than "
+                       "declared-update-only)"))
+    return out
+
+
+def _events_md(events: list[m.Event], proofs: dict[tuple[str, int], Proof]) -> list[str]:
+    """The article's events (gone, restored, failed, ...), each with the record proving it."""
+    out = ["## Events (times in UTC)", ""]
+    if not events:
+        return out + ["No event (gone, restored, failed, blocked, ...) was recorded for this article.", ""]
+    for e in events:
+        detail = f": {md(e.detail)}" if e.detail else ""
+        out += [f"- {md(e.kind)} at {chain.stamp(e.at)} (fetch {e.fetch_id}){detail}",
+                f"  - {_proved(proofs['event', e.id], 'it')}"]
+    return out + [""]
 
 
 def _how_to_verify(segment: list[tuple[int, str, str, str]], records: list[tuple[int, str]],
@@ -238,8 +300,9 @@ def _how_to_verify(segment: list[tuple[int, str, str, str]], records: list[tuple
            "and prints its sha256. Bodies are stored decoded (no gzip transfer encoding), exactly as hashed.",
            "3. **The texts**: `sha256sum citation/v*.txt` gives each version's text sha256 above.",
            "4. **The records**: each line of `citation/records.jsonl` is the exact JSON the chain hashed for a "
-           "cited fetch or version (it names the URL, time, HTTP status, raw body sha256, outcome; or the "
-           "version's text sha256). `sed -n 1p citation/records.jsonl | tr -d '\\n' | sha256sum` is that "
+           "cited fetch, version or event (it names the URL, time, HTTP status, raw body sha256, outcome; or the "
+           "version's text sha256, declared times, change kinds and declared flag; or the event). "
+           "`sed -n 1p citation/records.jsonl | tr -d '\\n' | sha256sum` is that "
            "row's content sha256 in `citation/chain.txt`:", ""]
     out += [f"   - row {seq}: `{chain.sha256_hex(line)}`" for seq, line in records]
     out += ["", "5. **The chain**: each row's digest is `sha256(\"SEQ:PREVIOUS_DIGEST:CONTENT_SHA256\")`. "

@@ -1,14 +1,19 @@
-"""Check that the archive was not altered: bodies, version texts, the chain and its timestamps.
+"""Check that the archive was not altered: bodies, version texts, records, the chain and its anchors.
 
 :func:`verify` recomputes every raw body's sha256 from its stored bytes, every version's text from
-its delta chain and that text's sha256, each chained record's canonical JSON and every link of the
-chain, and checks stored RFC 3161 tokens against the heads they name. Problems come back in chain
-order, each naming the record with what was expected and what was found.
+its delta chain and that text's sha256, the canonical JSON of every chained fetch, version and event
+(each against its latest chain row, in that row's record format, so what a claim rests on, such as
+a version's change kinds, declared flag and declared times, or a "gone" event, is checked with it)
+and every link of the chain, and checks stored RFC 3161 tokens and heads published earlier against
+the rows they name. Every problem is named, in chain order, with what was expected and what was
+found. Rows after the last anchor (a valid token or a published head) are reported as an
+unanchored tail: deleting them would leave no trace.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,8 +25,10 @@ from archive.queries import iso
 from archive.schema import tables as t
 from archive.text.textpack import decompress_body, unpack
 
-F, V, C = t.fetches, t.versions, t.chain
+F, V, E, C = t.fetches, t.versions, t.events, t.chain
+TABLES = {"fetch": F, "version": V, "event": E}
 BATCH = 500  # records read per query
+HEAD = re.compile(r"redline-chain:(\d+):([0-9a-f]{64})")
 
 
 @dataclass
@@ -47,20 +54,41 @@ class Report:
     timestamps: int = 0
     backfilled: int = 0
     chained_since: datetime | None = None
+    anchored: int = 0  # the last row a valid timestamp token or a published head commits to
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def unanchored(self) -> int:
+        """Rows after the last anchor: a deleted tail among them would leave no trace."""
+        return max(self.head[0] - self.anchored, 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": not self.problems, "head": chain.head_string(*self.head), "links": self.links,
                 "bodies": self.bodies, "versions": self.versions, "timestamps": self.timestamps,
                 "backfilled": self.backfilled, "chained_since": iso(self.chained_since),
+                "anchored": self.anchored, "unanchored": self.unanchored,
                 "problems": [{"record": p.record, "expected": p.expected, "found": p.found} for p in self.problems]}
 
 
-def verify(engine: Engine, article_id: int | None = None, trust: list[bytes] | None = None) -> Report:
+def parse_head(text: str) -> tuple[int, str]:
+    """(seq, digest) of a published head string; ValueError for anything else.
+
+    >>> parse_head("redline-chain:12:" + "ab" * 32)[0]
+    12
+    """
+    found = HEAD.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(f"{text!r} is not a chain head (redline-chain:SEQ:DIGEST, as 'redline verify --head' prints)")
+    return int(found.group(1)), found.group(2)
+
+
+def verify(engine: Engine, article_id: int | None = None, trust: list[bytes] | None = None,
+           published: Sequence[tuple[int, str]] = ()) -> Report:
     """Check the whole archive, or one article's records (the chain's links are always all checked).
 
     ``trust`` holds PEM root certificates for the timestamp authorities; without them a token's
     imprint and signature chain are still checked against the certificates the token carries.
+    ``published`` holds heads (seq, digest) published earlier: each must still be a row of the chain.
     """
     with engine.connect() as conn:
         report = Report(chain.head(conn))
@@ -69,7 +97,9 @@ def verify(engine: Engine, article_id: int | None = None, trust: list[bytes] | N
         _records(conn, report, keys, article_id)
         _bodies(conn, report, keys, article_id)
         _texts(conn, report, keys, article_id)
-        _timestamps(conn, report, trust or [])
+        digests = dict(conn.execute(select(C.c.seq, C.c.digest)).all())
+        _timestamps(conn, report, trust or [], digests)
+        _published(report, published, digests)
     return report
 
 
@@ -95,37 +125,43 @@ def _links(conn: Connection, report: Report) -> None:
 
 
 def _records(conn: Connection, report: Report, keys: dict[int, str], article_id: int | None) -> None:
-    tables = {"fetch": F, "version": V}
-    rows = select(C).order_by(C.c.seq)
+    """Each chained record against its latest chain row (a later row for a record is an amendment)."""
+    rows = select(C.c.seq, C.c.kind, C.c.record_id, C.c.article_id, C.c.format, C.c.content_sha256).order_by(C.c.seq)
     if article_id is not None:
         rows = rows.where(C.c.article_id == article_id)
-    chained: dict[str, set[int]] = {"fetch": set(), "version": set()}
-    links = conn.execute(rows).all()
+    latest = {(link.kind, link.record_id): link for link in conn.execute(rows)}
+    links = sorted(latest.values(), key=lambda link: link.seq)
     for start in range(0, len(links), BATCH):
         batch = links[start:start + BATCH]
         found = {kind: {r.id: r for r in conn.execute(select(table).where(table.c.id.in_(
-            [link.record_id for link in batch if link.kind == kind])))} for kind, table in tables.items()}
+            [link.record_id for link in batch if link.kind == kind])))} for kind, table in TABLES.items()}
         for link in batch:
-            chained[link.kind].add(link.record_id)
-            record = found[link.kind].get(link.record_id)
-            name = f"{link.kind} {link.record_id} of {keys.get(link.article_id, f'article {link.article_id}')}"
-            if record is None:
-                report.problems.append(Problem(name, f"the record chained at row {link.seq}",
-                                               "no such record (deleted)"))
-                continue
-            content = chain.sha256_hex(chain.canonical(chain.record_of(link.kind, keys.get(record.article_id, ""),
-                                                                       record)))
-            if content != link.content_sha256:
-                report.problems.append(Problem(f"{name} (chain row {link.seq})",
-                                               f"content sha256 {link.content_sha256}", content))
-    for kind, table in tables.items():
+            _check_record(report, keys, link, found.get(link.kind, {}).get(link.record_id))
+    for kind, table in TABLES.items():
         query = select(table.c.id, table.c.article_id)
         if article_id is not None:
             query = query.where(table.c.article_id == article_id)
         for row in conn.execute(query.order_by(table.c.id)):
-            if row.id not in chained[kind]:
+            if (kind, row.id) not in latest:
                 report.problems.append(Problem(f"{kind} {row.id} of {keys.get(row.article_id)}", "a chain row",
                                                "none (recorded outside the chain)"))
+
+
+def _check_record(report: Report, keys: dict[int, str], link: Any, record: Any) -> None:
+    name = f"{link.kind} {link.record_id} of {keys.get(link.article_id, f'article {link.article_id}')}"
+    if record is None:
+        report.problems.append(Problem(name, f"the record chained at row {link.seq}", "no such record (deleted)"))
+        return
+    if link.kind == "version":
+        name = f"version {record.number} of {keys.get(record.article_id)} (id {record.id})"
+    if link.kind in chain.FIELDS and link.format <= chain.FORMAT:
+        content = chain.sha256_hex(chain.canonical(chain.record(link.kind, keys.get(record.article_id, ""), record,
+                                                                link.format)))
+    else:  # written by a newer Redline: this one cannot vouch for the record
+        content = f"a record of kind {link.kind!r}, format {link.format}, unknown to this version of Redline"
+    if content != link.content_sha256:
+        report.problems.append(Problem(f"{name} (chain row {link.seq})", f"content sha256 {link.content_sha256}",
+                                       content))
 
 
 def _bodies(conn: Connection, report: Report, keys: dict[int, str], article_id: int | None) -> None:
@@ -175,17 +211,36 @@ def _version_texts(conn: Connection, query: Any) -> Iterator[tuple[int, int, str
         yield row.article_id, row.number, found, row.text_sha256
 
 
-def _timestamps(conn: Connection, report: Report, trust: list[bytes]) -> None:
+def _timestamps(conn: Connection, report: Report, trust: list[bytes], digests: dict[int, str]) -> None:
     from archive.proof.timestamps import check_token
 
-    digests = dict(conn.execute(select(C.c.seq, C.c.digest)).all())
     for row in conn.execute(select(t.chain_timestamps).order_by(t.chain_timestamps.c.id)):
         report.timestamps += 1
         name = f"timestamp {row.id} of chain row {row.seq} ({row.tsa_url})"
         if digests.get(row.seq) != row.digest:
             report.problems.append(Problem(name, f"chain row {row.seq} digest {row.digest}",
-                                           str(digests.get(row.seq, "no such row"))))
+                                           _missing(report, row.seq, digests)))
             continue
         error = check_token(row.token, chain.head_string(row.seq, row.digest), trust)
         if error:
             report.problems.append(Problem(name, "a valid token over this head", error))
+        else:
+            report.anchored = max(report.anchored, row.seq)
+
+
+def _published(report: Report, heads: Sequence[tuple[int, str]], digests: dict[int, str]) -> None:
+    for seq, digest in heads:
+        if digests.get(seq) == digest:
+            report.anchored = max(report.anchored, seq)
+        else:
+            report.problems.append(Problem(f"published head {chain.head_string(seq, digest)}",
+                                           f"chain row {seq} digest {digest}", _missing(report, seq, digests)))
+
+
+def _missing(report: Report, seq: int, digests: dict[int, str]) -> str:
+    """What stands where an anchor's row should be."""
+    if seq in digests:
+        return digests[seq]
+    if seq > report.head[0]:
+        return f"no such row: the chain ends at row {report.head[0]}, so rows after it were deleted"
+    return "no such row (deleted)"

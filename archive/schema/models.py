@@ -153,7 +153,7 @@ class TemplateParagraph(Base):
 
 
 class ChainRow(Base):
-    """One link of the tamper-evident chain: a recorded fetch or version and its digest."""
+    """One link of the tamper-evident chain: a recorded fetch, version or event (or a change to one)."""
 
     __table__ = t.chain
 
@@ -161,6 +161,7 @@ class ChainRow(Base):
     kind: Mapped[str]
     record_id: Mapped[int]
     article_id: Mapped[int]
+    format: Mapped[int]
     recorded_at: Mapped[datetime]
     backfilled: Mapped[bool]
     content_sha256: Mapped[str]

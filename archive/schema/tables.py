@@ -258,21 +258,23 @@ runs = Table(
     Column("error", Text),
 )
 
-# The tamper-evident chain: one row per recorded fetch and per version, in the order they were
-# recorded (see archive.chain). ``record_id`` has no foreign key on purpose: the chain must
-# outlive a deleted record, so that verification can name it.
+# The tamper-evident chain: one row per recorded fetch, version and event, and per later change to
+# one (an amendment: another row for the same record), in the order they were recorded (see
+# archive.proof.chain). ``record_id`` has no foreign key on purpose: the chain must outlive a
+# deleted record, so that verification can name it.
 chain = Table(
     "chain", metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("kind", String(16), nullable=False),
     Column("record_id", Integer, nullable=False),
     Column("article_id", Integer, nullable=False, index=True),
+    Column("format", Integer, nullable=False, server_default="1"),  # the record format it was hashed in
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("backfilled", Boolean, nullable=False, default=False),
     Column("content_sha256", String(64), nullable=False),
     Column("prev", String(64), nullable=False),
     Column("digest", String(64), nullable=False),
-    UniqueConstraint("kind", "record_id", name="uq_chain_record"),
+    Index("ix_chain_record", "kind", "record_id"),
 )
 
 # An RFC 3161 timestamp token over one chain head, from a timestamp authority.

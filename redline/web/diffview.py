@@ -45,9 +45,9 @@ def pieces(spans: tuple[Op, ...]) -> tuple[tuple[Piece, ...], tuple[Piece, ...],
     new: list[Piece] = []
     inline: list[Piece] = []
     for s in spans:
-        if s.op == "equal":
+        if s.op == "equal":  # each side as its version has it, which may differ in dashes, quotes or spaces
             old.append(Piece("eq", s.old))
-            new.append(Piece("eq", s.old))
+            new.append(Piece("eq", s.new))
             inline.append(Piece("eq", s.old))
             continue
         if s.old:

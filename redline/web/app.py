@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -17,9 +16,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive.errors import ArchiveError
-from redline.render import describe
-from redline.web import markup
 from redline.web.params import BadRequest
+from redline.web.templating import templates
 
 HERE = Path(__file__).parent
 # No script at all: the pages work without JavaScript, and crawled text can never become one.
@@ -46,14 +44,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
-
-
-def templates() -> Environment:
-    """The Jinja2 environment: autoescaping on for every template, undefined names are errors."""
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(link=markup.link, visible=markup.visible, when=markup.when, describe=describe)
-    return env
 
 
 def create_app(engine: Engine, base_url: str | None = None) -> Starlette:

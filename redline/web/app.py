@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, ReversedRange
 from redline.web.params import BadRequest
 from redline.web.templating import templates
 
@@ -83,7 +83,8 @@ def create_app(engine: Engine, base_url: str | None = None) -> Starlette:
         routes=[*pages.routes(), *feeds.routes(), *api.routes(), Route("/healthz", healthz),
                 Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
         middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={HTTPException: on_http, ArchiveError: on_archive, BadRequest: on_bad, Exception: on_crash},
+        exception_handlers={HTTPException: on_http, ArchiveError: on_archive, ReversedRange: on_bad, BadRequest: on_bad,
+                            Exception: on_crash},
     )
     app.state.engine, app.state.base_url, app.state.render = engine, base_url, render
     return app

@@ -268,10 +268,12 @@ def strip_spans_as_captured(paragraph: str, spans: Iterable[str]) -> str:
     'The third \u2014 liquid water \u2014 was \u201cfound\u201d.'
     """
     spans = list(spans)
-    compared = strip_spans(comparable(paragraph), spans)
-    shown = paragraph
+    whole = comparable(paragraph)
+    compared = strip_spans(whole, spans)
+    if compared == whole:  # no span in this paragraph: nothing to cut
+        return paragraph
+    shown, mapped = paragraph, comparable_map(paragraph)
     for span in spans:
-        mapped = comparable_map(shown)
         if mapped is None:
             return compared
         found, where = mapped
@@ -282,6 +284,7 @@ def strip_spans_as_captured(paragraph: str, spans: Iterable[str]) -> str:
         if cuts:
             kept = [shown[end:start] for (_, end), (start, _) in zip([(0, 0), *cuts], [*cuts, (len(shown), 0)])]
             shown = " ".join(piece.strip() for piece in kept if piece.strip())  # inner spaces as captured
+            mapped = comparable_map(shown)
     return shown if comparable(shown) == compared else compared
 
 

@@ -150,8 +150,9 @@ def comparable_map(text: str) -> tuple[str, list[tuple[int, int]]] | None:
     where: list[tuple[int, int]] = []
     starts = [i for i, c in enumerate(text) if i == 0 or not unicodedata.combining(c)]
     for start, end in zip(starts, [*starts[1:], len(text)]):
-        for char in _TO_COMPARE.sub(_compare_char, unicodedata.normalize("NFKC", text[start:end])):
-            if SPACES.fullmatch(char):
+        piece = text[start:end]
+        for char in piece if piece.isascii() else _TO_COMPARE.sub(_compare_char, unicodedata.normalize("NFKC", piece)):
+            if char.isspace() and char != "\n":  # as SPACES matches
                 if out and out[-1] == " ":
                     where[-1] = (where[-1][0], end)
                     continue

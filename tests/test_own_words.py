@@ -23,8 +23,8 @@ import lxml.html
 import pytest
 
 from redline.fakesite import FakeSite, load_stories
-from tests.conftest import crawl, run_redline
-from tests.test_web import ARGS, CHROMIUM, _start, get
+from tests.conftest import crawl, run_redline, start_serve
+from tests.test_web import ARGS, CHROMIUM, get
 
 SENTENCE = ("Of the four samples, the third \u2014 liquid water \u2014 was the one with \u201cclear\u201d signs, "
             "valued at $8.8\u00a0billion by the agency\u2019s own count.")
@@ -103,7 +103,7 @@ def test_the_json_text_fields_quote_the_page(built: Built) -> None:
 @pytest.fixture(scope="module")
 def web(built: Built) -> Iterator[tuple[str, str]]:
     """A real ``redline serve`` on the archive: its base URL and the article's short ID."""
-    proc, line = _start(built.db)
+    proc, line = start_serve(built.db)
     try:
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")  # type: ignore[union-attr]
         yield base, json.loads(run_redline(built.db, "list", "--json").stdout)[0]["id"]

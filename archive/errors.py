@@ -12,3 +12,7 @@ class InvalidInput(ArchiveError):
 
 class ExportError(ArchiveError):
     """An export that could not be written; the message is one line."""
+
+
+class ReversedRange(InvalidInput):
+    """A range of versions whose FROM was captured after its TO: the web answers it 400, the CLI exit 2."""

@@ -233,7 +233,8 @@ def show(ctx: click.Context, url: str, number: int | None, as_json: bool) -> Non
 @handles_errors
 def diff(ctx: click.Context, url: str, old: int | None, new: int | None, fmt: str, with_noise: bool,
          with_context: bool, as_json: bool) -> None:
-    """Show what changed between two versions (default: previous -> latest).
+    """Show what changed between two versions (default: previous -> latest), in each version's own
+    words. OLD must have been captured before NEW (exit 2 otherwise).
 
     \b
     redline diff https://example.com/news/story          # word-level

@@ -29,7 +29,8 @@ def cite(ctx: click.Context, url: str, old: int | None, new: int | None, output:
 
     It holds the raw captures behind both versions and the article's first capture (WARC), the
     texts and the diff, the chain segment proving them, timestamps, and a citation.md telling a
-    reader how to check every hash. Re-running on the same versions writes the same bytes.
+    reader how to check every hash. Re-running on the same versions writes the same bytes. OLD must
+    have been captured before NEW.
 
     \b
     redline cite https://example.com/news/story -o story.wacz
@@ -38,12 +39,13 @@ def cite(ctx: click.Context, url: str, old: int | None, new: int | None, output:
     from pathlib import Path
 
     from archive.proof.cite import write_citation
+    from redline.web.templating import diff_document
 
     if not output.endswith(".wacz"):
         raise UserError(f"output {output} must end in .wacz", 2)
     if old is not None and new is None:
         new = -1
-    result = write_citation(engine(ctx), url, old, new, Path(output))
+    result = write_citation(engine(ctx), url, old, new, Path(output), diff_html=diff_document)
     if as_json:
         emit_json(result)
     else:

@@ -125,18 +125,22 @@ def print_diff(result: Diff, fmt: str) -> None:
 
 
 def _field(old: str | None, new: str | None, style: Styler) -> str:
-    """A metadata field: as it is when unchanged, else word by word.
+    """A metadata field: as the newer version has it when unchanged (in the compared form: a dash or quote
+    restyled is no change), else word by word.
 
     >>> _field("Storm leaves thousands without power", "Storm leaves 21,000 homes without power", Styler(False))
     'Storm leaves [-thousands-]{+21,000 homes+} without power'
     >>> _field(None, "2024-12-05T18:30:00Z", Styler(False))
     '{+2024-12-05T18:30:00Z+}'
+    >>> _field("Pact - in force", "Pact \u2014 in force", Styler(False))
+    'Pact \u2014 in force'
     """
     from archive.text.diff import paragraph_spans, word_ops
+    from archive.text.normalize import comparable
 
     old, new = clean(old), clean(new)
-    if old == new:
-        return clean_text(old)
+    if comparable(old) == comparable(new):
+        return clean_text(new)
     return changed_paragraphs(paragraph_spans(word_ops(old, new)), style)
 
 

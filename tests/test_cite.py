@@ -324,7 +324,9 @@ def test_a_version_inserted_later_for_an_old_fetch_is_appended_to_the_chain(buil
     report = json.loads(redline(copy, "verify", "--json").stdout)
     assert report["ok"], report["problems"]
     bundle = Path(copy).with_name("drift.wacz")  # the cited record names the old fetch it was made from
-    assert redline(copy, "cite", built.edited, "2", "3", "-o", str(bundle)).returncode == 0
+    # v3 holds the first capture's text, captured before v2: cited from v3 to v2 (2 -> 3 is refused as backwards)
+    assert redline(copy, "cite", built.edited, "2", "3", "-o", str(bundle)).returncode == 2
+    assert redline(copy, "cite", built.edited, "3", "2", "-o", str(bundle)).returncode == 0
     lines = [json.loads(line) for line in zipfile.ZipFile(bundle).read("citation/records.jsonl").splitlines()]
     cited = next(r for r in lines if r["kind"] == "version" and r["version"] == 3)
     assert cited["fetch"] == fetch and cited["extractor"] == "new 9"

@@ -324,9 +324,12 @@ def test_diff_json_contract(archive: Archive) -> None:
     assert data["byline"] == {"old": archive.stories["EDITED"].byline, "new": archive.stories["EDITED"].byline}
     assert data["updated"] == {"old": None, "new": None}
     assert invoke_json(archive.db, "diff", url, "1", "2") == data
-    reverse = invoke_json(archive.db, "diff", url, "2", "1")
-    assert (reverse["from"], reverse["to"]) == (2, 1)
-    assert reverse["changes"][0] == {"op": "replace", "old": "Thursday", "new": "Wednesday"}
+    # Backwards, the correction added in v2 would read as deleted and the fix as undone: refused, as a
+    # command-line mistake (exit 2), naming the order that works.
+    reverse = invoke(archive.db, "diff", url, "2", "1", "--json")
+    assert reverse.exit_code == 2 and reverse.stdout == ""
+    assert reverse.stderr.strip().startswith("Error: version 2 (captured ")
+    assert reverse.stderr.strip().endswith("give the earlier version first, 1 then 2")
 
 
 # -- 3. URL identity ------------------------------------------------------------------------------

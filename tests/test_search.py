@@ -109,7 +109,7 @@ def test_text_csv_api_and_bad_input(searched: Searched, tmp_path: Path) -> None:
 def test_an_archive_from_before_search_is_indexed_on_upgrade(searched: Searched, tmp_path: Path) -> None:
     copy = str(tmp_path / "old.db")
     shutil.copy(searched.db, copy)
-    downgrade(copy, "0009")
+    downgrade(copy, "0012")
     with sqlite3.connect(copy) as conn:
         assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'version_search'").fetchall()
     for phrase in ("scooter", "no evidence", "cafe", "treaty"):

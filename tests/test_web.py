@@ -223,8 +223,14 @@ def test_timeline_and_version_pages(served: Served, page: Any) -> None:
     page.select_option("select[name=old]", "2")
     page.select_option("select[name=new]", "1")
     page.click("text=Show the diff")
-    page.wait_for_url(f"**/a/{sid}/diff/2/1")  # any two versions, either way round, on a permalink
-    assert "[-Thursday-]" in page.inner_text(".sbs")
+    page.wait_for_url(f"**/a/{sid}/diff/2/1")  # any two versions go to a permalink, but not backwards:
+    assert "give the earlier version first, 1 then 2" in page.inner_text("body")  # an added word would read as cut
+    page.goto(f"{served.base}/a/{sid}")
+    page.select_option("select[name=old]", "1")
+    page.select_option("select[name=new]", "2")
+    page.click("text=Show the diff")
+    page.wait_for_url(f"**/a/{sid}/diff/1/2")
+    assert "{+Thursday+}" in page.inner_text(".sbs")
     page.goto(f"{served.base}/a/{sid}")
     page.click(f'a[href="/a/{sid}/v/2"]')
     page.wait_for_url(f"**/a/{sid}/v/2")

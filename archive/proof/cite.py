@@ -24,10 +24,10 @@ the same bytes (a later crawl moves the head, and so the chain segment).
 """
 from __future__ import annotations
 
-import html
 import json
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from archive.queries import iso
 from archive.queries.reading import read_text
 from archive.schema import models as m
 from archive.schema import tables as t
-from archive.text.diff import Op, marked, word_ops
+from archive.text.diff import marked
 
 
 @dataclass
@@ -68,11 +68,16 @@ class CitedCapture:
     label: str
 
 
-def write_citation(engine: Engine, url: str, old: int | None, new: int | None, out: Path) -> dict[str, Any]:
-    """Write the bundle for ``old`` -> ``new`` (default previous -> latest); returns a summary."""
+def write_citation(engine: Engine, url: str, old: int | None, new: int | None, out: Path,
+                   diff_html: Callable[[queries.Diff], str]) -> dict[str, Any]:
+    """Write the bundle for ``old`` -> ``new`` (default previous -> latest); returns a summary.
+
+    ``diff_html`` renders ``citation/diff.html``: the fronts own how a diff looks, so the bundle carries the
+    same page as the web view (``redline.web.templating.diff_document``)."""
     if not out.parent.is_dir():
         raise ArchiveError(f"directory {out.parent} does not exist for {out}")
-    data = _diff_data(queries.diff(engine, url, old, new))
+    found = queries.diff(engine, url, old, new)
+    data = {**_diff_data(found), "_html": diff_html(found)}
     changes = {v.version: v for v in queries.versions(engine, url).items}
     with Session(engine) as session:
         article = session.get(m.Article, queries.article(session, url).id)
@@ -105,8 +110,8 @@ def write_citation(engine: Engine, url: str, old: int | None, new: int | None, o
 
 
 def _diff_data(d: queries.Diff) -> dict[str, Any]:
-    """The diff as the CLI's ``diff --json`` gives it (README, JSON contract), plus the word operations."""
-    return {**d.as_json(), "_ops": word_ops(d.old_text, d.new_text), "_marked": marked(d.paragraphs)}
+    """The diff as the CLI's ``diff --json`` gives it (README, JSON contract), plus its marked text."""
+    return {**d.as_json(), "_marked": marked(d.paragraphs)}
 
 
 def _captures(session: Session, selected: list[Selected]) -> list[CitedCapture]:
@@ -180,7 +185,7 @@ def _citation_files(data: dict[str, Any], selected: list[Selected], captures: li
     for number in (data["from"], data["to"]):
         files[f"citation/v{number}.txt"] = by_number[number].text.encode("utf-8")
     files["citation/diff.txt"] = (data["_marked"] + "\n").encode("utf-8")
-    files["citation/diff.html"] = _diff_html(data).encode("utf-8")
+    files["citation/diff.html"] = data["_html"].encode("utf-8")
     public = {k: v for k, v in data.items() if not k.startswith("_")}
     files["citation/diff.json"] = (json.dumps(public, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     files["citation/records.jsonl"] = "".join(line + "\n" for _seq, line in records).encode("ascii")
@@ -329,26 +334,3 @@ def _how_to_verify(segment: list[tuple[int, str, str, str]], records: list[tuple
     out.append("")
     return out
 
-
-def _diff_html(data: dict[str, Any]) -> str:
-    def esc(value: object) -> str:
-        return html.escape("" if value is None else str(value), quote=True)
-
-    body = []
-    for op in data["_ops"]:
-        assert isinstance(op, Op)
-        if op.op == "equal":
-            body.append(esc(op.old))
-            continue
-        if op.op in ("delete", "replace") and op.old:
-            body.append(f"<del>{esc(op.old)}</del>")
-        if op.op in ("insert", "replace") and op.new:
-            body.append(f"<ins>{esc(op.new)}</ins>")
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-            f"<title>{esc(data['url'])}: v{data['from']} to v{data['to']}</title>\n"
-            "<style>body{white-space:pre-wrap;font-family:serif;max-width:50em;margin:auto}"
-            "del{background:#fdd}ins{background:#dfd}</style></head><body>\n"
-            f"<h1>{esc(data['title']['new'])}</h1>\n"
-            f"<p>{esc(data['url'])}: version {data['from']} ({esc(data['from_captured_at'])}) to version "
-            f"{data['to']} ({esc(data['to_captured_at'])})</p>\n<div>{''.join(body)}</div>\n</body></html>\n")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, select
 
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, ReversedRange
 from archive.queries.articles import REF, ArticleRef, article, short_id
 from archive.queries.common import A, Db, V, connected, iso
 from archive.queries.history import CAPTURED_BEFORE, VersionEntry, version_entry, version_row
@@ -82,7 +82,7 @@ class Diff:
 
 def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, with_noise: bool = False) -> Diff:
     """Two versions and the word-level operations between them (default: the latest version and the one
-    captured before it).
+    captured before it). A range whose ``old`` was captured after its ``new`` is refused (ReversedRange).
 
     Noise paragraphs (counters, teasers, template blocks) are left out unless ``with_noise``.
     """
@@ -96,7 +96,18 @@ def diff(db: Db, url: str, old: int | None = None, new: int | None = None, *, wi
             a = before.first() or version_row(conn, ref, -2, url)
         else:
             a, b = version_row(conn, ref, old, url), version_row(conn, ref, new, url)
+            _in_order(a, b)
         return _diff(conn, ref, a, b, with_noise)
+
+
+def _in_order(a: Row[Any], b: Row[Any]) -> None:
+    """Refuse a range whose FROM was captured after its TO: read as a change, it would turn an added
+    sentence into a deleted one. Versions are ordered by capture time (then number, as ``log`` lists them):
+    an imported older snapshot can have a higher number than a version captured after it."""
+    if (a.captured_at, a.number) > (b.captured_at, b.number):
+        raise ReversedRange(f"version {a.number} (captured {iso(a.captured_at)}) was captured after version "
+                           f"{b.number} (captured {iso(b.captured_at)}): give the earlier version first, "
+                           f"{b.number} then {a.number}")
 
 
 def _diff(conn: Connection, ref: ArticleRef, a: Row[Any], b: Row[Any], with_noise: bool) -> Diff:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row, bindparam, select
 
 from archive.schema import tables as t
-from archive.text.noise import compile_patterns, noise_rule, strip_spans
+from archive.text.noise import compile_patterns, noise_rule, strip_spans, strip_spans_as_captured
 from archive.text.normalize import comparable, paragraphs
 from archive.text.notices import is_editorial_notice
 from archive.text.textpack import unpack
@@ -94,12 +94,14 @@ class SiteNoise:
 
     def significant_text(self, text: str, version: Version | Row[Any]) -> str:
         """A version's text without its noise paragraphs, and without the teasers and stamps found inside
-        longer paragraphs, as diffs show it by default."""
+        longer paragraphs, as diffs show it by default. Noise is decided on the compared form; what is
+        returned keeps the page's own characters (dashes, quotes, spaces), for showing."""
         spans = version.noise_spans or []
-        raw = [strip_spans(comparable(p), spans) if spans else p for p in paragraphs(text)]
-        keep = self.mask([comparable(p) for p in raw], version.paragraph_hashes, set(version.noise_hashes),
-                         version.language)
-        return "\n\n".join(p for p, k in zip(raw, keep) if k)
+        paras = paragraphs(text)
+        compared = [strip_spans(comparable(p), spans) if spans else comparable(p) for p in paras]
+        shown = [strip_spans_as_captured(p, spans) if spans else p for p in paras]
+        keep = self.mask(compared, version.paragraph_hashes, set(version.noise_hashes), version.language)
+        return "\n\n".join(p for p, k in zip(shown, keep) if k)
 
 
 _RULES = select(t.site_rules.c.pattern).where(t.site_rules.c.host == bindparam("host"))

@@ -124,7 +124,9 @@ def _sentences(text: str, start: int, end: int) -> str:
 @dataclass(frozen=True)
 class Paragraph:
     """One paragraph of a diff: its spans (``Op`` pieces that never cross a paragraph break) and
-    whether any of them changed. Equal spans hold the old version's text in ``old`` and ``new``."""
+    whether any of them changed. Equal spans hold each version's own text: ``old`` is the old one's (or the
+    new one's where it only adds the space before an insertion), for reading in order; ``new`` the new
+    one's, which may differ from it in dashes, quotes or spaces."""
 
     spans: tuple[Op, ...]
     changed: bool
@@ -135,20 +137,28 @@ def paragraph_spans(ops: list[Op]) -> list[Paragraph]:
 
     >>> [(p.changed, [s.op for s in p.spans]) for p in paragraph_spans(word_ops("A b.\\n\\nSame.", "A c.\\n\\nSame."))]
     [(True, ['equal', 'replace']), (False, ['equal'])]
+    >>> paragraph_spans(word_ops("A - b.", "A \u2014 c."))[0].spans[0]
+    Op(op='equal', old='A - ', new='A \u2014 ')
+    >>> [p.spans for p in paragraph_spans(word_ops("Said - so.\\n\\nGone.", "Said \u2014 so."))][0]
+    (Op(op='equal', old='Said - so.', new='Said \u2014 so.'),)
     """
     paras: list[list[Op]] = [[]]
 
-    def add(kind: str, text: str) -> None:
-        for k, piece in enumerate(text.split("\n\n")):
+    def add(kind: str, text: str, new: str = "") -> None:
+        pieces = text.split("\n\n")
+        # an equal run's new side, paragraph by paragraph; unpaired when the two sides break it differently
+        news = [p for p in new.split("\n\n") if p]
+        paired = iter(news if len(news) == sum(1 for p in pieces if p) else pieces)
+        for k, piece in enumerate(pieces):
             if k:
                 paras.append([])
             if piece:
-                paras[-1].append(Op(kind, piece, piece) if kind == "equal" else
+                paras[-1].append(Op(kind, piece, next(paired)) if kind == "equal" else
                                  Op(kind, piece if kind == "delete" else "", piece if kind == "insert" else ""))
 
     for op in ops:
         if op.op == "equal":  # the old text, unless the new one only adds the space before an insertion
-            add("equal", op.new if op.new.startswith(op.old) else op.old)
+            add("equal", op.new if op.new.startswith(op.old) else op.old, op.new)
         elif op.op == "replace" and op.old and op.new and "\n\n" not in op.old + op.new:
             paras[-1].append(op)
         else:

@@ -48,6 +48,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from archive.text.normalize import comparable, comparable_map
+
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "sv")
 MAX_NOISE_CHARS = 400  # a longer paragraph is prose, whatever it starts with
 
@@ -253,6 +255,37 @@ def strip_spans(paragraph: str, spans: Iterable[str]) -> str:
         if span and span in paragraph:
             paragraph = " ".join(paragraph.replace(span, " ").split())
     return paragraph
+
+
+def strip_spans_as_captured(paragraph: str, spans: Iterable[str]) -> str:
+    """``strip_spans`` for showing: the (comparable) spans are found in the paragraph's compared form and
+    cut from the paragraph as captured, so the rest keeps the page's own dashes, quotes and spaces. Its
+    compared form is exactly ``strip_spans(comparable(paragraph), spans)``; a paragraph that cannot be cut
+    that way (a compatibility character composing with its neighbour) is shown in that compared form.
+
+    >>> strip_spans_as_captured("The third \u2014 liquid water \u2014 Updated 5 minutes ago was \u201cfound\u201d.",
+    ...                         ["Updated 5 minutes ago"])
+    'The third \u2014 liquid water \u2014 was \u201cfound\u201d.'
+    """
+    spans = list(spans)
+    whole = comparable(paragraph)
+    compared = strip_spans(whole, spans)
+    if compared == whole:  # no span in this paragraph: nothing to cut
+        return paragraph
+    shown, mapped = paragraph, comparable_map(paragraph)
+    for span in spans:
+        if mapped is None:
+            return compared
+        found, where = mapped
+        cuts, at = [], found.find(span) if span else -1
+        while at >= 0:
+            cuts.append((where[at][0], where[at + len(span) - 1][1]))
+            at = found.find(span, at + len(span))
+        if cuts:
+            kept = [shown[end:start] for (_, end), (start, _) in zip([(0, 0), *cuts], [*cuts, (len(shown), 0)])]
+            shown = " ".join(piece.strip() for piece in kept if piece.strip())  # inner spaces as captured
+            mapped = comparable_map(shown)
+    return shown if comparable(shown) == compared else compared
 
 
 def compile_patterns(patterns: Iterable[str]) -> list[re.Pattern[str]]:

@@ -134,6 +134,38 @@ def comparable(text: str) -> str:
     return SPACES.sub(" ", text).strip()
 
 
+def comparable_map(text: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """``comparable(text)`` and, for each of its characters, the ``start:end`` of ``text`` it came from,
+    so a place found in the compared form can be cut from the text as captured. None when the text does
+    not normalize one character (and its combining marks) at a time.
+
+    >>> shown = "the third \u2014  liquid water"
+    >>> found, where = comparable_map(shown)
+    >>> found
+    'the third - liquid water'
+    >>> shown[where[10][0]:where[10][1]], shown[where[11][0]:where[11][1]]
+    ('\u2014', '  ')
+    """
+    out: list[str] = []
+    where: list[tuple[int, int]] = []
+    starts = [i for i, c in enumerate(text) if i == 0 or not unicodedata.combining(c)]
+    for start, end in zip(starts, [*starts[1:], len(text)]):
+        piece = text[start:end]
+        for char in piece if piece.isascii() else _TO_COMPARE.sub(_compare_char, unicodedata.normalize("NFKC", piece)):
+            if char.isspace() and char != "\n":  # as SPACES matches
+                if out and out[-1] == " ":
+                    where[-1] = (where[-1][0], end)
+                    continue
+                char = " "
+            out.append(char)
+            where.append((start, end))
+    while out and out[-1] == " ":
+        out.pop(), where.pop()
+    skip = next((i for i, c in enumerate(out) if c != " "), len(out))
+    found = "".join(out[skip:])
+    return (found, where[skip:]) if found == comparable(text) else None
+
+
 # comparable() is called on every paragraph of every capture: one regex pass finds the few characters
 # to drop or straighten, where str.translate would look every character up in a dict, twice.
 _COMPARE_MAP = {chr(k): "" for k in ZERO_WIDTH} | {chr(k): v for k, v in QUOTES.items()}

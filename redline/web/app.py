@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -16,10 +15,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive.errors import ArchiveError
-from redline.render import describe
-from redline.web import markup
+from archive.errors import ArchiveError, ReversedRange
 from redline.web.params import BadRequest
+from redline.web.templating import templates
 
 HERE = Path(__file__).parent
 # No script at all: the pages work without JavaScript, and crawled text can never become one.
@@ -46,14 +44,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
-
-
-def templates() -> Environment:
-    """The Jinja2 environment: autoescaping on for every template, undefined names are errors."""
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(link=markup.link, visible=markup.visible, when=markup.when, describe=describe)
-    return env
 
 
 def create_app(engine: Engine, base_url: str | None = None) -> Starlette:
@@ -93,7 +83,8 @@ def create_app(engine: Engine, base_url: str | None = None) -> Starlette:
         routes=[*pages.routes(), *feeds.routes(), *api.routes(), Route("/healthz", healthz),
                 Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
         middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={HTTPException: on_http, ArchiveError: on_archive, BadRequest: on_bad, Exception: on_crash},
+        exception_handlers={HTTPException: on_http, ArchiveError: on_archive, ReversedRange: on_bad, BadRequest: on_bad,
+                            Exception: on_crash},
     )
     app.state.engine, app.state.base_url, app.state.render = engine, base_url, render
     return app

@@ -45,9 +45,9 @@ def pieces(spans: tuple[Op, ...]) -> tuple[tuple[Piece, ...], tuple[Piece, ...],
     new: list[Piece] = []
     inline: list[Piece] = []
     for s in spans:
-        if s.op == "equal":
+        if s.op == "equal":  # each side as its version has it, which may differ in dashes, quotes or spaces
             old.append(Piece("eq", s.old))
-            new.append(Piece("eq", s.old))
+            new.append(Piece("eq", s.new))
             inline.append(Piece("eq", s.old))
             continue
         if s.old:
@@ -106,13 +106,16 @@ def _key(side: tuple[Piece, ...]) -> str:
 
 
 def field(old: str | None, new: str | None) -> tuple[Piece, ...]:
-    """A metadata field (headline, byline, a date) old -> new, word by word; empty when unchanged.
+    """A metadata field (headline, byline, a date) old -> new, word by word; empty when unchanged, in the
+    compared form (the page then shows the newer version's own text).
 
     >>> [(p.kind, p.text) for p in field("Old title", "New title")]
     [('del', 'Old'), ('ins', 'New'), ('eq', ' title')]
+    >>> field("Pact - in force", "Pact \u2014 in force")
+    ()
     """
     from archive.text.diff import word_ops
 
-    if old == new:
+    if comparable(old or "") == comparable(new or "") and (old is None) == (new is None):
         return ()
     return pieces(tuple(word_ops(old or "", new or "")))[2]

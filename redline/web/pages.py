@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from archive import queries
 from archive.vocab import ArticleStatus, ChangeKind, FetchOutcome
-from redline.web import diffview, params
+from redline.web import params
+from redline.web.templating import diff_context
 
 
 def routes() -> list[Route]:
@@ -101,10 +102,7 @@ def diff(request: Request) -> Response:
     with db.connect() as conn:
         ref, sid = article(conn, request)
         d = queries.diff(conn, ref.url, old, new, with_noise=noise)
-    fields = [(name, change.old, change.new, diffview.field(change.old, change.new))
-              for name, change in (("headline", d.title), ("byline", d.byline), ("published", d.published),
-                                   ("updated", d.updated)) if change is not None]
-    return _render(request, "diff.html", ref=ref, sid=sid, d=d, fields=fields, rows=diffview.rows(d.paragraphs), noise=noise)
+    return _render(request, "diff.html", ref=ref, sid=sid, **diff_context(d))
 
 
 def compare(request: Request) -> Response:

@@ -1,7 +1,7 @@
 """full-text search over every version's title, byline and text; existing versions indexed once
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0012
 """
 import re
 import unicodedata
@@ -11,7 +11,7 @@ import zstandard
 from alembic import op
 
 revision = '0014'
-down_revision = '0009'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

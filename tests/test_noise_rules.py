@@ -131,6 +131,15 @@ def test_a_real_template_change_on_every_article_is_still_learned(newsroom: Fake
     assert invoke_json(db, "log", urls[0])[-1]["change"]["kinds"] == ["paragraph-added"]
 
 
+def test_a_paragraph_added_to_fewer_than_five_articles_is_never_a_template(newsroom: FakeSite, db: str) -> None:
+    """Every article of the site gains it in one batch, but three articles are not evidence enough."""
+    urls = [newsroom.add(story) for story in load_stories()[:3]]
+    crawl(db, *urls)
+    newsroom.template_block = "Sign up for our Morning Briefing newsletter and get the news in your inbox."
+    assert crawl(db, *urls)["new_versions"] == 3
+    assert invoke_json(db, "ignore", "list", "--learned") == []
+
+
 def test_log_all_shows_each_skipped_paragraph_with_its_rule(newsroom: FakeSite, db: str) -> None:
     url = newsroom.add(load_stories()[0])
     crawl(db, url)

@@ -443,7 +443,7 @@ def test_two_senders_claiming_one_alert_at_once_deliver_it_once(backend: str, tm
     text = ("Negotiators met for the third round of talks in the capital on Wednesday evening. The delegations "
             "discussed border crossings, trade quotas, fishing rights and the release of detained sailors.")
     try:
-        add_rule(engine, RuleSpec("desk", [webhook.url()]), t0)
+        add_alert_rule(engine, RuleSpec("desk", [webhook.url()]), t0)
         for n, title in enumerate(["Talks resume", "Talks collapse"], 1):
             fetch = Capture(article, t0 + timedelta(hours=n), final_url=article, status=200, body=f"<p>{n}</p>".encode())
             archive.record(fetch, Extracted(text, title=title, extractor="test"))

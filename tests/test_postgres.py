@@ -466,7 +466,8 @@ def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSi
     """``redline serve`` on PostgreSQL: the cross-archive changes query, filters, pages and feeds, and the
     engine the command hands its app refuses writes."""
     from tests.test_serve import served_app, write_is_refused
-    from tests.test_web import _start, get
+    from tests.conftest import start_serve
+    from tests.test_web import get
 
     crawl(pg_url, *urls)
     stories[2].title += " (updated)"
@@ -478,7 +479,7 @@ def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSi
         edited = queries.short_id(conn, queries.article(conn, key))  # the permalinks' /a/ID
         others = [queries.short_id(conn, queries.article(conn, u)) for u in urls if u != key]
     engine.dispose()
-    server, line = _start(pg_url)
+    server, line = start_serve(pg_url)
     try:
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")
         for path, needle in (("/", f"/a/{edited}/diff/1/2"), ("/?kind=headline&only=declared", "(updated)"),

@@ -18,8 +18,8 @@ from archive.capture import Capture, Extracted
 from archive.schema import tables as t
 from archive.schema.db import open_engine
 from archive.store.facade import Archive
-from tests.conftest import invoke
-from tests.test_web import _start, get
+from tests.conftest import invoke, start_serve
+from tests.test_web import get
 
 URL = "https://news.example/world/talks"
 HOSTILE = '<script>window.__pwned=1</script> Talks "collapse" <img src=x onerror=alert(1)>'
@@ -93,7 +93,7 @@ def test_the_engine_serve_hands_its_app_refuses_writes(archive_db: str, monkeypa
 
 @pytest.fixture(scope="module")
 def server(archive_db: str) -> Iterator[str]:
-    proc, line = _start(archive_db)
+    proc, line = start_serve(archive_db)
     try:
         yield re.search(r"http://\S+/", line).group(0).rstrip("/")
     finally:

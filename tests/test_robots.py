@@ -40,4 +40,6 @@ def test_robots_txt_does_not_hold_up_the_first_page_and_pages_keep_the_delay(db:
     crawl(db, site.url(stories[0].slug), site.url(stories[1].slug), settings=polite)
     robots, first, second = sorted(site.log, key=lambda e: e["at"])
     assert robots["path"] == "/robots.txt"
-    assert second["at"] - first["at"] >= 4  # DOWNLOAD_DELAY between the host's pages
+    # DOWNLOAD_DELAY between the host's pages: Scrapy times it from when it sent the first request, the site
+    # from when that request arrived (3.98 s seen on a loaded machine); without the delay it is milliseconds
+    assert second["at"] - first["at"] >= 3

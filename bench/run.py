@@ -542,12 +542,19 @@ def search_main(versions: int, keep: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["mutations"]:  # its own arguments: mutation names, --list
+        from bench.mutations import main as mutations_main
+        return mutations_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier", "search"], default="all",
+    parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier", "search", "mutations"],
+                        default="all",
                         help="'real': only row 1r (first crawls of real pages), about 2 minutes; "
                              "'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes; "
                              "'frontier': due and a run with nothing due at 100k, 1M, 10M tracked URLs (issue 16); "
-                             "'search': redline search over 1M versions of distinct texts (100k with --quick)")
+                             "'search': redline search over 1M versions of distinct texts (100k with --quick); "
+                             "'mutations': break each README promise in a copy of the tree, one line at a time, and "
+                             "list the breaks no test noticed (issue 27; 'mutations --help')")
     parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
     parser.add_argument("--large", type=int, default=0, metavar="N",
                         help="also crawl N fresh pages to measure memory (e.g. 2000; adds minutes)")

@@ -267,6 +267,7 @@ def test_sigkill_of_the_sender_mid_batch_loses_nothing_and_repeats_at_most_one(
     counts = Counter(h.key for h in webhook.received)
     assert set(counts) == keys  # nothing lost
     assert [key for key, n in counts.items() if n > 1] == [blocked] and counts[blocked] == 2  # one repeat, same key
+    assert invoke_json(db, "verify")["ok"]  # nothing the kill interrupted altered the chain
 
 
 def test_rules_are_validated_with_one_line_errors(db: str, urls: list[str], stories: list[Story],
@@ -424,3 +425,69 @@ def test_an_alert_commits_or_rolls_back_with_its_version(tmp_path: Path) -> None
         assert counts() == (2, 1)  # both
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_senders_claiming_one_alert_at_once_deliver_it_once(backend: str, tmp_path: Path, webhook: Webhook,
+                                                                 request: pytest.FixtureRequest) -> None:
+    """Two ``alert send`` passes that both found the same message due claim it at once: one sends it,
+    the other finds it leased. The first delivery is held at the receiver until the other sender has
+    finished, so the winner cannot have marked it sent before the loser tried."""
+    import threading
+
+    from jobs.alert_sender import SendOptions, send_pending
+
+    url = f"sqlite:///{tmp_path / 'a.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    engine = open_engine(url, writer=True, must_exist=False)
+    archive, article, t0 = Archive(engine), "https://news.example/world/talks", datetime(2024, 12, 5, 9, tzinfo=UTC)
+    text = ("Negotiators met for the third round of talks in the capital on Wednesday evening. The delegations "
+            "discussed border crossings, trade quotas, fishing rights and the release of detained sailors.")
+    try:
+        add_alert_rule(engine, RuleSpec("desk", [webhook.url()]), t0)
+        for n, title in enumerate(["Talks resume", "Talks collapse"], 1):
+            fetch = Capture(article, t0 + timedelta(hours=n), final_url=article, status=200, body=f"<p>{n}</p>".encode())
+            archive.record(fetch, Extracted(text, title=title, extractor="test"))
+    finally:
+        engine.dispose()
+    senders = [open_engine(url, writer=True) for _ in range(2)]
+    meeting, met, reports = threading.Barrier(2, timeout=30), [], []
+    looked = threading.local()
+
+    def saw_due_keys(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if re.search(r"GROUP BY alert_outbox\.\W?key", statement):
+            looked.due = True
+
+    def meet_after_due_keys(*args: Any) -> None:  # the connection is back in the pool: no transaction open
+        if getattr(looked, "due", False) and not getattr(looked, "met", False):
+            looked.met = True
+            try:
+                met.append(meeting.wait() is not None)
+            except threading.BrokenBarrierError:
+                met.append(False)
+
+    def send_once(engine: Any) -> None:
+        reports.append(send_pending(engine, SendOptions()))
+
+    webhook.block_at = 1
+    threads = [threading.Thread(target=send_once, args=(e,), daemon=True) for e in senders]
+    try:
+        for engine in senders:
+            event.listen(engine, "before_cursor_execute", saw_due_keys)
+            event.listen(engine.pool, "checkin", meet_after_due_keys)
+        for thread in threads:
+            thread.start()
+        wait_for("a sender to finish while the first delivery is held",
+                 lambda: webhook.arrived.is_set() and any(not t.is_alive() for t in threads))
+        webhook.release.set()
+        for thread in threads:
+            thread.join(60)
+        assert not any(t.is_alive() for t in threads), "a sender hung"
+    finally:
+        webhook.release.set()
+        for engine in senders:
+            engine.dispose()
+    assert met == [True, True], "the two senders never met: no race happened"
+    assert sorted(r.sent for r in reports) == [0, 1], reports
+    assert len(webhook.received) == 1
+    [entry] = invoke_json(url, "alert", "log")
+    assert (entry["status"], entry["attempts"]) == ("sent", 1)

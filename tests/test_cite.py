@@ -239,14 +239,27 @@ def test_a_deleted_fetch_row_is_found(built: Built, copy: str) -> None:
 
 def test_an_edited_record_and_a_rewritten_chain_row_are_found(built: Built, copy: str) -> None:
     with sqlite3.connect(copy) as conn:
-        conn.execute("UPDATE fetches SET status = 200, outcome = 'content' WHERE id = 1")
-        conn.execute("UPDATE fetches SET fetched_at = '2020-01-01 00:00:00.000000' WHERE id = 2")
-    out = _fails_naming(copy, "fetch 2")
+        status = conn.execute("SELECT status FROM fetches WHERE id = 1").fetchone()[0]
+        conn.execute("UPDATE fetches SET status = ? WHERE id = 1", (status + 1,))  # a value it never had
+    out = _fails_naming(copy, "fetch 1")
     assert "content sha256" in out
     with sqlite3.connect(copy) as conn:  # cover the edit by rewriting that row's content hash
-        row = conn.execute("SELECT seq FROM chain WHERE kind = 'fetch' AND record_id = 2").fetchone()[0]
+        row = conn.execute("SELECT seq FROM chain WHERE kind = 'fetch' AND record_id = 1").fetchone()[0]
         conn.execute("UPDATE chain SET content_sha256 = ? WHERE seq = ?", ("0" * 64, row))
-    assert f"chain row {row} (fetch 2)" in _fails_naming(copy, f"chain row {row}")
+    assert f"chain row {row} (fetch 1)" in _fails_naming(copy, f"chain row {row}")
+
+
+def test_every_altered_record_is_named(built: Built, copy: str) -> None:
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE fetches SET fetched_at = '2020-01-01 00:00:00.000000' WHERE id = 2")
+        conn.execute("UPDATE fetches SET url = url || '?tampered=1' WHERE id = 7")
+    done = redline(copy, "verify", "--json")
+    assert done.returncode == 1, done.stdout
+    records = " | ".join(p["record"] for p in json.loads(done.stdout)["problems"])
+    shown = redline(copy, "verify").stdout
+    for name in (r"\bfetch 2\b", r"\bfetch 7\b"):
+        assert re.search(name, records), records
+        assert re.search(name, shown), shown
 
 
 # -- migration ------------------------------------------------------------------------------------

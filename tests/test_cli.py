@@ -715,19 +715,33 @@ def test_small_rough_edges(archive: Archive, tmp_path: Path) -> None:
 
 
 def test_runs_and_due_print_times_as_every_other_view_does(tmp_path: Path) -> None:
-    from archive.schema.db import open_engine
-    from archive.watch import runs
+    from datetime import UTC, datetime
 
-    db = str(tmp_path / "runs.db")
-    engine = open_engine(f"sqlite:///{db}", writer=True)
+    from archive.capture import Capture, Extracted, Found
+    from archive.schema.db import open_engine
+    from archive.store.facade import Archive
+    from archive.watch import runs, schedules
+
+    db, url = str(tmp_path / "runs.db"), "https://news.example/world/talks"
+    engine = open_engine(f"sqlite:///{db}", writer=True, must_exist=False)
     try:
         run_id = runs.start(engine, "nightly", None)
         runs.finish(engine, run_id, "ok", {"fetched": 1})
+        assert invoke(db, "schedule", "add", "nightly", "--every", "1h", "--feed", "https://news.example/rss").exit_code == 0
+        schedules.track(engine, "nightly", [Found(url, "feed")], datetime.now(UTC))
+        text = ("Negotiators met for the third round of talks in the capital on Wednesday evening, and the "
+                "delegations discussed border crossings, trade quotas and fishing rights until late.")
+        Archive(engine).record(Capture(url, datetime.now(UTC), final_url=url, status=200, body=b"<p>1</p>"),
+                               Extracted(text, title="Talks resume", extractor="test"))
     finally:
         engine.dispose()
     shown = invoke(db, "runs").stdout.splitlines()[1].split("\t")
     assert all(ISO_Z.match(cell) for cell in shown[2:4]), shown
-    assert "+00:00" not in invoke(db, "runs").stdout
+    due = invoke(db, "due").stdout.splitlines()
+    assert len(due) == 2, due  # the header and the one tracked article, checked just now: due in 15 minutes
+    when, job, tracked, _, checked = due[1].split("\t")
+    assert (job, tracked) == ("nightly", url) and ISO_Z.match(when) and ISO_Z.match(checked), due
+    assert "+00:00" not in invoke(db, "runs").stdout + "\n".join(due)
 
 
 # -- 12. one-line errors for databases that cannot be opened --------------------------------------

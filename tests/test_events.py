@@ -1,7 +1,7 @@
 """Fetch outcomes are events, never versions; an article that comes back unchanged gets no version."""
 from __future__ import annotations
 
-from redline.fakesite import FakeSite, Story
+from redline.fakesite import FakeSite, Route, Story
 from tests.conftest import crawl, invoke, invoke_json
 
 PAYWALL = """<html><head><title>{title}</title></head><body><article><h1>{title}</h1>
@@ -58,15 +58,18 @@ def test_redirect_to_front_page_is_an_event(db: str, site: FakeSite, stories: li
 
 def test_moved_slug_keeps_one_article(db: str, site: FakeSite, stories: list[Story], urls: list[str]) -> None:
     crawl(db, urls[0])
-    new_slug = stories[0].slug + "-updated"
-    site.routes["/" + new_slug] = site.routes["/" + stories[0].slug]
-    stories[0].slug = new_slug
-    site.set_status(stories[0].slug.removesuffix("-updated"), 301, location=site.url(new_slug))
-    site.routes["/" + new_slug].status = 200
-    site.routes["/" + new_slug].location = None
-    assert crawl(db, urls[0])["unchanged"] == 1
-    assert len(invoke_json(db, "list")) == 1
-    assert _log_kinds(db, site.url(new_slug)) == ["v1"]
+    story, old_slug = stories[0], stories[0].slug
+    new_slug = old_slug + "-updated"
+    story.slug = new_slug  # the page now names its new address as canonical
+    site.routes["/" + new_slug] = Route(story=story)  # a route of its own: the old one only redirects
+    site.set_status(old_slug, 301, location=site.url(new_slug))
+    summary = crawl(db, urls[0])
+    assert summary["unchanged"] == 1 and summary["new_articles"] == 0, summary
+    assert site.hits("/" + old_slug) == 2 and site.hits("/" + new_slug) == 1  # the redirect was served and followed
+    [article] = invoke_json(db, "list")
+    assert article["versions"] == 1
+    assert _log_kinds(db, site.url(new_slug)) == _log_kinds(db, urls[0]) == ["v1"]
+    assert invoke_json(db, "log", site.url(new_slug), "--all") == invoke_json(db, "log", urls[0], "--all")
 
 
 def test_reextract_labels_extractor_drift(db: str, urls: list[str]) -> None:

@@ -7,7 +7,6 @@ import json
 import re
 from copy import deepcopy as clone
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -132,6 +131,15 @@ def test_a_real_template_change_on_every_article_is_still_learned(newsroom: Fake
     assert invoke_json(db, "log", urls[0])[-1]["change"]["kinds"] == ["paragraph-added"]
 
 
+def test_a_paragraph_added_to_fewer_than_five_articles_is_never_a_template(newsroom: FakeSite, db: str) -> None:
+    """Every article of the site gains it in one batch, but three articles are not evidence enough."""
+    urls = [newsroom.add(story) for story in load_stories()[:3]]
+    crawl(db, *urls)
+    newsroom.template_block = "Sign up for our Morning Briefing newsletter and get the news in your inbox."
+    assert crawl(db, *urls)["new_versions"] == 3
+    assert invoke_json(db, "ignore", "list", "--learned") == []
+
+
 def test_log_all_shows_each_skipped_paragraph_with_its_rule(newsroom: FakeSite, db: str) -> None:
     url = newsroom.add(load_stories()[0])
     crawl(db, url)
@@ -231,4 +239,63 @@ def test_a_future_or_pre_publication_date_is_not_a_declared_update(newsroom: Fak
     for bogus in ("2099-01-01T00:00:00Z", "2001-01-01T00:00:00Z"):
         newsroom.routes["/declared"] = Route(body=_declared_page(url, stale, bogus, "json-ld"))
         assert crawl(db, url)["new_versions"] == 0
-    assert Path(db).exists()
+    fetches = invoke_json(db, "log", url, "--all")
+    assert [v["updated"] for v in fetches["versions"]] == [stale]  # the bogus dates were read and refused
+    bodies = {f["body_sha256"] for f in fetches["fetches"] if f["status"] == 200}
+    assert len(bodies) == 3  # both bogus pages were fetched and kept, and made no version
+
+
+LINKED_CORRECTION = ("Correction: An earlier version of this article misstated the date of the council vote. "
+                     "It was Tuesday.")
+
+
+def _with_linked_correction(page_html: str, url: str, inline: bool) -> tuple[str, str] | None:
+    """A real page before and after a correction is appended to its article as a link to the corrections
+    page (``inline``) or as text that a corrections box elsewhere on the page also links; None unless the
+    extractor keeps the correction and the page's links make it link-dense boilerplate."""
+    import lxml.html
+
+    from archive.text.normalize import comparable
+    from bench.realpages import point_at
+    from scraper.extract import extract_page
+
+    before = point_at(page_html, url)
+    tree = lxml.html.document_fromstring(before)
+    kept = comparable(extract_page(before, url).text)
+    paras = [p for p in tree.iter("p") if len(comparable(p.text_content())) >= 60
+             and comparable(p.text_content()) in kept]
+    body = tree.find("body")
+    if not paras or body is None:
+        return None
+    box = lxml.html.fragment_fromstring(f'<aside><a href="/corrections/1">{LINKED_CORRECTION}</a></aside>')
+    if not inline:
+        body.append(box)
+        before = lxml.html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>")
+    note = lxml.html.fragment_fromstring(f'<p><a href="/corrections/1">{LINKED_CORRECTION}</a></p>' if inline
+                                         else f"<p>{LINKED_CORRECTION}</p>")
+    paras[-1].addnext(note)
+    after = lxml.html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>")
+    found = extract_page(after, url)
+    if comparable(LINKED_CORRECTION) not in comparable(found.text) or LINKED_CORRECTION not in found.boilerplate:
+        return None
+    return before, after
+
+
+def test_a_link_dense_correction_on_a_real_page_is_a_correction(newsroom: FakeSite, db: str) -> None:
+    """A correction whose whole text is a link on the page reads as a link-dense teaser; as an editorial
+    notice it must still make a version, of kind correction, on a real news page."""
+    from bench import realpages
+
+    url = newsroom.url("news/corrected")
+    pages = (_with_linked_correction(page.html, url, inline) for page in realpages.load(limit=40)
+             for inline in (True, False))
+    found = next((p for p in pages if p), None)
+    assert found, "no real page keeps a linked correction as link-dense text: the test lost its subject"
+    before, after = found
+    newsroom.routes["/news/corrected"] = Route(body=before)
+    assert crawl(db, url)["new_articles"] == 1
+    newsroom.routes["/news/corrected"] = Route(body=after)
+    assert crawl(db, url)["new_versions"] == 1
+    latest = invoke_json(db, "log", url)[-1]
+    assert latest["version"] == 2 and latest["change"]["kinds"] == ["correction"]
+    assert invoke_json(db, "diff", url)["changes"] == [{"op": "insert", "old": "", "new": LINKED_CORRECTION}]

@@ -6,11 +6,11 @@ must come back as the same UTC instants they went in as.
 """
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,9 +176,30 @@ def test_concurrent_writers_never_duplicate_or_skip_version_numbers(pg_url: str)
     finally:
         seed.engine.dispose()
     archives = [Archive(open_engine(pg_url, writer=True)) for _ in range(writers)]
-    # The first writer holds its transaction (and the article's row lock) open a moment before each
-    # commit, so the others have read the article and are queued on the lock when it commits.
-    event.listen(archives[0].engine, "commit", lambda conn: threading.Event().wait(0.2))
+    watcher = open_engine(pg_url)
+    # The first writer to commit in each round holds its transaction open (and the locks it took) until
+    # the database shows every other writer waiting on a lock: they have read the article and are
+    # queued behind it. Each round records whether that happened.
+    lock, rounds_seen, queued = threading.Lock(), set(), []
+    mine = threading.local()
+
+    def waiting_on_locks() -> int:
+        with watcher.connect() as conn:
+            return conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND wait_event_type = 'Lock'"))
+
+    def hold_first_commit(conn: Any) -> None:
+        with lock:
+            first = mine.round not in rounds_seen
+            rounds_seen.add(mine.round)
+        if first:
+            deadline = time.monotonic() + 30
+            while waiting_on_locks() < writers - 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            queued.append(waiting_on_locks() >= writers - 1)
+
+    for archive in archives:
+        event.listen(archive.engine, "commit", hold_first_commit)
     barrier = threading.Barrier(writers, timeout=60)
     results: dict[int, Any] = {}
     errors: list[BaseException] = []
@@ -188,6 +209,7 @@ def test_concurrent_writers_never_duplicate_or_skip_version_numbers(pg_url: str)
             for r in range(rounds):
                 n = 1 + r * writers + w
                 barrier.wait()
+                mine.round = r
                 results[n] = archives[w].record(*_capture(n))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -203,8 +225,10 @@ def test_concurrent_writers_never_duplicate_or_skip_version_numbers(pg_url: str)
     finally:
         for archive in archives:
             archive.engine.dispose()
+        watcher.dispose()
     assert not [e for e in errors if not isinstance(e, threading.BrokenBarrierError)], errors
     assert not errors, errors
+    assert queued == [True] * rounds, f"rounds in which the other writers were queued on the lock: {queued}"
     total = 1 + writers * rounds
     assert sorted(o.kind for o in results.values()) == ["new-version"] * (total - 1)
     assert sorted(o.version for o in results.values()) == list(range(2, total + 1))
@@ -224,17 +248,20 @@ def test_concurrent_writers_never_duplicate_or_skip_version_numbers(pg_url: str)
 
 def _race(url: str, writers: int, work: Any, meet_at: str) -> dict[int, Any]:
     """Run ``work(archive, i)`` in ``writers`` threads, each with its own engine, holding every writer
-    just before its first statement starting with ``meet_at`` until all have got there (or 10 s
-    passed): so each has looked for the row and not found it before any inserts it. Returns each
-    writer's result or exception."""
+    just before its first statement starting with ``meet_at`` until all have got there: so each has
+    looked for the row and not found it before any inserts it (the test fails when they never all got
+    there). Returns each writer's result or exception."""
     archives = [Archive(open_engine(url, writer=True)) for _ in range(writers)]
-    meeting = threading.Barrier(writers, timeout=10)
+    meeting, met = threading.Barrier(writers, timeout=30), []
 
     def wait_for_the_others(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.lstrip().upper().startswith(meet_at) and not conn.info.get("met"):
             conn.info["met"] = True
-            with contextlib.suppress(threading.BrokenBarrierError):
+            try:
                 meeting.wait()
+                met.append(True)
+            except threading.BrokenBarrierError:
+                met.append(False)
 
     results: dict[int, Any] = {}
 
@@ -256,6 +283,7 @@ def _race(url: str, writers: int, work: Any, meet_at: str) -> dict[int, Any]:
     finally:
         for archive in archives:
             archive.engine.dispose()
+    assert met == [True] * writers, f"the writers never all reached {meet_at}: no race happened"
     return results
 
 
@@ -434,13 +462,12 @@ def test_one_sentence_added_to_stories_at_many_urls_is_recorded_in_every_copy(pg
 
 
 def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSite, urls: list[str],
-                                                        stories: list[Story]) -> None:
-    """``redline serve`` on PostgreSQL: the cross-archive changes query, filters, pages and feeds, and a
-    connection that refuses writes."""
-    from sqlalchemy.exc import InternalError
-
-    from archive.schema.db import read_only
-    from tests.test_web import _start, get
+                                                        stories: list[Story], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``redline serve`` on PostgreSQL: the cross-archive changes query, filters, pages and feeds, and the
+    engine the command hands its app refuses writes."""
+    from tests.test_serve import served_app, write_is_refused
+    from tests.conftest import start_serve
+    from tests.test_web import get
 
     crawl(pg_url, *urls)
     stories[2].title += " (updated)"
@@ -450,23 +477,27 @@ def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSi
     with engine.connect() as conn:
         key = conn.execute(select(tables.articles.c.key).where(tables.articles.c.version_count == 2)).scalar_one()
         edited = queries.short_id(conn, queries.article(conn, key))  # the permalinks' /a/ID
-    server, line = _start(pg_url)
+        others = [queries.short_id(conn, queries.article(conn, u)) for u in urls if u != key]
+    engine.dispose()
+    server, line = start_serve(pg_url)
     try:
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")
         for path, needle in (("/", f"/a/{edited}/diff/1/2"), ("/?kind=headline&only=declared", "(updated)"),
-                             ("/?q=%28UPDATED%29", f"/a/{edited}/diff/1/2"), ("/articles?status=live", "/a/"),
+                             ("/?q=%28UPDATED%29", f"/a/{edited}/diff/1/2"), ("/articles?status=live", f"/a/{edited}"),
                              (f"/a/{edited}", "declared"), (f"/a/{edited}/v/2", "Raw body sha256"),
                              (f"/a/{edited}/diff/1/2", "{+</span>(updated)"), ("/feed.atom", f"/a/{edited}/diff/1/2")):
             status, _, body = get(base + path)
             assert status == 200 and needle in body.decode(), path
+        live = get(base + "/articles?status=live")[2].decode()
+        assert all(f'href="/a/{short}"' in live for short in others), "every live article is listed"
+        assert "/a/" not in get(base + "/articles?status=gone")[2].decode().split("<main", 1)[-1]
         status, _, body = get(base + "/?kind=correction")
         assert status == 200 and "No changes match." in body.decode()
     finally:
         server.terminate()
         server.wait(30)
-    guarded = read_only(engine)
+    app = served_app(pg_url, monkeypatch)
     try:
-        with pytest.raises(InternalError, match="read-only transaction"), guarded.begin() as conn:
-            conn.execute(text("DELETE FROM events"))
+        assert "read-only transaction" in write_is_refused(app)
     finally:
-        guarded.dispose()
+        app.state.engine.dispose()

@@ -20,7 +20,7 @@ import pytest
 
 from jobs.queue import RETRY, TASK, conninfo, enqueue, ensure_schema
 from redline.fakesite import FakeSite, Story
-from tests.conftest import FAST, run_redline
+from tests.conftest import FAST, invoke_json, run_redline
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 
 DEADLINE = 150  # seconds any one wait may take before the test fails; nothing asserts on speed
@@ -284,6 +284,7 @@ def test_workers_record_every_edit_once_even_when_one_is_killed_mid_batch(
     assert _versions(pg_url) == {url: list(range(1, expected[url] + 1)) for url in urls}
     locks = _query(pg_url, "SELECT DISTINCT queueing_lock, task_name FROM procrastinate_jobs")
     assert sorted(locks) == sorted((url, TASK) for url in urls)
+    assert invoke_json(pg_url, "verify")["ok"]  # nothing the kill interrupted altered the chain
 
     # SIGTERM stops the survivor cleanly, leaving no crawl behind.
     survivor.send_signal(signal.SIGTERM)
@@ -329,6 +330,7 @@ def test_scheduler_and_two_workers_record_every_edit_once_when_a_worker_is_kille
         assert scheduler.wait(timeout=60) == 0
         outcomes = {outcome for (outcome,) in _query(pg_url, "SELECT outcome FROM runs")}
         assert outcomes <= {"ok", "stopped"} and "ok" in outcomes
+        assert invoke_json(pg_url, "verify")["ok"]  # nothing the kill interrupted altered the chain
     finally:
         if scheduler.poll() is None:
             scheduler.kill()

@@ -9,6 +9,7 @@ interleaved, and the table gives the median and p95 per kind and over all.
 """
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 import statistics
@@ -42,7 +43,7 @@ def build(path: Path, versions: int, seed: int = 7) -> list[str]:
     open_engine(database_url(str(path)), writer=True).dispose()  # the schema, by Redline's migrations
     rng = random.Random(seed)
     vocab = _vocabulary(rng)
-    weights = [1 / (rank + 1) for rank in range(VOCABULARY)]
+    cumulative = list(itertools.accumulate(1 / (rank + 1) for rank in range(VOCABULARY)))
     zstd = zstandard.ZstdCompressor(level=1)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     samples: list[str] = []
@@ -59,8 +60,8 @@ def build(path: Path, versions: int, seed: int = 7) -> list[str]:
         for a in ids:
             for number in range(1, VERSIONS_PER_ARTICLE + 1):
                 vid = (a - 1) * VERSIONS_PER_ARTICLE + number
-                text = " ".join(rng.choices(vocab, weights, k=WORDS_PER_TEXT))
-                title = " ".join(rng.choices(vocab, weights, k=8))
+                text = " ".join(rng.choices(vocab, cum_weights=cumulative, k=WORDS_PER_TEXT))
+                title = " ".join(rng.choices(vocab, cum_weights=cumulative, k=8))
                 when = str(start + timedelta(seconds=vid))
                 rows.append((vid, a, number, when, title, zstd.compress(text.encode()), "0" * 64, WORDS_PER_TEXT,
                              "[]", "[]", "bench"))

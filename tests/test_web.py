@@ -234,6 +234,14 @@ def test_timeline_and_version_pages(served: Served, page: Any) -> None:
     page.goto(f"{served.base}/a/{sid}")
     page.click(f'a[href="/a/{sid}/v/2"]')
     page.wait_for_url(f"**/a/{sid}/v/2")
+    assert page.locator('a[rel="next"]').count() == 0  # the latest version
+    page.click('a[rel="prev"]')
+    page.wait_for_url(f"**/a/{sid}/v/1")
+    assert page.locator('a[rel="prev"]').count() == 0
+    page.goto(f"{served.base}/a/{sid}/v/2")
+    page.click(f'a[href="/a/{sid}/diff/1/2"]')  # "diff with v1"
+    page.wait_for_url(f"**/a/{sid}/diff/1/2")
+    page.goto(f"{served.base}/a/{sid}/v/2")
     prov = page.inner_text("dl.provenance")
     assert re.search(r"HTTP status\s+200", prov) and re.search(r"Raw body sha256\s+[0-9a-f]{64}", prov)
     assert "trafilatura" in prov and "Thursday" in page.inner_text("article.text")
@@ -241,6 +249,16 @@ def test_timeline_and_version_pages(served: Served, page: Any) -> None:
     page.click("text=dim noise paragraphs")
     page.wait_for_url("**?noise=1")
     assert page.locator("article.text p.dim").count() >= 1 and "[noise:" in page.inner_text("article.text")
+
+
+def test_badges_and_times_never_break_inside_on_a_narrow_screen(served: Served, page: Any) -> None:
+    page.set_viewport_size({"width": 360, "height": 800})
+    for path in ("/articles", "/", f"/a/{served.ids[served.urls[0]]}"):
+        page.goto(served.base + path)
+        broken = page.evaluate("[...document.querySelectorAll('.tag, time')]"
+                               ".filter(e => e.getClientRects().length > 1).map(e => e.textContent)")
+        assert broken == [], (path, broken)
+        assert page.locator("time").count() > 0
 
 
 def test_search_finds_words_in_the_body_and_links_to_each_version(served: Served, page: Any) -> None:

@@ -91,7 +91,11 @@ def version(request: Request) -> Response:
     with db.connect() as conn:
         ref, sid = article(conn, request)
         found = queries.capture(conn, ref.url, request.path_params["number"])
-    return _render(request, "version.html", ref=ref, sid=sid, c=found, noise=request.query_params.get("noise") == "1")
+        order = [v.version for v in queries.versions(conn, ref.url).items]  # in capture order, as log lists them
+    at = order.index(found.detail.version)
+    previous, following = (order[at - 1] if at else None), (order[at + 1] if at + 1 < len(order) else None)
+    return _render(request, "version.html", ref=ref, sid=sid, c=found, noise=request.query_params.get("noise") == "1",
+                   previous=previous, following=following)
 
 
 def diff(request: Request) -> Response:

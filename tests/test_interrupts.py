@@ -29,8 +29,8 @@ URLS = 24
 SLOW = {"DOWNLOAD_DELAY": "0.2", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "2",
         "RETRY_TIMES": "0", "DOWNLOAD_TIMEOUT": "120", "REDLINE_EXTRACT_WORKERS": "1",
         "REDLINE_BATCH_SECONDS": "1", "LOG_LEVEL": "INFO"}
-MESSAGE = re.compile(r"^interrupted: (\d+) fetched and written, (\d+) not fetched$", re.M)
-FORCED = re.compile(r"^interrupted twice, stopped at once: (\d+) fetched and written, (\d+) not written$", re.M)
+MESSAGE = re.compile(r"^interrupted: (\d+) fetched and written, (\d+) not fetched$", re.MULTILINE)
+FORCED = re.compile(r"^interrupted twice, stopped at once: (\d+) fetched and written, (\d+) not written$", re.MULTILINE)
 
 
 @dataclass
@@ -97,7 +97,7 @@ def rows(db: str, table: str = "fetches") -> int:
     """Rows in a table of the archive file, read beside the running crawl."""
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (our own names)
+            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # our own table names
     except sqlite3.OperationalError:  # not created yet
         return 0
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from scrapy.crawler import Crawler
@@ -20,6 +21,7 @@ from scraper.items import PageItem
 from scraper.pool import ExtractionPool
 
 logger = logging.getLogger(__name__)
+TICKS = 4  # timer ticks per REDLINE_BATCH_SECONDS: a capture waits at most a quarter longer than that
 
 
 class ArchivePipeline:
@@ -30,9 +32,10 @@ class ArchivePipeline:
     is still one transaction: a kill loses at most the batches not yet committed, never part of one.
     The item that fills a batch waits for it, so a failed batch fails that item, as before.
 
-    What is pending is also written every ``REDLINE_BATCH_SECONDS``, so a slow crawl that is killed
-    loses little; and when the reactor is stopped at once (a second Ctrl-C), what is pending is
-    written before it stops. Pages still being extracted then are not recorded.
+    What is pending is also written once its first capture has waited ``REDLINE_BATCH_SECONDS``, so a
+    slow crawl that is killed loses little (a fast one fills its batches first); and when the reactor
+    is stopped at once (a second Ctrl-C), what is pending is written before it stops. Pages still
+    being extracted then are not recorded.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -45,6 +48,7 @@ class ArchivePipeline:
         self.stats: StatsCollector = crawler.stats  # type: ignore[assignment]
         self.crawler = crawler
         self.pending: list[tuple[Capture, Extracted | None]] = []
+        self.pending_since = 0.0  # monotonic time the first pending capture came
         self.writing: set[asyncio.Future[list[Recorded]]] = set()  # batches handed to the writer thread
         self.timed: set[asyncio.Task[None]] = set()  # batches written on the timer
         self.stopping = False  # the reactor is stopping at once: record nothing more
@@ -61,7 +65,7 @@ class ArchivePipeline:
         self.pool = ExtractionPool(*self.pool_args)
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redline-writer")
         self.timer = create_looping_call(self._on_timer)
-        self.timer.start(self.batch_seconds, now=False)
+        self.timer.start(self.batch_seconds / TICKS, now=False)
         self.at_stop = reactor.addSystemEventTrigger(  # type: ignore[attr-defined]
             "before", "shutdown", lambda: deferred_from_coro(self._write_before_stop()))
 
@@ -94,7 +98,7 @@ class ArchivePipeline:
             await asyncio.sleep(0)  # the flushes waiting on those batches count them first
 
     def _on_timer(self) -> None:
-        if self.pending and not self.stopping:
+        if self.pending and not self.stopping and time.monotonic() - self.pending_since >= self.batch_seconds:
             task = asyncio.ensure_future(self.flush())
             self.timed.add(task)
             task.add_done_callback(self._timed_done)
@@ -112,6 +116,8 @@ class ArchivePipeline:
             self.stats.inc_value("extract/pages")
         if self.stopping:
             return item  # extracted after a forced stop began: not recorded, and reported as not written
+        if not self.pending:
+            self.pending_since = time.monotonic()
         self.pending.append((fetch, extracted))
         if len(self.pending) >= self.batch_size:
             await self.flush()

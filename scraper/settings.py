@@ -62,8 +62,8 @@ REDLINE_MAX_HTML_BYTES = 2_000_000     # larger pages are not extracted (extract
 REDLINE_EXTRACT_TIMEOUT = 20.0         # seconds per page before the worker is killed
 REDLINE_EXTRACT_WORKERS = 0            # 0 = one per CPU core
 REDLINE_BATCH_SIZE = 25                # captures written per transaction...
-# ...or fewer, every this many seconds: what a killed crawl can lose. Not shorter: site template noise is
-# learned from the articles of one batch (archive.store.learning), so batches of a slow crawl must stay large.
+# ...or fewer, once the first has waited this many seconds: what a killed crawl can lose. Not shorter: site
+# template noise is learned from the articles of one batch (archive.store.learning), so batches must stay large.
 REDLINE_BATCH_SECONDS = 5.0
 REDLINE_CONDITIONAL = True             # send If-None-Match / If-Modified-Since from the last capture
 REDLINE_SITEMAP_MAX_DEPTH = 3          # sitemap index nesting followed below a sitemap given to discovery

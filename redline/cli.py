@@ -71,14 +71,14 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     """Fetch each URL once and record a new version, an unchanged mark or an event.
 
     URLs may be given as article IDs from 'redline list'. Exits 1 when no URL could be fetched.
+    Ctrl-C (or SIGTERM) sends no more requests, writes everything fetched and exits 130 (143);
+    a second one stops at once, still writing what was fetched and extracted.
 
     \b
     redline crawl https://example.com/a https://example.com/b
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
     redline crawl --queue --urls-file watch.txt      # for the workers
     """
-    from redline.progress import FailureLog, crawl_with_progress
-
     targets = read_urls(urls, urls_file, ids=True)
     if queue:
         if settings:
@@ -86,18 +86,24 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
         from redline.cli_queue import enqueue_urls
 
         return enqueue_urls(ctx.obj["db"], targets, as_json)
-    overrides = parse_settings(settings)
-    overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "WARNING")
+    from scraper.process import INTERRUPTS
+
+    INTERRUPTS.catch(leave_on_second="interrupted twice while starting: nothing was fetched")
+    from archive.crawls import CrawlResult
+    from redline.progress import FailureLog, crawl_with_progress
     from scraper.pool import start_forkserver
 
+    overrides = parse_settings(settings)
+    overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "WARNING")
     start_forkserver()  # beside the start-up below, not after it
     db = engine(ctx, writer=True, must_exist=False)  # create and migrate before the crawl
     targets = _article_urls(db, targets)
     db.dispose()
     failures = FailureLog(verbose)
-    result = crawl_with_progress(targets, db_url(ctx), overrides, failures)
+    result = CrawlResult() if INTERRUPTS.signum else crawl_with_progress(targets, db_url(ctx), overrides, failures)
+    INTERRUPTS.catch()  # the crawl is over and written: a signal now only makes it report
     summary = {**result.summary(), "gone": result.outcomes.get("gone", 0),
-               "failures": failures.described(engine(ctx))}
+               "failures": failures.described(engine(ctx)), "interrupted": _interrupted(len(targets), result)}
     if as_json:
         emit_json(summary)
     else:
@@ -108,11 +114,31 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
             click.echo(f"  {failure['outcome']}: {clean(failure['url'])}  {clean(failure['reason'] or '')}")
         if len(summary["failures"]) > SHOWN_FAILURES:
             click.echo(f"  ... and {len(summary['failures']) - SHOWN_FAILURES} more (--json lists them all)")
+    if summary["interrupted"]:
+        stopped = summary["interrupted"]
+        if stopped["forced"]:
+            click.echo(f"interrupted twice, stopped at once: {result.fetched} fetched and written, "
+                       f"{stopped['not_written']} not written", err=True)
+        else:
+            click.echo(f"interrupted: {result.fetched} fetched and written, {stopped['not_written']} not fetched",
+                       err=True)
+        ctx.exit(INTERRUPTS.status)
     if targets and not set(result.outcomes) - {"failed"}:
         raise UserError(f"none of the {len(targets)} URL(s) could be fetched", 1)
 
 
 SHOWN_FAILURES = 10
+
+
+def _interrupted(targets: int, result: Any) -> dict[str, Any] | None:
+    """``crawl --json``'s ``interrupted``: the first shutdown signal's name, whether a second one stopped
+    the crawl at once, and how many of the URLs have no record of this crawl (each URL records one
+    outcome). Without ``forced`` every page fetched was written, so those were never fetched."""
+    from scraper.process import INTERRUPTS
+
+    if INTERRUPTS.signum is None:
+        return None
+    return {"signal": INTERRUPTS.name, "forced": INTERRUPTS.forced, "not_written": targets - result.fetched}
 
 
 def _article_urls(db: Any, targets: list[str]) -> list[str]:

@@ -74,7 +74,8 @@ class FakeSite:
     frozen: bool = False
     delay: float = 0.0  # seconds each story page takes to answer
     routes: dict[str, Route] = field(default_factory=dict)
-    log: list[dict[str, Any]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)  # requests, as they arrive
+    served: list[str] = field(default_factory=list)  # paths of the responses written in full
     _counter: itertools.count = field(default_factory=itertools.count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -150,6 +151,9 @@ def _handler(site: FakeSite) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            self.wfile.flush()
+            with site._lock:
+                site.served.append(self.path)
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -6,13 +6,35 @@ from typing import Any
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from scraper.archive_link import ArchiveLink
+
+
+class NotFetched(IgnoreRequest):
+    """A request dropped unsent because the crawl was told to stop: no fetch, so nothing to record."""
+
+
+class StopGate:
+    """Sends no request once the crawl is stopping (a shutdown signal): Scrapy lets every request that
+    already left the engine through, and one waiting on robots.txt would be fetched after the signal.
+    Last before the downloader, so the requests it drops touched nothing."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StopGate:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        engine = self.crawler.engine
+        if engine is not None and not engine.running:
+            raise NotFetched("the crawl was stopped before this request was sent")
 
 
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):

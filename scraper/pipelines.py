@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.asyncio import create_looping_call
+from scrapy.utils.defer import deferred_from_coro
 
 from archive.capture import Capture, Extracted
 from archive.proof.timestamps import stamp_after_crawl
@@ -18,6 +21,7 @@ from scraper.items import PageItem
 from scraper.pool import ExtractionPool
 
 logger = logging.getLogger(__name__)
+TICKS = 4  # timer ticks per REDLINE_BATCH_SECONDS: a capture waits at most a quarter longer than that
 
 
 class ArchivePipeline:
@@ -27,17 +31,27 @@ class ArchivePipeline:
     pages to the pool while a batch is written (SQLite and the network release the GIL). Each batch
     is still one transaction: a kill loses at most the batches not yet committed, never part of one.
     The item that fills a batch waits for it, so a failed batch fails that item, as before.
+
+    What is pending is also written once its first capture has waited ``REDLINE_BATCH_SECONDS``, so a
+    slow crawl that is killed loses little (a fast one fills its batches first); and when the reactor
+    is stopped at once (a second Ctrl-C), what is pending is written before it stops. Pages still
+    being extracted then are not recorded.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.link = ArchiveLink.of(crawler)
         self.batch_size = settings.getint("REDLINE_BATCH_SIZE")
+        self.batch_seconds = settings.getfloat("REDLINE_BATCH_SECONDS")
         self.pool_args = (settings.getint("REDLINE_EXTRACT_WORKERS"), settings.getfloat("REDLINE_EXTRACT_TIMEOUT"),
                           settings.getint("REDLINE_MAX_HTML_BYTES"))
         self.stats: StatsCollector = crawler.stats  # type: ignore[assignment]
         self.crawler = crawler
         self.pending: list[tuple[Capture, Extracted | None]] = []
+        self.pending_since = 0.0  # monotonic time the first pending capture came
+        self.writing: set[asyncio.Future[list[Recorded]]] = set()  # batches handed to the writer thread
+        self.timed: set[asyncio.Task[None]] = set()  # batches written on the timer
+        self.stopping = False  # the reactor is stopping at once: record nothing more
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -46,16 +60,53 @@ class ArchivePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
+        from twisted.internet import reactor
+
         self.pool = ExtractionPool(*self.pool_args)
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redline-writer")
+        self.timer = create_looping_call(self._on_timer)
+        self.timer.start(self.batch_seconds / TICKS, now=False)
+        self.at_stop = reactor.addSystemEventTrigger(  # type: ignore[attr-defined]
+            "before", "shutdown", lambda: deferred_from_coro(self._write_before_stop()))
 
     async def close_spider(self) -> None:
+        from twisted.internet import reactor
+
+        reactor.removeSystemEventTrigger(self.at_stop)  # type: ignore[attr-defined]
+        self.timer.stop()
         try:
             await self.flush()  # before spider_closed disposes of the link's engine
+            await self._written()
         finally:
             self.writer.shutdown(wait=True)
             self.pool.close()
         stamp_after_crawl(self.link.archive.engine)  # only when REDLINE_TSA_URL names an authority
+
+    async def _write_before_stop(self) -> None:
+        """The reactor is stopping before the spider closed (a forced stop): write what is pending,
+        wait for every batch already handed over, and record nothing that comes after."""
+        await self.flush()
+        await self._written()
+        self.stopping = True
+        self.timer.stop()
+        self.pool.stop()
+
+    async def _written(self) -> None:
+        """Wait until every batch handed to the writer is committed and counted."""
+        while self.writing or self.timed:
+            await asyncio.gather(*self.writing, *self.timed, return_exceptions=True)
+            await asyncio.sleep(0)  # the flushes waiting on those batches count them first
+
+    def _on_timer(self) -> None:
+        if self.pending and not self.stopping and time.monotonic() - self.pending_since >= self.batch_seconds:
+            task = asyncio.ensure_future(self.flush())
+            self.timed.add(task)
+            task.add_done_callback(self._timed_done)
+
+    def _timed_done(self, task: asyncio.Task[None]) -> None:
+        self.timed.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("cannot record a batch of captures: %s", task.exception())
 
     async def process_item(self, item: PageItem) -> PageItem:
         extracted = None
@@ -63,6 +114,10 @@ class ArchivePipeline:
         if fetch.status == 200 and item.html is not None and not self._same_body(item):
             extracted = await self.pool.extract(item.html, fetch.final_url or fetch.url)
             self.stats.inc_value("extract/pages")
+        if self.stopping:
+            return item  # extracted after a forced stop began: not recorded, and reported as not written
+        if not self.pending:
+            self.pending_since = time.monotonic()
         self.pending.append((fetch, extracted))
         if len(self.pending) >= self.batch_size:
             await self.flush()
@@ -81,7 +136,13 @@ class ArchivePipeline:
             return
         batch, self.pending = self.pending, []
         record = self.link.archive.record_batch  # the link opens on the reactor thread, never the writer's
-        for outcome in await asyncio.wrap_future(self.writer.submit(record, batch)):
+        written = asyncio.wrap_future(self.writer.submit(record, batch))
+        self.writing.add(written)
+        try:
+            outcomes = await written
+        finally:
+            self.writing.discard(written)
+        for outcome in outcomes:
             self._count(outcome)
 
     def _count(self, outcome: Recorded) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -45,7 +46,20 @@ def start_forkserver() -> None:
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload([EXTRACT_MODULE])
-    forkserver.ensure_running()
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()  # signal handlers can only be set on the main thread
+        return
+    # Started with SIGINT ignored (inherited, so its workers ignore it too): a terminal's Ctrl-C reaches
+    # the whole process group, and this process stops its workers itself; a forkserver interrupted
+    # while importing would print a traceback. SIGINT is blocked meanwhile, so one that comes now
+    # stays pending for this process's own handler instead of being ignored.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 class ExtractionPool:
@@ -103,4 +117,12 @@ class ExtractionPool:
             return
         pool = self.started.result()
         pool.close()
+        pool.join(timeout=10)
+
+    def stop(self) -> None:
+        """Stop the workers now, abandoning the pages they are extracting (a forced stop)."""
+        if self.started is None or not self.started.done() or self.started.exception() is not None:
+            return
+        pool = self.started.result()
+        pool.stop()
         pool.join(timeout=10)

@@ -3,6 +3,13 @@
 ``run(request)`` is what the ``python -m scraper`` child runs; ``crawl(urls, ...)`` is its plain
 form, used in-process by ``redline crawl``. A schedule's pass discovers, tracks and then fetches
 what is due, one crawler after the other in one reactor.
+
+Stopping is Scrapy's own signal handling (:class:`RedlineProcess`): the first SIGINT or SIGTERM stops
+gracefully, the second stops the reactor at once. Redline adds that the graceful stop sends no more
+requests (Scrapy would still send every request already handed to its downloader, up to
+CONCURRENT_REQUESTS of them, DOWNLOAD_DELAY apart), that what was fetched is written either way
+(:class:`scraper.pipelines.ArchivePipeline`), and that a signal noted while the process started
+(:data:`scraper.process.INTERRUPTS`) stops the crawl as soon as the reactor runs.
 """
 from __future__ import annotations
 
@@ -19,11 +26,54 @@ from archive.capture import Found
 from archive.crawls import CrawlRequest, CrawlResult
 from archive.store.outcomes import Recorded
 from scraper.memory import pin_mmap_threshold
+from scraper.middlewares import NotFetched
 from scraper.pipelines import outcome_recorded
 from scraper.pool import start_forkserver
+from scraper.process import INTERRUPTS
 from scraper.spiders.urls import UrlsSpider
 
 OnOutcome = Callable[[Recorded], None] | None
+
+
+class RedlineProcess(CrawlerProcess):
+    """Scrapy's crawler process, noting the shutdown signals in :data:`scraper.process.INTERRUPTS` and
+    dropping, on the first one, the requests still waiting in the downloader's queues."""
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        INTERRUPTS.note(signum)
+        self._stop_sending(signum, frame)
+
+    def _signal_kill(self, signum: int, frame: Any) -> None:
+        INTERRUPTS.note(signum)
+        INTERRUPTS.forced = True
+        super()._signal_kill(signum, frame)
+
+    def _stop_sending(self, signum: int, frame: Any) -> None:
+        from twisted.internet import reactor
+
+        super()._signal_shutdown(signum, frame)  # the engines stop: no new request leaves them
+        reactor.callFromThread(self._drop_queued)  # type: ignore[attr-defined]
+
+    def _drop_queued(self) -> None:
+        """Fail every request waiting in a downloader slot's queue (not sent yet) as not fetched."""
+        for crawler in list(self.crawlers):
+            if crawler.engine is None:
+                continue
+            for slot in crawler.engine.downloader.slots.values():
+                while slot.queue:
+                    _, waiting = slot.queue.popleft()
+                    waiting.errback(Failure(NotFetched("the crawl was stopped before this request was sent")))
+
+    def _setup_reactor(self, install_signal_handlers: bool) -> None:
+        from twisted.internet import reactor
+
+        super()._setup_reactor(install_signal_handlers)
+        if install_signal_handlers:  # after Scrapy's own handlers are installed
+            reactor.addSystemEventTrigger("after", "startup", self._noted_while_starting)  # type: ignore[attr-defined]
+
+    def _noted_while_starting(self) -> None:
+        if INTERRUPTS.signum is not None:
+            self._stop_sending(INTERRUPTS.signum, None)
 
 
 def crawl_settings(db_url: str, overrides: dict[str, str]) -> Settings:
@@ -46,7 +96,7 @@ def run(request: CrawlRequest, on_outcome: OnOutcome = None) -> CrawlResult:
     if request.schedule is None:
         result = CrawlResult()
         crawlers: list[Crawler] = []
-        process = CrawlerProcess(crawl_settings(request.db_url, request.settings))
+        process = RedlineProcess(crawl_settings(request.db_url, request.settings))
         fetcher = _urls_crawler(process, result, on_outcome)
         crawlers.append(fetcher)
         process.crawl(fetcher, urls=list(request.urls))
@@ -95,7 +145,7 @@ def discover_then_fetch(feeds: Sequence[str], sitemaps: Sequence[str], pick: Cal
     result = CrawlResult()
     crawlers: list[Crawler] = []
     errors: list[Failure] = []
-    process = CrawlerProcess(crawl_settings(db_url, overrides))
+    process = RedlineProcess(crawl_settings(db_url, overrides))
 
     def fetch_picked(discovered: Crawler | None) -> Deferred[Any] | None:
         if discovered is not None:
@@ -134,8 +184,9 @@ def discover_then_fetch(feeds: Sequence[str], sitemaps: Sequence[str], pick: Cal
 
 
 def _stopped(crawlers: list[Crawler]) -> bool:
-    """True when a shutdown signal cut a crawler short."""
-    return any(c.stats and c.stats.get_value("finish_reason") == "shutdown" for c in crawlers)
+    """True when a shutdown signal cut a crawler short (or stopped the reactor before it closed)."""
+    return INTERRUPTS.count > 0 or any(c.stats and c.stats.get_value("finish_reason") == "shutdown"
+                                       for c in crawlers)
 
 
 def _urls_crawler(process: CrawlerProcess, result: CrawlResult, on_outcome: OnOutcome) -> Crawler:

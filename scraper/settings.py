@@ -50,6 +50,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "scraper.middlewares.RobotsTxtMiddleware": 100,
     "scraper.middlewares.ConditionalRequestMiddleware": 560,
+    "scraper.middlewares.StopGate": 990,  # after Scrapy's own (HttpCacheMiddleware is at 900)
 }
 ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
 
@@ -60,7 +61,10 @@ REDLINE_DB = None                      # SQLAlchemy URL; the CLI sets it from --
 REDLINE_MAX_HTML_BYTES = 2_000_000     # larger pages are not extracted (extraction time grows super-linearly)
 REDLINE_EXTRACT_TIMEOUT = 20.0         # seconds per page before the worker is killed
 REDLINE_EXTRACT_WORKERS = 0            # 0 = one per CPU core
-REDLINE_BATCH_SIZE = 25                # captures written per transaction
+REDLINE_BATCH_SIZE = 25                # captures written per transaction...
+# ...or fewer, once the first has waited this many seconds: what a killed crawl can lose. Not shorter: site
+# template noise is learned from the articles of one batch (archive.store.learning), so batches must stay large.
+REDLINE_BATCH_SECONDS = 5.0
 REDLINE_CONDITIONAL = True             # send If-None-Match / If-Modified-Since from the last capture
 REDLINE_SITEMAP_MAX_DEPTH = 3          # sitemap index nesting followed below a sitemap given to discovery
 REDLINE_SITEMAP_MAX_FILES = 500        # child sitemaps fetched from indexes in one discovery run

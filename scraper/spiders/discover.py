@@ -12,6 +12,7 @@ from w3lib.url import canonicalize_url
 
 from archive.capture import Found
 from scraper.feeds import MAX_BYTES, FeedError, merge, parse
+from scraper.middlewares import NotFetched
 
 
 class DiscoverSpider(scrapy.Spider):
@@ -65,6 +66,8 @@ class DiscoverSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> None:
         """One problem line for a document that never arrived."""
         url = failure.request.meta["redline_url"]  # type: ignore[attr-defined]
+        if failure.check(NotFetched):
+            return  # never sent: the crawl was stopped
         if failure.check(IgnoreRequest):  # robots.txt says "Forbidden by robots.txt"
             self.problems.append(f"{url}: {(failure.getErrorMessage() or 'request ignored').lower()}")
         elif failure.check(DownloadCancelledError):

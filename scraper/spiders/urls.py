@@ -12,6 +12,7 @@ from twisted.python.failure import Failure
 
 from archive.capture import Capture
 from scraper.items import PageItem
+from scraper.middlewares import NotFetched
 
 
 class UrlsSpider(scrapy.Spider):
@@ -37,7 +38,9 @@ class UrlsSpider(scrapy.Spider):
         return PageItem(fetch, response.text if is_html and response.status == 200 else None,
                         response.meta.get("redline_previous"))
 
-    def failed(self, failure: Failure) -> PageItem:
+    def failed(self, failure: Failure) -> PageItem | None:
+        if failure.check(NotFetched):
+            return None  # never sent: the crawl was stopped
         request = failure.request  # type: ignore[attr-defined]
         error = failure.getErrorMessage() or failure.type.__name__
         if failure.check(IgnoreRequest):

@@ -217,6 +217,7 @@ def log(ctx: click.Context, rule: str | None, status: str | None, limit: int, as
     redline alert log --rule desk --status failed --json
     """
     from archive.queries import alert_log, iso
+    from archive.watch.alerts import scrub
 
     if status not in (None, "pending", "sent", "failed", "cancelled"):
         raise UserError(f"bad --status {status!r}; use pending, sent, failed or cancelled", 2)
@@ -227,7 +228,7 @@ def log(ctx: click.Context, rule: str | None, status: str | None, limit: int, as
     table(["id", "created", "rule", "to", "article", "version", "status", "attempts", "last error", "key"],
           [[e.id, iso(e.created_at), e.rule, _private(e.target), e.url, e.version,
             e.status + (f" (next {iso(e.next_attempt_at)})" if e.next_attempt_at else ""),
-            e.attempts, e.last_error or "", e.key or "(digest open)"] for e in entries])
+            e.attempts, scrub(e.last_error or "", [e.target]), e.key or "(digest open)"] for e in entries])
 
 
 @alert.command("send")

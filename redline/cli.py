@@ -13,6 +13,7 @@ from redline.options import (
     OneLineErrors,
     UserError,
     accept_db_after,
+    check_urls,
     csv_option,
     db_url,
     engine,
@@ -90,11 +91,11 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
 
     INTERRUPTS.catch(leave_on_second="interrupted twice while starting: nothing was fetched")
     from archive.crawls import CrawlResult
-    from redline.progress import FailureLog, crawl_with_progress
+    from redline.progress import FailureLog, crawl_with_progress, summary_line
     from scraper.pool import start_forkserver
 
     overrides = parse_settings(settings)
-    overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "WARNING")
+    overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "ERROR")  # failures are listed below the summary
     start_forkserver()  # beside the start-up below, not after it
     db = engine(ctx, writer=True, must_exist=False)  # create and migrate before the crawl
     targets = _article_urls(db, targets)
@@ -107,9 +108,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     if as_json:
         emit_json(summary)
     else:
-        click.echo("fetched {fetched}  new articles {new_articles} (first captures)  new versions {new_versions}  "
-                   "unchanged {unchanged}  gone {gone}  failed {}".format(summary["failed"] - summary["gone"],
-                                                                          **summary))
+        click.echo(summary_line(summary))
         for failure in summary["failures"][:SHOWN_FAILURES]:
             click.echo(f"  {failure['outcome']}: {clean(failure['url'])}  {clean(failure['reason'] or '')}")
         if len(summary["failures"]) > SHOWN_FAILURES:
@@ -288,7 +287,8 @@ def demo(ctx: click.Context) -> None:
     run a scheduled job that follows the feed, edit some pages, run it again, then print a
     history, a word-level diff and the run history.
 
-    Uses --db if given, otherwise ./redline-demo.db (recreated each run).
+    Uses --db if given (a new file, or an earlier demo's archive: any other archive is refused),
+    otherwise ./redline-demo.db (recreated each run). The demo's job is left paused.
 
     \b
     redline demo
@@ -317,6 +317,7 @@ def reextract(ctx: click.Context, urls: tuple[str, ...], as_json: bool) -> None:
     from archive.queries import json_shapes, reextract_summary
     from scraper.reextract import reextract as run
 
+    check_urls(urls, ids=True)
     outcomes = run(engine(ctx, writer=True), urls)
     if urls and not outcomes:
         raise UserError("no stored capture for the given URLs; see 'redline list'")
@@ -348,9 +349,14 @@ def renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None, as_json
     redline renoise https://example.com/news/story
     redline renoise --site www.example.com
     """
+    from archive.text.normalize import check_host
+
     if urls and site:
         raise UserError("give URLs or --site, not both", exit_code=2)
-    outcome = _renoise(ctx, urls, site)
+    check_urls(urls, ids=True)
+    outcome = _renoise(ctx, urls, site and check_host(site))
+    if site and not outcome.articles:
+        raise UserError(f"no archived article on {clean(site)}; see 'redline list'")
     recovered = [{"url": o.url, "version": o.version, "kinds": o.change_kinds or []} for o in outcome.recovered]
     if as_json:
         emit_json({"articles": outcome.articles, "captures": outcome.captures, "recovered": recovered})

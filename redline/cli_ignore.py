@@ -21,17 +21,20 @@ def ignore() -> None:
 @ignore.command("add")
 @click.argument("host")
 @click.argument("pattern")
+@click.option("--force", is_flag=True, help="Add a rule even though it matches every paragraph (hides every edit).")
 @click.pass_context
 @handles_errors
-def ignore_add(ctx: click.Context, host: str, pattern: str) -> None:
-    """Ignore paragraphs on HOST matching the regular expression PATTERN.
+def ignore_add(ctx: click.Context, host: str, pattern: str, force: bool) -> None:
+    """Ignore paragraphs on HOST (a host name: no scheme or port) matching the regular expression PATTERN.
 
     \b
     redline ignore add www.example.com '^Listen to this article'
     """
-    from archive.store.rules import add_noise_rule
+    from archive.store.rules import add_noise_rule, check_host, check_pattern
 
-    add_noise_rule(engine(ctx, writer=True, must_exist=False), host, pattern)
+    check_host(host)  # before the archive is created or opened: a bad rule writes nothing
+    check_pattern(pattern, force)
+    add_noise_rule(engine(ctx, writer=True, must_exist=False), host, pattern, force)
     click.echo(f"added rule for {clean(host)}: {clean(pattern)} (applies to later fetches and to diffs)")
 
 
@@ -83,7 +86,7 @@ def ignore_list(ctx: click.Context, as_json: bool, learned: bool) -> None:
 
 @ignore.command("forget")
 @click.argument("host")
-@click.argument("digest", metavar="HASH", required=False)
+@click.argument("digest", metavar="[HASH]", required=False)
 @click.option("--all-learned", is_flag=True, help="Forget every template paragraph learned for HOST.")
 @click.pass_context
 @handles_errors

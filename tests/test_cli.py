@@ -520,7 +520,7 @@ def test_no_color_turns_off_colour_on_a_terminal(archive: Archive) -> None:
 
 def test_plain_crawl_summary_and_urls_file(archive: Archive) -> None:
     first = archive.first_crawl
-    assert first.stdout == "fetched 5  new articles 5 (first captures)  new versions 0  unchanged 0  gone 0  failed 0\n"
+    assert first.stdout == "tried 5  new articles 5 (first captures)  new versions 0  unchanged 0  failed 0 (gone 0)\n"
     for words in ("fetched", "new articles", "new versions", "unchanged", "gone", "failed"):
         assert words in first.stdout
     assert "Traceback" not in first.stderr

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -155,3 +155,20 @@ def test_readme_says_how_to_get_the_command_and_the_demo_hint_works_as_printed(t
         done = subprocess.run(["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=180, check=False)
         assert done.returncode == 0 and "live" in done.stdout, (command, done.stderr)
+    # the demo's job followed a feed on its sample site, which is gone now: it is left paused
+    [job] = invoke_json(str(tmp_path / "redline-demo.db"), "schedule", "list")
+    assert job["name"] == "demo" and job["paused"] is True
+
+
+def test_demo_refuses_an_archive_that_is_not_a_demo_one(tmp_path: Path) -> None:
+    real = FakeSite().start()
+    try:
+        db = str(tmp_path / "real.db")
+        crawl(db, real.add(replace(load_stories()[0], slug="newsroom/2024/a-real-story")))
+    finally:
+        real.stop()
+    before = Path(db).read_bytes()
+    done = run_redline(db, "demo")
+    assert done.returncode == 1 and done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "is not a demo archive" in done.stderr and "Serving" not in done.stdout
+    assert Path(db).read_bytes() == before and len(invoke_json(db, "list")) == 1

@@ -64,8 +64,13 @@ def url_lines(text: str) -> list[str]:
 
     >>> url_lines("# watch\\nhttps://a.example/x   # budget story\\n\\n  https://b.example/y#top  \\n")
     ['https://a.example/x', 'https://b.example/y#top']
+
+    A byte-order mark that Excel or Notepad put at the start is not part of the first URL:
+
+    >>> url_lines("\\ufeffhttps://a.example/x\\r\\n")
+    ['https://a.example/x']
     """
-    found = (re.split(r"\s#", line, maxsplit=1)[0].strip() for line in text.splitlines())
+    found = (re.split(r"\s#", line, maxsplit=1)[0].strip() for line in text.removeprefix("\ufeff").splitlines())
     return [line for line in found if line and not line.startswith("#")]
 
 

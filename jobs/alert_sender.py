@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from archive import queries
 from archive.watch import alerts
 from archive.watch.alerts import private_target, scrub
-from jobs.alert_messages import DEFAULT_DIFF_PATH, Message, build, check_diff_path
+from jobs.alert_messages import DEFAULT_DIFF_PATH, Message, build, check_base_url, check_diff_path
 from jobs.log_secrets import remember
 
 log = logging.getLogger("redline.alerts")
@@ -48,7 +48,8 @@ class SendOptions:
     def from_env(cls, base_url: str | None = None, diff_path: str | None = None, **given: Any) -> SendOptions:
         """Options, with the link from REDLINE_BASE_URL and REDLINE_DIFF_PATH when not given."""
         path = diff_path or os.environ.get("REDLINE_DIFF_PATH") or DEFAULT_DIFF_PATH
-        return cls(base_url or os.environ.get("REDLINE_BASE_URL") or None, check_diff_path(path), **given)
+        base = base_url or os.environ.get("REDLINE_BASE_URL") or None
+        return cls(base and check_base_url(base), check_diff_path(path), **given)
 
 
 @dataclass

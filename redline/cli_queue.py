@@ -57,8 +57,8 @@ def worker(ctx: click.Context, concurrency: int, batch_size: int, batch_wait: fl
     from jobs.worker import WorkerConfig, serve
 
     url = database_url(ctx.obj["db"])
+    overrides = parse_settings(settings)  # a malformed command line first (exit 2), then the database
     conninfo(url)  # fail fast, in one line, on SQLite
-    overrides = parse_settings(settings)
     if batch_size > concurrency:
         raise UserError(f"--batch-size {batch_size} exceeds --concurrency {concurrency}; a batch could never fill", 2)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -81,6 +81,9 @@ class AmbiguousID(ArchiveError):
 
 def article(db: Any, url: str) -> ArticleRef:
     """The archived article for ``url`` (or article ID), or an ArchiveError that says what to do."""
+    if any(c.isspace() for c in url.strip()):  # no URL holds whitespace: a mangled paste, not a missing article
+        raise InvalidInput(f"URL {url.strip()!r} contains whitespace; give the article's URL or its ID from "
+                           "'redline list'")
     try:
         found = lookup(db, url)
     except BadURL as exc:

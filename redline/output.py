@@ -64,21 +64,30 @@ def table(columns: list[str], rows: list[list[Any]]) -> None:
         click.echo("\t".join(tsv_cell(cell) for cell in row))
 
 
+TYPED_BACK = re.compile(r"\S*://\S*|[0-9a-f]{6,}")  # URLs, and IDs, hashes and keys: copied and typed back whole
+
+
 def _terminal_table(columns: list[str], rows: list[list[str]]) -> None:
-    """Long cells fold onto more lines, but a URL never breaks (one is copied and typed back whole): a
-    column holding URLs is as wide as its longest one, and the table wider than the terminal if need be."""
+    """Long cells fold onto more lines, but a URL or an ID never breaks (one is copied and typed back
+    whole): a column holding them never wraps and is as wide as the longest, and when the terminal is
+    too narrow for those and the other columns' headers, the table is wider than the terminal."""
     from rich.console import Console
-    from rich.measure import Measurement
     from rich.table import Table
 
     grid = Table(show_lines=False)
+    widths = []
     for index, column in enumerate(columns):
-        urls = [word for row in rows for word in row[index].split() if "://" in word]
-        grid.add_column(column, overflow="fold", min_width=max(map(len, urls), default=None))
+        longest = max((len(word) for row in rows for word in row[index].split() if TYPED_BACK.fullmatch(word)),
+                      default=0)
+        if longest:
+            grid.add_column(column, no_wrap=True, min_width=longest)
+        else:
+            grid.add_column(column, overflow="fold", min_width=len(column))
+        widths.append(max(longest, len(column)))
     for row in rows:
         grid.add_row(*row)
     console = Console(highlight=False)
-    needed = Measurement.get(console, console.options.update_width(10**6), grid).minimum
+    needed = sum(widths) + 3 * len(columns) + 1  # a space either side of each cell, and the borders
     if needed > console.width:
         console = Console(highlight=False, width=needed)
     console.print(grid)

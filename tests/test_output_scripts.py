@@ -8,6 +8,7 @@ import os
 import pty
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ class World:
     good: str
     gone: str
     crawled: subprocess.CompletedProcess[str]
+    page: Path          # a third story's page, saved as a browser saves it
+    page_url: str
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     where = tmp_path_factory.mktemp("scripts")
     site = FakeSite().start()
     try:
-        good, gone = (site.add(story) for story in load_stories()[:2])
+        good, gone, page_url = (site.add(story) for story in load_stories()[:3])
+        with urllib.request.urlopen(page_url, timeout=30) as answer:
+            (where / "story.html").write_bytes(answer.read())
         site.set_status(gone.split("/", 3)[3], 404)
         # Excel and Notepad save UTF-8 with a byte-order mark; Windows line ends too.
         (where / "watch.txt").write_bytes(f"\ufeff{good}\r\n{gone}  # the 404\r\n".encode())
@@ -40,7 +45,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         crawled = run_redline(db, "crawl", "--urls-file", str(where / "watch.txt"), *settings)
     finally:
         site.stop()
-    yield World(db, good, gone, crawled)
+    yield World(db, good, gone, crawled, where / "story.html", page_url)
 
 
 def test_a_url_file_with_a_byte_order_mark_is_read_whole(world: World) -> None:
@@ -94,3 +99,22 @@ def _read(fd: int) -> bytes:
         return os.read(fd, 65536)
     except OSError:  # the child closed the terminal
         return b""
+
+
+def test_a_saved_html_page_is_imported_through_the_extractor_at_the_time_given(world: World, tmp_path: Path) -> None:
+    db = str(tmp_path / "imported.db")
+    unsure = invoke(db, "import", str(world.page), "--url", world.page_url)
+    assert unsure.exit_code == 2 and "--captured-at" in unsure.stderr and not Path(db).exists()
+    done = invoke(db, "import", str(world.page), "--url", world.page_url, "--captured-at", "2024-12-05T09:30Z")
+    assert done.exit_code == 0 and done.stdout.startswith("imported 1 versions"), done.output
+    shown = invoke_json(db, "show", world.page_url)
+    assert shown["captured_at"].startswith("2024-12-05T09:30:00") and shown["title"] == load_stories()[2].title
+    assert "<" not in shown["text"] and load_stories()[2].paragraphs[0][:60] in shown["text"]
+
+
+def test_a_csv_report_is_refused_in_one_line(tmp_path: Path) -> None:
+    report = tmp_path / "report.csv"
+    report.write_text("url,version\nhttps://example.com/a,1\n")
+    done = invoke(str(tmp_path / "a.db"), "import", str(report))
+    assert done.exit_code == 2 and done.stderr.startswith("Error: ") and "is a report" in done.stderr
+    assert not (tmp_path / "a.db").exists()

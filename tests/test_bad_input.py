@@ -45,16 +45,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     (where / "empty.txt").write_text("")
     (where / "bom.txt").write_bytes(b"\xef\xbb\xbfnot-a-url\n")
     (where / "notes.txt").write_text("shopping list\n")
+    (where / "report.csv").write_text(f"url,version\n{url},1\n")
+    (where / "page.html").write_text("<html><body><p>A saved page.</p></body></html>")
     (where / "dir").mkdir()
     yield {"db": db, "url": url, "empty": str(where / "empty.txt"), "bom": str(where / "bom.txt"),
-           "notes": str(where / "notes.txt"), "dir": str(where / "dir"), "missing": str(where / "missing.txt")}
+           "notes": str(where / "notes.txt"), "dir": str(where / "dir"), "missing": str(where / "missing.txt"),
+           "csv": str(where / "report.csv"), "html": str(where / "page.html")}
 
 
 def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
     """(command, parameter, arguments, exit status): at least one per parameter of every command."""
     url, bad_urls = w["url"], ("nope", "ftp://example.com/a", "http://", "http://exa mple.com/a")
     found = [("crawl", "urls", ["crawl", bad], 2) for bad in bad_urls]
-    found += [("crawl", "urls_file", ["crawl", "--urls-file", w[kind]], 2) for kind in ("empty", "bom", "dir", "missing")]
+    found += [("crawl", "urls_file", ["crawl", "--urls-file", w[kind]], 2)
+              for kind in ("empty", "bom", "dir", "missing")]
     found += [("crawl", "settings", ["crawl", url, "-s", s], 2) for s in ("DOWNLOAD_DELAY=abc", "ROBOTSTXT_OBEY=maybe",
                                                                          "noequals", "=1")]
     for command in ("log", "show", "diff", "cite", "reextract", "renoise"):
@@ -62,7 +66,8 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
         found += [(command, "url" + "s" * (command in ("reextract", "renoise")), [command, bad, *tail], 2)
                   for bad in bad_urls]
         found += [(command, "url", [command, NOPE, *tail], 1), (command, "url", [command, MISSING_ID, *tail], 1)]
-    found += [("show", "number", ["show", url, "--version", "x"], 2), ("show", "number", ["show", url, "--version", "9"], 1),
+    found += [("show", "number", ["show", url, "--version", "x"], 2),
+              ("show", "number", ["show", url, "--version", "9"], 1),
               ("diff", "old", ["diff", url, "x"], 2), ("diff", "new", ["diff", url, "1", "y"], 2),
               ("diff", "old", ["diff", url, "9", "1"], 1), ("diff", "fmt", ["diff", url, "--format", "html"], 2),
               ("cite", "old", ["cite", url, "x", "-o", w["missing"]], 2),
@@ -73,14 +78,21 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("renoise", "site", ["renoise", "--site", "https://example.com/"], 2),
               ("renoise", "site", ["renoise", "--site", "127.0.0.1:8701"], 2),
               ("renoise", "site", ["renoise", "--site", "nope.example"], 1),
-              ("verify", "url", ["verify", "--article", "nope"], 2), ("verify", "url", ["verify", "--article", NOPE], 1),
-              ("export", "out_dir", ["export", w["notes"]], 2), ("export", "fmt", ["export", w["dir"], "--format", "pdf"], 2),
+              ("verify", "url", ["verify", "--article", "nope"], 2),
+              ("verify", "url", ["verify", "--article", NOPE], 1),
+              ("export", "out_dir", ["export", w["notes"]], 2),
+              ("export", "fmt", ["export", w["dir"], "--format", "pdf"], 2),
               ("export", "urls", ["export", w["dir"], "--url", "nope"], 2),
               ("export", "since", ["export", w["dir"], "--since", "soon"], 2),
-              ("import", "paths", ["import", w["missing"]], 2), ("import", "url", ["import", w["dir"], "--url", "nope"], 2)]
+              ("import", "paths", ["import", w["missing"]], 2), ("import", "paths", ["import", w["csv"]], 2),
+              ("import", "paths", ["import", w["html"], "--url", url], 2),
+              ("import", "url", ["import", w["dir"], "--url", "nope"], 2),
+              ("import", "captured_at", ["import", w["html"], "--url", url, "--captured-at", "noonish"], 2),
+              ("import", "captured_at", ["import", w["html"], "--url", url, "--captured-at", "2999-01-01"], 2)]
     found += [("ignore add", "host", ["ignore", "add", host, "^x"], 2)
               for host in ("http://127.0.0.1:8701", "127.0.0.1:8701", "example.com/news", "")]
-    found += [("ignore add", "pattern", ["ignore", "add", "example.com", pattern], 2) for pattern in ("(", ".*", "", ".")]
+    found += [("ignore add", "pattern", ["ignore", "add", "example.com", pattern], 2)
+              for pattern in ("(", ".*", "", ".")]
     found += [("ignore remove", "host", ["ignore", "remove", "nope.example", "^x"], 1),
               ("ignore remove", "pattern", ["ignore", "remove", "127.0.0.1", "^never"], 1),
               ("ignore forget", "host", ["ignore", "forget", "nope.example", "--all-learned"], 1),
@@ -106,10 +118,13 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
     found += [(f"alert {c}", "name", ["alert", c, "nosuch"], 1) for c in ("pause", "remove", "resume", "test")]
     sched = ["schedule", "add", "new", "--every", "1h"]
     found += [("schedule add", "name", ["schedule", "add", "bad name!", "--every", "1h", url], 2),
-              ("schedule add", "urls", [*sched, "nope"], 2), ("schedule add", "every", ["schedule", "add", "n", "--every", "soon", url], 2),
+              ("schedule add", "urls", [*sched, "nope"], 2),
+              ("schedule add", "every", ["schedule", "add", "n", "--every", "soon", url], 2),
               ("schedule add", "cron", ["schedule", "add", "n", "--cron", "* *", url], 2),
-              ("schedule add", "timezone", ["schedule", "add", "n", "--cron", "0 * * * *", "--tz", "Mars/Base", url], 2),
-              ("schedule add", "feeds", [*sched, "--feed", "nope"], 2), ("schedule add", "sitemaps", [*sched, "--sitemap", "ftp://x"], 2),
+              ("schedule add", "timezone", ["schedule", "add", "n", "--cron", "0 * * * *", "--tz", "Mars/Base", url],
+               2),
+              ("schedule add", "feeds", [*sched, "--feed", "nope"], 2),
+              ("schedule add", "sitemaps", [*sched, "--sitemap", "ftp://x"], 2),
               ("schedule add", "urls_file", [*sched, "--urls-file", w["empty"]], 2),
               ("schedule add", "urls_file", [*sched, "--urls-file", w["bom"]], 2),
               ("schedule add", "recheck", [*sched, "--recheck", "abc", url], 2),
@@ -120,12 +135,14 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("scheduler", "sync_every", ["scheduler", "--sync-every", "-1s"], 2),
               ("runs", "job", ["runs", "--job", "nosuch"], 1), ("runs", "limit", ["runs", "--limit", "x"], 2),
               ("due", "names", ["due", "nosuch"], 1), ("due", "limit", ["due", "--limit", "0"], 2),
-              ("serve", "host", ["serve", "--host", "http://0.0.0.0:80"], 2), ("serve", "port", ["serve", "--port", "70000"], 2),
+              ("serve", "host", ["serve", "--host", "http://0.0.0.0:80"], 2),
+              ("serve", "port", ["serve", "--port", "70000"], 2),
               ("serve", "base_url", ["serve", "--base-url", "nope"], 2)]
     found += [(f"schedule {c}", "name", ["schedule", c, "nosuch"], 1) for c in ("pause", "remove", "resume", "run")]
     found += [("worker", name, ["worker", option, value], 2) for name, option, value in (
-        ("concurrency", "--concurrency", "0"), ("batch_size", "--batch-size", "x"), ("batch_wait", "--batch-wait", "-1"),
-        ("heartbeat", "--heartbeat", "0"), ("crawl_timeout", "--crawl-timeout", "x"), ("keep_hours", "--keep-hours", "-1"),
+        ("concurrency", "--concurrency", "0"), ("batch_size", "--batch-size", "x"),
+        ("batch_wait", "--batch-wait", "-1"), ("heartbeat", "--heartbeat", "0"),
+        ("crawl_timeout", "--crawl-timeout", "x"), ("keep_hours", "--keep-hours", "-1"),
         ("settings", "-s", "noequals"))]
     return found
 

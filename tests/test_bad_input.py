@@ -139,6 +139,21 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("serve", "port", ["serve", "--port", "70000"], 2),
               ("serve", "base_url", ["serve", "--base-url", "nope"], 2)]
     found += [(f"schedule {c}", "name", ["schedule", c, "nosuch"], 1) for c in ("pause", "remove", "resume", "run")]
+    edit = ["schedule", "edit", "world"]
+    found += [("schedule edit", "name", ["schedule", "edit", "nosuch", "--every", "1h"], 1),
+              ("schedule edit", "every", [*edit, "--every", "soon"], 2),
+              ("schedule edit", "cron", [*edit, "--cron", "* *"], 2),
+              ("schedule edit", "timezone", [*edit, "--cron", "0 * * * *", "--tz", "Mars/Base"], 2),
+              ("schedule edit", "recheck", [*edit, "--recheck", "abc"], 2),
+              ("schedule edit", "feeds", [*edit, "--feed", "nope"], 2),
+              ("schedule edit", "gone_feeds", [*edit, "--remove-feed", "nope"], 2),
+              ("schedule edit", "sitemaps", [*edit, "--sitemap", "ftp://x"], 2),
+              ("schedule edit", "gone_sitemaps", [*edit, "--remove-sitemap", "http://"], 2),
+              ("schedule edit", "urls", [*edit, "--url", "nope"], 2),
+              ("schedule edit", "gone_urls", [*edit, "--remove-url", "http://127.0.0.1:9/never-listed"], 1),
+              ("schedule edit", "urls_file", [*edit, "--urls-file", w["bom"]], 2),
+              ("schedule edit", "urls_file", [*edit, "--urls-file", w["dir"]], 2),
+              ("schedule edit", "settings", [*edit, "-s", "DOWNLOAD_DELAY=abc"], 2)]
     found += [("worker", name, ["worker", option, value], 2) for name, option, value in (
         ("concurrency", "--concurrency", "0"), ("batch_size", "--batch-size", "x"),
         ("batch_wait", "--batch-wait", "-1"), ("heartbeat", "--heartbeat", "0"),
@@ -199,7 +214,8 @@ def test_a_db_that_is_no_archive_is_refused_by_every_command(world: dict[str, st
                "import": [world["bom"], "--url", url], "log": [url], "schedule add": ["n", "--every", "1h", url],
                "show": [url], "alert pause": ["desk"], "alert remove": ["desk"], "alert resume": ["desk"],
                "alert test": ["desk"], "schedule pause": ["world"], "schedule remove": ["world"],
-               "schedule resume": ["world"], "schedule run": ["world"]}
+               "schedule resume": ["world"], "schedule run": ["world"],
+               "schedule edit": ["world", "--every", "2h"]}
     before = Path(db).read_bytes() if kind in ("notes", "empty") else None
     for command in sorted({c for c, _ in parameters()} | {"demo", "list", "alert list", "ignore list", "schedule list",
                                                            "verify", "runs", "due", "reextract", "renoise"}):

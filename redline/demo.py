@@ -94,7 +94,7 @@ def refuse_other_archives(db_url: str) -> None:
         articles = queries.list_articles(engine, limit=100).items
         others = [a.url for a in articles if (urlsplit(a.url).hostname, urlsplit(a.url).path) not in
                   {("127.0.0.1", slug) for slug in slugs}]
-        jobs = [s.name for s in queries.schedules(engine) if s.name != JOB]
+        jobs = [s.name for s in queries.list_schedules(engine) if s.name != JOB]
     finally:
         engine.dispose()
     if others or jobs:
@@ -111,7 +111,7 @@ def pause_job(db_url: str) -> None:
     engine = open_engine(db_url, writer=True)
     try:
         with contextlib.suppress(ArchiveError):  # the demo stopped before adding it
-            schedules.set_paused(engine, JOB, True)
+            schedules.set_schedule_paused(engine, JOB, True)
     finally:
         engine.dispose()
 

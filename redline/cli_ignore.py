@@ -30,7 +30,8 @@ def ignore_add(ctx: click.Context, host: str, pattern: str, force: bool) -> None
     \b
     redline ignore add www.example.com '^Listen to this article'
     """
-    from archive.store.rules import add_noise_rule, check_host, check_pattern
+    from archive.store.rules import add_noise_rule, check_pattern
+    from archive.text.normalize import check_host
 
     check_host(host)  # before the archive is created or opened: a bad rule writes nothing
     check_pattern(pattern, force)

@@ -75,11 +75,17 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("cite", "output", ["cite", url, "-o", w["dir"]], 2),
               ("list", "changed_since", ["list", "--changed-since", "yesterdayish"], 2),
               ("list", "changed_since", ["list", "--changed-since", "2024-13-45"], 2),
+              ("search", "phrase", ["search", ""], 2), ("search", "phrase", ["search", "   "], 2),
+              ("search", "site", ["search", "treaty", "--site", "https://example.com/"], 2),
+              ("search", "site", ["search", "treaty", "--site", "127.0.0.1:8701"], 2),
+              ("search", "since", ["search", "treaty", "--since", "soon"], 2),
+              ("search", "limit", ["search", "treaty", "--limit", "0"], 2),
               ("renoise", "site", ["renoise", "--site", "https://example.com/"], 2),
               ("renoise", "site", ["renoise", "--site", "127.0.0.1:8701"], 2),
               ("renoise", "site", ["renoise", "--site", "nope.example"], 1),
               ("verify", "url", ["verify", "--article", "nope"], 2),
               ("verify", "url", ["verify", "--article", NOPE], 1),
+              ("verify", "published", ["verify", "--published", "redline-chain:x:y"], 2),
               ("export", "out_dir", ["export", w["notes"]], 2),
               ("export", "fmt", ["export", w["dir"], "--format", "pdf"], 2),
               ("export", "urls", ["export", w["dir"], "--url", "nope"], 2),
@@ -215,7 +221,7 @@ def test_a_db_that_is_no_archive_is_refused_by_every_command(world: dict[str, st
                "show": [url], "alert pause": ["desk"], "alert remove": ["desk"], "alert resume": ["desk"],
                "alert test": ["desk"], "schedule pause": ["world"], "schedule remove": ["world"],
                "schedule resume": ["world"], "schedule run": ["world"],
-               "schedule edit": ["world", "--every", "2h"]}
+               "schedule edit": ["world", "--every", "2h"], "search": ["treaty"]}
     before = Path(db).read_bytes() if kind in ("notes", "empty") else None
     for command in sorted({c for c, _ in parameters()} | {"demo", "list", "alert list", "ignore list", "schedule list",
                                                            "verify", "runs", "due", "reextract", "renoise"}):

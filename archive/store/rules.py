@@ -9,30 +9,13 @@ from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError, InvalidInput
 from archive.schema import models as m
-from archive.watch.alerts import HOST_RE
+from archive.text.normalize import check_host
 
 
 # Paragraphs of every sort: a rule that matches all of them (or the empty string) hides every edit.
 SAMPLES = ("Officials said the treaty would take effect on Thursday, according to a statement.", "12,345 views",
            "Correction: An earlier version of this article misstated the date.", "Lesen Sie auch: Die Wahl",
            "«Nous verrons», a-t-il dit.", "2024", "—")
-
-
-def check_host(host: str) -> str:
-    """A site's host name as rules store it (lower case), or InvalidInput: articles are matched by host
-    name alone, so a URL, a port or a path would never match.
-
-    >>> check_host("WWW.Example.com")
-    'www.example.com'
-    >>> check_host("127.0.0.1:8701")
-    Traceback (most recent call last):
-    ...
-    archive.errors.InvalidInput: bad host '127.0.0.1:8701'; give a host name such as www.example.com (no scheme, port or path)
-    """
-    name = host.strip().lower().rstrip(".")
-    if not HOST_RE.fullmatch(name):
-        raise InvalidInput(f"bad host {host!r}; give a host name such as www.example.com (no scheme, port or path)")
-    return name
 
 
 def check_pattern(pattern: str, force: bool = False) -> re.Pattern[str]:

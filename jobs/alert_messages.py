@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from string import Formatter, punctuation
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from archive.queries import VersionChange, iso, json_shapes
 from archive.text.diff import Op, paragraph_spans, word_ops
@@ -36,6 +36,22 @@ class Message:
     text: str
     markdown: str
     payload: dict[str, Any]
+
+
+def check_base_url(url: str) -> str:
+    """A base URL for diff links, checked: http(s) with a host, since every alert's link starts with it.
+
+    >>> check_base_url("https://redline.example.org/")
+    'https://redline.example.org/'
+    >>> check_base_url("redline.example.org")
+    Traceback (most recent call last):
+    ...
+    ValueError: bad base URL 'redline.example.org'; give an http(s) URL such as https://redline.example.org
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise ValueError(f"bad base URL {url!r}; give an http(s) URL such as https://redline.example.org")
+    return url
 
 
 def check_diff_path(template: str) -> str:

@@ -21,8 +21,9 @@ from sqlalchemy import Engine
 
 from archive import queries
 from archive.watch import alerts
-from archive.watch.alerts import private_target
-from jobs.alert_messages import DEFAULT_DIFF_PATH, Message, build, check_diff_path
+from archive.watch.alerts import private_target, scrub
+from jobs.alert_messages import DEFAULT_DIFF_PATH, Message, build, check_base_url, check_diff_path
+from jobs.log_secrets import remember
 
 log = logging.getLogger("redline.alerts")
 JSON_SCHEMAS = ("json", "jsons")
@@ -47,7 +48,8 @@ class SendOptions:
     def from_env(cls, base_url: str | None = None, diff_path: str | None = None, **given: Any) -> SendOptions:
         """Options, with the link from REDLINE_BASE_URL and REDLINE_DIFF_PATH when not given."""
         path = diff_path or os.environ.get("REDLINE_DIFF_PATH") or DEFAULT_DIFF_PATH
-        return cls(base_url or os.environ.get("REDLINE_BASE_URL") or None, check_diff_path(path), **given)
+        base = base_url or os.environ.get("REDLINE_BASE_URL") or None
+        return cls(base and check_base_url(base), check_diff_path(path), **given)
 
 
 @dataclass
@@ -78,7 +80,7 @@ def send_pending(engine: Engine, options: SendOptions) -> SendReport:
             message = build(claimed.key, claimed.rule, claimed.digest, changes, options.base_url, options.diff_path)
             error = deliver(claimed.target, message)
         except Exception as exc:  # noqa: BLE001  (recorded on the row, never lost)
-            error = f"{type(exc).__name__}: {exc}"
+            error = scrub(f"{type(exc).__name__}: {exc}", [claimed.target])
         if error is None:
             alerts.mark_sent(engine, claimed, _now())
             report.sent += 1
@@ -106,9 +108,11 @@ def send_logged(engine: Engine) -> None:
 
 
 def deliver(target: str, message: Message) -> str | None:
-    """Send ``message`` to one apprise URL; None when accepted, else apprise's reason."""
+    """Send ``message`` to one apprise URL; None when accepted, else apprise's reason (without the
+    target's secrets: errors are stored and shown)."""
     import apprise
 
+    remember([target])
     key = message.payload["idempotency_key"]
     with SENDING, apprise.LogCapture(level=logging.DEBUG) as captured:
         try:
@@ -121,7 +125,7 @@ def deliver(target: str, message: Message) -> str | None:
         else:  # Markdown; apprise converts it for HTML targets (e-mail)
             title = message.markdown_title if instance.title_maxlen <= 0 else message.title
             ok = instance.notify(body=message.markdown, title=title, body_format=apprise.NotifyFormat.MARKDOWN)
-    return None if ok else _reason(captured.getvalue()) or "the target did not accept the message"
+    return None if ok else scrub(_reason(captured.getvalue()) or "the target did not accept the message", [target])
 
 
 def _instance(target: str, headers: dict[str, str], payload: dict[str, Any] | None) -> Any:
@@ -137,7 +141,7 @@ def _instance(target: str, headers: dict[str, str], payload: dict[str, Any] | No
     if instance is None:
         reason = _reason(captured.getvalue(), first=True)
         raise BadTarget(f"malformed or unsupported apprise URL {private_target(target)!r}"
-                        + (f": {reason}" if reason else ""))
+                        + (f": {scrub(reason, [target])}" if reason else ""))
     if not _is_json(target):
         return instance
     parsed = url_to_dict(target)

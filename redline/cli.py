@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from redline import cli_alert, cli_cite, cli_export, cli_queue, cli_schedule, cli_search, cli_serve
+from redline import cli_alert, cli_cite, cli_export, cli_ignore, cli_queue, cli_schedule, cli_search, cli_serve
 from redline.options import (
     NEGATIVE_NUMBERS,
     OneLineErrors,
     UserError,
     accept_db_after,
+    check_urls,
     csv_option,
     db_url,
     engine,
@@ -23,7 +24,7 @@ from redline.options import (
     parse_since,
     read_urls,
 )
-from redline.output import clean, emit_csv, emit_json, table
+from redline.output import clean, emit_csv, emit_json
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -90,11 +91,11 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
 
     INTERRUPTS.catch(leave_on_second="interrupted twice while starting: nothing was fetched")
     from archive.crawls import CrawlResult
-    from redline.progress import FailureLog, crawl_with_progress
+    from redline.progress import FailureLog, crawl_with_progress, summary_line
     from scraper.pool import start_forkserver
 
     overrides = parse_settings(settings)
-    overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "WARNING")
+    overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "ERROR")  # failures are listed below the summary
     start_forkserver()  # beside the start-up below, not after it
     db = engine(ctx, writer=True, must_exist=False)  # create and migrate before the crawl
     targets = _article_urls(db, targets)
@@ -107,9 +108,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     if as_json:
         emit_json(summary)
     else:
-        click.echo("fetched {fetched}  new articles {new_articles} (first captures)  new versions {new_versions}  "
-                   "unchanged {unchanged}  gone {gone}  failed {}".format(summary["failed"] - summary["gone"],
-                                                                          **summary))
+        click.echo(summary_line(summary))
         for failure in summary["failures"][:SHOWN_FAILURES]:
             click.echo(f"  {failure['outcome']}: {clean(failure['url'])}  {clean(failure['reason'] or '')}")
         if len(summary["failures"]) > SHOWN_FAILURES:
@@ -288,7 +287,8 @@ def demo(ctx: click.Context) -> None:
     run a scheduled job that follows the feed, edit some pages, run it again, then print a
     history, a word-level diff and the run history.
 
-    Uses --db if given, otherwise ./redline-demo.db (recreated each run).
+    Uses --db if given (a new file, or an earlier demo's archive: any other archive is refused),
+    otherwise ./redline-demo.db (recreated each run). The demo's job is left paused.
 
     \b
     redline demo
@@ -317,6 +317,7 @@ def reextract(ctx: click.Context, urls: tuple[str, ...], as_json: bool) -> None:
     from archive.queries import json_shapes, reextract_summary
     from scraper.reextract import reextract as run
 
+    check_urls(urls, ids=True)
     outcomes = run(engine(ctx, writer=True), urls)
     if urls and not outcomes:
         raise UserError("no stored capture for the given URLs; see 'redline list'")
@@ -348,9 +349,14 @@ def renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None, as_json
     redline renoise https://example.com/news/story
     redline renoise --site www.example.com
     """
+    from archive.text.normalize import check_host
+
     if urls and site:
         raise UserError("give URLs or --site, not both", exit_code=2)
-    outcome = _renoise(ctx, urls, site)
+    check_urls(urls, ids=True)
+    outcome = _renoise(ctx, urls, site and check_host(site))
+    if site and not outcome.articles:
+        raise UserError(f"no archived article on {clean(site)}; see 'redline list'")
     recovered = [{"url": o.url, "version": o.version, "kinds": o.change_kinds or []} for o in outcome.recovered]
     if as_json:
         emit_json({"articles": outcome.articles, "captures": outcome.captures, "recovered": recovered})
@@ -367,105 +373,9 @@ def _renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None) -> Any
     return run(engine(ctx, writer=True), urls, site)
 
 
-@cli.group()
-def ignore() -> None:
-    """Per-site ignore rules: paragraphs matching a rule never make a new version.
-
-    \b
-    redline ignore add www.example.com '^Sponsored: '
-    redline ignore list
-    """
-
-
-@ignore.command("add")
-@click.argument("host")
-@click.argument("pattern")
-@click.pass_context
-@handles_errors
-def ignore_add(ctx: click.Context, host: str, pattern: str) -> None:
-    """Ignore paragraphs on HOST matching the regular expression PATTERN.
-
-    \b
-    redline ignore add www.example.com '^Listen to this article'
-    """
-    from archive.store.rules import add_noise_rule
-
-    add_noise_rule(engine(ctx, writer=True, must_exist=False), host, pattern)
-    click.echo(f"added rule for {clean(host)}: {clean(pattern)} (applies to later fetches and to diffs)")
-
-
-@ignore.command("remove")
-@click.argument("host")
-@click.argument("pattern")
-@click.pass_context
-@handles_errors
-def ignore_remove(ctx: click.Context, host: str, pattern: str) -> None:
-    """Remove a rule added with 'redline ignore add'.
-
-    \b
-    redline ignore remove www.example.com '^Listen to this article'
-    """
-    from archive.store.rules import remove_noise_rule
-
-    remove_noise_rule(engine(ctx, writer=True), host, pattern)
-    click.echo(f"removed rule for {clean(host)}: {clean(pattern)}")
-
-
-@ignore.command("list")
-@json_option
-@click.pass_context
-@handles_errors
-@click.option("--learned", is_flag=True, help="With --json: the learned template paragraphs instead of the rules.")
-def ignore_list(ctx: click.Context, as_json: bool, learned: bool) -> None:
-    """List ignore rules, then the template paragraphs Redline learned, with their evidence.
-
-    \b
-    redline ignore list
-    redline ignore list --json              # the rules
-    redline ignore list --learned --json    # the learned templates
-    """
-    from archive.store.rules import list_rules, list_templates
-
-    db = engine(ctx)
-    if as_json:
-        emit_json(list_templates(db) if learned else list_rules(db))
-        return
-    if not learned:
-        table(["host", "pattern"], [[r["host"], r["pattern"]] for r in list_rules(db)])
-        click.echo()
-    click.echo("learned template paragraphs (forget one with 'redline ignore forget HOST HASH'):")
-    table(["host", "hash", "first seen", "articles", "text", "examples"],
-          [[t["host"], t["hash"], t["first_seen"],
-            f"{t['articles']} of {t['of_articles']}" if t["articles"] else "(no evidence kept)",
-            t["text"] or "", "\n".join(t["examples"])] for t in list_templates(db)])
-
-
-@ignore.command("forget")
-@click.argument("host")
-@click.argument("digest", metavar="HASH", required=False)
-@click.option("--all-learned", is_flag=True, help="Forget every template paragraph learned for HOST.")
-@click.pass_context
-@handles_errors
-def ignore_forget(ctx: click.Context, host: str, digest: str | None, all_learned: bool) -> None:
-    """Forget a learned template paragraph, then re-evaluate the site's articles ('redline renoise --site').
-
-    \b
-    redline ignore forget www.example.com 3f2a9c0d11e4b5a6
-    redline ignore forget www.example.com --all-learned
-    """
-    from archive.store.rules import forget_templates
-
-    if bool(digest) == all_learned:
-        raise UserError("give a template HASH or --all-learned (see 'redline ignore list')", exit_code=2)
-    gone = forget_templates(engine(ctx, writer=True), host, digest)
-    outcome = _renoise(ctx, (), host)
-    click.echo(f"forgot {gone} template paragraph(s) of {host}; re-evaluated {outcome.articles} article(s), "
-               f"recovered {len(outcome.recovered)} version(s)")
-
-
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
-for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve, cli_search):
+for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve, cli_search, cli_ignore):
     for command in module.COMMANDS:
         cli.add_command(command)
 accept_db_after(cli)

@@ -216,18 +216,22 @@ def log(ctx: click.Context, rule: str | None, status: str | None, limit: int, as
     redline alert log
     redline alert log --rule desk --status failed --json
     """
-    from archive.queries import alert_log, iso
+    from archive.queries import alert_log, alert_rules, iso
+    from archive.watch.alerts import scrub
 
     if status not in (None, "pending", "sent", "failed", "cancelled"):
         raise UserError(f"bad --status {status!r}; use pending, sent, failed or cancelled", 2)
-    entries = alert_log(engine(ctx), rule=rule, status=status, limit=limit).items
+    db = engine(ctx)
+    entries = alert_log(db, rule=rule, status=status, limit=limit).items
+    if rule and not entries and rule not in {r.name for r in alert_rules(db)}:
+        raise UserError(f"no alert named {rule!r}; see 'redline alert list'")
     if as_json:
         emit_json([json_shapes.alert_entry(e) for e in entries])
         return
     table(["id", "created", "rule", "to", "article", "version", "status", "attempts", "last error", "key"],
           [[e.id, iso(e.created_at), e.rule, _private(e.target), e.url, e.version,
             e.status + (f" (next {iso(e.next_attempt_at)})" if e.next_attempt_at else ""),
-            e.attempts, e.last_error or "", e.key or "(digest open)"] for e in entries])
+            e.attempts, scrub(e.last_error or "", [e.target]), e.key or "(digest open)"] for e in entries])
 
 
 @alert.command("send")

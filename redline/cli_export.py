@@ -1,6 +1,10 @@
 """``redline export`` and ``redline import`` (registered on the group through ``COMMANDS``)."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 import click
 
 from redline.options import UserError, check_urls, engine, handles_errors, json_option, parse_since
@@ -48,29 +52,37 @@ def export(ctx: click.Context, out_dir: str, fmt: str, urls: tuple[str, ...], si
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--url", metavar="URL", help="URL for files that name none (applies to all given files).")
+@click.option("--captured-at", metavar="TIME", help="When a saved HTML page was captured (ISO 8601; UTC unless "
+                                                    "it has a zone). Required for .html files.")
 @json_option
 @click.pass_context
 @handles_errors
-def import_cmd(ctx: click.Context, paths: tuple[str, ...], url: str | None, as_json: bool) -> None:
-    """Import text snapshots (Redline exports, older archives' files) as versions.
+def import_cmd(ctx: click.Context, paths: tuple[str, ...], url: str | None, captured_at: str | None,
+               as_json: bool) -> None:
+    """Import text snapshots (Redline exports, older archives' files) and saved HTML pages as versions.
 
     Reads Redline's txt, md and jsonl exports and folders of earlier archives' text files;
     each becomes a version at its recorded time. Identical text is unchanged, not duplicated.
+    A saved HTML page (.html, given as a file) is extracted as a fetched page is, and needs
+    --url and --captured-at (its file time says when it was copied, not captured).
 
     \b
     redline import out/
     redline import snapshots/ --url https://example.com/news/story
+    redline import story.html --url https://example.com/news/story --captured-at 2024-12-05T09:30Z
     """
-    from archive.store.importer import ImportReport, UnreadablePath, read_paths, record_snapshots
+    from archive.store.importer import HTML_SUFFIXES, ImportReport, UnreadablePath, read_paths, record_snapshots
 
     check_urls((url,) if url else ())
+    pages = [Path(p) for p in paths if Path(p).suffix.lower() in HTML_SUFFIXES and Path(p).is_file()]
 
     def warn(message: str) -> None:
         click.echo(clean(message), err=True)
 
     report = ImportReport()
     try:
-        snapshots = read_paths(paths, report, warn)
+        snapshots = read_paths([p for p in paths if Path(p) not in pages], report, warn)
+        snapshots += _html_snapshots(pages, url, captured_at)
     except UnreadablePath as exc:
         raise UserError(str(exc), 2) from exc
     record_snapshots(engine(ctx, writer=True, must_exist=False), snapshots, report, url, warn)
@@ -78,6 +90,26 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], url: str | None, as_j
         emit_json({"imported": report.imported, "unchanged": report.unchanged, "skipped": report.skipped})
     else:
         click.echo(f"imported {report.imported} versions, unchanged {report.unchanged}, skipped {report.skipped}")
+
+
+def _html_snapshots(pages: list[Path], url: str | None, captured_at: str | None) -> list[Any]:
+    """Saved HTML pages, extracted (in ``scraper``: the archive cannot run the extractor)."""
+    if not pages:
+        return []
+    if not url or not captured_at:
+        raise UserError(f"{pages[0]} is a saved HTML page: give its --url and --captured-at TIME "
+                        "(a file's time is when it was copied, not when the page was captured)", 2)
+    try:
+        when = datetime.fromisoformat(captured_at.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UserError(f"bad --captured-at {captured_at!r}; give an ISO 8601 time such as 2024-12-05T09:30Z",
+                        2) from exc
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when > datetime.now(UTC):
+        raise UserError(f"--captured-at {captured_at} is in the future", 2)
+    from scraper.import_html import html_snapshot
+
+    return [html_snapshot(page, url, when) for page in pages]
 
 
 COMMANDS = [export, import_cmd]

@@ -52,16 +52,18 @@ def worker(ctx: click.Context, concurrency: int, batch_size: int, batch_wait: fl
     import logging
 
     from archive.schema.db import database_url
+    from jobs.log_secrets import install as install_scrubber
     from jobs.queue import conninfo
     from jobs.worker import WorkerConfig, serve
 
     url = database_url(ctx.obj["db"])
+    overrides = parse_settings(settings)  # a malformed command line first (exit 2), then the database
     conninfo(url)  # fail fast, in one line, on SQLite
-    overrides = parse_settings(settings)
     if batch_size > concurrency:
         raise UserError(f"--batch-size {batch_size} exceeds --concurrency {concurrency}; a batch could never fill", 2)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("redline.worker").setLevel(logging.INFO)
+    install_scrubber()  # alert targets' secrets never reach the log
     config = WorkerConfig(concurrency=concurrency, batch_size=batch_size, batch_wait=batch_wait, heartbeat=heartbeat,
                           crawl_timeout=crawl_timeout, keep_hours=keep_hours, settings=overrides)
     asyncio.run(serve(url, config))

@@ -309,9 +309,12 @@ def run(ctx: click.Context, name: str, queue: bool, settings: tuple[str, ...], a
               help="How often to re-read the schedules table for changes.")
 @click.option("--queue", is_flag=True, help="Enqueue due articles for 'redline worker' (PostgreSQL) "
                                             "instead of fetching them here.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Log in detail, apprise's own lines included (alert targets' secrets are always scrubbed).")
 @click.pass_context
 @handles_errors
-def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: str, queue: bool) -> None:
+def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: str, queue: bool,
+              verbose: bool) -> None:
     """Run scheduled jobs in the foreground until SIGTERM or Ctrl-C.
 
     Jobs come from 'redline schedule add'; changes are picked up while it runs.
@@ -322,15 +325,19 @@ def scheduler(ctx: click.Context, run_timeout: str, parallel: int, sync_every: s
     redline scheduler --run-timeout 30m --parallel 4
     """
     from archive.watch.recheck import BadDuration, parse_duration
+    from jobs.log_secrets import install as install_scrubber
     from jobs.scheduler import Options, Scheduler
 
     try:
         timeout, sync = parse_duration(run_timeout), parse_duration(sync_every)
     except BadDuration as exc:
         raise UserError(str(exc), 2) from exc
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    engine(ctx, writer=True, must_exist=False).dispose()
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+    db = engine(ctx, writer=True, must_exist=False)
+    install_scrubber(db, verbose)
+    db.dispose()
     Scheduler(Options(db_url(ctx), timeout.total_seconds(), sync.total_seconds(), parallel,
                       queue)).run_forever()
 

@@ -29,9 +29,11 @@ def search(ctx: click.Context, phrase: str, site: str | None, since: str | None,
     """
     from archive.queries import json_shapes
     from archive.queries import search as run_search
+    from archive.text.normalize import check_host
     from redline.render import print_hits
 
     one_format(as_json, csv)
+    site = check_host(site) if site else None  # a URL or host:port would match nothing, silently
     hits = run_search(engine(ctx), phrase, site=site, since=parse_since(since) if since else None, removed=removed,
                       limit=limit)
     if as_json:

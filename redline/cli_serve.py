@@ -23,6 +23,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket, or a one-line error naming the address."""
     try:
@@ -60,6 +68,8 @@ def serve(ctx: click.Context, host: str, port: int, base_url: str | None, db: st
 
     if db:
         ctx.find_root().obj["db"] = db
+    if "/" in host or (":" in host and not _is_ip(host)):
+        raise UserError(f"bad --host {host!r}; give a host name or IP address (no scheme; --port sets the port)", 2)
     if base_url and not base_url.startswith(("http://", "https://")):
         raise UserError(f"bad --base-url {base_url!r}; give an http(s) URL", 2)
     app = create_app(read_only(engine(ctx)), base_url)

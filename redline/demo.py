@@ -28,6 +28,7 @@ def run_demo(db: str, fresh: bool) -> None:
     from jobs.schedule_run import run_schedule
 
     db_url = database_url(db)
+    refuse_other_archives(db_url)
     site = FakeSite().start()
     try:
         urls = [site.add(story) for story in load_stories()]
@@ -36,13 +37,14 @@ def run_demo(db: str, fresh: bool) -> None:
         add = ["schedule", "add", JOB, "--every", "15m", "--recheck", "1h:1s,1d", "--feed", site.url("rss.xml")]
         say(f"\n$ {command_name()} --db {shlex.quote(db)} {shlex.join(add)}")
         add_job(db_url, site.url("rss.xml"))
-        say(f"added schedule {JOB}; run 'redline scheduler' to start running it")
+        say(f"added schedule {JOB}; the demo runs it twice now, then pauses it (its sample site goes away)")
         summary(run_schedule(db_url, JOB), "first run")
         edit(site)
         wait_until_due(db_url)
         summary(run_schedule(db_url, JOB), "second run (pages re-rendered: new counters, teasers, timestamps)")
     finally:
         site.stop()
+        pause_job(db_url)
     show_views(db, db_url, urls)
     say(f"\nThe archive is in {db}; explore it with\n  {command_name()} --db {shlex.quote(db)} list\n"
         f"or in a browser with\n  {command_name()} --db {shlex.quote(db)} serve")
@@ -74,6 +76,42 @@ def add_job(db_url: str, feed: str) -> None:
             schedules.remove(engine, JOB)
         schedules.add(engine, schedules.JobSpec(name=JOB, every_seconds=15 * 60, feeds=[feed], recheck="1h:1s,1d",
                                                 settings=dict(FAST)), utcnow())
+    finally:
+        engine.dispose()
+
+
+def refuse_other_archives(db_url: str) -> None:
+    """Refuse an archive that holds anything but an earlier demo's articles and job: the demo would add
+    sample articles and a job to someone's real archive."""
+    from urllib.parse import urlsplit
+
+    from archive import queries
+    from archive.schema.db import open_engine
+
+    engine = open_engine(db_url, writer=True)
+    try:
+        slugs = {"/" + story.slug for story in load_stories()}
+        articles = queries.list_articles(engine, limit=100).items
+        others = [a.url for a in articles if (urlsplit(a.url).hostname, urlsplit(a.url).path) not in
+                  {("127.0.0.1", slug) for slug in slugs}]
+        jobs = [s.name for s in queries.list_schedules(engine) if s.name != JOB]
+    finally:
+        engine.dispose()
+    if others or jobs:
+        shown = engine.url.render_as_string(hide_password=True)
+        raise ArchiveError(f"{shown} is not a demo archive (it has {'articles' if others else 'schedules'} of its "
+                           "own); run 'redline demo' without --db, or give it a new file")
+
+
+def pause_job(db_url: str) -> None:
+    """Pause the demo's job: its feed was on the sample site, which is gone once the demo ends."""
+    from archive.schema.db import open_engine
+    from archive.watch import schedules
+
+    engine = open_engine(db_url, writer=True)
+    try:
+        with contextlib.suppress(ArchiveError):  # the demo stopped before adding it
+            schedules.set_schedule_paused(engine, JOB, True)
     finally:
         engine.dispose()
 

@@ -163,13 +163,20 @@ def check_urls(urls: list[str] | tuple[str, ...], ids: bool = False) -> None:
 
 
 def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``-s NAME=VALUE`` pairs as a dict."""
+    """``-s NAME=VALUE`` pairs as a dict, each value readable as its Scrapy setting's type."""
     settings = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise UserError(f"bad setting {pair!r}; use -s NAME=VALUE", 2)
         settings[name] = value
+    if settings:
+        from scraper.run import BadSetting, check_settings
+
+        try:
+            check_settings(settings)
+        except BadSetting as exc:
+            raise UserError(str(exc), 2) from exc
     return settings
 
 

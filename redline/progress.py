@@ -58,6 +58,17 @@ class FailureLog:
         return found
 
 
+def summary_line(summary: dict[str, Any]) -> str:
+    """``crawl``'s summary in text, with the figures of its JSON (the contract): ``fetched`` counts every URL
+    tried, answered or not, so it reads "tried"; ``failed`` includes ``gone``.
+
+    >>> summary_line({"fetched": 3, "new_articles": 0, "new_versions": 0, "unchanged": 0, "failed": 3, "gone": 1})
+    'tried 3  new articles 0 (first captures)  new versions 0  unchanged 0  failed 3 (gone 1)'
+    """
+    return ("tried {fetched}  new articles {new_articles} (first captures)  new versions {new_versions}  "
+            "unchanged {unchanged}  failed {failed} (gone {gone})".format(**summary))
+
+
 def crawl_with_progress(urls: Sequence[str], db_url: str, overrides: dict[str, str],
                         failures: FailureLog) -> CrawlResult:
     """Crawl in this process; draw a rich progress bar on a TTY, nothing otherwise."""

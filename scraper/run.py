@@ -85,6 +85,34 @@ def crawl_settings(db_url: str, overrides: dict[str, str]) -> Settings:
     return settings
 
 
+class BadSetting(ValueError):
+    """A ``-s NAME=VALUE`` whose value cannot be read as that setting's type."""
+
+
+def check_settings(overrides: dict[str, str]) -> None:
+    """Raise BadSetting for the first override that Scrapy could not read as its setting's type (a number,
+    a boolean, a JSON object), before a crawl fails on it at every request.
+
+    >>> check_settings({"DOWNLOAD_DELAY": "2.5", "ROBOTSTXT_OBEY": "False", "MY_OWN": "x"})
+    >>> check_settings({"DOWNLOAD_DELAY": "abc"})
+    Traceback (most recent call last):
+    ...
+    scraper.run.BadSetting: bad setting DOWNLOAD_DELAY='abc': Scrapy reads it as a number
+    """
+    defaults = crawl_settings("", {})
+    given = crawl_settings("", overrides)
+    readers = ((bool, given.getbool, "true or false"), ((int, float), given.getfloat, "a number"),
+               (dict, given.getdict, "a JSON object"))
+    for name, value in overrides.items():
+        for kind, read, what in readers:
+            if isinstance(defaults.get(name), kind):
+                try:
+                    read(name)
+                except (ValueError, TypeError) as exc:
+                    raise BadSetting(f"bad setting {name}={value!r}: Scrapy reads it as {what}") from exc
+                break
+
+
 def crawl(urls: Sequence[str], db_url: str, overrides: dict[str, str], on_outcome: OnOutcome = None) -> CrawlResult:
     """Fetch every URL once and record it."""
     return run(CrawlRequest(db_url, list(urls), overrides), on_outcome)

@@ -150,10 +150,12 @@ def test_schedule_edit_keeps_tracked_urls_and_alert_rules_and_remove_says_what_i
     assert due_after.keys() == due_before.keys() and len(due_after) == 7
     assert {u: due_after[u][1] for u in urls} == {u: due_before[u][1].replace("every 15m", "every 1m") for u in urls}
 
-    for bad, message in ((("--remove-feed", "https://example.com/none"), "has no feed https://example.com/none"),
-                         (("--cron", "not a cron"), "cron"), (("--every", "1h", "--tz", "UTC"), "--tz applies")):
+    # README's exit status: 1 for a feed the job does not have (it names what does not exist), 2 for a malformed line
+    refused = [(("--remove-feed", "https://example.com/none"), "has no feed https://example.com/none", 1),
+               (("--cron", "not a cron"), "cron", 2), (("--every", "1h", "--tz", "UTC"), "--tz applies", 2)]
+    for bad, message, code in refused:
         done = run_redline(db, "schedule", "edit", "world", *bad)
-        assert done.returncode == 2 and message in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+        assert done.returncode == code and message in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
     assert invoke_json(db, "schedule", "list") == [job]  # a refused edit stores nothing
 
     removed = run_redline(db, "schedule", "remove", "world")

@@ -81,6 +81,9 @@ class AmbiguousID(ArchiveError):
 
 def article(db: Any, url: str) -> ArticleRef:
     """The archived article for ``url`` (or article ID), or an ArchiveError that says what to do."""
+    if any(c.isspace() for c in url.strip()):  # no URL holds whitespace: a mangled paste, not a missing article
+        raise InvalidInput(f"URL {url.strip()!r} contains whitespace; give the article's URL or its ID from "
+                           "'redline list'")
     try:
         found = lookup(db, url)
     except BadURL as exc:
@@ -143,12 +146,14 @@ def list_articles(db: Db, *, changed_since: datetime | None = None, status: str 
                   site: str | None = None, search: str | None = None, limit: int | None = None,
                   after: str | None = None) -> Page[ArticleSummary]:
     """Articles, most recently changed first (never-changed last), optionally filtered and paged;
-    ``search`` looks in the latest title and the URL."""
+    ``search`` looks in the latest title and the URL. A URL whose every fetch failed (404, 5xx, no answer)
+    has no version and is no article here ('log URL' shows its events)."""
     latest = (select(V.c.article_id, V.c.title)
               .join(A, (A.c.id == V.c.article_id) & (V.c.number == _LATEST)).subquery())
     query = (select(A.c.key, latest.c.title, A.c.status, A.c.version_count, A.c.first_seen, A.c.last_checked,
                     A.c.last_changed, A.c.id, A.c.host, A.c.key_sha256)
              .outerjoin(latest, latest.c.article_id == A.c.id)
+             .where(A.c.version_count > 0)
              .order_by(A.c.last_changed.desc().nulls_last(), A.c.id))
     if changed_since is not None:
         query = query.where(A.c.last_changed >= changed_since)

@@ -113,8 +113,10 @@ def alert_rule(r: AlertRule) -> dict[str, Any]:
 
 
 def alert_entry(e: AlertEntry) -> dict[str, Any]:
-    """``alert log --json``: one outbox row (target shown as scheme and host only)."""
-    from archive.watch.alerts import private_target
+    """``alert log --json``: one outbox row (target shown as scheme and host only, errors without its secrets)."""
+    from archive.watch.alerts import private_target, scrub
 
+    attempts = [{**a, "error": a["error"] and scrub(a["error"], [e.target])} for a in e.attempt_log]
     return {**asdict(e), "target": private_target(e.target), "created_at": iso(e.created_at),
+            "last_error": e.last_error and scrub(e.last_error, [e.target]), "attempt_log": attempts,
             "due_at": iso(e.due_at), "next_attempt_at": iso(e.next_attempt_at), "sent_at": iso(e.sent_at)}

@@ -66,6 +66,10 @@ def open_engine(url: str, *, writer: bool = False, must_exist: bool = False) -> 
         path = Path(parsed.database)
         if must_exist and not path.exists():
             raise ArchiveError(f"no archive at {path}; run 'redline crawl URL' first or pass --db")
+        if path.is_dir():
+            raise ArchiveError(f"{path} is a directory, not an archive file; point --db at a Redline archive")
+        if must_exist and path.stat().st_size == 0:  # never write a schema into it: it is no archive yet
+            raise ArchiveError(f"{path} is an empty file, not a Redline archive; point --db at an archive")
         if not path.parent.exists():
             raise ArchiveError(f"directory {path.parent} does not exist for database {path}")
     shown = parsed.render_as_string(hide_password=True)

@@ -47,7 +47,9 @@ TIME_FIELDS = ("captured_at", "date")
 META_FIELDS = ("title", "byline", "published", "updated", "site_name", "language", "canonical_url", "description")
 CONTENT_TYPES = {"md": f"text/markdown; charset=utf-8; {IMPORT_MARKER}=md",
                  "txt": f"text/plain; charset=utf-8; {IMPORT_MARKER}=txt",
-                 "jsonl": f"application/json; {IMPORT_MARKER}=jsonl"}
+                 "jsonl": f"application/json; {IMPORT_MARKER}=jsonl",
+                 "html": f"text/html; {IMPORT_MARKER}=html"}
+HTML_SUFFIXES = (".html", ".htm")  # read by scraper.import_html: extracting needs trafilatura
 EXPORT_NAME = re.compile(r"^v\d+-(\d{8}T\d{6}Z)\.\w+$")
 URL_LINE = re.compile(r"^\s*https?://\S+\s*$", re.IGNORECASE)
 FOOTER_LINE = re.compile(r"^\s*" + re.escape(FOOTER) + r"\s*(\S*)\s*$", re.IGNORECASE)
@@ -70,6 +72,7 @@ class Snapshot:
     text: str
     body: bytes
     meta: dict[str, str | None] = field(default_factory=dict)
+    extracted: Extracted | None = None  # a saved HTML page, as the extractor read it (scraper.import_html)
 
 
 @dataclass
@@ -92,6 +95,8 @@ def collect_files(paths: Sequence[str | Path]) -> list[Path]:
         elif given.is_file() and given.suffix.lower() == ".csv":
             raise UnreadablePath(f"cannot import {given}: a CSV is a report, not an archive; import a txt, md or "
                                  "jsonl export")
+        elif given.is_file() and given.suffix.lower() in HTML_SUFFIXES:
+            raise UnreadablePath(f"{given} is an HTML page: import it with --url URL --captured-at TIME")
         elif given.is_file():
             found.append(given)
         else:
@@ -293,6 +298,8 @@ def to_capture(snapshot: Snapshot, url: str) -> tuple[Capture, Extracted]:
     """The Capture and Extracted the store records for one snapshot."""
     fetch = Capture(url=url, fetched_at=snapshot.captured_at, status=200, body=snapshot.body,
                   content_type=CONTENT_TYPES[snapshot.fmt])
+    if snapshot.extracted is not None:
+        return fetch, snapshot.extracted
     extracted = Extracted(text=snapshot.text, extractor=f"import:{snapshot.fmt}", **snapshot.meta)
     return fetch, extracted
 

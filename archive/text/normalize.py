@@ -11,12 +11,18 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from archive.errors import InvalidInput
+
 TRACKING_PARAMS = re.compile(
     r"^(utm_\w*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|igshid|mc_cid|mc_eid|"
     r"_ga|_gl|ref_src|ref_url|cmpid|ncid|ocid|smid|mkt_tok|__twitter_impression|at_\w+)$",
     re.IGNORECASE,
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+# A host name as articles are keyed by it (url_host): no scheme, port, path or upper case.
+HOST_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
 class BadURL(ValueError):
@@ -64,8 +70,13 @@ def url_lines(text: str) -> list[str]:
 
     >>> url_lines("# watch\\nhttps://a.example/x   # budget story\\n\\n  https://b.example/y#top  \\n")
     ['https://a.example/x', 'https://b.example/y#top']
+
+    A byte-order mark that Excel or Notepad put at the start is not part of the first URL:
+
+    >>> url_lines("\\ufeffhttps://a.example/x\\r\\n")
+    ['https://a.example/x']
     """
-    found = (re.split(r"\s#", line, maxsplit=1)[0].strip() for line in text.splitlines())
+    found = (re.split(r"\s#", line, maxsplit=1)[0].strip() for line in text.removeprefix("\ufeff").splitlines())
     return [line for line in found if line and not line.startswith("#")]
 
 
@@ -83,6 +94,23 @@ def _clean_path(path: str) -> str:
 def _clean_query(query: str) -> str:
     pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
     return urlencode(sorted(pairs))
+
+
+def check_host(host: str) -> str:
+    """A site's host name as rules store it (lower case), or InvalidInput: articles are matched by host
+    name alone, so a URL, a port or a path would never match.
+
+    >>> check_host("WWW.Example.com")
+    'www.example.com'
+    >>> check_host("127.0.0.1:8701")
+    Traceback (most recent call last):
+    ...
+    archive.errors.InvalidInput: bad host '127.0.0.1:8701'; give a host name such as www.example.com (no scheme, port or path)
+    """
+    name = host.strip().lower().rstrip(".")
+    if not HOST_RE.fullmatch(name):
+        raise InvalidInput(f"bad host {host!r}; give a host name such as www.example.com (no scheme, port or path)")
+    return name
 
 
 def url_host(url: str) -> str:

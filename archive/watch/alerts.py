@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote
 
 from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
 
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 HOST_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 DIGESTS = ("hourly", "daily")
+SECRET = "[secret]"   # what a target's secrets are replaced by in errors and logs
+MIN_SECRET = 4        # shorter parts of a target are not scrubbed as words (passwords are, by USERINFO)
+USERINFO = re.compile(r"(?<=://)[^/@\s]+@")  # any URL's user:password@
 MAX_ATTEMPTS = 8      # then the row is 'failed'
 RETRY_BASE = 30.0     # seconds before the first retry; doubled after each failed attempt
 RETRY_CAP = 3600.0    # longest wait between attempts
@@ -160,6 +165,44 @@ def private_target(target: str) -> str:
     scheme, _, rest = target.partition("://")
     host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
     return f"{scheme}://{host}/…" if "." in host or host.startswith("[") else f"{scheme}://…"
+
+
+def target_secrets(target: str) -> list[str]:
+    """Everything in an apprise URL but its scheme and a real host name, longest first, as written,
+    percent-decoded and percent-encoded: user, password, a host that is a token (``slack://T1/...``),
+    path segments and query values (and each word of a value, as in ``Bearer TOKEN``). Parts shorter
+    than ``MIN_SECRET`` are left to ``USERINFO``, or they would scrub ordinary words from logs.
+
+    >>> target_secrets("slack://T0SECRET1/B0SECRET2/XXSECRETTOKEN")
+    ['XXSECRETTOKEN', 'B0SECRET2', 'T0SECRET1']
+    >>> target_secrets("mailtos://alerts:pass%2Fword@mail.example.com")
+    ['pass%2Fword', 'pass/word', 'alerts']
+    """
+    rest = target.partition("://")[2].split("#", 1)[0]
+    where, _, query = rest.partition("?")
+    netloc, _, path = where.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    parts = [*userinfo.split(":", 1)] if at else []
+    parts += [] if "." in host or host.startswith("[") else [host.rsplit(":", 1)[0]]
+    parts += path.split("/")
+    for _key, value in parse_qsl(query, keep_blank_values=True):
+        parts += [value, *value.split()]
+    forms = {form for part in parts for form in (part, unquote(part), quote(unquote(part), safe=""))}
+    return sorted((f for f in forms if len(f) >= MIN_SECRET), key=lambda f: (-len(f), f))
+
+
+def scrub(text: str, targets: Iterable[str]) -> str:
+    """``text`` (an error, a log line) without the secrets of ``targets``, nor any URL's user and password.
+
+    >>> scrub("POST https://hooks.slack.com/services/T0SECRET1/B0SECRET2/XXSECRETTOKEN failed",
+    ...       ["slack://T0SECRET1/B0SECRET2/XXSECRETTOKEN"])
+    'POST https://hooks.slack.com/services/[secret]/[secret]/[secret] failed'
+    >>> scrub("smtp://me:pw@mail.example.com refused", [])
+    'smtp://[secret]@mail.example.com refused'
+    """
+    for secret in sorted({s for target in targets for s in target_secrets(target)}, key=lambda s: (-len(s), s)):
+        text = text.replace(secret, SECRET)
+    return USERINFO.sub(SECRET + "@", text)
 
 
 # -- written by the store, in the version's transaction ------------------------------------------

@@ -131,9 +131,14 @@ def edit(engine: Engine, name: str, change: Edit, check: Callable[[JobSpec], Non
 
 
 def _edited(current: list[str], add: list[str], remove: list[str], noun: str) -> list[str]:
+    for url in remove:  # a malformed URL is a wrong command line (exit 2), not a missing entry (exit 1)
+        try:
+            url_key(url)
+        except BadURL as exc:
+            raise InvalidSchedule(f"{exc}; give the {noun} as 'redline schedule list --json' shows it") from exc
     missing = [u for u in remove if u not in current]
     if missing:
-        raise InvalidSchedule(f"the schedule has no {noun} {missing[0]}; see 'redline schedule list --json'")
+        raise ArchiveError(f"the schedule has no {noun} {missing[0]}; see 'redline schedule list --json'")  # exit 1
     return [u for u in current if u not in remove] + [u for u in add if u not in current]
 
 

@@ -69,20 +69,20 @@ def ignore_list(ctx: click.Context, as_json: bool, learned: bool) -> None:
     redline ignore list --json              # the rules
     redline ignore list --learned --json    # the learned templates
     """
-    from archive.store.rules import list_rules, list_templates
+    from archive.queries import iso, json_shapes, learned_templates, noise_rules
 
     db = engine(ctx)
     if as_json:
-        emit_json(list_templates(db) if learned else list_rules(db))
+        emit_json([json_shapes.learned_template(lt) for lt in learned_templates(db)] if learned
+                  else [json_shapes.noise_rule(r) for r in noise_rules(db)])
         return
     if not learned:
-        table(["host", "pattern"], [[r["host"], r["pattern"]] for r in list_rules(db)])
+        table(["host", "pattern"], [[r.host, r.pattern] for r in noise_rules(db)])
         click.echo()
     click.echo("learned template paragraphs (forget one with 'redline ignore forget HOST HASH'):")
     table(["host", "hash", "first seen", "articles", "text", "examples"],
-          [[t["host"], t["hash"], t["first_seen"],
-            f"{t['articles']} of {t['of_articles']}" if t["articles"] else "(no evidence kept)",
-            t["text"] or "", "\n".join(t["examples"])] for t in list_templates(db)])
+          [[lt.host, lt.hash, iso(lt.first_seen), f"{lt.articles} of {lt.of_articles}" if lt.articles
+            else "(no evidence kept)", lt.text or "", "\n".join(lt.examples)] for lt in learned_templates(db)])
 
 
 @ignore.command("forget")

@@ -39,6 +39,9 @@ Alerts
     version captured before it. ``latest_change(db)``: the change captured last, for samples.
     ``alert_rules(db) -> list[AlertRule]``: every rule by name, with its pending/sent/failed counts.
     ``alert_log(db, rule=, status=, limit=, after=) -> Page[AlertEntry]``: outbox rows, newest first.
+Noise rules
+    ``noise_rules(db) -> list[NoiseRule]``, ``learned_templates(db) -> list[LearnedTemplate]``: what
+    ``redline ignore list`` shows.
 Search
     ``search(db, phrase, site=, since=, removed=, limit=50) -> list[SearchHit]``: versions whose title,
     byline or text contain the phrase, newest first, each with the passage around the match.
@@ -88,10 +91,12 @@ from archive.queries.history import (
     versions,
 )
 from archive.queries.jobs import DueEntry, LastRun, RunEntry, ScheduleEntry, due, due_urls, list_schedules, runs
+from archive.queries.rules import LearnedTemplate, NoiseRule, learned_templates, noise_rules
 from archive.queries.search import SearchHit, search
 from archive.queries.summaries import ReextractSummary, reextract_summary
 
 __all__ = [
+    "LearnedTemplate", "NoiseRule", "learned_templates", "noise_rules",
     "search", "SearchHit",
     "alert_log", "alert_rules", "AlertEntry", "AlertRule", "AmbiguousID", "article", "ArticleRef",
     "ArticleSummary", "VersionCapture", "capture", "ChangeEntry", "changes", "ChangeSummary", "Db", "Diff", "diff",

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
         DueEntry,
         EventEntry,
         FetchEntry,
+        LearnedTemplate,
+        NoiseRule,
         ReextractSummary,
         RunEntry,
         ScheduleEntry,
@@ -47,6 +49,16 @@ def version(v: VersionEntry, detail: bool = False) -> dict[str, Any]:
     entry = {"version": v.version, "captured_at": iso(v.captured_at), "title": v.title, "published": v.published,
              "updated": v.updated, "words": v.words, "change": change}
     return {**entry, "updated_signal": v.updated_signal} if detail else entry
+
+
+def noise_rule(r: NoiseRule) -> dict[str, Any]:
+    return {"host": r.host, "pattern": r.pattern}
+
+
+def learned_template(lt: LearnedTemplate) -> dict[str, Any]:
+    """``ignore list --learned --json``: a learned paragraph and its evidence."""
+    return {"host": lt.host, "hash": lt.hash, "first_seen": iso(lt.first_seen), "text": lt.text,
+            "articles": lt.articles, "of_articles": lt.of_articles, "examples": lt.examples}
 
 
 def search_hit(h: SearchHit) -> dict[str, Any]:

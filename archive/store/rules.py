@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
@@ -10,7 +9,6 @@ from sqlalchemy.orm import Session
 from archive.errors import ArchiveError, InvalidInput
 from archive.schema import models as m
 from archive.text.normalize import check_host
-
 
 # Paragraphs of every sort: a rule that matches all of them (or the empty string) hides every edit.
 SAMPLES = ("Officials said the treaty would take effect on Thursday, according to a statement.", "12,345 views",
@@ -58,22 +56,6 @@ def remove_noise_rule(engine: Engine, host: str, pattern: str) -> None:
                                                         m.SiteRule.pattern == pattern))
         if not gone.rowcount:  # type: ignore[attr-defined]
             raise ArchiveError(f"no rule {pattern!r} for {host}; see 'redline ignore list'")
-
-
-def list_rules(engine: Engine) -> list[dict[str, str]]:
-    with Session(engine) as session:
-        rows = session.scalars(select(m.SiteRule).order_by(m.SiteRule.host, m.SiteRule.id))
-        return [{"host": r.host, "pattern": r.pattern} for r in rows]
-
-
-def list_templates(engine: Engine) -> list[dict[str, Any]]:
-    """Learned template paragraphs with the evidence they were learned on (None where it predates evidence)."""
-    with Session(engine) as session:
-        rows = session.scalars(select(m.TemplateParagraph).order_by(m.TemplateParagraph.host,
-                                                                    m.TemplateParagraph.first_seen))
-        return [{"host": r.host, "hash": r.hash, "first_seen": r.first_seen.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "text": r.text, "articles": r.witnesses, "of_articles": r.seen, "examples": r.examples or []}
-                for r in rows]
 
 
 def forget_templates(engine: Engine, host: str, digest: str | None) -> int:

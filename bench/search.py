@@ -22,6 +22,7 @@ import zstandard
 
 from archive import queries
 from archive.schema.db import database_url, open_engine
+from archive.schema.tables import key_sha256
 from archive.text.words import indexed
 
 VOCABULARY = 40_000
@@ -55,7 +56,8 @@ def build(path: Path, versions: int, seed: int = 7) -> list[str]:
         ids = range(first + 1, min(articles, first + CHUNK // VERSIONS_PER_ARTICLE) + 1)
         conn.executemany("INSERT INTO articles (id, key, key_sha256, host, status, first_seen, version_count) "
                          "VALUES (?, ?, ?, 'news.example', 'live', ?, ?)",
-                         [(a, f"https://news.example/{a}", f"{a:064x}", str(start), VERSIONS_PER_ARTICLE) for a in ids])
+                         [(a, f"https://news.example/{a}", key_sha256(f"https://news.example/{a}"), str(start),
+                           VERSIONS_PER_ARTICLE) for a in ids])
         rows, index = [], []
         for a in ids:
             for number in range(1, VERSIONS_PER_ARTICLE + 1):

@@ -111,7 +111,8 @@ def find(value: str, wanted: list[str]) -> tuple[int, int] | None:
     >>> find("Café owners", ["cafe", "owners"]), find("no match", ["x"])
     ((0, 11), None)
     """
-    spans = [(m.start(), m.end(), w) for m in WORD.finditer(value) for w in words(m.group())[:1]]
+    spans = [(m.start(), m.end(), w) for m in WORD.finditer(value)
+             for w in ([m.group().lower()] if m.group().isascii() else words(m.group())[:1])]
     size = len(wanted)
     for i in range(len(spans) - size + 1):
         if [w for *_, w in spans[i:i + size]] == wanted:

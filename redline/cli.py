@@ -207,11 +207,13 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
 
     one_format(as_json, csv)
     with engine(ctx).connect() as conn:
+        ref = queries.article(conn, url)
         versions = queries.versions(conn, url, stealth=stealth, declared=declared).items
         events = [] if stealth or declared else queries.events(conn, url).items
         fetches = queries.fetches(conn, url) if every_fetch else []
+        related = queries.related(conn, ref)
     if as_json:
-        emit_json(json_shapes.full_log(versions, events, fetches) if every_fetch else
+        emit_json(json_shapes.full_log(versions, events, fetches, related) if every_fetch else
                   json_shapes.log(versions, events if with_events else []))
     elif csv is not None:
         emit_csv([json_shapes.version(v) for v in versions], csv)
@@ -219,7 +221,7 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
         wanted = " or ".join(w for w, on in (("stealth edits", stealth), ("declared updates", declared)) if on)
         click.echo(f"no {wanted} among the versions of {clean(url)}; 'redline log {clean(url)}' shows them all")
     else:
-        print_log(versions, events, fetches)
+        print_log(versions, events, fetches, ref.url, related)
 
 
 @cli.command()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         Diff,
         EventEntry,
         FetchEntry,
+        Related,
         RunEntry,
         SearchHit,
         VersionDetail,
@@ -152,13 +153,18 @@ def _identical(result: Diff) -> str:
     return said if result.with_noise else said + " (noise paragraphs not compared; --with-noise compares them)"
 
 
-def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: Sequence[FetchEntry] = ()) -> None:
+def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: Sequence[FetchEntry] = (),
+              url: str | None = None, related: Related | None = None) -> None:
     """An article's history as one table, oldest first; with ``fetches``, every fetch and what noise
-    rules skipped in it."""
+    rules skipped in it. A version fetched from another URL than ``url`` (a redirect's target) says
+    where from; ``related`` adds the copies at other URLs the article is related to, above the table."""
     from archive.queries import iso
 
-    timed = [(v.captured_at, [iso(v.captured_at), f"v{v.version}", describe(v.change, v.recovered_at), v.words,
-                               v.title or ""]) for v in versions]
+    if related is not None:
+        print_related(related)
+    timed = [(v.captured_at, [iso(v.captured_at), f"v{v.version}",
+                              describe(v.change, v.recovered_at, v.fetched_url if v.from_other_url else None),
+                              v.words, _title_and_source(v, url)]) for v in versions]
     timed += [(e.at, [iso(e.at), "event", e.event, "", e.detail or ""]) for e in events]
     timed += [(f.at, [iso(f.at), "fetch", f"{f.outcome} (HTTP {f.status})" if f.status else f.outcome, "",
                       "\n".join(f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in f.noise)])
@@ -167,8 +173,35 @@ def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: S
     table(["time", "what", "change", "words (all)", "title / detail"], [row for _, row in timed])
 
 
-def describe(change: ChangeSummary | None, recovered_at: datetime | None = None) -> str:
-    """One version's change in words: kinds, word counts, declared or stealth, flip-flops, drift, recovery."""
+def print_related(related: Related) -> None:
+    """The copies at other URLs an article is related to by canonical links (never merged with it)."""
+    if related.copy_of:
+        click.echo(f"copy of: {clean(related.copy_of)}")
+    for url in related.also_published_at:
+        click.echo(f"also published at: {clean(url)}")
+
+
+def _title_and_source(v: VersionEntry, url: str | None) -> str:
+    """A version's title, and the URL it was fetched from when that is not the article's."""
+    from archive.text.normalize import BadURL, url_key
+
+    title = v.title or ""
+    if url is None or v.fetched_url is None:
+        return title
+    try:
+        same = url_key(v.fetched_url) == url_key(url)
+    except BadURL:
+        same = False
+    return title if same else f"{title}\nfetched from {v.fetched_url}"
+
+
+def describe(change: ChangeSummary | None, recovered_at: datetime | None = None,
+             other_url: str | None = None) -> str:
+    """One version's change in words: kinds, word counts, declared or stealth, flip-flops, drift, recovery,
+    and ``other_url``, the URL of a version an older Redline merged in from another page."""
+    if other_url:
+        merged = f"from another URL, {other_url}: a copy merged by an older Redline, no edit of this article"
+        return merged if change is None else f"{describe(change, recovered_at)}; {merged}"
     if change is None:
         return "first capture"
     parts = [", ".join(change.kinds), f"+{change.added_words}/-{change.removed_words} words (noise excluded)"]
@@ -183,12 +216,17 @@ def describe(change: ChangeSummary | None, recovered_at: datetime | None = None)
 
 
 def print_version(detail: VersionDetail) -> None:
-    """``redline show`` as text: metadata lines, a blank line, the text."""
-    from archive.queries import iso
+    """``redline show`` as text: metadata lines (with the URL the version was fetched from and the copies
+    the article is related to), a blank line, the text."""
+    from archive.queries import Related, iso
 
-    for key in ("title", "byline", "published", "updated", "captured_at", "version", "url"):
+    for key in ("title", "byline", "published", "updated", "captured_at", "version", "url", "fetched_url"):
         value = getattr(detail, key)
         click.echo(f"{key}: {clean(iso(value) if key == 'captured_at' else value)}")
+    if detail.from_other_url:
+        click.echo("note: fetched from another URL than this article's; a copy merged by an older Redline "
+                   "through a canonical link, no version of this article's own page")
+    print_related(Related(detail.copy_of, detail.also_published_at))
     click.echo()
     click.echo(clean_text(detail.text))
 

@@ -70,6 +70,8 @@ def test_moved_slug_keeps_one_article(db: str, site: FakeSite, stories: list[Sto
     assert article["versions"] == 1
     assert _log_kinds(db, site.url(new_slug)) == _log_kinds(db, urls[0]) == ["v1"]
     assert invoke_json(db, "log", site.url(new_slug), "--all") == invoke_json(db, "log", urls[0], "--all")
+    assert crawl(db, site.url(new_slug))["unchanged"] == 1  # the new URL, asked for itself, is the same article
+    assert len(invoke_json(db, "list")) == 1
 
 
 def test_reextract_labels_extractor_drift(db: str, urls: list[str]) -> None:

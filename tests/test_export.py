@@ -48,7 +48,7 @@ SEEDS = Path(__file__).with_name("seeds")  # copies of ../shared/seeds: earlier 
 PATH_RE = re.compile(r"^127\.0\.0\.1_\d+/[a-z0-9-]+-[0-9a-f]{16}/v\d{4}-\d{8}T\d{6}Z\.(txt|md)$")
 JSONL_KEYS = ["schema_version", "url", "canonical_url", "version", "captured_at", "title", "byline", "description",
               "language", "published", "updated", "site_name", "extractor", "sha256", "words", "change_kinds",
-              "drift", "text"]
+              "drift", "text", "fetched_url", "from_other_url"]
 REVISIT_1_1 = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 NOT_REFRESHED = {"REDLINE_CONDITIONAL": "False"}
 

@@ -20,12 +20,15 @@ class Selected:
     article: m.Article
     version: m.Version
     text: str
+    fetched_url: str | None = None  # the URL its capture was fetched from (after redirects)
 
 
 def select_versions(session: Session, urls: Sequence[str] = (), since: datetime | None = None,
                     all_versions: bool = False) -> list[Selected]:
     """Versions to export, by URL key then version number: latest only unless ``all_versions``."""
-    query = select(m.Article, m.Version).join(m.Version, m.Version.article_id == m.Article.id)
+    fetched = func.coalesce(m.Fetch.final_url, m.Fetch.url)
+    query = (select(m.Article, m.Version, fetched).join(m.Version, m.Version.article_id == m.Article.id)
+             .outerjoin(m.Fetch, m.Fetch.id == m.Version.fetch_id))
     if not all_versions:
         query = query.where(m.Version.number == func.coalesce(m.Article.latest_version, m.Article.version_count))
     if since is not None:
@@ -33,4 +36,4 @@ def select_versions(session: Session, urls: Sequence[str] = (), since: datetime 
     if urls:
         query = query.where(m.Article.id.in_([article(session, u).id for u in urls]))
     rows = session.execute(query.order_by(m.Article.key, m.Version.number)).all()
-    return [Selected(a, v, read_text(session, v)) for a, v in rows]
+    return [Selected(a, v, read_text(session, v), url) for a, v, url in rows]

@@ -17,7 +17,9 @@ bytes, so nothing is written outside OUT_DIR.
 JSON Lines: one object per version, sorted by URL key then version number, with these keys in this
 order: ``schema_version`` (1), ``url``, ``canonical_url``, ``version``, ``captured_at``, ``title``,
 ``byline``, ``description``, ``language``, ``published``, ``updated``, ``site_name``, ``extractor``,
-``sha256``, ``words``, ``change_kinds``, ``drift``, ``text``.
+``sha256``, ``words``, ``change_kinds``, ``drift``, ``text``, ``fetched_url`` (the URL the version was
+fetched from; ``url`` is its article's) and ``from_other_url`` (true on a version an older Redline merged
+in from a copy at another URL).
 
 Default selection is each article's latest version; ``all_versions`` gives every version; ``since``
 keeps versions captured at or after a time. Writes are atomic (temporary file in the destination
@@ -48,7 +50,7 @@ HASH_LEN = 16
 SLUG_MAX = 60
 HOST_MAX = 100
 FRONT_MATTER_KEYS = ("url", "canonical_url", "title", "description", "byline", "language", "published",
-                     "updated", "captured_at", "version", "sha256", "extractor")
+                     "updated", "captured_at", "version", "sha256", "extractor", "fetched_url", "from_other_url")
 
 
 # -- paths ------------------------------------------------------------------------------------------
@@ -122,7 +124,8 @@ def front_matter(sel: Selected) -> dict[str, Any]:
     return {"url": sel.article.key, "canonical_url": v.canonical_url, "title": v.title,
             "description": v.description, "byline": v.byline, "language": v.language,
             "published": v.published, "updated": v.updated, "captured_at": iso(v.captured_at),
-            "version": v.number, "sha256": v.text_sha256, "extractor": v.extractor}
+            "version": v.number, "sha256": v.text_sha256, "extractor": v.extractor, "fetched_url": sel.fetched_url,
+            "from_other_url": bool(v.from_other_url)}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -158,4 +161,5 @@ def jsonl_record(sel: Selected) -> dict[str, Any]:
             "version": v.number, "captured_at": iso(v.captured_at), "title": v.title, "byline": v.byline,
             "description": v.description, "language": v.language, "published": v.published,
             "updated": v.updated, "site_name": v.site_name, "extractor": v.extractor, "sha256": v.text_sha256,
-            "words": v.words, "change_kinds": v.change_kinds, "drift": bool(v.drift), "text": sel.text}
+            "words": v.words, "change_kinds": v.change_kinds, "drift": bool(v.drift), "text": sel.text,
+            "fetched_url": sel.fetched_url, "from_other_url": bool(v.from_other_url)}

@@ -8,10 +8,12 @@ words are the StrEnums of :mod:`archive.vocab`. Problems the user can fix raise 
 with a one-line message.
 
 Articles
-    ``lookup(db, url) -> ArticleRef | None``: the one article-by-URL lookup (any URL it was seen
-    under, tracking parameters or not, or its canonical URL); the writer uses it too.
+    ``lookup(db, url) -> ArticleRef | None``: the one article-by-URL lookup (any URL it was fetched
+    under, requested or redirected to, tracking parameters or not; never a canonical link's).
     ``article(db, url) -> ArticleRef``: the same, or an ArchiveError saying what to do. Both also take
     an article's short ID (a prefix of the sha256 of its key) in place of a URL.
+    ``related(db, ref) -> Related``: the copies at other URLs it is related to by canonical links
+    (``copy_of``, ``also_published_at``). ``validators(db, url)``: one URL's conditional-request validators.
     ``short_ids(db, hashes) -> dict``, ``short_id(db, ref)``: short IDs, as long as it takes to be unique.
     ``list_articles(db, changed_since=, status=, site=, search=, limit=, after=) -> Page[ArticleSummary]``:
     most recently changed first.
@@ -64,12 +66,15 @@ from archive.queries.articles import (
     AmbiguousID,
     ArticleRef,
     ArticleSummary,
+    Related,
     article,
     is_short_id,
     list_articles,
     lookup,
+    related,
     short_id,
     short_ids,
+    validators,
 )
 from archive.queries.common import Db, Page, iso
 from archive.queries.diffs import Diff, FieldChange, VersionChange, VersionStamp, diff, latest_change, version_change
@@ -104,4 +109,5 @@ __all__ = [
     "iso", "LastRun", "latest_change", "list_articles", "Log", "log", "lookup", "Page", "reextract_summary",
     "ReextractSummary", "RunEntry", "runs", "ScheduleEntry", "list_schedules", "SHORT_ID", "short_id", "short_ids",
     "show", "version_change", "VersionChange", "VersionDetail", "VersionEntry", "versions", "VersionStamp",
+    "related", "Related", "validators",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select
+from sqlalchemy import Engine, Row, and_, bindparam, func, or_, select
 
 from archive.errors import ArchiveError, InvalidInput
 from archive.queries.common import AU, A, Db, Page, V, connected, cursor_values, make_page, parse_when
@@ -24,18 +24,21 @@ class ArticleRef:
     host: str
     status: ArticleStatus
     version_count: int
-    last_body_sha256: str | None
-    etag: str | None
-    last_modified: str | None
     latest: int | None          # the version the article is in now: the one captured last
     key_sha256: str | None = None  # its short ID is a prefix of this (``short_ids``)
+    canonical_url: str | None = None  # the URL key its latest version's canonical link names
 
 
 _LATEST = func.coalesce(A.c.latest_version, A.c.version_count)
-REF = select(A.c.id, A.c.key, A.c.host, A.c.status, A.c.version_count, A.c.last_body_sha256, A.c.etag,
-              A.c.last_modified, _LATEST.label("latest"), A.c.key_sha256)
+REF = select(A.c.id, A.c.key, A.c.host, A.c.status, A.c.version_count, _LATEST.label("latest"), A.c.key_sha256,
+             A.c.canonical_url)
 _BY_URL = REF.join(AU, AU.c.article_id == A.c.id).where(AU.c.url == bindparam("key"))
-_BY_CANONICAL = REF.where(A.c.canonical_url == bindparam("key")).order_by(A.c.id).limit(1)
+_VALIDATORS = select(AU.c.last_body_sha256, AU.c.etag, AU.c.last_modified).where(AU.c.url == bindparam("key"))
+
+
+def ref_of(row: Row[Any]) -> ArticleRef:
+    """An ArticleRef from a row of ``REF``."""
+    return ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:])
 
 
 SHORT_ID = 10          # hex digits of a short ID, more when two articles share them
@@ -53,8 +56,9 @@ def is_short_id(text: str) -> bool:
 
 
 def lookup(db: Any, url: str) -> ArticleRef | None:
-    """The article any of whose known URLs, or whose canonical URL, has the same key as ``url``;
-    or, when ``url`` is an article ID (a prefix of the sha256 of its key), the article it names.
+    """The article any of whose URLs (requested or redirected to) has the same key as ``url``; or, when
+    ``url`` is an article ID (a prefix of the sha256 of its key), the article it names. A canonical link
+    never names an article: a copy's canonical URL finds the copy's original only if that was fetched.
 
     ``db`` is an Engine, a Connection or an ORM Session; raises ``BadURL`` for a non-http(s) URL
     and ``AmbiguousID`` for an ID prefix that two articles share.
@@ -70,9 +74,16 @@ def lookup(db: Any, url: str) -> ArticleRef | None:
                               "(see 'redline list')")
         row = rows[0] if rows else None
     else:
-        key = {"key": url_key(url)}
-        row = db.execute(_BY_URL, key).first() or db.execute(_BY_CANONICAL, key).first()
-    return ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:]) if row else None
+        row = db.execute(_BY_URL, {"key": url_key(url)}).first()
+    return ref_of(row) if row else None
+
+
+def validators(db: Db, url: str) -> tuple[str | None, str | None, str | None]:
+    """(body sha256, ETag, Last-Modified) of the last good capture requested at ``url`` itself (never
+    another URL's: a copy's validators on the original's request would make it answer 304)."""
+    with connected(db) as conn:
+        row = conn.execute(_VALIDATORS, {"key": url_key(url)}).first()
+    return (row.last_body_sha256, row.etag, row.last_modified) if row else (None, None, None)
 
 
 class AmbiguousID(ArchiveError):
@@ -90,8 +101,39 @@ def article(db: Any, url: str) -> ArticleRef:
         raise InvalidInput(f"{exc}; give the article's http(s) URL or its ID from 'redline list'") from exc
     if found is None:
         what = "article ID" if is_short_id(url) else "archived article for"
-        raise ArchiveError(f"no {what} {url}; see 'redline list'")
+        copies = [] if is_short_id(url) else _copies_of(db, [url_key(url)], None)
+        hint = f"; copies of it are archived: {', '.join(copies)}" if copies else ""
+        raise ArchiveError(f"no {what} {url}{hint}; see 'redline list'")
     return found
+
+
+@dataclass
+class Related:
+    """How an article relates to copies at other URLs, by canonical links (never merged with them):
+    ``copy_of`` is the URL its canonical link names when that is none of its own URLs; ``also_published_at``
+    are the articles whose canonical link names one of its URLs."""
+
+    copy_of: str | None
+    also_published_at: list[str]
+
+
+def related(db: Db, ref: ArticleRef) -> Related:
+    """The copies an article is related to (see ``Related``)."""
+    with connected(db) as conn:
+        own = list(conn.scalars(select(AU.c.url).where(AU.c.article_id == ref.id))) or [ref.url]
+        copy_of = ref.canonical_url if ref.canonical_url and ref.canonical_url not in own else None
+        return Related(copy_of, _copies_of(conn, own, ref.id))
+
+
+def _copies_of(db: Any, keys: list[str], article_id: int | None) -> list[str]:
+    """The keys of the articles (other than ``article_id``) whose canonical link names one of ``keys``."""
+    if isinstance(db, Engine):
+        with db.connect() as conn:
+            return _copies_of(conn, keys, article_id)
+    query = select(A.c.key).where(A.c.canonical_url.in_(keys)).order_by(A.c.key)
+    if article_id is not None:
+        query = query.where(A.c.id != article_id)
+    return list(db.scalars(query))
 
 
 def short_id(db: Db, ref: ArticleRef) -> str:

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Row, select
 
 from archive.errors import ArchiveError, ReversedRange
-from archive.queries.articles import REF, ArticleRef, article, short_id
+from archive.queries.articles import REF, ArticleRef, article, ref_of, short_id
 from archive.queries.common import A, Db, V, connected, iso
 from archive.queries.history import CAPTURED_BEFORE, VersionEntry, version_entry, version_row
-from archive.vocab import ArticleStatus
 
 if TYPE_CHECKING:
     from archive.text.diff import Op, Paragraph, Where
@@ -140,7 +139,7 @@ def version_change(db: Db, article_id: int, number: int) -> VersionChange:
         row = conn.execute(REF.where(A.c.id == article_id)).first()
         if row is None:
             raise ArchiveError(f"no archived article with id {article_id}")
-        ref = ArticleRef(row.id, row.key, row.host, ArticleStatus(row.status), *row[4:])
+        ref = ref_of(row)
         b = version_row(conn, ref, number, ref.url)
         a = conn.execute(CAPTURED_BEFORE, {"article": ref.id, "at": b.captured_at, "number": b.number}).first()
         if a is None:

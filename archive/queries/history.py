@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, or_, select
+from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, func, or_, select
 
 from archive.errors import ArchiveError
-from archive.queries.articles import ArticleRef, article, search_clause, short_ids
+from archive.queries.articles import ArticleRef, article, related, search_clause, short_ids
 from archive.queries.common import A, Db, E, Page, V, connected, cursor_values, make_page, parse_when
 from archive.schema import tables as t
 from archive.vocab import TEXT_EDITS, ChangeKind, EventKind
@@ -23,7 +23,8 @@ class ChangeSummary:
     added_words: int | None
     removed_words: int | None
     declared: bool
-    stealth: bool               # the text changed, the declared update time did not (never when it is unknown)
+    stealth: bool               # the text changed, the declared update time did not (never when it is unknown,
+                                # nor on a version fetched from another URL: that is no edit of this article)
     reverts_to: int | None      # an earlier version this one is identical to (a flip-flop)
     extractor_drift: bool       # the extractor changed, not the publisher
 
@@ -41,6 +42,8 @@ class VersionEntry:
     change: ChangeSummary | None
     updated_signal: str | None = None   # which of the page's date signals gave ``updated``
     recovered_at: datetime | None = None  # set when ``renoise`` recovered this version after the fact
+    fetched_url: str | None = None      # the URL its capture was fetched from (after redirects)
+    from_other_url: bool = False        # merged from another URL by a Redline before revision 0010
 
 
 @dataclass
@@ -63,8 +66,13 @@ class Log:
 
 
 _LOG_COLUMNS = ("number", "captured_at", "title", "published", "updated", "words", "change_kinds",
-                "added_words", "removed_words", "declared", "reverts_to", "drift", "updated_signal", "recovered_at")
-_EDITS_TEXT = and_(V.c.change_kinds.is_not(None), ~V.c.drift,
+                "added_words", "removed_words", "declared", "reverts_to", "drift", "updated_signal", "recovered_at",
+                "from_other_url")
+F = t.fetches
+# The URL a version's capture was fetched from: where the request ended, after redirects.
+FETCHED_URL = func.coalesce(F.c.final_url, F.c.url).label("fetched_url")
+WITH_FETCH = V.outerjoin(F, F.c.id == V.c.fetch_id)
+_EDITS_TEXT = and_(V.c.change_kinds.is_not(None), ~V.c.drift, V.c.from_other_url.is_not(True),
                    or_(*(cast(V.c.change_kinds, Text).contains(f'"{kind}"') for kind in TEXT_EDITS)))
 
 
@@ -78,8 +86,8 @@ def versions(db: Db, url: str, *, stealth: bool = False, declared: bool = False,
 
 def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, limit: int | None,
               after: str | None) -> Page[VersionEntry]:
-    query = (select(*(V.c[name] for name in _LOG_COLUMNS)).where(V.c.article_id == ref.id)
-             .order_by(V.c.captured_at, V.c.number))
+    query = (select(*(V.c[name] for name in _LOG_COLUMNS), FETCHED_URL).select_from(WITH_FETCH)
+             .where(V.c.article_id == ref.id).order_by(V.c.captured_at, V.c.number))
     wanted = []
     if stealth:
         wanted.append(and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT))  # None: not known (an import)
@@ -100,11 +108,11 @@ def version_entry(v: Row[Any]) -> VersionEntry:
     change = None
     if v.number > 1:
         kinds = [ChangeKind(k) for k in v.change_kinds or []]
-        edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift
+        edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift and not v.from_other_url
         change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), v.declared is False and edits,
                                v.reverts_to, v.drift)
     return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
-                        v.updated_signal, v.recovered_at)
+                        v.updated_signal, v.recovered_at, v.fetched_url, bool(v.from_other_url))
 
 
 def events(db: Db, url: str, *, limit: int | None = None, after: str | None = None) -> Page[EventEntry]:
@@ -139,7 +147,6 @@ class FetchEntry:
 
 def fetches(db: Db, url: str) -> list[FetchEntry]:
     """Every fetch of an article, oldest first."""
-    F = t.fetches
     with connected(db) as conn:
         ref = article(conn, url)
         rows = conn.execute(select(F.c.outcome, F.c.fetched_at, F.c.status, F.c.url, F.c.final_url, F.c.body_sha256,
@@ -176,9 +183,10 @@ def _changes_query() -> Any:
                        or_(prev.c.captured_at < V.c.captured_at,
                            and_(prev.c.captured_at == V.c.captured_at, prev.c.number < V.c.number)))
                 .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
-    return (select(*(V.c[name] for name in _LOG_COLUMNS), A.c.id.label("article"), A.c.key, A.c.host,
+    return (select(*(V.c[name] for name in _LOG_COLUMNS), FETCHED_URL, A.c.id.label("article"), A.c.key, A.c.host,
                    V.c.id.label("row"), previous.label("previous"), A.c.key_sha256)
-            .join(A, A.c.id == V.c.article_id).order_by(V.c.captured_at.desc(), V.c.id.desc()))
+            .select_from(WITH_FETCH).join(A, A.c.id == V.c.article_id)
+            .order_by(V.c.captured_at.desc(), V.c.id.desc()))
 
 
 _CHANGES = _changes_query()
@@ -248,6 +256,10 @@ class VersionDetail:
     sha256: str
     words: int
     text: str
+    fetched_url: str | None = None      # the URL its capture was fetched from (after redirects)
+    from_other_url: bool = False        # merged from another URL by a Redline before revision 0010
+    copy_of: str | None = None          # the article's relations to copies at other URLs (``related``)
+    also_published_at: list[str] = field(default_factory=list)
 
 
 def version_row(conn: Connection, ref: ArticleRef, number: int | None, url: str) -> Row[Any]:
@@ -262,7 +274,8 @@ def version_row(conn: Connection, ref: ArticleRef, number: int | None, url: str)
     return conn.execute(_VERSION, {"article": ref.id, "number": wanted}).one()
 
 
-_VERSION = select(V).where(V.c.article_id == bindparam("article"), V.c.number == bindparam("number"))
+_VERSION = (select(V, FETCHED_URL).select_from(WITH_FETCH)
+            .where(V.c.article_id == bindparam("article"), V.c.number == bindparam("number")))
 # The version captured just before another (a version 'renoise' recovered sits at its capture time).
 CAPTURED_BEFORE = (select(V).where(V.c.article_id == bindparam("article"),
                                     or_(V.c.captured_at < bindparam("at"),
@@ -277,12 +290,14 @@ def show(db: Db, url: str, number: int | None = None) -> VersionDetail:
     with connected(db) as conn:
         ref = article(conn, url)
         v = version_row(conn, ref, number, url)
-        return _detail(ref, v, read_text(conn, v))
+        return _detail(conn, ref, v, read_text(conn, v))
 
 
-def _detail(ref: ArticleRef, v: Row[Any], text: str) -> VersionDetail:
+def _detail(conn: Connection, ref: ArticleRef, v: Row[Any], text: str) -> VersionDetail:
+    relations = related(conn, ref)
     return VersionDetail(ref.url, v.number, v.captured_at, v.title, v.byline, v.published, v.updated, v.site_name,
-                         v.language, v.canonical_url, v.description, v.extractor, v.text_sha256, v.words, text)
+                         v.language, v.canonical_url, v.description, v.extractor, v.text_sha256, v.words, text,
+                         v.fetched_url, bool(v.from_other_url), relations.copy_of, relations.also_published_at)
 
 
 @dataclass
@@ -294,7 +309,6 @@ class VersionCapture:
     article_id: int
     host: str
     status: int | None
-    final_url: str | None
     body_sha256: str | None
     updated_signal: str | None
     recovered_at: datetime | None
@@ -307,17 +321,17 @@ def capture(db: Db, url: str, number: int | None = None) -> VersionCapture:
     from archive.queries.reading import SiteNoise, read_text
     from archive.text.normalize import comparable, paragraphs
 
-    F = t.fetches
     with connected(db) as conn:
         ref = article(conn, url)
         v = version_row(conn, ref, number, url)
-        fetch = conn.execute(select(F.c.status, F.c.url, F.c.final_url, F.c.body_sha256)
+        fetch = conn.execute(select(F.c.status, F.c.body_sha256)
                              .where(F.c.id == v.fetch_id)).first() if v.fetch_id else None
         text = read_text(conn, v)
         lines = [line for line in text.split("\n") if line.strip()]  # as captured; one per paragraph
         rules = SiteNoise(conn, ref.host).skipped_by([comparable(p) for p in paragraphs(text)], v.paragraph_hashes,
                                                      set(v.noise_hashes), v.language)
-    return VersionCapture(_detail(ref, v, text), ref.id, ref.host, fetch.status if fetch else None,
-                   (fetch.final_url or fetch.url) if fetch else None, fetch.body_sha256 if fetch else None,
+        detail = _detail(conn, ref, v, text)
+    return VersionCapture(detail, ref.id, ref.host, fetch.status if fetch else None,
+                          fetch.body_sha256 if fetch else None,
                    v.updated_signal, v.recovered_at, bool(v.drift),
                    [(line, rules[i] if i < len(rules) else None) for i, line in enumerate(lines)])

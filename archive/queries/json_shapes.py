@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         LearnedTemplate,
         NoiseRule,
         ReextractSummary,
+        Related,
         RunEntry,
         ScheduleEntry,
         SearchHit,
@@ -47,7 +48,8 @@ def version(v: VersionEntry, detail: bool = False) -> dict[str, Any]:
     if change is not None and (detail or v.recovered_at):
         change["recovered_at"] = iso(v.recovered_at)
     entry = {"version": v.version, "captured_at": iso(v.captured_at), "title": v.title, "published": v.published,
-             "updated": v.updated, "words": v.words, "change": change}
+             "updated": v.updated, "words": v.words, "change": change, "fetched_url": v.fetched_url,
+             "from_other_url": v.from_other_url}
     return {**entry, "updated_signal": v.updated_signal} if detail else entry
 
 
@@ -71,10 +73,13 @@ def fetch(f: FetchEntry) -> dict[str, Any]:
             "noise": f.noise}
 
 
-def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry]) -> dict[str, Any]:
-    """``log --all --json``: versions, events and every fetch, each in time order."""
+def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry],
+             related: Related) -> dict[str, Any]:
+    """``log --all --json``: versions, events and every fetch, each in time order, and the copies at other
+    URLs the article is related to by canonical links."""
     return {"versions": [version(v, detail=True) for v in versions], "events": [event(e) for e in events],
-            "fetches": [fetch(f) for f in fetches]}
+            "fetches": [fetch(f) for f in fetches], "copy_of": related.copy_of,
+            "also_published_at": related.also_published_at}
 
 
 def event(e: EventEntry) -> dict[str, Any]:

@@ -30,15 +30,13 @@ class Article(Base):
     last_changed: Mapped[datetime | None]
     version_count: Mapped[int]
     latest_version: Mapped[int | None]
-    etag: Mapped[str | None]
-    last_modified: Mapped[str | None]
-    last_body_sha256: Mapped[str | None]
 
     urls: Mapped[list[ArticleURL]] = relationship(back_populates="article")
 
 
 class ArticleURL(Base):
-    """Every URL key an article was seen under: requested, redirected-to or canonical."""
+    """Every URL key an article was fetched under (requested or redirected to), with the validators of
+    its last good capture."""
 
     __table__ = t.article_urls
 
@@ -46,6 +44,9 @@ class ArticleURL(Base):
     article_id: Mapped[int]
     url: Mapped[str]
     first_seen: Mapped[datetime]
+    etag: Mapped[str | None]
+    last_modified: Mapped[str | None]
+    last_body_sha256: Mapped[str | None]
 
     article: Mapped[Article] = relationship(back_populates="urls")
 
@@ -113,6 +114,7 @@ class Version(Base):
     updated_signal: Mapped[str | None]
     noise_spans: Mapped[list[str] | None]
     recovered_at: Mapped[datetime | None]
+    from_other_url: Mapped[bool | None]
 
 
 class Event(Base):

@@ -88,18 +88,20 @@ articles = Table(
     # The version the article is in now: the one captured last. It is the highest number unless
     # 'renoise' recovered an older, wrongly suppressed state, which gets the next number.
     Column("latest_version", Integer),
-    Column("etag", String(512)),
-    Column("last_modified", String(128)),
-    Column("last_body_sha256", String(64)),
 )
 
-# Every URL key an article was seen under: requested, redirected-to or canonical.
+# Every URL key an article was fetched under: requested or redirected to. A canonical link is never one
+# (it relates copies: ``articles.canonical_url``). The validators of the last good capture requested at
+# this URL are kept here, so a conditional request or the same-body skip only ever uses the URL's own.
 article_urls = Table(
     "article_urls", metadata,
     Column("id", Integer, primary_key=True),
     Column("article_id", Integer, ForeignKey("articles.id"), nullable=False, index=True),
     Column("url", String(2048), nullable=False, unique=True),
     Column("first_seen", UTCDateTime, nullable=False),
+    Column("etag", String(512)),
+    Column("last_modified", String(128)),
+    Column("last_body_sha256", String(64)),
 )
 
 # A raw response body, stored once per sha256, zstd-compressed.
@@ -162,6 +164,9 @@ versions = Table(
     Column("updated_signal", String(64)),  # which of the page's date signals gave 'updated'
     Column("noise_spans", JSON),  # teaser spans (label + linked headline) inside longer paragraphs
     Column("recovered_at", UTCDateTime),  # set when 'renoise' inserted this version after the fact
+    # True on a version fetched from another URL than the article's own, which a Redline before
+    # revision 0010 merged into it through a canonical link (marked by that migration; never set since)
+    Column("from_other_url", Boolean),
     UniqueConstraint("article_id", "number", name="uq_versions_article_number"),
     Index("ix_versions_captured", "captured_at", "id"),  # the newest changes across the archive
 )

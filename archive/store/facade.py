@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.errors import ArchiveError
 from archive.proof import chain
-from archive.queries import lookup
+from archive.queries import lookup, validators
 from archive.schema import models as m
 from archive.schema.db import READ_ONLY
 from archive.store import indexing
@@ -163,14 +163,13 @@ class Archive:
             return outcomes
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:
-        """(body sha256, ETag, Last-Modified) of the article's last good capture, for re-crawls."""
+        """(body sha256, ETag, Last-Modified) of the last good capture requested at ``url``, for re-crawls."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-            found = lookup(conn, url)
-        return (found.last_body_sha256, found.etag, found.last_modified) if found else (None, None, None)
+            return validators(conn, url)
 
 
 def find_article(session: Session, url: str) -> m.Article | None:
-    """The article any of whose known URLs (or canonical URL) has the same key as ``url``."""
+    """The article any of whose URLs (requested or redirected to) has the same key as ``url``."""
     found = lookup(session, url)
     return session.get(m.Article, found.id) if found else None
 

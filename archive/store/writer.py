@@ -41,11 +41,11 @@ class Plan:
     boilerplate: set[str] = field(default_factory=set)
     spans: list[str] = field(default_factory=list)
     drift: bool = False
+    url_row: m.ArticleURL | None = None  # the requested URL's row: its validators (None when another writer owns it)
 
 
 # The writer's per-capture queries, built once (their SQL is cached; only parameters change).
-_OWNERS = select(m.ArticleURL.url, m.ArticleURL.article_id).where(
-    m.ArticleURL.url.in_(bindparam("keys", expanding=True)))
+_URL_ROWS = select(m.ArticleURL).where(m.ArticleURL.url.in_(bindparam("keys", expanding=True)))
 _LOCK = (select(m.Article).where(m.Article.id == bindparam("id")).with_for_update()
          .execution_options(populate_existing=True))  # the row may already be in the session: re-read it
 _VERSION = select(m.Version).where(m.Version.article_id == bindparam("article"),
@@ -70,13 +70,13 @@ class Writer:
     # -- planning -------------------------------------------------------------------------------
 
     def plan(self, fetch: Capture, extracted: Extracted | None) -> Plan:
-        article, created = self._article(fetch, extracted)
+        article, created, url_row = self._article(fetch)
         body_sha = self._store_body(fetch.body)
         latest = self._latest(article)
         if fetch.status is not None and fetch.status < 300 and self._redirected_away(article, fetch):
             outcome = FetchOutcome.REDIRECTED
-        elif (fetch.status == 200 and extracted is None and body_sha
-                and body_sha == article.last_body_sha256 and latest is not None):
+        elif (fetch.status == 200 and extracted is None and body_sha and url_row is not None
+                and body_sha == url_row.last_body_sha256 and latest is not None):
             outcome = FetchOutcome.SAME_BODY
         else:
             outcome = fetch_outcome(fetch, extracted, latest.words if latest else None)
@@ -84,29 +84,37 @@ class Writer:
                       status=fetch.status, outcome=outcome, body_sha256=body_sha, content_type=fetch.content_type,
                       error=fetch.error)
         self.s.add(row)
-        plan = Plan(fetch, article, created, row, outcome, extracted)
+        plan = Plan(fetch, article, created, row, outcome, extracted, url_row=url_row)
         if outcome == FetchOutcome.CONTENT and extracted is not None:
             self._fill_text(plan, extracted)
         return plan
 
-    def _article(self, fetch: Capture, extracted: Extracted | None) -> tuple[m.Article, bool]:
+    def _article(self, fetch: Capture) -> tuple[m.Article, bool, m.ArticleURL | None]:
+        """The article a capture belongs to, and the requested URL's row: (article, created, row).
+
+        An article is the URL requested and the URL a redirect ended at (a moved slug stays one article).
+        The page's canonical link is no part of it: a copy at another URL naming the original is an article
+        of its own, related to the original by ``canonical_url`` (``queries.related``), never merged into it.
+        """
         keys = [url_key(fetch.url)]
-        for extra in (fetch.final_url, extracted.canonical_url if extracted else None):
-            try:
-                keys.append(url_key(extra or ""))
-            except BadURL:
-                continue
+        try:
+            keys.append(url_key(fetch.final_url or ""))
+        except BadURL:
+            pass
         unique = list(dict.fromkeys(keys))
-        owners: dict[str, int] = dict(self.s.execute(_OWNERS, {"keys": unique}).all())
-        owner = next((owners[k] for k in unique if k in owners), None)  # the requested URL's owner first
+        rows = {row.url: row for row in self.s.scalars(_URL_ROWS, {"keys": unique})}
+        owner = next((rows[k].article_id for k in unique if k in rows), None)  # the requested URL's owner first
         if owner is None:
             article, created = self._create_article(keys[0], fetch)
         else:
             article, created = self._lock(owner), False
         for key in unique:
-            if key not in owners and (key == keys[0] or not is_front_page(key)):
-                self._insert_if_new(m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at))
-        return article, created
+            if key not in rows and (key == keys[0] or not is_front_page(key)):
+                row = m.ArticleURL(article_id=article.id, url=key, first_seen=fetch.fetched_at)
+                if self._insert_if_new(row):
+                    rows[key] = row
+        requested = rows.get(keys[0])
+        return article, created, requested if requested is not None and requested.article_id == article.id else None
 
     def _create_article(self, key: str, fetch: Capture) -> tuple[m.Article, bool]:
         """Insert the article, or, when another writer just created it, lock theirs: (article, created)."""
@@ -219,10 +227,13 @@ class Writer:
         elif article.status == ArticleStatus.FAILING and article.version_count:
             self._event(plan, EventKind.RECOVERED, None)
         article.status = ArticleStatus.LIVE
+        row = plan.url_row
+        if row is None:
+            return
         if plan.fetch_row.body_sha256:
-            article.last_body_sha256 = plan.fetch_row.body_sha256
-        article.etag = plan.fetch.etag or article.etag
-        article.last_modified = plan.fetch.last_modified or article.last_modified
+            row.last_body_sha256 = plan.fetch_row.body_sha256
+        row.etag = plan.fetch.etag or row.etag
+        row.last_modified = plan.fetch.last_modified or row.last_modified
 
     def _event_outcome(self, plan: Plan) -> None:
         article = plan.article

@@ -63,7 +63,9 @@ def api_log(request: Request) -> Response:
         with_events = every or _flag(request, "events")  # as 'log --json' (versions only), '--events', '--all'
         events = [] if stealth or declared or not with_events else queries.events(conn, url).items
         fetches = queries.fetches(conn, url) if every else []
-    return _json(json_shapes.full_log(versions, events, fetches) if every else json_shapes.log(versions, events))
+        related = queries.related(conn, queries.article(conn, url)) if every else None
+    return _json(json_shapes.full_log(versions, events, fetches, related) if related else
+                 json_shapes.log(versions, events))
 
 
 def api_show(request: Request) -> Response:

@@ -63,7 +63,7 @@ def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry
         fe.title(xml_text(f"{v.title or c.url} (v{v.version})"))
         fe.link(href=link, rel="alternate")
         fe.updated(v.captured_at)
-        fe.summary(xml_text(f"{c.host}: v{v.version}, {describe(v.change, v.recovered_at)}"))
+        fe.summary(xml_text(f"{c.host}: v{v.version}, {describe(v.change, v.recovered_at, v.fetched_url if v.from_other_url else None)}"))
     return Response(fg.atom_str(pretty=True), media_type="application/atom+xml; charset=utf-8")
 
 

@@ -75,6 +75,7 @@ def timeline(request: Request) -> Response:
         ref, sid = article(conn, request)
         history = queries.log(conn, ref.url)
         fetches = queries.fetches(conn, ref.url)
+        related = queries.related(conn, ref)
     moments = [Moment(v.captured_at, "version", v, history.versions[i - 1].version if i else None)
                for i, v in enumerate(history.versions)]
     moments += [Moment(e.at, "event", e) for e in history.events] + [Moment(f.at, "fetch", f) for f in fetches]
@@ -82,7 +83,7 @@ def timeline(request: Request) -> Response:
     moments.sort(key=lambda m: (m.at, order[m.kind]))
     title = next((v.title for v in reversed(history.versions) if v.version == ref.latest), None)
     return _render(request, "timeline.html", ref=ref, sid=sid, title=title, moments=moments, versions=history.versions,
-                   noise_only=FetchOutcome.NOISE_ONLY)
+                   noise_only=FetchOutcome.NOISE_ONLY, related=related)
 
 
 def version(request: Request) -> Response:

@@ -38,6 +38,7 @@ NAMES = ["Jane Okafor", "Tomas Lindqvist", "Mariana Duarte", "Kenji Watanabe", "
 CORRECTION = ("Correction: An earlier version of this article misstated the date of the council vote. "
               "It was held on Tuesday, not Wednesday.")
 SHARED_SENTENCE = "The death toll rose to 41 on Thursday evening, the regional health ministry said."
+COPY_NOTE = "This article is republished by a partner site under licence and may differ from the original."
 STALE = "2024-12-01T08:00:00Z"
 VARIANTS = ("meta", "second-ld", "visible")  # which signal moves while a JSON-LD dateModified stays stale
 TOKEN, MINUTES = "@@REQ@@", "@@MIN@@"        # filled in per request
@@ -69,6 +70,7 @@ class Served:
     path: str
     story: Story
     status: int = 200
+    canonical: str | None = None  # the URL its canonical link names, when another (a copy's original)
 
     @property
     def url(self) -> str:
@@ -132,6 +134,8 @@ class Figures:
     corrections_kind: int = 0
     outages: int = 0         # 404s and 500s served
     outage_events: int = 0   # ... recorded as gone then restored, or failed then recovered
+    copies: int = 0          # copies at another URL whose canonical link names an original
+    copies_apart: int = 0    # ... kept an article of their own, related to the original, none of their text in it
 
 
 ROUNDS: list[tuple[str, dict[str, int]]] = [
@@ -175,6 +179,7 @@ class Scenario:
             site = self.sites[i % len(self.sites)]
             self._serve(site, f"/news/{i:04d}/{story.page.slug}", story)
         self.shared = [s for s in self.served if s.story is shared]
+        self.copies = [self._copy(self.served[-1])]
 
     def stop(self) -> None:
         for site in self.sites:
@@ -205,6 +210,20 @@ class Scenario:
 
     def _serve(self, site: RoundSite, path: str, story: Story) -> None:
         self.served.append(Served(site, path, story))
+
+    def _copy(self, original: Served) -> tuple[Served, Served]:
+        """An AMP-style copy of an article on the next site, its canonical link naming the original, with a
+        line the original never carries; edited apart from the original from now on."""
+        story = Story(original.story.page, copy.deepcopy(original.story.tree), original.story.title)
+        note = lxml.html.Element("p", {"data-rl": ""})
+        note.text = COPY_NOTE
+        story.paragraphs()[0].addnext(note)
+        site = self.sites[(self.sites.index(original.site) + 1) % len(self.sites)]
+        copied = Served(site, "/amp" + original.path, story, canonical=original.url)
+        self.served.append(copied)
+        if norm(COPY_NOTE) not in norm(self.extract(self.page_now(copied), copied.url).text):
+            raise RuntimeError("the copy's own line is not visible to the extractor")
+        return original, copied
 
     def _add_signals(self, story: Story, variant: str) -> None:
         """A stale JSON-LD dateModified first, then the signal that will move (data-rl-date)."""
@@ -253,7 +272,8 @@ class Scenario:
             body.append(lxml.html.fragment_fromstring(f'<div><input type="hidden" name="csrf" value="{TOKEN}">'
                                                       f'<script>window.__rid="{TOKEN}";</script></div>'))
         tree.find("head").append(lxml.html.Element("meta", name="request-id", content=TOKEN))
-        return point_at(lxml.html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>"), served.url)
+        return point_at(lxml.html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>"),
+                        served.canonical or served.url)
 
     def publish(self) -> None:
         for served in self.served:
@@ -549,6 +569,16 @@ def _redline_shows(view: RedlineView, edit: Edit, new: dict[str, Any]) -> tuple[
     return any(norm(edit.evidence) in s for s in side), f"v{number} kinds={edit.kinds} diff={diff['changes']}"[:600]
 
 
+def _kept_apart(view: RedlineView, original: str, copied: str) -> bool:
+    """The copy is an article of its own, fetched from its URL and related to the original, and no version
+    of the original carries the copy's own line."""
+    shown = view.json("show", copied) or {}
+    texts = [(view.json("show", original, "--version", str(v["version"])) or {}).get("text") or ""
+             for v in view.versions(original)]
+    return (shown.get("url") == copied and shown.get("fetched_url") == copied and shown.get("copy_of") == original
+            and bool(texts) and all(norm(COPY_NOTE) not in norm(text) for text in texts))
+
+
 def score(scenario: Scenario, versions_by_round: list[dict[str, list[dict[str, Any]]]], view: RedlineView,
           naive: NaiveTracker | None) -> tuple[Figures, Figures | None, list[str]]:
     """Redline's and the naive tracker's figures, and every unexpected version Redline made."""
@@ -586,6 +616,9 @@ def score(scenario: Scenario, versions_by_round: list[dict[str, list[dict[str, A
         if seen != list(events[status]):
             scenario.outage_problems.append(f"round {rnd} {url}: HTTP {status}, restored the next round; "
                                             f"events recorded {seen}")
+    for original, copied in scenario.copies:
+        red.copies += 1
+        red.copies_apart += _kept_apart(view, original.url, copied.url)
     for edit in scenario.edits:
         for figures, caught, shown, kinds in ((red, edit.caught, edit.shown, edit.kinds),
                                               (floor, edit.naive_caught, edit.naive_shown, None)):

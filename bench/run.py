@@ -417,7 +417,10 @@ def fidelity_rows(result: dict[str, Any]) -> list[Row]:
             Row("appended corrections recorded as kind 'correction'", f"{red.corrections_kind}/{red.corrections}",
                 "naive tracker: no change kinds", None, red.corrections_kind == red.corrections),
             Row("404 / 500 then restored: events, no version", f"{red.outage_events}/{red.outages}",
-                "naive tracker: no events", None, red.outage_events == red.outages)]
+                "naive tracker: no events", None, red.outage_events == red.outages),
+            Row("a copy at another URL naming the original as canonical: an article of its own, related, "
+                "none of its text in the original", f"{red.copies_apart}/{red.copies}",
+                "naive tracker: one history per URL", None, red.copies_apart == red.copies)]
     kinds: dict[str, list[Any]] = {}
     for edit in result["edits"]:
         kinds.setdefault(edit.kind, []).append(edit)

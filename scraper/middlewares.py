@@ -71,9 +71,10 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
 
 
 class ConditionalRequestMiddleware:
-    """Looks up the article's last good capture once per request and passes it on in
-    ``request.meta["redline_previous"]`` (body sha256, or None), for the pipeline to skip
-    extracting an identical body; adds If-None-Match / If-Modified-Since when REDLINE_CONDITIONAL."""
+    """Looks up the last good capture requested at this URL (never another URL of its article, nor a
+    copy's) once per request and passes it on in ``request.meta["redline_previous"]`` (body sha256, or
+    None), for the pipeline to skip extracting an identical body; adds If-None-Match /
+    If-Modified-Since when REDLINE_CONDITIONAL."""
 
     def __init__(self, link: ArchiveLink, conditional: bool) -> None:
         self.link, self.conditional = link, conditional

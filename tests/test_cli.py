@@ -41,9 +41,11 @@ from tests.conftest import FAST, crawl, invoke, invoke_json, run_redline
 COMMANDS = {"crawl", "list", "log", "show", "diff", "demo"}
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 LIST_KEYS = {"id", "url", "title", "status", "versions", "first_seen", "last_checked", "last_changed"}
-VERSION_KEYS = {"version", "captured_at", "title", "published", "updated", "words", "change"}
+VERSION_KEYS = {"version", "captured_at", "title", "published", "updated", "words", "change", "fetched_url",
+                "from_other_url"}
 EVENT_KEYS = {"event", "at", "detail"}
-SHOW_KEYS = {"url", "version", "captured_at", "title", "byline", "published", "updated", "text"}
+SHOW_KEYS = {"url", "version", "captured_at", "title", "byline", "published", "updated", "text", "fetched_url",
+             "from_other_url", "copy_of", "also_published_at"}
 CORRECTION = "Correction: An earlier version of this article misstated the day."
 REMOVED = ("Lawmakers in Moscow last month voted unanimously for the deal and it was later signed by the "
            "president. Pyongyang said it was ratified by a decree from Kim.")
@@ -282,6 +284,7 @@ def test_show_json_contract(archive: Archive) -> None:
     for data, number in ((first, 1), (latest, 2)):
         assert SHOW_KEYS <= set(data)
         assert data["url"] == url and data["version"] == number
+        assert data["fetched_url"] == url and data["from_other_url"] is False and data["copy_of"] is None
         assert data["captured_at"] == log[number - 1]["captured_at"] and _is_iso_z(data["captured_at"])
         assert data["byline"] == archive.stories["EDITED"].byline
         assert data["published"] == archive.stories["EDITED"].published

@@ -220,3 +220,28 @@ def test_an_archive_merged_the_old_way_marks_what_came_from_another_url(tmp_path
     engine.dispose()
     assert done.kind == "new-article"
     assert invoke_json(path, "show", copy)["copy_of"] == original
+
+
+def test_the_web_view_relates_the_copy_and_says_where_each_version_came_from(world: World) -> None:
+    import html
+    import re
+
+    from tests.test_web import _start, get
+
+    proc, line = _start(world.db)
+    try:
+        base = re.search(r"http://\S+/", line).group(0).rstrip("/")
+        ids = {a["url"]: a["id"] for a in invoke_json(world.db, "list")}
+        for case in CASES:
+            original, copy = world.original[case], world.copy[case]
+            timeline = html.unescape(get(f"{base}/a/{ids[original]}")[2].decode())
+            assert f"also published at {copy}" in re.sub(r"<[^>]+>", "", timeline)
+            assert timeline.count(f'href="{original}"') >= 3  # the article's link and each version's "fetched from"
+            page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.unescape(get(f"{base}/a/{ids[copy]}/v/1")[2]
+                                                                               .decode())))
+            assert f"Fetched from {copy}" in page and f"Copy of {original}" in page
+            status, _, body = get(f"{base}/api/log?url={copy}&all=1")
+            assert status == 200 and json.loads(body)["copy_of"] == original
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -87,3 +87,8 @@ def test_appended_corrections_recorded_as_corrections(result: dict[str, Any]) ->
     wrong = [e for e in result["edits"] if e.kind == "correction" and "correction" not in e.kinds]
     if wrong:
         pytest.fail(f"{len(wrong)} appended corrections not recorded as 'correction':" + _report(wrong), False)
+
+
+def test_a_copy_at_another_url_stays_an_article_of_its_own(result: dict[str, Any]) -> None:
+    red = result["redline"]
+    assert red.copies == 1 and red.copies_apart == 1, "the copy's text was merged into its original's history"

@@ -210,6 +210,8 @@ def describe(change: ChangeSummary | None, recovered_at: datetime | None = None,
         parts.append(f"flip-flop: back to v{change.reverts_to}")
     if change.extractor_drift:
         parts.append("extractor drift")
+    if change.against_other_url:
+        parts.append("measured against a copy from another URL before it, not this article's own last version")
     if recovered_at:
         parts.append(f"recovered by renoise at {recovered_at:%Y-%m-%dT%H:%M:%SZ}")
     return "; ".join(p for p in parts if p)

@@ -185,16 +185,20 @@ def test_an_archive_merged_the_old_way_marks_what_came_from_another_url(tmp_path
     at = datetime(2026, 12, 1, 9, tzinfo=UTC)
     engine = open_engine(f"sqlite:///{path}", writer=True)
     archive = Archive(engine)
+    unrelated = "https://news.example/2026/budget"
     for url, text, when, tag, last_modified in ((original, STORY, at, '"original"', ORIGINAL_LM),
                                                 (copy, STORY + "\n\n" + COPY_LINE, at + timedelta(hours=1), '"copy"',
-                                                 COPY_LM)):
+                                                 COPY_LM),
+                                                (unrelated, STORY.replace("flood", "budget"), at, '"budget"',
+                                                 ORIGINAL_LM)):
         archive.record(Capture(url, when, url, 200, text.encode(), "text/html", tag, last_modified),
                        Extracted(text, title="Council approves flood defences", canonical_url=original,
                                  extractor="test"))
     engine.dispose()
     downgrade(path, "0009")
     with sqlite3.connect(path) as conn:  # what that Redline wrote: the copy's fetch and text as v2 of the original
-        (first,), (second,) = conn.execute("SELECT id FROM articles ORDER BY id").fetchall()
+        (first,), (second,) = conn.execute("SELECT id FROM articles WHERE key IN (?, ?) ORDER BY id",
+                                           (original, copy)).fetchall()
         conn.execute("UPDATE fetches SET article_id = ? WHERE article_id = ?", (first, second))
         conn.execute("UPDATE versions SET article_id = ?, number = 2, change_kinds = '[\"paragraph-added\"]', "
                      "declared = 0, added_words = 17, removed_words = 0 WHERE article_id = ?", (first, second))
@@ -203,17 +207,30 @@ def test_an_archive_merged_the_old_way_marks_what_came_from_another_url(tmp_path
                      "last_modified = ?, last_body_sha256 = (SELECT body_sha256 FROM fetches WHERE url = ?) "
                      "WHERE id = ?", (COPY_LM, copy, first))
         conn.execute("DELETE FROM articles WHERE id = ?", (second,))
+        # and the original's next fetch, compared with the copy's text: v3, "paragraph-removed", stealth
+        conn.execute("INSERT INTO fetches (article_id, url, final_url, fetched_at, status, outcome, body_sha256, "
+                     "content_type) SELECT article_id, url, final_url, ?, status, outcome, body_sha256, content_type "
+                     "FROM fetches WHERE url = ?", ("2026-12-01 11:00:00.000000", original))
+        conn.execute("CREATE TEMP TABLE v3 AS SELECT * FROM versions WHERE article_id = ? AND number = 1", (first,))
+        conn.execute("UPDATE v3 SET id = NULL, number = 3, captured_at = '2026-12-01 11:00:00.000000', "
+                     "fetch_id = (SELECT max(id) FROM fetches), change_kinds = '[\"paragraph-removed\"]', "
+                     "declared = 0, added_words = 0, removed_words = 17, reverts_to = 1")
+        conn.execute("INSERT INTO versions SELECT * FROM v3")
+        conn.execute("UPDATE articles SET version_count = 3, latest_version = 3 WHERE id = ?", (first,))
     versions = invoke_json(path, "log", original)  # the view opens the archive, which upgrades it
     assert [(v["version"], v["fetched_url"], v["from_other_url"]) for v in versions] == [
-        (1, original, False), (2, copy, True)]
-    assert versions[1]["change"]["stealth"] is False
+        (1, original, False), (2, copy, True), (3, original, False)]
+    assert [(v["change"]["stealth"], v["change"]["against_other_url"]) for v in versions[1:]] == [
+        (False, False), (False, True)]
     assert "no stealth edits" in invoke(path, "log", original, "--stealth").stdout
-    assert f"from another URL, {copy}" in invoke(path, "log", original).stdout
+    text = invoke(path, "log", original).stdout
+    assert f"from another URL, {copy}" in text and "measured against a copy from another URL" in text
     shown = invoke(path, "show", original, "--version", "2").stdout
     assert f"fetched_url: {copy}" in shown and "note: fetched from another URL" in shown
     assert invoke(path, "log", copy).exit_code == 1  # the copy's URL is no longer the original's
     engine = open_engine(f"sqlite:///{path}", writer=True)
-    assert Archive(engine).previous_body(original) == (None, None, None)  # the copy's were the last; none are its own
+    assert Archive(engine).previous_body(original) == (None, None, None)  # they may be the copy's: none kept
+    assert Archive(engine).previous_body(unrelated)[1:] == ('"budget"', ORIGINAL_LM)  # an unmerged one keeps its own
     done = Archive(engine).record(Capture(copy, at + timedelta(days=1), copy, 200, b"copy", "text/html"),
                                   Extracted(STORY + "\n\n" + COPY_LINE, title="Council approves flood defences",
                                             canonical_url=original, extractor="test"))

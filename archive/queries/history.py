@@ -27,6 +27,7 @@ class ChangeSummary:
                                 # nor on a version fetched from another URL: that is no edit of this article)
     reverts_to: int | None      # an earlier version this one is identical to (a flip-flop)
     extractor_drift: bool       # the extractor changed, not the publisher
+    against_other_url: bool = False  # measured against a version an older Redline merged in from another URL
 
 
 @dataclass
@@ -67,12 +68,13 @@ class Log:
 
 _LOG_COLUMNS = ("number", "captured_at", "title", "published", "updated", "words", "change_kinds",
                 "added_words", "removed_words", "declared", "reverts_to", "drift", "updated_signal", "recovered_at",
-                "from_other_url")
+                "from_other_url", "against_other_url")
 F = t.fetches
 # The URL a version's capture was fetched from: where the request ended, after redirects.
 FETCHED_URL = func.coalesce(F.c.final_url, F.c.url).label("fetched_url")
 WITH_FETCH = V.outerjoin(F, F.c.id == V.c.fetch_id)
 _EDITS_TEXT = and_(V.c.change_kinds.is_not(None), ~V.c.drift, V.c.from_other_url.is_not(True),
+                   V.c.against_other_url.is_not(True),
                    or_(*(cast(V.c.change_kinds, Text).contains(f'"{kind}"') for kind in TEXT_EDITS)))
 
 
@@ -108,9 +110,10 @@ def version_entry(v: Row[Any]) -> VersionEntry:
     change = None
     if v.number > 1:
         kinds = [ChangeKind(k) for k in v.change_kinds or []]
-        edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift and not v.from_other_url
+        other = bool(v.from_other_url or v.against_other_url)  # no edit of this article's own page
+        edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift and not other
         change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), v.declared is False and edits,
-                               v.reverts_to, v.drift)
+                               v.reverts_to, v.drift, bool(v.against_other_url))
     return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
                         v.updated_signal, v.recovered_at, v.fetched_url, bool(v.from_other_url))
 

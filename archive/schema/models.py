@@ -115,6 +115,7 @@ class Version(Base):
     noise_spans: Mapped[list[str] | None]
     recovered_at: Mapped[datetime | None]
     from_other_url: Mapped[bool | None]
+    against_other_url: Mapped[bool | None]
 
 
 class Event(Base):

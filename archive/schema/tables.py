@@ -167,6 +167,9 @@ versions = Table(
     # True on a version fetched from another URL than the article's own, which a Redline before
     # revision 0010 merged into it through a canonical link (marked by that migration; never set since)
     Column("from_other_url", Boolean),
+    # True on the first of the article's own versions after such a version: its change was measured
+    # against the other URL's text, so it is no edit of this article either (marked by that migration)
+    Column("against_other_url", Boolean),
     UniqueConstraint("article_id", "number", name="uq_versions_article_number"),
     Index("ix_versions_captured", "captured_at", "id"),  # the newest changes across the archive
 )

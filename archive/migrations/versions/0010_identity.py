@@ -5,12 +5,14 @@ as a version of that article, its URL was made one of the article's URLs, and it
 were sent on the article's next fetch. This revision:
 
 * marks (``versions.from_other_url``) every version whose capture was fetched from a URL that is not the
-  article's own: its key, or a URL a fetch of the article redirected from or to. Nothing is renumbered,
-  split or deleted, so cited version numbers keep their meaning;
+  article's own: its key, or a URL a fetch of the article redirected from or to; and
+  (``versions.against_other_url``) the first own version after one, whose change was measured against
+  that other URL's text. Nothing is renumbered, split or deleted, so cited version numbers keep their meaning;
 * detaches the URLs that only a canonical link tied to an article (``article_urls`` rows no fetch of the
   article reached by redirects), so the next crawl of such a URL starts an article of its own;
 * moves the conditional-request validators (ETag, Last-Modified, last body sha256) from the article to
-  the URL they were fetched from (``article_urls``), kept only when that URL is the article's own.
+  the URL its last good fetch asked for (``article_urls``); an article that holds captures of another URL
+  loses them (they may be that URL's), so its URL is fetched in full once.
 
 ``url_key`` is a frozen copy of ``archive.text.normalize.url_key`` as of this revision.
 
@@ -45,7 +47,9 @@ fetches = sa.table('fetches', sa.column('id', sa.Integer()), sa.column('article_
                    sa.column('url', sa.String()), sa.column('final_url', sa.String()),
                    sa.column('fetched_at', sa.DateTime()), sa.column('outcome', sa.String()))
 versions = sa.table('versions', sa.column('id', sa.Integer()), sa.column('article_id', sa.Integer()),
-                    sa.column('fetch_id', sa.Integer()), sa.column('from_other_url', sa.Boolean()))
+                    sa.column('number', sa.Integer()), sa.column('captured_at', sa.DateTime()),
+                    sa.column('fetch_id', sa.Integer()), sa.column('from_other_url', sa.Boolean()),
+                    sa.column('against_other_url', sa.Boolean()))
 
 
 def url_key(url):
@@ -90,6 +94,19 @@ def own_keys(key, rows):
     return own
 
 
+def mark(conn, article_id, foreign):
+    """Mark the article's versions fetched from another URL, and each own version captured right after one."""
+    rows = conn.execute(sa.select(versions.c.id, versions.c.fetch_id).where(versions.c.article_id == article_id)
+                        .order_by(versions.c.captured_at, versions.c.number)).all()
+    previous = False
+    for row in rows:
+        other = row.fetch_id in foreign
+        if other or previous:
+            conn.execute(versions.update().where(versions.c.id == row.id)
+                         .values(from_other_url=other or None, against_other_url=(previous and not other) or None))
+        previous = other
+
+
 def upgrade() -> None:
     conn = op.get_bind()
     with op.batch_alter_table('article_urls') as batch_op:
@@ -97,18 +114,19 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column(name, sa.String(length=size), nullable=True))
     with op.batch_alter_table('versions') as batch_op:
         batch_op.add_column(sa.Column('from_other_url', sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column('against_other_url', sa.Boolean(), nullable=True))
     for art in conn.execute(sa.select(articles)).all():
         rows = conn.execute(sa.select(fetches).where(fetches.c.article_id == art.id)
                             .order_by(fetches.c.fetched_at, fetches.c.id)).all()
         own = own_keys(art.key, rows)
         foreign = [r.id for r in rows if url_key(r.final_url or r.url) not in own]
         if foreign:
-            conn.execute(versions.update().where(versions.c.fetch_id.in_(foreign)).values(from_other_url=True))
+            mark(conn, art.id, set(foreign))
         conn.execute(article_urls.delete().where(article_urls.c.article_id == art.id,
                                                  article_urls.c.url.not_in(own)))
         good = [r for r in rows if r.outcome in GOOD]
         requested = url_key(good[-1].url) if good else None
-        if requested in own:
+        if requested in own and not foreign:  # else they may be another URL's: one full fetch, then its own
             conn.execute(article_urls.update().where(article_urls.c.url == requested)
                          .values({name: art._mapping[name] for name, _ in VALIDATORS}))
     for name, _ in VALIDATORS:
@@ -127,6 +145,7 @@ def downgrade() -> None:
                                            for name, _ in VALIDATORS}))
     with op.batch_alter_table('versions') as batch_op:
         batch_op.drop_column('from_other_url')
+        batch_op.drop_column('against_other_url')
     with op.batch_alter_table('article_urls') as batch_op:
         for name, _ in VALIDATORS:
             batch_op.drop_column(name)

@@ -24,7 +24,7 @@ import pytest
 from bench import realpages
 from bench.realpages import point_at
 from redline.fakesite import FakeSite
-from tests.conftest import crawl, downgrade, invoke, invoke_json
+from tests.conftest import crawl, downgrade, invoke, invoke_json, start_serve
 
 COPY_LINE = "This copy was republished by a partner site under licence, with additional reporting from the wire."
 EDIT_LINE = "Officials confirmed on Friday that a second review had been ordered after auditors questioned it."
@@ -195,7 +195,7 @@ def test_an_archive_merged_the_old_way_marks_what_came_from_another_url(tmp_path
                        Extracted(text, title="Council approves flood defences", canonical_url=original,
                                  extractor="test"))
     engine.dispose()
-    downgrade(path, "0009")
+    downgrade(path, "0010-1")  # the revision before this one
     with sqlite3.connect(path) as conn:  # what that Redline wrote: the copy's fetch and text as v2 of the original
         (first,), (second,) = conn.execute("SELECT id FROM articles WHERE key IN (?, ?) ORDER BY id",
                                            (original, copy)).fetchall()
@@ -243,9 +243,9 @@ def test_the_web_view_relates_the_copy_and_says_where_each_version_came_from(wor
     import html
     import re
 
-    from tests.test_web import _start, get
+    from tests.test_web import get
 
-    proc, line = _start(world.db)
+    proc, line = start_serve(world.db)
     try:
         base = re.search(r"http://\S+/", line).group(0).rstrip("/")
         ids = {a["url"]: a["id"] for a in invoke_json(world.db, "list")}

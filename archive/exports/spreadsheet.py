@@ -24,7 +24,8 @@ from archive.queries import iso, short_ids
 CSV_NAME = "redline.csv"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = ("url", "id", "version", "captured_at", "title", "byline", "published", "updated", "words",
-                  "change_kinds", "added_words", "removed_words", "declared", "reverts_to", "drift", "sha256")
+                  "change_kinds", "added_words", "removed_words", "declared", "reverts_to", "drift", "sha256",
+                  "fetched_url", "from_other_url")
 
 
 def cell(value: Any) -> str:
@@ -89,6 +90,7 @@ def export_csv(session: Session, out_dir: Path, selected: list[Selected]) -> tup
              "change_kinds": sel.version.change_kinds, "added_words": sel.version.added_words,
              "removed_words": sel.version.removed_words, "declared": sel.version.declared,
              "reverts_to": sel.version.reverts_to, "drift": bool(sel.version.drift),
-             "sha256": sel.version.text_sha256} for sel in selected]
+             "sha256": sel.version.text_sha256, "fetched_url": sel.fetched_url,
+             "from_other_url": bool(sel.version.from_other_url)} for sel in selected]
     written = write_atomic(inside(out_dir, PurePosixPath(CSV_NAME)), to_csv(rows, EXPORT_COLUMNS))
     return [CSV_NAME], int(written)

@@ -335,6 +335,5 @@ def capture(db: Db, url: str, number: int | None = None) -> VersionCapture:
                                                      set(v.noise_hashes), v.language)
         detail = _detail(conn, ref, v, text)
     return VersionCapture(detail, ref.id, ref.host, fetch.status if fetch else None,
-                          fetch.body_sha256 if fetch else None,
-                   v.updated_signal, v.recovered_at, bool(v.drift),
-                   [(line, rules[i] if i < len(rules) else None) for i, line in enumerate(lines)])
+                          fetch.body_sha256 if fetch else None, v.updated_signal, v.recovered_at, bool(v.drift),
+                          [(line, rules[i] if i < len(rules) else None) for i, line in enumerate(lines)])

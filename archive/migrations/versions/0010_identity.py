@@ -17,7 +17,7 @@ were sent on the article's next fetch. This revision:
 ``url_key`` is a frozen copy of ``archive.text.normalize.url_key`` as of this revision.
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0014
 """
 import posixpath
 import re
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0009'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from archive.proof.chain import FORMAT
 from redline.fakesite import FakeSite, load_stories
 from tests.conftest import crawl, downgrade, run_redline, upgrade
 
@@ -150,7 +151,7 @@ def test_a_later_decision_is_an_appended_amendment_and_verifies(built: Built, co
         archive.engine.dispose()
     rows = one(copy, "SELECT group_concat(kind || ' ' || record_id || ' ' || format) FROM chain WHERE seq > ?",
                before[0])[0]
-    assert rows == f"version {v2} 2"
+    assert rows == f"version {v2} {FORMAT}"  # amended in today's record format
     assert one(copy, "SELECT group_concat(digest) FROM chain WHERE seq <= ?", before[0])[0] == before[1]
     assert verify(copy)[0] == 0
 

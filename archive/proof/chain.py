@@ -47,7 +47,7 @@ GENESIS = "0" * 64
 _PENDING = "redline-chain-pending"
 KIND_ORDER = {"fetch": 0, "event": 1, "version": 2}  # within one capture time: what the fetch found, then its version
 TIME = {"fetch": "fetched_at", "version": "captured_at", "event": "at"}
-FORMAT = 2  # the record format new rows are chained in
+FORMAT = 3  # the record format new rows are chained in
 
 # What a record of each kind holds besides its "kind" and "article" (the article's key):
 # (key in the record, column of the row, the format it joined in). A record of format N holds every
@@ -71,6 +71,9 @@ FIELDS: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("canonical_url", "canonical_url", 2), ("words", "words", 2), ("change_kinds", "change_kinds", 2),
         ("added_words", "added_words", 2), ("removed_words", "removed_words", 2), ("declared", "declared", 2),
         ("reverts_to", "reverts_to", 2), ("drift", "drift", 2), ("recovered_at", "recovered_at", 2),
+        # a version that came from another URL, and the article's own version measured against it: never
+        # stealth (format 3)
+        ("from_other_url", "from_other_url", 3), ("against_other_url", "against_other_url", 3),
     ),
     "event": (  # gone, restored, failed, ...: chained from format 2 on
         ("event", "id", 2), ("fetch", "fetch_id", 2), ("at", "at", 2), ("type", "kind", 2), ("detail", "detail", 2),

@@ -273,9 +273,11 @@ def _version_claims(change: queries.ChangeSummary | None, proof: Proof) -> list[
         out.append(f"- Not proved by the chain: its row {proof.seq} was hashed in record format "
                    f"{record.get('format', 1)}, before the chain covered declared times and change kinds")
         return out
+    marks = "from_other_url" in record
     out.append("- " + _proved(proof, "them (the record's `published`, `updated`, `updated_signal`, `change_kinds`, "
-                       "`declared` and `drift`; stealth is `declared` false, `drift` false and a kind other than "
-                       "declared-update-only)"))
+                       "`declared` and `drift`" + (", `from_other_url` and `against_other_url`" if marks else "")
+                       + "; stealth is `declared` false, `drift` false"
+                       + (", neither mark set" if marks else "") + " and a kind other than declared-update-only)"))
     return out
 
 

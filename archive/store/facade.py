@@ -155,8 +155,8 @@ class Archive:
                 side = plan_side(plan)
                 if fetch_id not in made and previous is not None:
                     old_state, state, _ = compare(noise, previous, side)
-                    old_state, state = stamps.replay(session, row, extracted, previous.source, previous_at or row.fetched_at,
-                                                     old_state, state)
+                    old_state, state = stamps.replay(session, row, extracted, previous.source,
+                                                     previous_at or row.fetched_at, old_state, state)
                     change = classify(old_state, state)
                     if not change.kinds:
                         continue

@@ -82,8 +82,12 @@ def take_out(extracted: Extracted, at: datetime) -> None:
 
 
 def _record(session: Session, row: m.Fetch, signal: str, at: str, declared: str | None) -> None:
+    """Add a render stamp to the fetch, once (``reextract`` reads a stored fetch again)."""
     if row.id is None:
-        session.flush()  # the fetch row's id
+        session.flush()  # a new fetch: its id
+    elif session.scalar(select(m.RenderStamp.id).where(m.RenderStamp.fetch_id == row.id, m.RenderStamp.signal == signal,
+                                                       m.RenderStamp.at == at)) is not None:
+        return
     session.add(m.RenderStamp(fetch_id=row.id, signal=signal, at=at, declared=declared))
 
 

@@ -31,8 +31,8 @@ RETIRED_SIGNALS = frozenset({"htmldate"})
 def instant(iso: str) -> datetime:
     """An ISO value as :func:`scraper.dates.to_iso` writes it, as an aware datetime (UTC when it names no zone).
 
-    >>> instant("2024-12-05T15:14:00Z"), instant("2024-12-05")
-    (datetime.datetime(2024, 12, 5, 15, 14, tzinfo=datetime.timezone.utc), datetime.datetime(2024, 12, 5, 0, 0, tzinfo=datetime.timezone.utc))
+    >>> instant("2024-12-05T10:14:00-05:00").isoformat(), instant("2024-12-05").isoformat()
+    ('2024-12-05T10:14:00-05:00', '2024-12-05T00:00:00+00:00')
     """
     parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -259,14 +259,15 @@ def _proved(proof: Proof, what: str) -> str:
 
 
 def _version_claims(change: queries.ChangeSummary | None, proof: Proof) -> list[str]:
-    """A version's declared times, change kinds, declared or stealth, each with the record proving it."""
+    """A version's declared times, change kinds, declared, stealth or undeclared, each with the record proving it."""
     record, out = proof.record, []
     if "updated" in record:
         out.append(f"- Declared times: published {md(record['published'] or '(none)')}, updated "
                    f"{md(record['updated'] or '(none)')}" + (f" (from {md(record['updated_signal'])})"
                                                           if record["updated_signal"] else ""))
     if change:
-        how = "declared" if change.declared else "stealth" if change.stealth else "neither declared nor stealth"
+        how = ("declared" if change.declared else "stealth" if change.stealth else
+               "undeclared (the page states no update time)" if change.undeclared else "neither declared nor stealth")
         out.append(f"- Change kinds: {', '.join(map(md, change.kinds)) or '(none)'}; {how}"
                    + ("; extractor drift, not a publisher's edit" if change.extractor_drift else ""))
     if "change_kinds" not in record:
@@ -274,8 +275,9 @@ def _version_claims(change: queries.ChangeSummary | None, proof: Proof) -> list[
                    f"{record.get('format', 1)}, before the chain covered declared times and change kinds")
         return out
     out.append("- " + _proved(proof, "them (the record's `published`, `updated`, `updated_signal`, `change_kinds`, "
-                       "`declared` and `drift`; stealth is `declared` false, `drift` false and a kind other than "
-                       "declared-update-only)"))
+                       "`declared` and `drift`; stealth is `declared` false, `drift` false, a kind other than "
+                       "declared-update-only and an `updated` time the page stated (not from `htmldate`); undeclared "
+                       "the same with no such `updated`)"))
     return out
 
 

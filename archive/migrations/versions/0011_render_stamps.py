@@ -1,13 +1,13 @@
 """render_stamps: times a fetched page carried that track the request, not the article (issue 22)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0014
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -42,6 +42,8 @@ class Extracted:
     noise_spans: list[str] = field(default_factory=list)  # teaser label + linked headline inside a longer paragraph
     markers: list[str] = field(default_factory=list)
     prepared: Prepared | None = None  # the text work, done beside the extractor (archive.prepare)
+    dates: list[tuple[str, str]] = field(default_factory=list)  # every stated update time, as (signal, ISO time)
+    render_stamp: str | None = None  # a labelled page-generation time (archive.text.stamps)
 
 
 @dataclass

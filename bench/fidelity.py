@@ -2,7 +2,8 @@
 
 Real article pages (:mod:`bench.realpages`) are served from several loopback "sites". Between
 rounds every page gets fresh noise (a rotating in-body teaser, a trending box, a relative
-"Updated N minutes ago" stamp, per-request tokens, tracking parameters on links) and some pages
+"Updated N minutes ago" stamp, per-request tokens, tracking parameters on links; on some pages a
+per-request "Page generated" line and a JSON-LD ``dateModified`` set to the time of each request) and some pages
 get real edits, made in paragraph text nodes that trafilatura keeps (each edit is checked with
 the extractor Redline uses, and pages where it does not show are skipped). Each round is crawled
 with the real ``redline crawl --json``; the ground truth is what this module changed. The naive
@@ -22,6 +23,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import lxml.html
@@ -42,6 +44,8 @@ COPY_NOTE = "This article is republished by a partner site under licence and may
 STALE = "2024-12-01T08:00:00Z"
 VARIANTS = ("meta", "second-ld", "visible")  # which signal moves while a JSON-LD dateModified stays stale
 TOKEN, MINUTES = "@@REQ@@", "@@MIN@@"        # filled in per request
+NOW, NOW_ISO = "@@NOW@@", "@@NOW-ISO@@"      # the time of each request: render stamps
+STAMPED_EVERY = 5  # every 5th page without declared-update signals carries render stamps
 
 
 def norm(text: str) -> str:
@@ -56,6 +60,7 @@ class Story:
     tree: HtmlElement
     title: str
     variant: str | None = None  # declared-update signals this page carries, if any
+    stamped: bool = False  # whether it carries render stamps (the time of each request)
 
     def paragraphs(self) -> list[HtmlElement]:
         """The paragraphs trafilatura keeps (marked when the page was loaded; edits add more)."""
@@ -92,7 +97,9 @@ class RoundSite(FakeSite):
         if status != 200:
             return status, {"Content-Type": "text/html"}, f"<html><body><h1>Error {status}</h1></body></html>".encode()
         token = hashlib.sha256(f"{self.host}{n}".encode()).hexdigest()[:16]
+        now = datetime.now(UTC)
         body = page.replace(TOKEN, token).replace(MINUTES, str(n % 59 + 1))
+        body = body.replace(NOW, f"{now:%Y-%m-%d %H:%M:%S}").replace(NOW_ISO, f"{now:%Y-%m-%dT%H:%M:%SZ}")
         return 200, {"Content-Type": "text/html; charset=utf-8"}, body.encode("utf-8")
 
 
@@ -173,6 +180,8 @@ class Scenario:
         shared, variants = stories[0], stories[1:1 + 2 * len(VARIANTS)]
         for i, story in enumerate(variants):
             self._add_signals(story, VARIANTS[i % len(VARIANTS)])
+        for story in stories[1 + 2 * len(VARIANTS)::STAMPED_EVERY]:
+            self._add_render_stamps(story)
         for k in range(copies):  # one wire story at several URLs of one site
             self._serve(self.sites[1 % len(self.sites)], f"/{['world', 'business', 'wire'][k % 3]}/{k}/story", shared)
         for i, story in enumerate(stories[1:]):
@@ -242,6 +251,14 @@ class Scenario:
             story.paragraphs()[0].addprevious(moving)
         moving.set("data-rl-date", "")
 
+    def _add_render_stamps(self, story: Story) -> None:
+        """A per-request "Page generated" line after the article and a JSON-LD dateModified set to the
+        time of each request (as many CMSs do), beside whatever dates the page states."""
+        story.stamped = True
+        story.tree.find("head").insert(0, _ld({"@type": "NewsArticle", "dateModified": NOW_ISO}))
+        footer = lxml.html.fragment_fromstring(f'<p class="generated">Page generated {NOW} UTC</p>')
+        story.paragraphs()[-1].addnext(footer)
+
     # -- rendering --------------------------------------------------------------------------------
 
     def render(self, served: Served) -> str:
@@ -281,7 +298,8 @@ class Scenario:
 
     def page_now(self, served: Served) -> str:
         """The page as a request would get it now."""
-        return self.render(served).replace(TOKEN, "0123456789abcdef").replace(MINUTES, "7")
+        page = self.render(served).replace(TOKEN, "0123456789abcdef").replace(MINUTES, "7")
+        return page.replace(NOW, "2024-12-09 10:00:00").replace(NOW_ISO, "2024-12-09T10:00:00Z")
 
     # -- edits ------------------------------------------------------------------------------------
 
@@ -661,4 +679,5 @@ def run(scenario: Scenario, db: str, crawl: Callable[[list[str]], dict[str, Any]
     return {"redline": red, "naive": floor, "false_versions": false, "edits": scenario.edits,
             "outage_problems": scenario.outage_problems, "crawl_s": crawl_s,
             "skipped": dict(scenario.skipped), "urls": len(scenario.urls),
+            "stamped_urls": sum(s.story.stamped for s in scenario.served),
             "pages": len({id(s.story) for s in scenario.served})}

@@ -459,7 +459,8 @@ def fidelity_main(keep: bool) -> None:
                               indent=1, default=str) + "\n", "utf-8")
     print(f"Redline fidelity on real pages: {result['pages']} pages at {result['urls']} URLs on "
           f"{len(FIDELITY_HOSTS)} loopback sites, {len(result['crawl_s'])} crawl rounds "
-          f"(median {statistics.median(result['crawl_s']):.1f} s); skipped: {result['skipped']}")
+          f"(median {statistics.median(result['crawl_s']):.1f} s), {result['stamped_urls']} URLs with render stamps "
+          f"(a per-request 'Page generated' line and JSON-LD dateModified); skipped: {result['skipped']}")
     print(table(rows))
     wrong = [e for e in result["edits"] if not (e.caught and e.shown)]
     print(f"\nedits Redline missed or did not show: {len(wrong)}" + "".join(f"\n  - {e.describe()}" for e in wrong))

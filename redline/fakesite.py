@@ -45,6 +45,7 @@ class Story:
     description: str | None = None
     updated: str | None = None
     show_updated: bool = True
+    states_modified: bool = True  # the page states a modification time (its publication time until updated)
     footer: str | None = None
 
 
@@ -177,11 +178,15 @@ def render(story: Story, url: str, n: int, template_block: str | None = None) ->
     ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": story.title,
           "author": {"@type": "Person", "name": story.byline}, "datePublished": story.published,
           "publisher": {"@type": "Organization", "name": story.site}}
+    # Like most CMSs, the page states a modification time from publication on (so an edit that leaves it
+    # is stealth); a visible "Updated:" line appears only once the story is updated.
+    modified = story.updated or (story.published if story.states_modified else None)
     meta_updated = ""
+    if modified:
+        ld["dateModified"] = modified
+        meta_updated = f'<meta property="article:modified_time" content="{esc(modified)}">'
     visible_updated = ""
     if story.updated:
-        ld["dateModified"] = story.updated
-        meta_updated = f'<meta property="article:modified_time" content="{esc(story.updated)}">'
         if story.show_updated:
             visible_updated = f'<p class="updated">Updated: <time datetime="{esc(story.updated)}">' \
                               f'{esc(story.updated)}</time></p>'

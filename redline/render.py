@@ -205,7 +205,8 @@ def describe(change: ChangeSummary | None, recovered_at: datetime | None = None,
     if change is None:
         return "first capture"
     parts = [", ".join(change.kinds), f"+{change.added_words}/-{change.removed_words} words (noise excluded)"]
-    parts.append("declared" if change.declared else "stealth" if change.stealth else "")
+    parts.append("declared" if change.declared else "stealth" if change.stealth else
+                 "undeclared" if change.undeclared else "")
     if change.reverts_to:
         parts.append(f"flip-flop: back to v{change.reverts_to}")
     if change.extractor_drift:

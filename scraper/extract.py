@@ -9,17 +9,20 @@ import re
 
 import lxml.html
 import trafilatura
-from trafilatura.settings import Extractor
+from trafilatura.metadata import (META_URL, examine_meta, extract_author, extract_meta_json, extract_sitename,
+                                  extract_title, extract_url)
+from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 
 from archive.capture import Extracted
 from archive.text.noise import TEASER_LABEL_RE
 from archive.text.normalize import paragraphs
-from scraper.dates import declared_dates, to_iso
+from scraper.dates import declared_dates
 
 EXTRACTOR = f"trafilatura {trafilatura.__version__}"
-# Comments are not the article; tables often are. Metadata costs ~1.5x but is what we archive.
-OPTIONS = Extractor(output_format="python", with_metadata=True, comments=False, tables=True, dedup=False)
+# Comments are not the article; tables often are. The metadata is read by page_metadata, without the
+# date search trafilatura's own pass runs (scraper.dates reads the dates the page states).
+OPTIONS = Extractor(output_format="python", with_metadata=False, comments=False, tables=True, dedup=False)
 
 # Searched in the lower-cased first 500 KB: case-sensitive patterns on a lowered copy are about
 # 20x faster than IGNORECASE ones on the page (11 ms of a real page's 52 ms went here), and one pattern
@@ -50,16 +53,42 @@ def extract_page(html: str, url: str) -> Extracted:
     declared = declared_dates(doc)
     links = link_texts(doc)
     lang = _html_lang(doc)
-    result = trafilatura.bare_extraction(doc, url=url, options=OPTIONS)
+    meta = page_metadata(doc)
+    result = trafilatura.bare_extraction(doc, url=url, options=OPTIONS)  # on its own copy of the tree
     if result is None or not result.text:
         return Extracted(text="", extractor=EXTRACTOR, markers=markers)
     text = result.text
     return Extracted(
-        text=text, title=result.title, byline=result.author, published=declared.published or _iso(result.date),
-        updated=declared.updated, updated_signal=declared.updated_signal, site_name=result.sitename,
-        language=result.language or lang,
-        canonical_url=result.url, description=result.description, extractor=EXTRACTOR,
-        boilerplate=link_paragraphs(text, links), noise_spans=teaser_spans(text, links), markers=markers)
+        text=text, title=meta.title, byline=meta.author, published=declared.published,
+        updated=declared.updated, updated_signal=declared.updated_signal, site_name=meta.sitename,
+        language=result.language or lang, canonical_url=meta.url, description=meta.description,
+        extractor=EXTRACTOR, boilerplate=link_paragraphs(text, links), noise_spans=teaser_spans(text, links),
+        markers=markers, dates=declared.candidates, render_stamp=declared.render_stamp)
+
+
+def page_metadata(doc: lxml.html.HtmlElement) -> Document:
+    """trafilatura's metadata pass (``trafilatura.metadata.extract_metadata``) for the fields Redline keeps
+    (title, author, URL, site name, description), without its date search: htmldate's free-text pass read
+    per-request "Page generated" lines as the article's date, and cost a second date pass per page."""
+    meta = examine_meta(doc)
+    if meta.author and " " not in meta.author:
+        meta.author = None
+    try:
+        meta = extract_meta_json(doc, meta)
+    except Exception:  # noqa: BLE001 (trafilatura's own pass catches every error of its JSON-LD reader too)
+        pass
+    meta.title = meta.title or extract_title(doc)
+    meta.author = meta.author or extract_author(doc)
+    meta.url = meta.url or extract_url(doc)  # the page's own URL only, as trafilatura's pass with OPTIONS
+    meta.sitename = meta.sitename or extract_sitename(doc)
+    if meta.sitename:
+        meta.sitename = meta.sitename.lstrip("@")
+        if meta.sitename and "." not in meta.sitename and not meta.sitename[0].isupper():
+            meta.sitename = meta.sitename.title()
+    elif meta.url and (match := META_URL.match(meta.url)):
+        meta.sitename = match[1]
+    meta.clean_and_trim()
+    return meta
 
 
 def link_texts(doc: lxml.html.HtmlElement) -> set[str]:
@@ -98,10 +127,6 @@ def link_paragraphs(text: str, links: set[str]) -> list[str]:
         if covered >= 0.5 * len(para):
             found.append(para)
     return found
-
-
-def _iso(value: str | None) -> str | None:
-    return to_iso(value) if value else None
 
 
 def _html_lang(doc: lxml.html.HtmlElement) -> str | None:

@@ -288,7 +288,7 @@ def test_show_json_contract(archive: Archive) -> None:
         assert data["captured_at"] == log[number - 1]["captured_at"] and _is_iso_z(data["captured_at"])
         assert data["byline"] == archive.stories["EDITED"].byline
         assert data["published"] == archive.stories["EDITED"].published
-        assert data["updated"] is None
+        assert data["updated"] == archive.stories["EDITED"].published  # stated from publication on, unmoved
     assert first["title"] == archive.v1_titles["EDITED"] and latest["title"] == archive.stories["EDITED"].title
     assert "entered into force Wednesday" in first["text"] and REMOVED in first["text"]
     assert CORRECTION not in first["text"]
@@ -325,7 +325,8 @@ def test_diff_json_contract(archive: Archive) -> None:
     sentence = next(c for c in noisy if c["new"] == "Thursday")
     assert sentence["context"] == first["context"] == new_paragraphs[sentence["paragraph"] - 1]  # one sentence
     assert data["byline"] == {"old": archive.stories["EDITED"].byline, "new": archive.stories["EDITED"].byline}
-    assert data["updated"] == {"old": None, "new": None}
+    stated = archive.stories["EDITED"].published
+    assert data["updated"] == {"old": stated, "new": stated}
     assert invoke_json(archive.db, "diff", url, "1", "2") == data
     # Backwards, the correction added in v2 would read as deleted and the fix as undone: refused, as a
     # command-line mistake (exit 2), naming the order that works.

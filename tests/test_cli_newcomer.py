@@ -71,10 +71,11 @@ def test_headline_only_change_shows_in_every_diff_format(history: History) -> No
 def test_declared_update_time_moving_shows_in_the_diff(history: History) -> None:
     updated = invoke_json(history.db, "show", history.url, "--version", "3")["updated"]
     assert updated and updated.startswith("2024-12-05T18:30")
+    stated = history.story.published  # the page states its modification time from publication on
     result = invoke(history.db, "diff", history.url, "2", "3")
-    assert f"\nupdated: {{+{updated}+}}\n" in result.stdout
+    assert f"\nupdated: [-{stated}-]{{+{updated}+}}\n" in result.stdout
     assert "[-Wednesday-]{+Thursday+}" in result.stdout
-    assert invoke_json(history.db, "diff", history.url, "2", "3")["updated"] == {"old": None, "new": updated}
+    assert invoke_json(history.db, "diff", history.url, "2", "3")["updated"] == {"old": stated, "new": updated}
     assert invoke_json(history.db, "log", history.url)[2]["change"]["declared"] is True
 
 

@@ -65,6 +65,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     db = str(tmp_path_factory.mktemp("export") / "archive.db")
     site = FakeSite(frozen=True).start()
     stories = load_stories()
+    stories[0].states_modified = False  # its edit is undeclared: the page states no update time at all
     urls = [site.add(story) for story in stories]
     try:
         assert crawl(db, *urls, settings=NOT_REFRESHED)["new_articles"] == 5
@@ -176,9 +177,10 @@ def test_round_trip_into_a_fresh_archive_keeps_text_hashes(built: Built, tmp_pat
         assert title == before[key][2]  # txt too: the footer carries it
     original = json.loads(ok(built.db, "log", built.edited, "--json").stdout)[-1]["change"]
     imported = json.loads(ok(fresh, "log", built.edited, "--json").stdout)[-1]["change"]
-    assert original["stealth"] and not original["declared"]
-    # A txt file that has no "Updated:" line cannot tell stealth from declared: neither is claimed.
-    assert (imported["stealth"], imported["declared"]) == ((False, False) if fmt == "txt" else (True, False))
+    assert (original["undeclared"], original["stealth"], original["declared"]) == (True, False, False)
+    # A txt file that has no "Updated:" line cannot tell whether the page stated one: nothing is claimed.
+    claims = (imported["undeclared"], imported["stealth"], imported["declared"])
+    assert claims == ((False, False, False) if fmt == "txt" else (True, False, False))
     again = ok(fresh, "import", str(out))
     assert again.stdout.strip() == "imported 0 versions, unchanged 6, skipped 0"
     assert versions_of(fresh).keys() == after.keys()

@@ -47,3 +47,30 @@ def test_every_marker_phrase_is_searched() -> None:
     for marker, texts in phrases.items():
         for text in texts:
             assert extract_page(page(after=text), "https://example.com/a").markers == [marker], text
+
+
+def test_dates_are_what_the_page_states_and_a_generated_line_is_a_render_stamp() -> None:
+    generated = "<p>Page generated 2026-12-06 17:01:54 UTC</p>"
+    bare = extract_page(page(after=generated), "https://example.com/a")
+    assert (bare.published, bare.updated, bare.render_stamp) == (None, None, "2026-12-06T17:01:54Z")
+    marked = ('<p class="meta">Published: <time class="entry-date published" datetime="2024-12-05T09:12:00Z">'
+              'Dec 5</time> <abbr class="updated" title="2024-12-06T08:00:00Z">Dec 6</abbr></p>')
+    stated = extract_page(page(before=marked, after=generated), "https://example.com/a")
+    assert (stated.published, stated.updated, stated.updated_signal) == (
+        "2024-12-05T09:12:00Z", "2024-12-06T08:00:00Z", "microformat")
+    labelled = extract_page(page(before="<span>Published: 5 December 2024</span>"), "https://example.com/a")
+    assert (labelled.published, labelled.updated) == ("2024-12-05", None)
+
+
+def test_the_metadata_is_trafilaturas_without_its_date_pass() -> None:
+    """page_metadata runs trafilatura's metadata pass minus htmldate: every field Redline keeps must match."""
+    from trafilatura.metadata import extract_metadata
+    from trafilatura.utils import load_html
+
+    from bench import realpages
+    from scraper.extract import page_metadata
+
+    fields = ("title", "author", "url", "sitename", "description")
+    for real in realpages.load(limit=60):
+        ours, theirs = page_metadata(load_html(real.html)), extract_metadata(load_html(real.html))
+        assert [getattr(ours, f) for f in fields] == [getattr(theirs, f) for f in fields], real.name

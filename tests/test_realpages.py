@@ -48,6 +48,7 @@ def test_the_scenario_is_real_and_large_enough(result: dict[str, Any]) -> None:
     assert result["pages"] >= MIN_PAGES
     assert red.edits >= 50 and red.declared >= 6 and red.corrections >= 6
     assert red.noise_fetches >= 4 * result["urls"]
+    assert result["stamped_urls"] >= 10  # pages carrying render stamps (the time of each request) are among them
 
 
 def test_no_more_edits_dropped_than_recorded(result: dict[str, Any]) -> None:

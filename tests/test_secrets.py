@@ -16,7 +16,7 @@ from jobs.alert_messages import Message
 from jobs.alert_sender import deliver
 from jobs.log_secrets import ScrubSecrets
 from redline.fakesite import Story
-from tests.conftest import crawl, invoke, run_redline
+from tests.conftest import crawl, invoke
 from tests.receivers import Mailbox, Webhook, mailbox, wait_for, webhook  # noqa: F401  (fixtures)
 
 SECRETS = ("T0SECRET1", "B0SECRET2", "XXSECRETTOKEN42", "4471188812", "DISCORDSECRETTOKEN", "MAILPASSWORD9",

@@ -65,8 +65,8 @@ FIELDS: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("version", "number", 1), ("fetch", "fetch_id", 1), ("captured_at", "captured_at", 1),
         ("text_sha256", "text_sha256", 1), ("title", "title", 1), ("byline", "byline", 1),
         ("extractor", "extractor", 1),
-        # what the claims rest on: declared times and their signal, kinds, declared (stealth is
-        # derived from declared, drift and the kinds), reverts, words, recovery
+        # what the claims rest on: declared times and their signal, kinds, declared (stealth and undeclared
+        # are derived from declared, drift, the kinds and updated with its signal), reverts, words, recovery
         ("published", "published", 2), ("updated", "updated", 2), ("updated_signal", "updated_signal", 2),
         ("canonical_url", "canonical_url", 2), ("words", "words", 2), ("change_kinds", "change_kinds", 2),
         ("added_words", "added_words", 2), ("removed_words", "removed_words", 2), ("declared", "declared", 2),

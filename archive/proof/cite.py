@@ -259,14 +259,15 @@ def _proved(proof: Proof, what: str) -> str:
 
 
 def _version_claims(change: queries.ChangeSummary | None, proof: Proof) -> list[str]:
-    """A version's declared times, change kinds, declared or stealth, each with the record proving it."""
+    """A version's declared times, change kinds, declared, stealth or undeclared, each with the record proving it."""
     record, out = proof.record, []
     if "updated" in record:
         out.append(f"- Declared times: published {md(record['published'] or '(none)')}, updated "
                    f"{md(record['updated'] or '(none)')}" + (f" (from {md(record['updated_signal'])})"
                                                           if record["updated_signal"] else ""))
     if change:
-        how = "declared" if change.declared else "stealth" if change.stealth else "neither declared nor stealth"
+        how = ("declared" if change.declared else "stealth" if change.stealth else
+               "undeclared (the page states no update time)" if change.undeclared else "neither declared nor stealth")
         out.append(f"- Change kinds: {', '.join(map(md, change.kinds)) or '(none)'}; {how}"
                    + ("; extractor drift, not a publisher's edit" if change.extractor_drift else ""))
     if "change_kinds" not in record:
@@ -276,8 +277,9 @@ def _version_claims(change: queries.ChangeSummary | None, proof: Proof) -> list[
     marks = "from_other_url" in record
     out.append("- " + _proved(proof, "them (the record's `published`, `updated`, `updated_signal`, `change_kinds`, "
                        "`declared` and `drift`" + (", `from_other_url` and `against_other_url`" if marks else "")
-                       + "; stealth is `declared` false, `drift` false"
-                       + (", neither mark set" if marks else "") + " and a kind other than declared-update-only)"))
+                       + "; stealth is `declared` false, `drift` false" + (", neither mark set" if marks else "")
+                       + ", a kind other than declared-update-only and an `updated` time the page stated (not from "
+                       "`htmldate`); undeclared the same with no such `updated`)"))
     return out
 
 

@@ -12,6 +12,7 @@ from archive.errors import ArchiveError
 from archive.queries.articles import ArticleRef, article, related, search_clause, short_ids
 from archive.queries.common import A, Db, E, Page, V, connected, cursor_values, make_page, parse_when
 from archive.schema import tables as t
+from archive.text.stamps import RETIRED_SIGNALS
 from archive.vocab import TEXT_EDITS, ChangeKind, EventKind
 
 
@@ -23,11 +24,12 @@ class ChangeSummary:
     added_words: int | None
     removed_words: int | None
     declared: bool
-    stealth: bool               # the text changed, the declared update time did not (never when it is unknown,
-                                # nor on a version fetched from another URL: that is no edit of this article)
+    stealth: bool               # the text changed, the update time the page states did not move (never on a
+                                # version fetched from another URL: that is no edit of this article)
     reverts_to: int | None      # an earlier version this one is identical to (a flip-flop)
     extractor_drift: bool       # the extractor changed, not the publisher
     against_other_url: bool = False  # measured against a version an older Redline merged in from another URL
+    undeclared: bool = False    # the text changed on a page that states no update time (nothing could move)
 
 
 @dataclass
@@ -76,6 +78,10 @@ WITH_FETCH = V.outerjoin(F, F.c.id == V.c.fetch_id)
 _EDITS_TEXT = and_(V.c.change_kinds.is_not(None), ~V.c.drift, V.c.from_other_url.is_not(True),
                    V.c.against_other_url.is_not(True),
                    or_(*(cast(V.c.change_kinds, Text).contains(f'"{kind}"') for kind in TEXT_EDITS)))
+# The page states an update time (not one an earlier release guessed with a retired heuristic).
+_STATES_UPDATE = and_(V.c.updated.is_not(None),
+                      or_(V.c.updated_signal.is_(None), V.c.updated_signal.not_in(sorted(RETIRED_SIGNALS))))
+_STEALTH = and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT, _STATES_UPDATE)
 
 
 def versions(db: Db, url: str, *, stealth: bool = False, declared: bool = False, limit: int | None = None,
@@ -92,7 +98,7 @@ def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, 
              .where(V.c.article_id == ref.id).order_by(V.c.captured_at, V.c.number))
     wanted = []
     if stealth:
-        wanted.append(and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT))  # None: not known (an import)
+        wanted.append(_STEALTH)  # declared None: not known (an import)
     if declared:
         wanted.append(and_(V.c.number > 1, V.c.declared))
     if wanted:
@@ -111,9 +117,11 @@ def version_entry(v: Row[Any]) -> VersionEntry:
     if v.number > 1:
         kinds = [ChangeKind(k) for k in v.change_kinds or []]
         other = bool(v.from_other_url or v.against_other_url)  # no edit of this article's own page
-        edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift and not other
-        change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), v.declared is False and edits,
-                               v.reverts_to, v.drift, bool(v.against_other_url))
+        edits = (v.declared is False and bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift
+                 and not other)
+        states = v.updated is not None and v.updated_signal not in RETIRED_SIGNALS
+        change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), edits and states,
+                               v.reverts_to, v.drift, bool(v.against_other_url), edits and not states)
     return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
                         v.updated_signal, v.recovered_at, v.fetched_url, bool(v.from_other_url))
 
@@ -146,16 +154,23 @@ class FetchEntry:
     url: str
     body_sha256: str | None
     noise: list[dict[str, str]]
+    render_stamps: list[dict[str, str | None]] = field(default_factory=list)  # see archive.text.stamps
 
 
 def fetches(db: Db, url: str) -> list[FetchEntry]:
-    """Every fetch of an article, oldest first."""
+    """Every fetch of an article, oldest first, with the render stamps it recorded."""
+    F, RS = t.fetches, t.render_stamps
     with connected(db) as conn:
         ref = article(conn, url)
         rows = conn.execute(select(F.c.outcome, F.c.fetched_at, F.c.status, F.c.url, F.c.final_url, F.c.body_sha256,
-                                   F.c.noise).where(F.c.article_id == ref.id).order_by(F.c.fetched_at, F.c.id))
-        return [FetchEntry(r.outcome, r.fetched_at, r.status, r.final_url or r.url, r.body_sha256, r.noise or [])
-                for r in rows]
+                                   F.c.noise, F.c.id).where(F.c.article_id == ref.id)
+                            .order_by(F.c.fetched_at, F.c.id)).all()
+        stamps: dict[int, list[dict[str, str | None]]] = {}
+        for s in conn.execute(select(RS.c.fetch_id, RS.c.signal, RS.c.at, RS.c.declared)
+                              .join(F, F.c.id == RS.c.fetch_id).where(F.c.article_id == ref.id).order_by(RS.c.id)):
+            stamps.setdefault(s.fetch_id, []).append({"signal": s.signal, "at": s.at, "declared": s.declared})
+        return [FetchEntry(r.outcome, r.fetched_at, r.status, r.final_url or r.url, r.body_sha256, r.noise or [],
+                           stamps.get(r.id, [])) for r in rows]
 
 
 def log(db: Db, url: str) -> Log:
@@ -214,7 +229,7 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
         conditions.append(A.c.host == site)
     if wanted_kinds:
         conditions.append(or_(*(cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
-    kept = ([and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT)] if stealth else []) + \
+    kept = ([_STEALTH] if stealth else []) + \
         ([and_(V.c.number > 1, V.c.declared)] if declared else [])
     if kept:
         conditions.append(or_(*kept))

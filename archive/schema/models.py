@@ -79,6 +79,18 @@ class Fetch(Base):
     noise: Mapped[list[dict[str, str]] | None]
 
 
+class RenderStamp(Base):
+    """A time a fetched page carried that tracks the request (archive.text.stamps)."""
+
+    __table__ = t.render_stamps
+
+    id: Mapped[int]
+    fetch_id: Mapped[int]
+    signal: Mapped[str]
+    at: Mapped[str]
+    declared: Mapped[str | None]
+
+
 class Version(Base):
     """One distinct state of an article, numbered 1..n."""
 

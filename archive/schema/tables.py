@@ -131,6 +131,16 @@ fetches = Table(
     Index("ix_fetches_article_time", "article_id", "fetched_at"),
 )
 
+# A time a fetched page carried that tracks the request, not the article (archive.text.stamps).
+render_stamps = Table(
+    "render_stamps", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fetch_id", Integer, ForeignKey("fetches.id"), nullable=False, index=True),
+    Column("signal", String(64), nullable=False),  # "generated" (a labelled line) or the date signal that gave it
+    Column("at", String(64), nullable=False),  # the stamp, in ISO 8601
+    Column("declared", String(64)),  # the page's update time with the stamp taken out (None: none, or a label)
+)
+
 # One distinct state of an article, numbered 1..n.
 versions = Table(
     "versions", metadata,

@@ -12,6 +12,7 @@ from archive.queries.reading import SiteNoise
 from archive.schema import models as m
 from archive.text.classify import State
 from archive.text.normalize import comparable
+from archive.text.stamps import RETIRED_SIGNALS
 
 
 def compared_state(noise: SiteNoise, source: Extracted | m.Version, paras: list[str], hashes: Sequence[str],
@@ -19,7 +20,8 @@ def compared_state(noise: SiteNoise, source: Extracted | m.Version, paras: list[
     """The compared state of a text (its significant paragraphs), and the rule that skipped each paragraph."""
     skips = noise.skipped_by(paras, hashes, boilerplate, language or source.language)
     kept = tuple(p for p, rule in zip(paras, skips) if rule is None)
-    return State(comparable(source.title or ""), comparable(source.byline or ""), source.updated, kept), skips
+    return State(comparable(source.title or ""), comparable(source.byline or ""), source.updated, kept,
+                 source.updated_signal not in RETIRED_SIGNALS), skips
 
 
 @dataclass

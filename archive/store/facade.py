@@ -21,7 +21,7 @@ from archive.proof import chain
 from archive.queries import lookup, validators
 from archive.schema import models as m
 from archive.schema.db import READ_ONLY
-from archive.store import indexing
+from archive.store import indexing, stamps
 from archive.store.compare import compare
 from archive.store.outcomes import Recorded
 from archive.store.writer import Plan, Writer, plan_side
@@ -141,12 +141,13 @@ class Archive:
             made: dict[int | None, m.Version] = {
                 v.fetch_id: v for v in session.scalars(select(m.Version).where(m.Version.article_id == article_id)
                                                        .order_by(m.Version.number))}
-            noise, previous, outcomes = writer._noise(article.host), None, []
+            noise, previous, previous_at, outcomes = writer._noise(article.host), None, None, []
             for fetch_id, extracted in captures:
                 row = session.get(m.Fetch, fetch_id)
                 assert row is not None
                 if extracted is None or not extracted.text.strip():
-                    previous = writer._side(made[fetch_id]) if fetch_id in made else previous
+                    if fetch_id in made:
+                        previous, previous_at = writer._side(made[fetch_id]), row.fetched_at
                     continue
                 fetch = Capture(url=row.url, fetched_at=row.fetched_at, final_url=row.final_url, status=row.status)
                 plan = Plan(fetch, article, False, row, FetchOutcome.CONTENT, extracted)
@@ -154,12 +155,14 @@ class Archive:
                 side = plan_side(plan)
                 if fetch_id not in made and previous is not None:
                     old_state, state, _ = compare(noise, previous, side)
-                    if old_state == state:
-                        continue
+                    old_state, state = stamps.replay(session, row, extracted, previous.source,
+                                                     previous_at or row.fetched_at, old_state, state)
                     change = classify(old_state, state)
+                    if not change.kinds:
+                        continue
                     version = writer._new_version(plan, None, state, change, recovered_at=now)
                     outcomes.append(Recorded(row.url, RecordKind.RECOVERED, article.id, version.number, change.kinds))
-                previous = side
+                previous, previous_at = side, row.fetched_at
             return outcomes
 
     def previous_body(self, url: str) -> tuple[str | None, str | None, str | None]:

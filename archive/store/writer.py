@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from archive.capture import Capture, Extracted
 from archive.queries.reading import SiteNoise, read_text
 from archive.schema import models as m
-from archive.store import learning
+from archive.store import learning, stamps
 from archive.store.compare import Side, compare, compared_state, state_fingerprint
 from archive.store.outcomes import Recorded, fetch_outcome
 from archive.text.classify import Change, State, classify
@@ -262,17 +262,19 @@ class Writer:
         assert extracted is not None
         latest = self._latest(article)
         noise = self._noise(article.host)
+        stamps.record_label(self.s, plan.fetch_row, extracted)
         if latest is None:
             state, _ = compared_state(noise, extracted, plan.paras, plan.hashes, plan.boilerplate)
             version = self._new_version(plan, None, state, None)
             return Recorded(plan.fetch.url, RecordKind.NEW_ARTICLE, article.id, version.number)
         old_state, state, evidence = compare(noise, self._side(latest), plan_side(plan))
         plan.fetch_row.noise = evidence or None
-        if old_state == state:
+        old_state, state = stamps.settle(self.s, latest, plan.fetch_row, extracted, old_state, state)
+        change = classify(old_state, state)
+        if not change.kinds:
             if evidence:
                 plan.fetch_row.outcome = FetchOutcome.NOISE_ONLY
             return Recorded(plan.fetch.url, RecordKind.UNCHANGED, article.id)
-        change = classify(old_state, state)
         version = self._new_version(plan, latest, state, change)
         return Recorded(plan.fetch.url, RecordKind.NEW_VERSION, article.id, version.number, change.kinds)
 
@@ -305,7 +307,7 @@ class Writer:
             added_words=change.added_words if change else None,
             removed_words=change.removed_words if change else None,
             declared=change.declared if change and not _stamp_unknown(extracted) else None,
-            reverts_to=self._reverts_to(article, fingerprint) if change else None, drift=plan.drift,
+            reverts_to=self._reverts_to(article, fingerprint) if change and change.edits else None, drift=plan.drift,
             state_sha256=fingerprint, recovered_at=recovered_at)
         self.s.add(version)
         queue_alerts(self.s, article.id, article.host, number, change, plan.drift)  # same transaction

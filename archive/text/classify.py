@@ -13,21 +13,42 @@ KINDS = ("headline", "byline", "body-edit", "paragraph-added", "paragraph-remove
 
 @dataclass(frozen=True)
 class State:
-    """The parts of a version that decide whether it changed (all in comparable form)."""
+    """The parts of a version that decide whether it changed (all in comparable form).
+
+    ``updated`` is the update time the page states (None: it states none); ``known`` is False when it was
+    read by a signal Redline no longer trusts (``archive.text.stamps.RETIRED_SIGNALS``), so whether it
+    moved cannot be told."""
 
     title: str
     byline: str
     updated: str | None
     paragraphs: tuple[str, ...]
+    known: bool = True
 
 
 @dataclass(frozen=True)
 class Change:
+    """How a version differs from the one before.
+
+    ``declared``: the stated update time moved (None: cannot be told); ``undeclared``: the text changed
+    on a page that states no update time, so there was nothing to move; ``stealth``: the text changed and
+    the stated update time did not move."""
+
     kinds: list[str]
     added_words: int
     removed_words: int
-    declared: bool
+    declared: bool | None
     trivial: str | None = None  # see archive.significance; not stored, used to decide on alerts
+    undeclared: bool = False
+
+    @property
+    def edits(self) -> bool:
+        """Anything changed besides the declared update time (the only changes a flip-flop can undo)."""
+        return any(k != "declared-update-only" for k in self.kinds)
+
+    @property
+    def stealth(self) -> bool:
+        return self.declared is False and self.edits and not self.undeclared
 
 
 def classify(old: State, new: State) -> Change:
@@ -39,8 +60,14 @@ def classify(old: State, new: State) -> Change:
     >>> classify(a, State("T", "By A", "2024-01-02", a.paragraphs)).kinds
     ['declared-update-only']
     >>> c = classify(a, State("New T", "By A", None, ("One three.", "Three.")))
-    >>> c.kinds, c.added_words, c.removed_words, c.declared
-    (['headline', 'body-edit'], 1, 1, False)
+    >>> c.kinds, c.added_words, c.removed_words, c.declared, c.undeclared, c.stealth
+    (['headline', 'body-edit'], 1, 1, False, True, False)
+    >>> b = State("T", "By A", "2024-01-02", a.paragraphs)
+    >>> c = classify(b, State("T", "By A", "2024-01-02", ("One three.", "Three.")))
+    >>> c.declared, c.undeclared, c.stealth
+    (False, False, True)
+    >>> classify(State("T", "By A", "2024-01-01", a.paragraphs, known=False), b).kinds
+    []
     """
     kinds: set[str] = set()
     if old.title != new.title:
@@ -63,11 +90,15 @@ def classify(old: State, new: State) -> Change:
             kinds.add("body-edit")
         plus, minus = word_delta(" ".join(deleted), " ".join(inserted))
         added, removed = added + plus, removed + minus
-    declared = old.updated != new.updated and new.updated is not None
-    if not kinds and old.updated != new.updated:
+    edited = bool(kinds)
+    known = old.known and new.known
+    moved = known and old.updated != new.updated
+    if not kinds and moved:
         kinds.add("declared-update-only")
+    declared = (moved and new.updated is not None) if known or new.updated is None else None
     return Change([k for k in KINDS if k in kinds], added, removed, declared,
-                  trivial([old.title, old.byline, *old.paragraphs], [new.title, new.byline, *new.paragraphs]))
+                  trivial([old.title, old.byline, *old.paragraphs], [new.title, new.byline, *new.paragraphs]),
+                  undeclared=edited and new.updated is None)
 
 
 def word_delta(old: str, new: str) -> tuple[int, int]:

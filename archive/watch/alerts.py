@@ -228,7 +228,7 @@ def queue_alerts(session: Session, article_id: int, host: str, number: int, chan
 
 def _matches(session: Session, rule: Any, article_id: int, host: str, change: Change) -> bool:
     kinds = set(change.kinds)
-    stealth = not change.declared and bool(kinds - {ChangeKind.DECLARED_UPDATE_ONLY})
+    stealth = change.stealth
     asked = set(rule.kinds or ())
     if rule.sites and not any(host == s or host.endswith("." + s) for s in rule.sites):
         return False

@@ -113,6 +113,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
             click.echo(f"  {failure['outcome']}: {clean(failure['url'])}  {clean(failure['reason'] or '')}")
         if len(summary["failures"]) > SHOWN_FAILURES:
             click.echo(f"  ... and {len(summary['failures']) - SHOWN_FAILURES} more (--json lists them all)")
+        _print_learning(summary)
     if summary["interrupted"]:
         stopped = summary["interrupted"]
         if stopped["forced"]:
@@ -138,6 +139,20 @@ def _interrupted(targets: int, result: Any) -> dict[str, Any] | None:
     if INTERRUPTS.signum is None:
         return None
     return {"signal": INTERRUPTS.name, "forced": INTERRUPTS.forced, "not_written": targets - result.fetched}
+
+
+def _print_learning(summary: dict[str, Any]) -> None:
+    """Say what the crawl grouped as site-wide edits and learned as site template noise (never silently)."""
+    from archive.queries.sitewide import label
+
+    for found in summary["site_wide"]:
+        click.echo(f"site-wide edit: a paragraph {label(found['action'], found['articles'], clean(found['host']))} "
+                   f"(one version each, kind site-wide): {clean(found['text'])!r}")
+    for learned in summary["templates_learned"]:
+        click.echo(f"learned a template paragraph of {clean(learned['host'])} ({learned['why']}: "
+                   f"{learned['articles']} of {learned['of_articles']} articles); it is now skipped on every article "
+                   f"of the site: {clean(learned['text'])!r}\n  if it is an edit, undo with "
+                   f"'{clean(learned['forget'])}' (see 'redline log URL --all')")
 
 
 def _article_urls(db: Any, targets: list[str]) -> list[str]:
@@ -203,6 +218,7 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
     """
     from archive import queries
     from archive.queries import json_shapes
+    from archive.queries.sitewide import learned_templates
     from redline.render import print_log
 
     one_format(as_json, csv)
@@ -210,8 +226,10 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
         versions = queries.versions(conn, url, stealth=stealth, declared=declared).items
         events = [] if stealth or declared else queries.events(conn, url).items
         fetches = queries.fetches(conn, url) if every_fetch else []
+        skipped = [n["text"] for f in fetches for n in f.noise if n["rule"] == "template"]
+        learned = learned_templates(conn, queries.article(conn, url).host, skipped) if skipped else []
     if as_json:
-        emit_json(json_shapes.full_log(versions, events, fetches) if every_fetch else
+        emit_json(json_shapes.full_log(versions, events, fetches, learned) if every_fetch else
                   json_shapes.log(versions, events if with_events else []))
     elif csv is not None:
         emit_csv([json_shapes.version(v) for v in versions], csv)
@@ -219,7 +237,7 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
         wanted = " or ".join(w for w, on in (("stealth edits", stealth), ("declared updates", declared)) if on)
         click.echo(f"no {wanted} among the versions of {clean(url)}; 'redline log {clean(url)}' shows them all")
     else:
-        print_log(versions, events, fetches)
+        print_log(versions, events, fetches, learned)
 
 
 @cli.command()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         VersionDetail,
         VersionEntry,
     )
+    from archive.queries.sitewide import LearnedTemplate
     from archive.text.diff import Op, Paragraph
 
 CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
@@ -152,9 +153,10 @@ def _identical(result: Diff) -> str:
     return said if result.with_noise else said + " (noise paragraphs not compared; --with-noise compares them)"
 
 
-def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: Sequence[FetchEntry] = ()) -> None:
+def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: Sequence[FetchEntry] = (),
+              learned: Sequence[LearnedTemplate] = ()) -> None:
     """An article's history as one table, oldest first; with ``fetches``, every fetch and what noise
-    rules skipped in it."""
+    rules skipped in it, then the learned site template paragraphs among what they skipped."""
     from archive.queries import iso
 
     timed = [(v.captured_at, [iso(v.captured_at), f"v{v.version}", describe(v.change, v.recovered_at), v.words,
@@ -165,6 +167,10 @@ def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: S
               for f in fetches]
     timed.sort(key=lambda t: t[0])  # stable: versions, then events, then fetches at equal times
     table(["time", "what", "change", "words (all)", "title / detail"], [row for _, row in timed])
+    for t in learned:
+        evidence = f" from {t.articles} of {t.of_articles} articles" if t.articles else ""
+        click.echo(f"[template] learned {iso(t.first_seen)} for {clean(t.host)}{evidence}: {clean(t.text or '')!r}\n"
+                   f"  skipped on every article of the site; if it is an edit, undo with '{clean(t.forget)}'")
 
 
 def describe(change: ChangeSummary | None, recovered_at: datetime | None = None) -> str:
@@ -173,6 +179,8 @@ def describe(change: ChangeSummary | None, recovered_at: datetime | None = None)
         return "first capture"
     parts = [", ".join(change.kinds), f"+{change.added_words}/-{change.removed_words} words (noise excluded)"]
     parts.append("declared" if change.declared else "stealth" if change.stealth else "")
+    if change.site_wide:
+        parts.append(f"site-wide: {clean(change.site_wide.label)}")
     if change.reverts_to:
         parts.append(f"flip-flop: back to v{change.reverts_to}")
     if change.extractor_drift:

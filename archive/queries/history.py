@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, or_, select
 from archive.errors import ArchiveError
 from archive.queries.articles import ArticleRef, article, search_clause, short_ids
 from archive.queries.common import A, Db, E, Page, V, connected, cursor_values, make_page, parse_when
+from archive.queries.sitewide import MEMBER_ROWS, NOT_NEWEST, SiteWide, groups_of
 from archive.schema import tables as t
 from archive.vocab import TEXT_EDITS, ChangeKind, EventKind
 
@@ -26,6 +27,7 @@ class ChangeSummary:
     stealth: bool               # the text changed, the declared update time did not (never when it is unknown)
     reverts_to: int | None      # an earlier version this one is identical to (a flip-flop)
     extractor_drift: bool       # the extractor changed, not the publisher
+    site_wide: SiteWide | None = None  # the site-wide edit this version is one of (kind ``site-wide``)
 
 
 @dataclass
@@ -78,7 +80,7 @@ def versions(db: Db, url: str, *, stealth: bool = False, declared: bool = False,
 
 def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, limit: int | None,
               after: str | None) -> Page[VersionEntry]:
-    query = (select(*(V.c[name] for name in _LOG_COLUMNS)).where(V.c.article_id == ref.id)
+    query = (select(*(V.c[name] for name in _LOG_COLUMNS), V.c.id.label("row")).where(V.c.article_id == ref.id)
              .order_by(V.c.captured_at, V.c.number))
     wanted = []
     if stealth:
@@ -92,17 +94,23 @@ def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, 
         query = query.where(or_(V.c.captured_at > at, and_(V.c.captured_at == at, V.c.number > number)))
     if limit is not None:
         query = query.limit(limit + 1)
-    return make_page([version_entry(v) for v in conn.execute(query)], limit,
-                 lambda v: (v.captured_at.isoformat(), v.version))
+    rows = conn.execute(query).all()
+    groups = groups_of(conn, (v.row for v in rows))
+    return make_page([version_entry(v, groups.get(v.row)) for v in rows], limit,
+                     lambda v: (v.captured_at.isoformat(), v.version))
 
 
-def version_entry(v: Row[Any]) -> VersionEntry:
+def version_entry(v: Row[Any], site_wide: SiteWide | None = None) -> VersionEntry:
+    """A version row as the views show it; a member of a site-wide edit has the kind ``site-wide`` (the
+    group is its own record: the version's stored kinds are what comparing it with the one before found)."""
     change = None
     if v.number > 1:
         kinds = [ChangeKind(k) for k in v.change_kinds or []]
         edits = bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift
+        if site_wide is not None:
+            kinds.append(ChangeKind.SITE_WIDE)
         change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), v.declared is False and edits,
-                               v.reverts_to, v.drift)
+                               v.reverts_to, v.drift, site_wide)
     return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
                         v.updated_signal, v.recovered_at)
 
@@ -187,11 +195,12 @@ _CHANGES = _changes_query()
 def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), stealth: bool = False,
             declared: bool = False, since: datetime | None = None, until: datetime | None = None,
             search: str | None = None, article_id: int | None = None, limit: int | None = None,
-            after: str | None = None) -> Page[ChangeEntry]:
+            after: str | None = None, grouped: bool = False) -> Page[ChangeEntry]:
     """Versions across the archive, newest capture first, filtered and paged in one query.
 
     ``kinds``: any of these change kinds; ``stealth`` / ``declared`` as in ``versions``; ``since`` and
     ``until``: capture time in [since, until); ``search``: in the version's title or the article's URL.
+    ``grouped``: a site-wide edit once, at its newest member (its ``change.site_wide`` names the group).
     """
     try:
         wanted_kinds = [ChangeKind(k) for k in kinds]
@@ -202,7 +211,10 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
     if site:
         conditions.append(A.c.host == site)
     if wanted_kinds:
-        conditions.append(or_(*(cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
+        conditions.append(or_(*(V.c.id.in_(MEMBER_ROWS) if k is ChangeKind.SITE_WIDE
+                                else cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
+    if grouped:
+        conditions.append(V.c.id.not_in(NOT_NEWEST))
     kept = ([and_(V.c.number > 1, ~V.c.declared, _EDITS_TEXT)] if stealth else []) + \
         ([and_(V.c.number > 1, V.c.declared)] if declared else [])
     if kept:
@@ -225,7 +237,9 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
         rows = conn.execute(query).all()
         page = make_page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
         ids = short_ids(conn, {r.key_sha256 for r in page.items})
-    return Page([ChangeEntry(r.article, r.key, r.host, version_entry(r), r.previous, ids[r.key_sha256])
+        groups = groups_of(conn, (r.row for r in page.items))
+    return Page([ChangeEntry(r.article, r.key, r.host, version_entry(r, groups.get(r.row)), r.previous,
+                             ids[r.key_sha256])
                  for r in page.items], page.next)
 
 

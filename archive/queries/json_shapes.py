@@ -4,6 +4,7 @@ Every front that prints or serves JSON uses these, so a shape changes in one pla
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
         VersionDetail,
         VersionEntry,
     )
+    from archive.queries.sitewide import LearnedTemplate
 
 
 def stamp(value: datetime | None) -> str | None:
@@ -59,10 +61,17 @@ def fetch(f: FetchEntry) -> dict[str, Any]:
             "noise": f.noise}
 
 
-def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry]) -> dict[str, Any]:
-    """``log --all --json``: versions, events and every fetch, each in time order."""
+def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry],
+             learned: Sequence[LearnedTemplate] = ()) -> dict[str, Any]:
+    """``log --all --json``: versions, events and every fetch, each in time order, and the learned site
+    template paragraphs that skipped paragraphs in those fetches, each with the command that forgets it."""
     return {"versions": [version(v, detail=True) for v in versions], "events": [event(e) for e in events],
-            "fetches": [fetch(f) for f in fetches]}
+            "fetches": [fetch(f) for f in fetches], "learned": [learned_template(t) for t in learned]}
+
+
+def learned_template(t: LearnedTemplate) -> dict[str, Any]:
+    return {"host": t.host, "hash": t.hash, "text": t.text, "first_seen": iso(t.first_seen), "articles": t.articles,
+            "of_articles": t.of_articles, "forget": t.forget}
 
 
 def event(e: EventEntry) -> dict[str, Any]:

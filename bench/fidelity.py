@@ -38,6 +38,9 @@ NAMES = ["Jane Okafor", "Tomas Lindqvist", "Mariana Duarte", "Kenji Watanabe", "
 CORRECTION = ("Correction: An earlier version of this article misstated the date of the council vote. "
               "It was held on Tuesday, not Wednesday.")
 SHARED_SENTENCE = "The death toll rose to 41 on Thursday evening, the regional health ministry said."
+SITE_WIDE = ("This article was produced with the assistance of an artificial intelligence tool and "
+             "reviewed by our editorial staff before publication.")
+SITE_WIDE_ARTICLES = 10  # of one site, in one round: a coordinated edit, not the site's template
 STALE = "2024-12-01T08:00:00Z"
 VARIANTS = ("meta", "second-ld", "visible")  # which signal moves while a JSON-LD dateModified stays stale
 TOKEN, MINUTES = "@@REQ@@", "@@MIN@@"        # filled in per request
@@ -132,6 +135,8 @@ class Figures:
     corrections_kind: int = 0
     outages: int = 0         # 404s and 500s served
     outage_events: int = 0   # ... recorded as gone then restored, or failed then recovered
+    site_wide: int = 0       # one paragraph added to many articles of one site: edits made
+    site_wide_kind: int = 0  # ... recorded with the kind 'site-wide'
 
 
 ROUNDS: list[tuple[str, dict[str, int]]] = [
@@ -145,6 +150,7 @@ ROUNDS: list[tuple[str, dict[str, int]]] = [
     ("edits, corrections on another site, declared updates again",
      {"word": 1, "number": 1, "insert": 1, "delete": 1, "headline": 1, "byline": 1, "correction": 1,
       "declared": 1}),
+    ("site-wide edit: one paragraph added to 10 articles of one site", {"site-wide": 1}),
 ]
 
 
@@ -282,6 +288,8 @@ class Scenario:
                 self._shared_sentence()
             elif kind == "correction":
                 self._corrections(busy)
+            elif kind == "site-wide":
+                self.site_wide(self.sites[(self.round + 1) % len(self.sites)], SITE_WIDE_ARTICLES, busy)
             elif kind == "declared":
                 for s in self.served:
                     if s.story.variant and id(s) not in busy:
@@ -443,6 +451,30 @@ class Scenario:
         if done < 3:
             raise RuntimeError(f"only {done} pages of {site.host} take the correction")
 
+    def site_wide(self, site: RoundSite, count: int, busy: set[int]) -> list[Served]:
+        """The same new paragraph, after each one's first paragraph, in ``count`` articles of one site."""
+        done: list[Served] = []
+        for served in self.served:
+            if len(done) == count:
+                break
+            if served.site is not site or id(served) in busy or served in self.shared:
+                continue
+            backup = copy.deepcopy(served.story.tree)
+            note = lxml.html.Element("p", {"data-rl": ""})
+            note.text = SITE_WIDE
+            served.story.paragraphs()[0].addnext(note)
+            edit = Edit(0, "", "site-wide", SITE_WIDE, "new", snippet=SITE_WIDE)
+            if self._shows(served, edit):
+                self._record(served, edit)
+                busy.add(id(served))
+                done.append(served)
+            else:
+                served.story.tree = backup
+                self.skipped["site-wide: not visible to the extractor, page skipped"] += 1
+        if len(done) < count:
+            raise RuntimeError(f"only {len(done)} pages of {site.host} take the site-wide paragraph")
+        return done
+
     def _shared_sentence(self) -> None:
         """One story at several URLs of one site gets the same new sentence."""
         story = self.shared[0].story
@@ -600,6 +632,9 @@ def score(scenario: Scenario, versions_by_round: list[dict[str, list[dict[str, A
             if edit.kind == "correction":
                 figures.corrections += 1
                 figures.corrections_kind += kinds is not None and "correction" in kinds
+            if edit.kind == "site-wide":
+                figures.site_wide += 1
+                figures.site_wide_kind += kinds is not None and "site-wide" in kinds
     return red, floor, false
 
 

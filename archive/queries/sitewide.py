@@ -51,8 +51,9 @@ class SiteWide:
     label: str
 
 
-_GROUP = (select(G.c.id, G.c.action, G.c.host, G.c.text, G.c.first_at,
-                 select(func.count()).where(M.c.site_edit_id == G.c.id).scalar_subquery().label("articles")))
+_COUNTED = M.alias("counted")
+_GROUP = select(G.c.id, G.c.action, G.c.host, G.c.text, G.c.first_at,
+                select(func.count()).where(_COUNTED.c.site_edit_id == G.c.id).scalar_subquery().label("articles"))
 
 
 def _site_wide(row: object) -> SiteWide:

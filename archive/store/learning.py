@@ -7,8 +7,9 @@ A paragraph that changes identically on many articles of one site is one of two 
   it changed in at least ``TEMPLATE_MIN_ARTICLES`` distinct articles of the site in one crawl, half of
   those the crawl re-read; or it was there from the start, in the first capture of at least
   ``TEMPLATE_MIN_ARTICLES`` distinct new articles of the site in one crawl, four in five of them;
-- otherwise, when it is significant, a **site-wide edit**: the same paragraph added to, or removed
-  from, at least ``SITE_WIDE_MIN_ARTICLES`` distinct articles of one site in one crawl. Each article
+- otherwise, when it is significant, a **site-wide edit**: the same paragraph (or passage, see
+  :func:`passages`) added to, or removed from, at least ``SITE_WIDE_MIN_ARTICLES`` distinct articles
+  of one site in one crawl. Each article
   gets its version, and the versions are grouped ("added to 10 articles of example.com").
 
 Evidence is gathered per crawl (:class:`CrawlEvidence`, which the pipeline keeps for the whole crawl),
@@ -19,8 +20,10 @@ learned and never grouped: each is a correction in its own article. Pure: no SQL
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from difflib import SequenceMatcher
 from typing import Any
 
 TEMPLATE_MIN_ARTICLES = 5
@@ -28,7 +31,35 @@ TEMPLATE_SHARE_MARKED = 0.5   # of the distinct articles of the site the crawl r
 TEMPLATE_SHARE_FIRST = 0.8    # of the distinct new articles of the site the crawl first captured
 SITE_WIDE_MIN_ARTICLES = 5
 SAME_STORY = 0.5  # Jaccard similarity of two articles' paragraph sets above which they are one witness
+MIN_PASSAGE_WORDS = 8  # words a passage added inside a paragraph needs to count as a site-wide edit's text
 ADDED, REMOVED = "added", "removed"
+
+
+def passages(old: Sequence[str], new: Sequence[str]) -> list[tuple[str, str]]:
+    """What a version added and removed, as (action, text): whole paragraphs, and runs of at least
+    ``MIN_PASSAGE_WORDS`` words added to or removed from a paragraph (an extractor may join a new
+    paragraph to its neighbour, so the same sentence is one paragraph on one page and part of one on
+    another).
+
+    >>> passages(["One two."], ["One two.", "A new note."])
+    [('added', 'A new note.')]
+    >>> passages(["Intro text here."], ["Intro text here. This article was produced with the help of a tool."])
+    [('added', 'This article was produced with the help of a tool.')]
+    >>> passages(["Said on Tuesday."], ["Said on Wednesday."])
+    []
+    """
+    found: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op in ("insert", "delete"):
+            found += [(ADDED, p) for p in new[j1:j2]] + [(REMOVED, p) for p in old[i1:i2]]
+        elif op == "replace":
+            a, b = " ".join(old[i1:i2]).split(), " ".join(new[j1:j2]).split()
+            for wop, w1, w2, v1, v2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+                if wop != "equal" and v2 - v1 >= MIN_PASSAGE_WORDS:
+                    found.append((ADDED, " ".join(b[v1:v2])))
+                if wop != "equal" and w2 - w1 >= MIN_PASSAGE_WORDS:
+                    found.append((REMOVED, " ".join(a[w1:w2])))
+    return found
 
 
 @dataclass

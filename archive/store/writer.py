@@ -188,16 +188,14 @@ class Writer:
         return learning.Seen(plan.article.id, plan.article.key, False, hashes, changed, marked, texts)
 
     def _note_edits(self, plan: Plan, old: State, new: State, version: m.Version, change: Change) -> None:
-        """Note the significant paragraphs a version added and removed, for site-wide grouping."""
+        """Note the significant paragraphs (and passages) a version added and removed, for site-wide grouping."""
         if plan.drift:
             return
         site = self.evidence.site(plan.article.host)
         member = learning.Member(plan.article.id, version.number, version.id, version.captured_at, change)
-        before, after = set(old.paragraphs), set(new.paragraphs)
-        for action, paras in ((learning.ADDED, after - before), (learning.REMOVED, before - after)):
-            for para in paras:
-                if not is_editorial_notice(para):
-                    site.edited(action, digest(para), para, member)
+        for action, text in learning.passages(old.paragraphs, new.paragraphs):
+            if not is_editorial_notice(text):
+                site.edited(action, digest(text), text, member)
         self.touched.add(plan.article.host)
 
     def group_site_wide(self, results: list[Recorded]) -> None:

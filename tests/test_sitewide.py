@@ -55,7 +55,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         scenario.round += 1
         edited = [s.url for s in scenario.site_wide(scenario.sites[0], 10, set())]
         scenario.publish()
-        yield World(db, urls, edited, crawl(db, *urls))
+        # Batches of 3: the evidence is the crawl's, so versions written before the fifth witness join too.
+        yield World(db, urls, edited, crawl(db, *urls, settings={"REDLINE_BATCH_SIZE": "3"}))
     finally:
         scenario.stop()
 

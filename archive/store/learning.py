@@ -183,7 +183,6 @@ class CrawlEvidence:
 
     sites: dict[str, SiteEvidence] = field(default_factory=dict)
     learned: list[Learned] = field(default_factory=list)              # templates this crawl learned
-    groups: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (host, action, digest) -> group id
 
     def site(self, host: str) -> SiteEvidence:
         return self.sites.setdefault(host, SiteEvidence())

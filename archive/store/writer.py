@@ -162,9 +162,9 @@ class Writer:
         for host in sorted(hosts):
             known = self._noise(host).templates
             for learned in self.evidence.site(host).templates(host, known):
-                known.add(learned.hash)  # decided once: a notice or a rule's line is never learned
                 if is_editorial_notice(learned.text) or noise_rule(learned.text) is not None:
-                    continue
+                    continue  # never learned: a notice is never noise, and a rule's line is skipped already
+                known.add(learned.hash)
                 if self._insert_if_new(m.TemplateParagraph(
                         host=host, hash=learned.hash, first_seen=plans[0].fetch.fetched_at, text=learned.text,
                         witnesses=learned.witnesses, seen=learned.seen, examples=list(learned.examples))):
@@ -227,13 +227,14 @@ class Writer:
         return {(r.action, r.hash): r.id for r in rows}
 
     def _new_group(self, host: str, action: str, h: str, site: learning.SiteEvidence) -> int:
+        """Insert the group, or, when another writer just did, use theirs."""
         first = min(member.captured_at for member in site.edits[action, h].values())
         group = m.SiteEdit(host=host, action=action, hash=h, text=site.texts[h], first_at=first,
                            created_at=datetime.now(UTC))
-        self.s.add(group)
-        self.s.flush()
-        self.evidence.groups[host, action, h] = group.id
-        return group.id
+        if self._insert_if_new(group):
+            return group.id
+        return self.s.scalars(select(m.SiteEdit.id).where(m.SiteEdit.host == host, m.SiteEdit.action == action,
+                                                          m.SiteEdit.hash == h)).one()
 
     # -- applying -------------------------------------------------------------------------------
 

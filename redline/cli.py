@@ -92,6 +92,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     INTERRUPTS.catch(leave_on_second="interrupted twice while starting: nothing was fetched")
     from archive.crawls import CrawlResult
     from redline.progress import FailureLog, crawl_with_progress, summary_line
+    from redline.render import print_learning
     from scraper.pool import start_forkserver
 
     overrides = parse_settings(settings)
@@ -113,7 +114,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
             click.echo(f"  {failure['outcome']}: {clean(failure['url'])}  {clean(failure['reason'] or '')}")
         if len(summary["failures"]) > SHOWN_FAILURES:
             click.echo(f"  ... and {len(summary['failures']) - SHOWN_FAILURES} more (--json lists them all)")
-        _print_learning(summary)
+        print_learning(summary["templates_learned"], summary["site_wide"])
     if summary["interrupted"]:
         stopped = summary["interrupted"]
         if stopped["forced"]:
@@ -139,20 +140,6 @@ def _interrupted(targets: int, result: Any) -> dict[str, Any] | None:
     if INTERRUPTS.signum is None:
         return None
     return {"signal": INTERRUPTS.name, "forced": INTERRUPTS.forced, "not_written": targets - result.fetched}
-
-
-def _print_learning(summary: dict[str, Any]) -> None:
-    """Say what the crawl grouped as site-wide edits and learned as site template noise (never silently)."""
-    from archive.queries.sitewide import label
-
-    for found in summary["site_wide"]:
-        click.echo(f"site-wide edit: a paragraph {label(found['action'], found['articles'], clean(found['host']))} "
-                   f"(one version each, kind site-wide): {clean(found['text'])!r}")
-    for learned in summary["templates_learned"]:
-        click.echo(f"learned a template paragraph of {clean(learned['host'])} ({learned['why']}: "
-                   f"{learned['articles']} of {learned['of_articles']} articles); it is now skipped on every article "
-                   f"of the site: {clean(learned['text'])!r}\n  if it is an edit, undo with "
-                   f"'{clean(learned['forget'])}' (see 'redline log URL --all')")
 
 
 def _article_urls(db: Any, targets: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -171,6 +171,19 @@ def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: S
         evidence = f" from {t.articles} of {t.of_articles} articles" if t.articles else ""
         click.echo(f"[template] learned {iso(t.first_seen)} for {clean(t.host)}{evidence}: {clean(t.text or '')!r}\n"
                    f"  skipped on every article of the site; if it is an edit, undo with '{clean(t.forget)}'")
+
+
+def print_learning(learned: Sequence[dict[str, Any]], site_wide: Sequence[dict[str, Any]]) -> None:
+    """Say what a crawl grouped as site-wide edits and learned as site template noise (never silently)."""
+    from archive.queries.sitewide import label
+
+    for found in site_wide:
+        click.echo(f"site-wide edit: a paragraph {clean(label(found['action'], found['articles'], found['host']))} "
+                   f"(one version each, kind site-wide): {clean(found['text'])!r}")
+    for t in learned:
+        click.echo(f"learned a template paragraph of {clean(t['host'])} ({t['why']}: {t['articles']} of "
+                   f"{t['of_articles']} articles); it is now skipped on every article of the site: {clean(t['text'])!r}"
+                   f"\n  if it is an edit, undo with '{clean(t['forget'])}' (see 'redline log URL --all')")
 
 
 def describe(change: ChangeSummary | None, recovered_at: datetime | None = None) -> str:

@@ -9,11 +9,13 @@ A paragraph that changes identically on many articles of one site is one of two 
   ``TEMPLATE_MIN_ARTICLES`` distinct new articles of the site in one crawl, four in five of them;
 - otherwise, when it is significant, a **site-wide edit**: the same paragraph (or passage, see
   :func:`passages`) added to, or removed from, at least ``SITE_WIDE_MIN_ARTICLES`` distinct articles
-  of one site in one crawl. Each article
-  gets its version, and the versions are grouped ("added to 10 articles of example.com").
+  of one site in one crawl. Each article gets its version, and the versions are grouped ("added to 10
+  articles of example.com"); versions written before the group formed join it then.
 
 Evidence is gathered per crawl (:class:`CrawlEvidence`, which the pipeline keeps for the whole crawl),
-never per write batch, so how captures fall into batches decides nothing. Articles whose paragraphs
+never per write batch of 25: a crawl's evidence is the same however its captures fall into batches (a
+template learned mid-crawl skips its paragraph from then on; fetches written before it keep their
+'boilerplate' mark). Articles whose paragraphs
 mostly coincide (one story at several URLs, near copies) are one witness. Editorial notices are never
 learned and never grouped: each is a correction in its own article. Pure: no SQL.
 """

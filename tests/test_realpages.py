@@ -1,7 +1,7 @@
 """Change fidelity on real news pages (issue 11): every edit caught and shown, no false versions.
 
 Real article pages from PyPI sdists (fetched and cached by :mod:`bench.realpages`, never
-committed) are served from four loopback sites over six rounds of real crawls, with noise
+committed) are served from four loopback sites over seven rounds of real crawls, with noise
 injected every round and real edits made in some (see :mod:`bench.fidelity`). The ground
 truth is what the scenario changed; each assertion lists every edit Redline got wrong.
 """
@@ -87,3 +87,11 @@ def test_appended_corrections_recorded_as_corrections(result: dict[str, Any]) ->
     wrong = [e for e in result["edits"] if e.kind == "correction" and "correction" not in e.kinds]
     if wrong:
         pytest.fail(f"{len(wrong)} appended corrections not recorded as 'correction':" + _report(wrong), False)
+
+
+def test_a_site_wide_edit_is_recorded_in_each_article_as_site_wide(result: dict[str, Any]) -> None:
+    red = result["redline"]
+    wrong = [e for e in result["edits"] if e.kind == "site-wide" and "site-wide" not in e.kinds]
+    assert red.site_wide == 10, red
+    if wrong:
+        pytest.fail(f"{len(wrong)} of {red.site_wide} site-wide edits not recorded as 'site-wide':" + _report(wrong), False)

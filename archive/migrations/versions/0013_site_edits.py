@@ -1,13 +1,13 @@
 """site-wide edits: a paragraph added to or removed from many articles of one site, grouped
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0014
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0009'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -217,7 +217,8 @@ def build(key: str, rule: str, digest: str | None, changes: list[VersionChange],
     for members in by_site_wide.values():
         head = members[0].entry.change
         assert head is not None and head.site_wide is not None
-        lines = [f"{c.entry.title or '(no title)'} {c.diff.url} v{c.diff.new.version}" for c in members]
+        lines = [f"{c.entry.title or '(no title)'} {c.diff.url} v{c.diff.new.version}"
+                 + (f" (diff: {links[id(c)]})" if links[id(c)] else "") for c in members]
         text.append(f"Site-wide edit: a paragraph {head.site_wide.label} ({len(members)} in this digest)\n"
                     f"{head.site_wide.text}\n" + "\n".join(lines))
         markdown.append(f"**{md('Site-wide edit: a paragraph ' + head.site_wide.label)}** "

@@ -156,11 +156,15 @@ def test_a_line_on_every_new_article_from_the_start_is_learned_and_forgetting_it
 
 
 def test_a_paragraph_added_to_fewer_than_five_articles_is_never_a_template(newsroom: FakeSite, db: str) -> None:
-    """Every article of the site gains it in one batch, but three articles are not evidence enough."""
-    urls = [newsroom.add(story) for story in load_stories()[:3]]
+    """Every article of the site gains it in one batch, but three articles are not evidence enough (nor a
+    site-wide edit). The paragraph is bare text: the fake site's template block is a link the page marks."""
+    stories = load_stories()[:3]
+    urls = [newsroom.add(story) for story in stories]
     crawl(db, *urls)
-    newsroom.template_block = "Sign up for our Morning Briefing newsletter and get the news in your inbox."
-    assert crawl(db, *urls)["new_versions"] == 3
+    for story in stories:
+        story.paragraphs.insert(4, "Sign up for our Morning Briefing newsletter and get the news in your inbox.")
+    summary = crawl(db, *urls)
+    assert summary["new_versions"] == 3 and summary["site_wide"] == []
     assert invoke_json(db, "ignore", "list", "--learned") == []
 
 

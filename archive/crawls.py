@@ -49,6 +49,8 @@ class CrawlResult:
     due: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     stopped: bool = False            # a shutdown signal cut the crawl short
+    learned: list[dict[str, Any]] = field(default_factory=list)    # template paragraphs the crawl learned
+    site_wide: list[dict[str, Any]] = field(default_factory=list)  # site-wide edits it recorded versions of
 
     @property
     def fetched(self) -> int:
@@ -63,7 +65,8 @@ class CrawlResult:
         return {"fetched": self.fetched, "new_articles": self.outcomes.get(RecordKind.NEW_ARTICLE, 0),
                 "new_versions": self.outcomes.get(RecordKind.NEW_VERSION, 0),
                 "unchanged": self.outcomes.get(RecordKind.UNCHANGED, 0), "failed": self.failed,
-                "outcomes": dict(sorted(self.outcomes.items()))}
+                "outcomes": dict(sorted(self.outcomes.items())), "templates_learned": self.learned,
+                "site_wide": self.site_wide}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -77,6 +77,9 @@ class ChangeKind(StrEnum):
     PARAGRAPH_REMOVED = "paragraph-removed"
     CORRECTION = "correction"
     DECLARED_UPDATE_ONLY = "declared-update-only"
+    SITE_WIDE = "site-wide"          # one of a group: the same paragraph added to (or removed from) many
+                                     # articles of the site at once (never stored in versions.change_kinds:
+                                     # the group is its own record, archive.queries.sitewide)
 
 
 class ArticleStatus(StrEnum):

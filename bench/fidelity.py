@@ -41,6 +41,9 @@ CORRECTION = ("Correction: An earlier version of this article misstated the date
               "It was held on Tuesday, not Wednesday.")
 SHARED_SENTENCE = "The death toll rose to 41 on Thursday evening, the regional health ministry said."
 COPY_NOTE = "This article is republished by a partner site under licence and may differ from the original."
+SITE_WIDE = ("This article was produced with the assistance of an artificial intelligence tool and "
+             "reviewed by our editorial staff before publication.")
+SITE_WIDE_ARTICLES = 10  # of one site, in one round: a coordinated edit, not the site's template
 STALE = "2024-12-01T08:00:00Z"
 VARIANTS = ("meta", "second-ld", "visible")  # which signal moves while a JSON-LD dateModified stays stale
 TOKEN, MINUTES = "@@REQ@@", "@@MIN@@"        # filled in per request
@@ -143,6 +146,8 @@ class Figures:
     outage_events: int = 0   # ... recorded as gone then restored, or failed then recovered
     copies: int = 0          # copies at another URL whose canonical link names an original
     copies_apart: int = 0    # ... kept an article of their own, related to the original, none of their text in it
+    site_wide: int = 0       # one paragraph added to many articles of one site: edits made
+    site_wide_kind: int = 0  # ... recorded with the kind 'site-wide'
 
 
 ROUNDS: list[tuple[str, dict[str, int]]] = [
@@ -156,6 +161,7 @@ ROUNDS: list[tuple[str, dict[str, int]]] = [
     ("edits, corrections on another site, declared updates again",
      {"word": 1, "number": 1, "insert": 1, "delete": 1, "headline": 1, "byline": 1, "correction": 1,
       "declared": 1}),
+    ("site-wide edit: one paragraph added to 10 articles of one site", {"site-wide": 1}),
 ]
 
 
@@ -320,6 +326,8 @@ class Scenario:
                 self._shared_sentence()
             elif kind == "correction":
                 self._corrections(busy)
+            elif kind == "site-wide":
+                self.site_wide(self.sites[(self.round + 1) % len(self.sites)], SITE_WIDE_ARTICLES, busy)
             elif kind == "declared":
                 for s in self.served:
                     if s.story.variant and id(s) not in busy:
@@ -480,6 +488,30 @@ class Scenario:
                 self.skipped["correction: not visible to the extractor, page skipped"] += 1
         if done < 3:
             raise RuntimeError(f"only {done} pages of {site.host} take the correction")
+
+    def site_wide(self, site: RoundSite, count: int, busy: set[int]) -> list[Served]:
+        """The same new paragraph, after each one's first paragraph, in ``count`` articles of one site."""
+        done: list[Served] = []
+        for served in self.served:
+            if len(done) == count:
+                break
+            if served.site is not site or id(served) in busy or served in self.shared:
+                continue
+            backup = copy.deepcopy(served.story.tree)
+            note = lxml.html.Element("p", {"data-rl": ""})
+            note.text = SITE_WIDE
+            served.story.paragraphs()[0].addnext(note)
+            edit = Edit(0, "", "site-wide", SITE_WIDE, "new", snippet=SITE_WIDE)
+            if self._shows(served, edit):
+                self._record(served, edit)
+                busy.add(id(served))
+                done.append(served)
+            else:
+                served.story.tree = backup
+                self.skipped["site-wide: not visible to the extractor, page skipped"] += 1
+        if len(done) < count:
+            raise RuntimeError(f"only {len(done)} pages of {site.host} take the site-wide paragraph")
+        return done
 
     def _shared_sentence(self) -> None:
         """One story at several URLs of one site gets the same new sentence."""
@@ -651,6 +683,9 @@ def score(scenario: Scenario, versions_by_round: list[dict[str, list[dict[str, A
             if edit.kind == "correction":
                 figures.corrections += 1
                 figures.corrections_kind += kinds is not None and "correction" in kinds
+            if edit.kind == "site-wide":
+                figures.site_wide += 1
+                figures.site_wide_kind += kinds is not None and "site-wide" in kinds
     return red, floor, false
 
 

@@ -416,6 +416,9 @@ def fidelity_rows(result: dict[str, Any]) -> list[Row]:
             row("declared updates carrying their declared time", "declared_time", "declared"),
             Row("appended corrections recorded as kind 'correction'", f"{red.corrections_kind}/{red.corrections}",
                 "naive tracker: no change kinds", None, red.corrections_kind == red.corrections),
+            Row("one paragraph added to 10 articles of a site: recorded, kind 'site-wide'",
+                f"{red.site_wide_kind}/{red.site_wide}", "naive tracker: no change kinds", None,
+                red.site_wide_kind == red.site_wide),
             Row("404 / 500 then restored: events, no version", f"{red.outage_events}/{red.outages}",
                 "naive tracker: no events", None, red.outage_events == red.outages),
             Row("a copy at another URL naming the original as canonical: an article of its own, related, "

@@ -8,7 +8,7 @@ longer than any run of backticks they contain.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from string import Formatter, punctuation
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -172,8 +172,10 @@ def _facts(change: VersionChange) -> str:
     assert c is not None
     how = "declared" if c.declared else "stealth" if c.stealth else "undeclared"
     recovered = f"; recovered by renoise (captured {iso(change.entry.captured_at)})" if change.entry.recovered_at else ""
+    group = f"; site-wide edit: a paragraph {c.site_wide.label}" if c.site_wide else ""
     return (f"{', '.join(c.kinds)} ({how}); +{c.added_words or 0} / -{c.removed_words or 0} words; "
-            f"v{change.diff.old.version} -> v{change.diff.new.version} at {iso(change.entry.captured_at)}{recovered}")
+            f"v{change.diff.old.version} -> v{change.diff.new.version} at {iso(change.entry.captured_at)}{recovered}"
+            f"{group}")
 
 
 def alert_json(change: VersionChange, link: str | None) -> dict[str, Any]:
@@ -184,25 +186,44 @@ def alert_json(change: VersionChange, link: str | None) -> dict[str, Any]:
             "previous_version": change.diff.old.version, "captured_at": iso(change.entry.captured_at),
             "kinds": list(c.kinds), "declared": c.declared, "stealth": c.stealth, "added_words": c.added_words,
             "removed_words": c.removed_words, "recovered_at": iso(change.entry.recovered_at), "diff_url": link,
-            "diff": json_shapes.diff(change.diff)}
+            "diff": json_shapes.diff(change.diff), "site_wide": asdict(c.site_wide) if c.site_wide else None}
 
 
 def build(key: str, rule: str, digest: str | None, changes: list[VersionChange], base_url: str | None,
           diff_path: str = DEFAULT_DIFF_PATH, *, test: bool = False) -> Message:
-    """The message about ``changes`` (one, or a digest's), grouped by article, most significant first."""
+    """The message about ``changes`` (one, or a digest's), grouped by article, most significant first; in a
+    digest, the versions of one site-wide edit are one entry ("added to 10 articles of example.com")."""
     by_article: dict[str, list[VersionChange]] = {}
+    by_site_wide: dict[int, list[VersionChange]] = {}
     for change in changes:
-        by_article.setdefault(change.diff.url, []).append(change)
+        group = change.entry.change.site_wide if change.entry.change and digest else None
+        if group is not None:
+            by_site_wide.setdefault(group.group, []).append(change)
+        else:
+            by_article.setdefault(change.diff.url, []).append(change)
     groups = sorted(by_article.values(), key=lambda group: min(_significance(c) for c in group))
     links = {id(c): diff_link(base_url, diff_path, c) for c in changes}
     prefix = "[test] " if test else ""
     if digest:
-        title = f"{prefix}Redline {digest} digest ({rule}): {len(changes)} change(s) in {len(groups)} article(s)"
+        articles = len(groups) + sum(len({c.diff.url for c in members}) for members in by_site_wide.values())
+        title = f"{prefix}Redline {digest} digest ({rule}): {len(changes)} change(s) in {articles} article(s)"
     else:
         c = changes[0]
         assert c.entry.change is not None
-        title = f"{prefix}Redline ({rule}): {', '.join(c.entry.change.kinds)}: {c.entry.title or c.diff.url}"
+        group = c.entry.change.site_wide
+        named = f"site-wide edit, a paragraph {group.label}: " if group else ""
+        title = f"{prefix}Redline ({rule}): {', '.join(c.entry.change.kinds)}: {named}{c.entry.title or c.diff.url}"
     text, markdown = [], []
+    for members in by_site_wide.values():
+        head = members[0].entry.change
+        assert head is not None and head.site_wide is not None
+        lines = [f"{c.entry.title or '(no title)'} {c.diff.url} v{c.diff.new.version}"
+                 + (f" (diff: {links[id(c)]})" if links[id(c)] else "") for c in members]
+        text.append(f"Site-wide edit: a paragraph {head.site_wide.label} ({len(members)} in this digest)\n"
+                    f"{head.site_wide.text}\n" + "\n".join(lines))
+        markdown.append(f"**{md('Site-wide edit: a paragraph ' + head.site_wide.label)}** "
+                        f"({len(members)} in this digest)\n\n{_fence(head.site_wide.text)}\n\n"
+                        + "\n".join(f"- {md(line)}" for line in lines))
     for group in groups:
         head = group[-1]
         text.append(f"{head.entry.title or '(no title)'}\n{head.diff.url}")
@@ -213,6 +234,7 @@ def build(key: str, rule: str, digest: str | None, changes: list[VersionChange],
             markdown.append(f"{md(_facts(change))}\n\n{_fence(excerpt(change))}"
                             + (f"\n\n[Diff]({quote(link, safe=':/?&=%#')})" if link else ""))
     payload = {"schema_version": SCHEMA_VERSION, "idempotency_key": key, "rule": rule, "digest": digest,
-               "test": test, "alerts": [alert_json(c, links[id(c)]) for group in groups for c in group]}
+               "test": test, "alerts": [alert_json(c, links[id(c)]) for group in [*by_site_wide.values(), *groups]
+                                        for c in group]}
     return Message(clean(" ".join(title.split())), md(title), clean("\n\n".join(text)), "\n\n".join(markdown),
                    payload)

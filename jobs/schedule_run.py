@@ -65,6 +65,7 @@ def run_schedule(db_url: str, name: str, run_id: int | None = None, overrides: d
         runs.finish(engine, run_id, "stopped" if result.stopped else "ok", counts,
                     error="\n".join(result.problems[:MAX_ERROR_LINES]) or None)
         return {"run": run_id, "job": name, **counts, "due": len(result.due), "queued": queued,
-                "problems": result.problems, "outcomes": summary["outcomes"]}
+                "problems": result.problems, "outcomes": summary["outcomes"],
+                "templates_learned": result.learned, "site_wide": result.site_wide}
     finally:
         engine.dispose()

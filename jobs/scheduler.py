@@ -130,6 +130,13 @@ class Scheduler:
                 self.children.pop(name, None)
         logger.info("run %d of %s: %s", run_id, name,
                     ", ".join(f"{key} {summary[key]}" for key in ("discovered", "fetched", "new_versions", "failures")))
+        for found in summary["site_wide"]:
+            logger.warning("run %d of %s: site-wide edit, a paragraph %s to %d articles of %s: %r", run_id, name,
+                           found["action"], found["articles"], found["host"], found["text"])
+        for learned in summary["templates_learned"]:
+            logger.warning("run %d of %s: learned a template paragraph of %s (%s, %d of %d articles): %r; if it is "
+                           "an edit, undo with '%s'", run_id, name, learned["host"], learned["why"],
+                           learned["articles"], learned["of_articles"], learned["text"], learned["forget"])
 
     def shutdown(self) -> None:
         """Stop firing, let running runs flush and stop (SIGTERM, then SIGKILL), wait for them."""

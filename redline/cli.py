@@ -92,6 +92,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     INTERRUPTS.catch(leave_on_second="interrupted twice while starting: nothing was fetched")
     from archive.crawls import CrawlResult
     from redline.progress import FailureLog, crawl_with_progress, summary_line
+    from redline.render import print_learning
     from scraper.pool import start_forkserver
 
     overrides = parse_settings(settings)
@@ -113,6 +114,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
             click.echo(f"  {failure['outcome']}: {clean(failure['url'])}  {clean(failure['reason'] or '')}")
         if len(summary["failures"]) > SHOWN_FAILURES:
             click.echo(f"  ... and {len(summary['failures']) - SHOWN_FAILURES} more (--json lists them all)")
+        print_learning(summary["templates_learned"], summary["site_wide"])
     if summary["interrupted"]:
         stopped = summary["interrupted"]
         if stopped["forced"]:
@@ -203,6 +205,7 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
     """
     from archive import queries
     from archive.queries import json_shapes
+    from archive.queries.rules import templates_among
     from redline.render import print_log
 
     one_format(as_json, csv)
@@ -212,8 +215,10 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
         events = [] if stealth or declared else queries.events(conn, url).items
         fetches = queries.fetches(conn, url) if every_fetch else []
         related = queries.related(conn, ref)
+        skipped = [n["text"] for f in fetches for n in f.noise if n["rule"] == "template"]
+        learned = templates_among(conn, ref.host, skipped) if skipped else []
     if as_json:
-        emit_json(json_shapes.full_log(versions, events, fetches, related) if every_fetch else
+        emit_json(json_shapes.full_log(versions, events, fetches, related, learned) if every_fetch else
                   json_shapes.log(versions, events if with_events else []))
     elif csv is not None:
         emit_csv([json_shapes.version(v) for v in versions], csv)
@@ -221,7 +226,7 @@ def log(ctx: click.Context, url: str, stealth: bool, declared: bool, every_fetch
         wanted = " or ".join(w for w, on in (("stealth edits", stealth), ("declared updates", declared)) if on)
         click.echo(f"no {wanted} among the versions of {clean(url)}; 'redline log {clean(url)}' shows them all")
     else:
-        print_log(versions, events, fetches, ref.url, related)
+        print_log(versions, events, fetches, ref.url, related, learned)
 
 
 @cli.command()

@@ -298,6 +298,9 @@ def run(ctx: click.Context, name: str, queue: bool, settings: tuple[str, ...], a
                "{new_articles} (first captures)  new versions {new_versions}  failures {failures}".format(**summary))
     for problem in summary["problems"]:
         click.echo(f"  problem: {problem}", err=True)
+    from redline.render import print_learning
+
+    print_learning(summary["templates_learned"], summary["site_wide"])
 
 
 @click.command()

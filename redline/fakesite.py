@@ -173,8 +173,8 @@ def render(story: Story, url: str, n: int, template_block: str | None = None) ->
         body.append(f"<h2>{esc(para)}</h2>" if short else f"<p>{esc(para)}</p>")
         if i == 2:
             body.append(f'<p><strong>Related article:</strong> <a href="/related/{n % 97}">{esc(teaser)}</a></p>')
-        if i == 4 and template_block:
-            body.append(f'<p>{esc(template_block)}</p>')
+        if i == 4 and template_block:  # a promotion box, as sites mark them: the words are its link
+            body.append(f'<p class="promo"><a href="/promo">{esc(template_block)}</a></p>')
     ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": story.title,
           "author": {"@type": "Person", "name": story.byline}, "datePublished": story.published,
           "publisher": {"@type": "Organization", "name": story.site}}

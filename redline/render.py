@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         VersionDetail,
         VersionEntry,
     )
+    from archive.queries.rules import LearnedTemplate
     from archive.text.diff import Op, Paragraph
 
 CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
@@ -154,10 +155,12 @@ def _identical(result: Diff) -> str:
 
 
 def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: Sequence[FetchEntry] = (),
-              url: str | None = None, related: Related | None = None) -> None:
+              url: str | None = None, related: Related | None = None,
+              learned: Sequence[LearnedTemplate] = ()) -> None:
     """An article's history as one table, oldest first; with ``fetches``, every fetch and what noise
-    rules skipped in it. A version fetched from another URL than ``url`` (a redirect's target) says
-    where from; ``related`` adds the copies at other URLs the article is related to, above the table."""
+    rules skipped in it, then the learned site template paragraphs among what they skipped. A version
+    fetched from another URL than ``url`` (a redirect's target) says where from; ``related`` adds the
+    copies at other URLs the article is related to, above the table."""
     from archive.queries import iso
 
     if related is not None:
@@ -171,6 +174,23 @@ def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: S
               for f in fetches]
     timed.sort(key=lambda t: t[0])  # stable: versions, then events, then fetches at equal times
     table(["time", "what", "change", "words (all)", "title / detail"], [row for _, row in timed])
+    for t in learned:
+        evidence = f" from {t.articles} of {t.of_articles} articles" if t.articles else ""
+        click.echo(f"[template] learned {iso(t.first_seen)} for {clean(t.host)}{evidence}: {clean(t.text or '')!r}\n"
+                   f"  skipped on every article of the site; if it is an edit, undo with '{clean(t.forget)}'")
+
+
+def print_learning(learned: Sequence[dict[str, Any]], site_wide: Sequence[dict[str, Any]]) -> None:
+    """Say what a crawl grouped as site-wide edits and learned as site template noise (never silently)."""
+    from archive.queries.sitewide import label
+
+    for found in site_wide:
+        click.echo(f"site-wide edit: a paragraph {clean(label(found['action'], found['articles'], found['host']))} "
+                   f"(one version each, kind site-wide): {clean(found['text'])!r}")
+    for t in learned:
+        click.echo(f"learned a template paragraph of {clean(t['host'])} ({t['why']}: {t['articles']} of "
+                   f"{t['of_articles']} articles); it is now skipped on every article of the site: {clean(t['text'])!r}"
+                   f"\n  if it is an edit, undo with '{clean(t['forget'])}' (see 'redline log URL --all')")
 
 
 def print_related(related: Related) -> None:
@@ -207,6 +227,8 @@ def describe(change: ChangeSummary | None, recovered_at: datetime | None = None,
     parts = [", ".join(change.kinds), f"+{change.added_words}/-{change.removed_words} words (noise excluded)"]
     parts.append("declared" if change.declared else "stealth" if change.stealth else
                  "undeclared" if change.undeclared else "")
+    if change.site_wide:
+        parts.append(f"site-wide: {clean(change.site_wide.label)}")
     if change.reverts_to:
         parts.append(f"flip-flop: back to v{change.reverts_to}")
     if change.extractor_drift:

@@ -9,8 +9,15 @@ import re
 
 import lxml.html
 import trafilatura
-from trafilatura.metadata import (META_URL, examine_meta, extract_author, extract_meta_json, extract_sitename,
-                                  extract_title, extract_url)
+from trafilatura.metadata import (
+    META_URL,
+    examine_meta,
+    extract_author,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
 from trafilatura.settings import Document, Extractor
 from trafilatura.utils import load_html
 

@@ -14,6 +14,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from archive.capture import Capture, Extracted
 from archive.proof.timestamps import stamp_after_crawl
+from archive.store.learning import CrawlEvidence
 from archive.store.outcomes import Recorded
 from archive.text.normalize import sha256
 from scraper.archive_link import ArchiveLink
@@ -64,6 +65,8 @@ class ArchivePipeline:
 
         self.pool = ExtractionPool(*self.pool_args)
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redline-writer")
+        self.evidence = CrawlEvidence()  # template learning and site-wide edits see the whole crawl
+        self.announced = 0
         self.timer = create_looping_call(self._on_timer)
         self.timer.start(self.batch_seconds / TICKS, now=False)
         self.at_stop = reactor.addSystemEventTrigger(  # type: ignore[attr-defined]
@@ -77,6 +80,9 @@ class ArchivePipeline:
         try:
             await self.flush()  # before spider_closed disposes of the link's engine
             await self._written()
+            for found in self.evidence.site_wide_summary():
+                self.stats.inc_value("archive/site_wide")
+                self.crawler.signals.send_catch_log(signal=site_wide_grouped, found=found)
         finally:
             self.writer.shutdown(wait=True)
             self.pool.close()
@@ -136,7 +142,7 @@ class ArchivePipeline:
             return
         batch, self.pending = self.pending, []
         record = self.link.archive.record_batch  # the link opens on the reactor thread, never the writer's
-        written = asyncio.wrap_future(self.writer.submit(record, batch))
+        written = asyncio.wrap_future(self.writer.submit(record, batch, self.evidence))
         self.writing.add(written)
         try:
             outcomes = await written
@@ -144,6 +150,17 @@ class ArchivePipeline:
             self.writing.discard(written)
         for outcome in outcomes:
             self._count(outcome)
+        self._announce()
+
+    def _announce(self) -> None:
+        """Say so whenever the crawl learns a site template paragraph: it will be skipped on every article."""
+        for learned in self.evidence.learned[self.announced:]:
+            self.stats.inc_value("archive/template_learned")
+            self.crawler.signals.send_catch_log(signal=template_learned, learned=learned)
+            logger.info("learned a template paragraph of %s (%s, %d of %d articles): %r; if it is an edit: "
+                        "redline ignore forget %s %s", learned.host, learned.why, learned.witnesses, learned.seen,
+                        learned.text, learned.host, learned.hash)
+        self.announced = len(self.evidence.learned)
 
     def _count(self, outcome: Recorded) -> None:
         self.stats.inc_value(f"archive/{outcome.kind}")
@@ -152,3 +169,5 @@ class ArchivePipeline:
 
 
 outcome_recorded = object()  # signal sent with each recorded Recorded (used for progress display)
+template_learned = object()  # signal sent with each learning.Learned, as the crawl learns it
+site_wide_grouped = object()  # signal sent at the end of the crawl with each site-wide edit it recorded (a dict)

@@ -24,10 +24,11 @@ from twisted.python.failure import Failure
 
 from archive.capture import Found
 from archive.crawls import CrawlRequest, CrawlResult
+from archive.store.learning import Learned
 from archive.store.outcomes import Recorded
 from scraper.memory import pin_mmap_threshold
 from scraper.middlewares import NotFetched
-from scraper.pipelines import outcome_recorded
+from scraper.pipelines import outcome_recorded, site_wide_grouped, template_learned
 from scraper.pool import start_forkserver
 from scraper.process import INTERRUPTS
 from scraper.spiders.urls import UrlsSpider
@@ -223,8 +224,18 @@ def _urls_crawler(process: CrawlerProcess, result: CrawlResult, on_outcome: OnOu
         if on_outcome:
             on_outcome(outcome)
 
+    def learned(learned: Learned, **_: Any) -> None:
+        result.learned.append({"host": learned.host, "hash": learned.hash, "text": learned.text,
+                               "articles": learned.witnesses, "of_articles": learned.seen, "why": learned.why,
+                               "forget": f"redline ignore forget {learned.host} {learned.hash}"})
+
+    def grouped(found: dict[str, Any], **_: Any) -> None:
+        result.site_wide.append(found)
+
     crawler = process.create_crawler(UrlsSpider)
     crawler.signals.connect(record, signal=outcome_recorded, weak=False)
+    crawler.signals.connect(learned, signal=template_learned, weak=False)
+    crawler.signals.connect(grouped, signal=site_wide_grouped, weak=False)
     return crawler
 
 

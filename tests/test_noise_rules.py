@@ -13,7 +13,7 @@ import pytest
 from archive.text.noise import noise_rule
 from archive.text.notices import is_editorial_notice
 from redline.fakesite import FakeSite, Route, load_stories, render
-from tests.conftest import crawl, invoke, invoke_json
+from tests.conftest import FAST, crawl, invoke, invoke_json, run_redline
 
 # Sentences from news prose that begin like a stamp, counter or label line. No default rule may match them.
 PROSE = [
@@ -112,31 +112,59 @@ def test_one_sentence_added_to_a_story_at_many_urls_is_never_learned_away(newsro
     assert invoke_json(db, "ignore", "list", "--learned") == []
 
 
-def test_a_real_template_change_on_every_article_is_still_learned(newsroom: FakeSite, db: str) -> None:
+def test_a_real_template_change_on_every_article_is_still_learned_and_said(newsroom: FakeSite, db: str) -> None:
     urls = [newsroom.add(story) for story in load_stories()]
     crawl(db, *urls)
     newsroom.template_block = "Sign up for our Morning Briefing newsletter and get the news in your inbox."
-    assert crawl(db, *urls)["new_versions"] == 0
+    done = run_redline(db, "crawl", *[f"-s{k}={v}" for k, v in FAST.items()], "--", *urls)
+    assert done.returncode == 0, done.stderr
+    assert "new versions 0" in done.stdout
+    host = urls[0].split("/")[2].split(":")[0]
     learned = invoke_json(db, "ignore", "list", "--learned")
     assert [(t["text"], t["articles"], t["of_articles"]) for t in learned] == [
         (newsroom.template_block, 5, 5)]
     assert len(learned[0]["examples"]) == 3
-    fetches = invoke_json(db, "log", urls[0], "--all")["fetches"]
-    assert fetches[-1]["fetch"] == "noise-only"
-    assert {"change": "added", "text": newsroom.template_block, "rule": "template"} in fetches[-1]["noise"]
-    host = urls[0].split("/")[2].split(":")[0]
+    forget = f"redline ignore forget {host} {learned[0]['hash']}"
+    assert f"learned a template paragraph of {host} (boilerplate: 5 of 5 articles)" in done.stdout
+    assert forget in done.stdout
+    entry = invoke_json(db, "log", urls[0], "--all")
+    assert entry["fetches"][-1]["fetch"] == "noise-only"
+    assert {"change": "added", "text": newsroom.template_block, "rule": "template"} in entry["fetches"][-1]["noise"]
+    assert [(t["text"], t["forget"]) for t in entry["learned"]] == [(newsroom.template_block, forget)]
+    assert forget in invoke(db, "log", urls[0], "--all").stdout
     forgot = invoke(db, "ignore", "forget", host, "--all-learned")
     assert forgot.exit_code == 0, forgot.output
+    assert "recovered 0 version(s)" in forgot.stdout  # the page itself marks the block (a link) as boilerplate
+
+
+def test_a_line_on_every_new_article_from_the_start_is_learned_and_forgetting_it_recovers(newsroom: FakeSite,
+                                                                                          db: str) -> None:
+    stories = load_stories()
+    line = "Reporting by the agency's regional desk; additional reporting by staff correspondents."
+    for story in stories:
+        story.footer = line
+    urls = [newsroom.add(story) for story in stories]
+    first = crawl(db, *urls)
+    assert [(t["text"], t["why"], t["articles"]) for t in first["templates_learned"]] == [(line, "first capture", 5)]
+    for story in stories:
+        story.footer = None
+    assert crawl(db, *urls)["new_versions"] == 0
+    host = urls[0].split("/")[2].split(":")[0]
+    forgot = invoke(db, "ignore", "forget", host, "--all-learned")
     assert "recovered 5 version(s)" in forgot.stdout
-    assert invoke_json(db, "log", urls[0])[-1]["change"]["kinds"] == ["paragraph-added"]
+    assert invoke_json(db, "log", urls[0])[-1]["change"]["kinds"] == ["paragraph-removed"]
 
 
 def test_a_paragraph_added_to_fewer_than_five_articles_is_never_a_template(newsroom: FakeSite, db: str) -> None:
-    """Every article of the site gains it in one batch, but three articles are not evidence enough."""
-    urls = [newsroom.add(story) for story in load_stories()[:3]]
+    """Every article of the site gains it in one batch, but three articles are not evidence enough (nor a
+    site-wide edit). The paragraph is bare text: the fake site's template block is a link the page marks."""
+    stories = load_stories()[:3]
+    urls = [newsroom.add(story) for story in stories]
     crawl(db, *urls)
-    newsroom.template_block = "Sign up for our Morning Briefing newsletter and get the news in your inbox."
-    assert crawl(db, *urls)["new_versions"] == 3
+    for story in stories:
+        story.paragraphs.insert(4, "Sign up for our Morning Briefing newsletter and get the news in your inbox.")
+    summary = crawl(db, *urls)
+    assert summary["new_versions"] == 3 and summary["site_wide"] == []
     assert invoke_json(db, "ignore", "list", "--learned") == []
 
 

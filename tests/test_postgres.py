@@ -465,8 +465,8 @@ def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSi
                                                         stories: list[Story], monkeypatch: pytest.MonkeyPatch) -> None:
     """``redline serve`` on PostgreSQL: the cross-archive changes query, filters, pages and feeds, and the
     engine the command hands its app refuses writes."""
-    from tests.test_serve import served_app, write_is_refused
     from tests.conftest import start_serve
+    from tests.test_serve import served_app, write_is_refused
     from tests.test_web import get
 
     crawl(pg_url, *urls)

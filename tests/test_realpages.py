@@ -1,7 +1,7 @@
 """Change fidelity on real news pages (issue 11): every edit caught and shown, no false versions.
 
 Real article pages from PyPI sdists (fetched and cached by :mod:`bench.realpages`, never
-committed) are served from four loopback sites over six rounds of real crawls, with noise
+committed) are served from four loopback sites over seven rounds of real crawls, with noise
 injected every round and real edits made in some (see :mod:`bench.fidelity`). The ground
 truth is what the scenario changed; each assertion lists every edit Redline got wrong.
 """
@@ -93,3 +93,11 @@ def test_appended_corrections_recorded_as_corrections(result: dict[str, Any]) ->
 def test_a_copy_at_another_url_stays_an_article_of_its_own(result: dict[str, Any]) -> None:
     red = result["redline"]
     assert red.copies == 1 and red.copies_apart == 1, "the copy's text was merged into its original's history"
+
+
+def test_a_site_wide_edit_is_recorded_in_each_article_as_site_wide(result: dict[str, Any]) -> None:
+    red = result["redline"]
+    wrong = [e for e in result["edits"] if e.kind == "site-wide" and "site-wide" not in e.kinds]
+    assert red.site_wide == 10, red
+    if wrong:
+        pytest.fail(f"{len(wrong)} of {red.site_wide} site-wide edits not recorded as 'site-wide':" + _report(wrong), False)

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from bench import realpages
 from archive.text.normalize import url_key
+from bench import realpages
 from bench.realpages import point_at
 from redline.fakesite import FakeSite
 from scraper.extract import extract_page

@@ -46,17 +46,19 @@ def cell(value: Any) -> str:
 
 
 def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON record with one level of nesting spread into prefixed columns.
+    """A JSON record with its nested objects spread into prefixed columns (a change's site-wide group too).
 
     >>> flatten({"version": 2, "change": {"kinds": ["headline"], "stealth": True}})
     {'version': 2, 'change_kinds': ['headline'], 'change_stealth': True}
     >>> flatten({"version": 1, "change": None})
     {'version': 1, 'change': None}
+    >>> flatten({"change": {"site_wide": {"articles": 10}}})
+    {'change_site_wide_articles': 10}
     """
     out: dict[str, Any] = {}
     for key, value in record.items():
         if isinstance(value, Mapping):
-            out.update({f"{key}_{inner}": v for inner, v in value.items()})
+            out.update({f"{key}_{inner}": v for inner, v in flatten(value).items()})
         else:
             out[key] = value
     return out

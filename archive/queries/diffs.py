@@ -11,6 +11,7 @@ from archive.errors import ArchiveError, ReversedRange
 from archive.queries.articles import REF, ArticleRef, article, ref_of, short_id
 from archive.queries.common import A, Db, V, connected, iso
 from archive.queries.history import CAPTURED_BEFORE, VersionEntry, version_entry, version_row
+from archive.queries.sitewide import groups_of
 
 if TYPE_CHECKING:
     from archive.text.diff import Op, Paragraph, Where
@@ -144,7 +145,8 @@ def version_change(db: Db, article_id: int, number: int) -> VersionChange:
         a = conn.execute(CAPTURED_BEFORE, {"article": ref.id, "at": b.captured_at, "number": b.number}).first()
         if a is None:
             raise ArchiveError(f"version {number} of {ref.url} is its first; it has no change")
-        return VersionChange(version_entry(b), _diff(conn, ref, a, b, False), short_id(conn, ref))
+        return VersionChange(version_entry(b, groups_of(conn, [b.id]).get(b.id)), _diff(conn, ref, a, b, False),
+                             short_id(conn, ref))
 
 
 def latest_change(db: Db) -> tuple[int, int] | None:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, func, or_, 
 from archive.errors import ArchiveError
 from archive.queries.articles import ArticleRef, article, related, search_clause, short_ids
 from archive.queries.common import A, Db, E, Page, V, connected, cursor_values, make_page, parse_when
+from archive.queries.sitewide import MEMBER_ROWS, NOT_NEWEST, SiteWide, groups_of
 from archive.schema import tables as t
 from archive.text.stamps import RETIRED_SIGNALS
 from archive.vocab import TEXT_EDITS, ChangeKind, EventKind
@@ -30,6 +31,7 @@ class ChangeSummary:
     extractor_drift: bool       # the extractor changed, not the publisher
     against_other_url: bool = False  # measured against a version an older Redline merged in from another URL
     undeclared: bool = False    # the text changed on a page that states no update time (nothing could move)
+    site_wide: SiteWide | None = None  # the site-wide edit this version is one of (kind ``site-wide``)
 
 
 @dataclass
@@ -94,7 +96,7 @@ def versions(db: Db, url: str, *, stealth: bool = False, declared: bool = False,
 
 def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, limit: int | None,
               after: str | None) -> Page[VersionEntry]:
-    query = (select(*(V.c[name] for name in _LOG_COLUMNS), FETCHED_URL).select_from(WITH_FETCH)
+    query = (select(*(V.c[name] for name in _LOG_COLUMNS), FETCHED_URL, V.c.id.label("row")).select_from(WITH_FETCH)
              .where(V.c.article_id == ref.id).order_by(V.c.captured_at, V.c.number))
     wanted = []
     if stealth:
@@ -108,11 +110,15 @@ def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, 
         query = query.where(or_(V.c.captured_at > at, and_(V.c.captured_at == at, V.c.number > number)))
     if limit is not None:
         query = query.limit(limit + 1)
-    return make_page([version_entry(v) for v in conn.execute(query)], limit,
-                 lambda v: (v.captured_at.isoformat(), v.version))
+    rows = conn.execute(query).all()
+    groups = groups_of(conn, (v.row for v in rows))
+    return make_page([version_entry(v, groups.get(v.row)) for v in rows], limit,
+                     lambda v: (v.captured_at.isoformat(), v.version))
 
 
-def version_entry(v: Row[Any]) -> VersionEntry:
+def version_entry(v: Row[Any], site_wide: SiteWide | None = None) -> VersionEntry:
+    """A version row as the views show it; a member of a site-wide edit has the kind ``site-wide`` (the
+    group is its own record: the version's stored kinds are what comparing it with the one before found)."""
     change = None
     if v.number > 1:
         kinds = [ChangeKind(k) for k in v.change_kinds or []]
@@ -120,8 +126,10 @@ def version_entry(v: Row[Any]) -> VersionEntry:
         edits = (v.declared is False and bool(set(kinds) - {ChangeKind.DECLARED_UPDATE_ONLY}) and not v.drift
                  and not other)
         states = v.updated is not None and v.updated_signal not in RETIRED_SIGNALS
+        if site_wide is not None:
+            kinds.append(ChangeKind.SITE_WIDE)
         change = ChangeSummary(kinds, v.added_words, v.removed_words, bool(v.declared), edits and states,
-                               v.reverts_to, v.drift, bool(v.against_other_url), edits and not states)
+                               v.reverts_to, v.drift, bool(v.against_other_url), edits and not states, site_wide)
     return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
                         v.updated_signal, v.recovered_at, v.fetched_url, bool(v.from_other_url))
 
@@ -213,11 +221,12 @@ _CHANGES = _changes_query()
 def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), stealth: bool = False,
             declared: bool = False, since: datetime | None = None, until: datetime | None = None,
             search: str | None = None, article_id: int | None = None, limit: int | None = None,
-            after: str | None = None) -> Page[ChangeEntry]:
+            after: str | None = None, grouped: bool = False) -> Page[ChangeEntry]:
     """Versions across the archive, newest capture first, filtered and paged in one query.
 
     ``kinds``: any of these change kinds; ``stealth`` / ``declared`` as in ``versions``; ``since`` and
     ``until``: capture time in [since, until); ``search``: in the version's title or the article's URL.
+    ``grouped``: a site-wide edit once, at its newest member (its ``change.site_wide`` names the group).
     """
     try:
         wanted_kinds = [ChangeKind(k) for k in kinds]
@@ -228,7 +237,10 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
     if site:
         conditions.append(A.c.host == site)
     if wanted_kinds:
-        conditions.append(or_(*(cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
+        conditions.append(or_(*(V.c.id.in_(MEMBER_ROWS) if k is ChangeKind.SITE_WIDE
+                                else cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
+    if grouped:
+        conditions.append(V.c.id.not_in(NOT_NEWEST))
     kept = ([_STEALTH] if stealth else []) + \
         ([and_(V.c.number > 1, V.c.declared)] if declared else [])
     if kept:
@@ -251,7 +263,9 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
         rows = conn.execute(query).all()
         page = make_page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
         ids = short_ids(conn, {r.key_sha256 for r in page.items})
-    return Page([ChangeEntry(r.article, r.key, r.host, version_entry(r), r.previous, ids[r.key_sha256])
+        groups = groups_of(conn, (r.row for r in page.items))
+    return Page([ChangeEntry(r.article, r.key, r.host, version_entry(r, groups.get(r.row)), r.previous,
+                             ids[r.key_sha256])
                  for r in page.items], page.next)
 
 

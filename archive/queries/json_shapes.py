@@ -4,6 +4,7 @@ Every front that prints or serves JSON uses these, so a shape changes in one pla
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -74,12 +75,19 @@ def fetch(f: FetchEntry) -> dict[str, Any]:
 
 
 def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry],
-             related: Related) -> dict[str, Any]:
-    """``log --all --json``: versions, events and every fetch, each in time order, and the copies at other
-    URLs the article is related to by canonical links."""
+             related: Related, learned: Sequence[LearnedTemplate] = ()) -> dict[str, Any]:
+    """``log --all --json``: versions, events and every fetch, each in time order, the copies at other URLs
+    the article is related to by canonical links, and the learned site template paragraphs that skipped
+    paragraphs in those fetches, each with the command that forgets it."""
     return {"versions": [version(v, detail=True) for v in versions], "events": [event(e) for e in events],
             "fetches": [fetch(f) for f in fetches], "copy_of": related.copy_of,
-            "also_published_at": related.also_published_at}
+            "also_published_at": related.also_published_at, "learned": [skipping_template(t) for t in learned]}
+
+
+def skipping_template(t: LearnedTemplate) -> dict[str, Any]:
+    """A learned template paragraph as ``log --all --json`` lists it."""
+    return {"host": t.host, "hash": t.hash, "text": t.text, "first_seen": iso(t.first_seen), "articles": t.articles,
+            "of_articles": t.of_articles, "forget": t.forget}
 
 
 def event(e: EventEntry) -> dict[str, Any]:

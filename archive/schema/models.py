@@ -195,3 +195,28 @@ class ChainTimestamp(Base):
     tsa_url: Mapped[str]
     gen_time: Mapped[datetime]
     token: Mapped[bytes]
+
+
+class SiteEdit(Base):
+    """A site-wide edit: one paragraph added to or removed from many articles of one site."""
+
+    __table__ = t.site_edits
+
+    id: Mapped[int]
+    host: Mapped[str]
+    action: Mapped[str]
+    hash: Mapped[str]
+    text: Mapped[str]
+    first_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class SiteEditMember(Base):
+    """One version of a site-wide edit."""
+
+    __table__ = t.site_edit_members
+
+    site_edit_id: Mapped[int]
+    version_id: Mapped[int]
+    article_id: Mapped[int]
+    version: Mapped[int]

@@ -347,3 +347,26 @@ alert_outbox = Table(
     Column("attempt_log", JSON),  # [{"at", "error"}], one entry per attempt (error null when accepted)
     Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
 )
+
+# A site-wide edit: one significant paragraph added to (or removed from) many articles of one site
+# at once (see archive.store.learning). Its versions are its members; the group is a record of its
+# own, appended beside them, so no version row is rewritten when later members join it.
+site_edits = Table(
+    "site_edits", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("action", String(16), nullable=False),  # "added" or "removed"
+    Column("hash", String(16), nullable=False),    # the paragraph's digest, as in versions.paragraph_hashes
+    Column("text", Text, nullable=False),          # the paragraph, in comparable form
+    Column("first_at", UTCDateTime, nullable=False),  # capture time of its first member
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("host", "action", "hash", name="uq_site_edits_host_action_hash"),
+)
+
+site_edit_members = Table(
+    "site_edit_members", metadata,
+    Column("site_edit_id", Integer, ForeignKey("site_edits.id"), primary_key=True),
+    Column("version_id", Integer, ForeignKey("versions.id"), primary_key=True, index=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+)

@@ -8,6 +8,7 @@ in a savepoint, so losing that race costs the savepoint, not the batch.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from archive.schema import models as m
 from archive.schema.db import READ_ONLY
 from archive.store import indexing, stamps
 from archive.store.compare import compare
+from archive.store.learning import CrawlEvidence
 from archive.store.outcomes import Recorded
 from archive.store.writer import Plan, Writer, plan_side
 from archive.text.classify import classify
@@ -45,13 +47,23 @@ class Archive:
         """Record one capture in its own transaction."""
         return self.record_batch([(fetch, extracted)])[0]
 
-    def record_batch(self, captures: Sequence[tuple[Capture, Extracted | None]]) -> list[Recorded]:
-        """Record captures in one transaction, learning site template noise across them."""
+    def record_batch(self, captures: Sequence[tuple[Capture, Extracted | None]],
+                     evidence: CrawlEvidence | None = None) -> list[Recorded]:
+        """Record captures in one transaction, adding them to the crawl's ``evidence`` (one batch's own
+        when None) to learn site template noise and group site-wide edits (``archive.store.learning``).
+
+        ``evidence`` is updated only when the transaction commits, so a failed batch leaves no trace in it.
+        """
+        work = copy.deepcopy(evidence) if evidence is not None else CrawlEvidence()
         with self.sessions.begin() as session:
-            writer = Writer(session)
+            writer = Writer(session, work)
             plans = [writer.plan(f, e) for f, e in captures]
             writer.learn_templates([p for p in plans if p.outcome == FetchOutcome.CONTENT])
-            return [writer.apply(p) for p in plans]
+            results = [writer.apply(p) for p in plans]
+            writer.group_site_wide(results)
+        if evidence is not None:
+            vars(evidence).update(vars(work))
+        return results
 
     def raw_captures(self, urls: Sequence[str] = ()) -> list[tuple[int, int, str, bytes, str | None]]:
         """(article id, fetch id, URL, raw body, content type) of each article's latest good capture."""

@@ -2,10 +2,8 @@
 unchanged mark or an event)."""
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -19,12 +17,12 @@ from archive.store.compare import Side, compare, compared_state, state_fingerpri
 from archive.store.outcomes import Recorded, fetch_outcome
 from archive.text.classify import Change, State, classify
 from archive.text.noise import noise_rule, strip_spans
-from archive.text.normalize import BadURL, comparable, paragraphs, sha256, url_host, url_key
+from archive.text.normalize import BadURL, comparable, digest, paragraphs, sha256, url_host, url_key
 from archive.text.notices import is_editorial_notice
 from archive.text.prepare import prepare
 from archive.text.textpack import FULL_EVERY, compress_body, pack
-from archive.vocab import ArticleStatus, EventKind, FetchOutcome, RecordKind
-from archive.watch.alerts import queue_alerts
+from archive.vocab import ArticleStatus, ChangeKind, EventKind, FetchOutcome, RecordKind
+from archive.watch.alerts import queue_alerts, queue_site_wide_alerts
 
 
 @dataclass
@@ -56,8 +54,10 @@ _BODY_EXISTS = select(m.Body.sha256).where(m.Body.sha256 == bindparam("sha"))
 class Writer:
     """The work of one transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, evidence: learning.CrawlEvidence | None = None) -> None:
         self.s = session
+        self.evidence = evidence if evidence is not None else learning.CrawlEvidence()
+        self.touched: set[str] = set()  # hosts whose site-wide evidence this transaction added to
         self.texts: dict[int, str] = {}
         self.latest: dict[tuple[int, int], m.Version | None] = {}  # by (article id, version number)
         self.noise: dict[str, SiteNoise] = {}
@@ -157,51 +157,92 @@ class Writer:
         plan.text, plan.spans, plan.paras = ready.text, list(ready.spans), list(ready.paras)
         plan.hashes, plan.boilerplate = list(ready.hashes), set(ready.boilerplate)
 
-    # -- templates (the evidence rules are archive.store.learning's) --------------------------------
+    # -- templates and site-wide edits (the evidence rules are archive.store.learning's) ------------
 
     def learn_templates(self, plans: list[Plan]) -> None:
-        """Learn site template paragraphs from the batch; see learning.TEMPLATE_MIN_ARTICLES for the evidence needed."""
-        by_host: dict[str, list[Plan]] = defaultdict(list)
+        """Add the batch's captures to the crawl's evidence, then learn the site template paragraphs it
+        now supports (see archive.store.learning)."""
+        hosts = set()
         for plan in plans:
-            if self._latest(plan.article) is not None:
-                by_host[plan.article.host].append(plan)
-        for host, group in by_host.items():
-            witness = learning.witnesses([set(p.hashes) for p in group])
-            seen = len(set(witness))
-            if seen < learning.TEMPLATE_MIN_ARTICLES:
-                continue
-            changed: dict[str, set[int]] = defaultdict(set)
-            for plan, w in zip(group, witness):
-                latest = self._latest(plan.article)
-                assert latest is not None
-                for h in set(latest.paragraph_hashes) ^ set(plan.hashes):
-                    changed[h].add(w)
+            site = self.evidence.site(plan.article.host)
+            site.add(self._seen(plan))
+            hosts.add(plan.article.host)
+        for host in sorted(hosts):
             known = self._noise(host).templates
-            for h, ws in changed.items():
-                needed = max(learning.TEMPLATE_MIN_ARTICLES, math.ceil(learning.TEMPLATE_SHARE_WITH_EVIDENCE * seen))
-                if h in known or len(ws) < needed:
-                    continue
-                text, marked = self._template_text(h, group)
-                if (text is None or is_editorial_notice(text) or noise_rule(text) is not None  # nothing to learn
-                        or (not marked and len(ws) < learning.TEMPLATE_SHARE_BARE * seen)):
-                    continue
-                known.add(h)
-                examples = sorted({p.article.key for p, w in zip(group, witness) if w in ws})[:3]
-                self._insert_if_new(m.TemplateParagraph(host=host, hash=h, first_seen=group[0].fetch.fetched_at,
-                                                        text=text, witnesses=len(ws), seen=seen, examples=examples))
+            for learned in self.evidence.site(host).templates(host, known):
+                if is_editorial_notice(learned.text) or noise_rule(learned.text) is not None:
+                    continue  # never learned: a notice is never noise, and a rule's line is skipped already
+                known.add(learned.hash)
+                if self._insert_if_new(m.TemplateParagraph(
+                        host=host, hash=learned.hash, first_seen=plans[0].fetch.fetched_at, text=learned.text,
+                        witnesses=learned.witnesses, seen=learned.seen, examples=list(learned.examples))):
+                    self.evidence.learned.append(learned)
 
-    def _template_text(self, h: str, group: list[Plan]) -> tuple[str | None, bool]:
-        """A learned paragraph's text, and whether a page marked it as boilerplate (link-dense)."""
-        marked = any(h in p.boilerplate for p in group)
-        for plan in group:
-            if h in plan.hashes:
-                return plan.paras[plan.hashes.index(h)], marked
-        for plan in group:
-            latest = self._latest(plan.article)
-            if latest is not None and h in latest.paragraph_hashes:
-                marked = marked or h in latest.noise_hashes
-                return comparable(paragraphs(self._text(latest))[latest.paragraph_hashes.index(h)]), marked
-        return None, marked
+    def _seen(self, plan: Plan) -> learning.Seen:
+        """What one capture tells the crawl's evidence: every paragraph of a first capture; the paragraphs
+        that changed against the latest version of an article read before, and which the page marks."""
+        latest = self._latest(plan.article)
+        hashes = set(plan.hashes)
+        if latest is None:
+            return learning.Seen(plan.article.id, plan.article.key, True, hashes,
+                                 texts=dict(zip(plan.hashes, plan.paras)))
+        changed = set(latest.paragraph_hashes) ^ hashes
+        marked = changed & (plan.boilerplate | set(latest.noise_hashes))
+        texts = {h: p for h, p in zip(plan.hashes, plan.paras) if h in marked}
+        gone = marked - texts.keys()
+        if gone:
+            old = [comparable(p) for p in paragraphs(self._text(latest))]
+            texts |= {h: p for h, p in zip(latest.paragraph_hashes, old) if h in gone}
+        return learning.Seen(plan.article.id, plan.article.key, False, hashes, changed, marked, texts)
+
+    def _note_edits(self, plan: Plan, old: State, new: State, version: m.Version, change: Change) -> None:
+        """Note the significant paragraphs (and passages) a version added and removed, for site-wide grouping."""
+        if plan.drift:
+            return
+        site = self.evidence.site(plan.article.host)
+        member = learning.Member(plan.article.id, version.number, version.id, version.captured_at, change)
+        for action, text in learning.passages(old.paragraphs, new.paragraphs):
+            if not is_editorial_notice(text):
+                site.edited(action, digest(text), text, member)
+        self.touched.add(plan.article.host)
+
+    def group_site_wide(self, results: list[Recorded]) -> None:
+        """Group the site-wide edits the crawl's evidence now shows, and tell each member's result and
+        the alert rules that ask for ``site-wide`` (see archive.store.learning)."""
+        by_version = {(r.article_id, r.version): r for r in results if r.version}
+        for host in sorted(self.touched):
+            site = self.evidence.site(host)
+            known = self._groups(host, site)
+            for action, h in site.site_wide(set(known)):
+                group = known.get((action, h)) or self._new_group(host, action, h, site)
+                for member in site.edits[action, h].values():
+                    if (action, h, member.row) in site.grouped:
+                        continue
+                    self.s.add(m.SiteEditMember(site_edit_id=group, version_id=member.row, article_id=member.article,
+                                                version=member.version))
+                    site.grouped.add((action, h, member.row))
+                    queue_site_wide_alerts(self.s, member.article, host, member.version, member.change)
+                    result = by_version.get((member.article, member.version))
+                    if result is not None and ChangeKind.SITE_WIDE not in (result.change_kinds or []):
+                        result.change_kinds = [*(result.change_kinds or []), ChangeKind.SITE_WIDE]
+        self.s.flush()
+
+    def _groups(self, host: str, site: learning.SiteEvidence) -> dict[tuple[str, str], int]:
+        """The site's groups, from this crawl or earlier ones, for the edits the crawl has seen."""
+        digests = sorted({h for _action, h in site.edits})
+        rows = self.s.execute(select(m.SiteEdit.id, m.SiteEdit.action, m.SiteEdit.hash)
+                              .where(m.SiteEdit.host == host, m.SiteEdit.hash.in_(digests))).all()
+        return {(r.action, r.hash): r.id for r in rows}
+
+    def _new_group(self, host: str, action: str, h: str, site: learning.SiteEvidence) -> int:
+        """Insert the group, or, when another writer just did, use theirs."""
+        first = min(member.captured_at for member in site.edits[action, h].values())
+        group = m.SiteEdit(host=host, action=action, hash=h, text=site.texts[h], first_at=first,
+                           created_at=datetime.now(UTC))
+        if self._insert_if_new(group):
+            return group.id
+        return self.s.scalars(select(m.SiteEdit.id).where(m.SiteEdit.host == host, m.SiteEdit.action == action,
+                                                          m.SiteEdit.hash == h)).one()
 
     # -- applying -------------------------------------------------------------------------------
 
@@ -276,7 +317,8 @@ class Writer:
                 plan.fetch_row.outcome = FetchOutcome.NOISE_ONLY
             return Recorded(plan.fetch.url, RecordKind.UNCHANGED, article.id)
         version = self._new_version(plan, latest, state, change)
-        return Recorded(plan.fetch.url, RecordKind.NEW_VERSION, article.id, version.number, change.kinds)
+        self._note_edits(plan, old_state, state, version, change)
+        return Recorded(plan.fetch.url, RecordKind.NEW_VERSION, article.id, version.number, list(change.kinds))
 
     def _side(self, version: m.Version) -> Side:
         """A stored version in the form it is compared in."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -71,7 +71,7 @@ def parse_kinds(text: str) -> list[str]:
     >>> parse_kinds("headline,typo")
     Traceback (most recent call last):
     ...
-    archive.watch.alerts.BadRule: unknown change kind 'typo'; choose from headline, byline, body-edit, paragraph-added, paragraph-removed, correction, declared-update-only
+    archive.watch.alerts.BadRule: unknown change kind 'typo'; choose from headline, byline, body-edit, paragraph-added, paragraph-removed, correction, declared-update-only, site-wide
     """
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     for kind in kinds:
@@ -212,10 +212,24 @@ def queue_alerts(session: Session, article_id: int, host: str, number: int, chan
     """Write an outbox row per target of every active rule that version ``number`` matches."""
     if change is None or drift or number == 1:
         return
+    _queue(session, article_id, number, lambda rule: _matches(session, rule, article_id, host, change))
+
+
+def queue_site_wide_alerts(session: Session, article_id: int, host: str, number: int, change: Change) -> None:
+    """Version ``number`` was just grouped as one of a site-wide edit: alert the rules that match it only
+    now that it has the kind ``site-wide`` (the others were alerted when it was recorded)."""
+    if number == 1:
+        return
+    grouped = replace(change, kinds=[*change.kinds, ChangeKind.SITE_WIDE])
+    _queue(session, article_id, number, lambda rule: _matches(session, rule, article_id, host, grouped)
+           and not _matches(session, rule, article_id, host, change))
+
+
+def _queue(session: Session, article_id: int, number: int, wanted: Callable[[Any], bool]) -> None:
     now = datetime.now(UTC)
     rows = []
     for rule in session.execute(select(R).where(~R.c.paused).order_by(R.c.id)):
-        if not _matches(session, rule, article_id, host, change):
+        if not wanted(rule):
             continue
         due = _period_end(rule.digest, now) if rule.digest else now
         for target in rule.targets:

@@ -45,7 +45,8 @@ def entry_link(root: str, c: ChangeEntry) -> str:
     return f"{root}/a/{c.short_id}/diff/{c.previous}/{c.entry.version}"
 
 
-def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry]) -> Response:
+def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry], grouped: bool = False) -> Response:
+    """The feed of ``changes``; ``grouped``: a site-wide edit is one entry, linking to its page."""
     root = base(request)
     self_url = root + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     fg = FeedGenerator()
@@ -58,12 +59,18 @@ def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry
     for c in changes:
         v = c.entry
         fe = fg.add_entry(order="append")
-        link = entry_link(root, c)
+        group = v.change.site_wide if v.change and grouped else None
+        link = f"{root}/site-wide/{group.group}" if group else entry_link(root, c)
         fe.id(link)
-        fe.title(xml_text(f"{v.title or c.url} (v{v.version})"))
+        if group:  # one entry for the whole group, updated as members join it
+            fe.title(xml_text(f"Site-wide edit: a paragraph {group.label}"))
+            fe.summary(xml_text(f"{group.text} (newest: {v.title or c.url} v{v.version})"))
+        else:
+            fe.title(xml_text(f"{v.title or c.url} (v{v.version})"))
+            fe.summary(xml_text(f"{c.host}: v{v.version}, "
+                                f"{describe(v.change, v.recovered_at, v.fetched_url if v.from_other_url else None)}"))
         fe.link(href=link, rel="alternate")
         fe.updated(v.captured_at)
-        fe.summary(xml_text(f"{c.host}: v{v.version}, {describe(v.change, v.recovered_at, v.fetched_url if v.from_other_url else None)}"))
     return Response(fg.atom_str(pretty=True), media_type="application/atom+xml; charset=utf-8")
 
 
@@ -71,9 +78,9 @@ def changes_feed(request: Request) -> Response:
     """The Changes page as a feed, with the same filters (``?site=HOST`` for one site)."""
     filters = params.parse(request.query_params)
     query = {**filters.changes_query(), "limit": min(filters.limit, FEED_SIZE), "after": None}
-    page = queries.changes(request.app.state.engine, **query)
+    page = queries.changes(request.app.state.engine, **query, grouped=True)
     title = "Redline: changes" + (f" on {filters.site}" if filters.site else "")
-    return atom(request, title, "/" + filters.link(), page.items)
+    return atom(request, title, "/" + filters.link(), page.items, grouped=True)
 
 
 def article_feed(request: Request) -> Response:

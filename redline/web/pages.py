@@ -20,7 +20,7 @@ def routes() -> list[Route]:
     return [Route("/", changes), Route("/articles", articles), Route("/a/{article}", timeline),
             Route("/a/{article}/v/{number:int}", version),
             Route("/a/{article}/diff/{old:int}/{new:int}", diff), Route("/a/{article}/compare", compare),
-            Route("/search", search)]
+            Route("/search", search), Route("/site-wide/{group:int}", site_wide)]
 
 
 def article(conn: Any, request: Request) -> tuple[queries.ArticleRef, str]:
@@ -39,7 +39,7 @@ def _render(request: Request, name: str, **context: Any) -> Response:
 def changes(request: Request) -> Response:
     """The newest versions across the archive, filtered, one keyset page at a time."""
     filters = params.parse(request.query_params)
-    page = queries.changes(request.app.state.engine, **filters.changes_query())
+    page = queries.changes(request.app.state.engine, **filters.changes_query(), grouped=True)
     return _render(request, "changes.html", filters=filters, page=page, kinds=list(ChangeKind))
 
 
@@ -108,6 +108,14 @@ def diff(request: Request) -> Response:
         ref, sid = article(conn, request)
         d = queries.diff(conn, ref.url, old, new, with_noise=noise)
     return _render(request, "diff.html", ref=ref, sid=sid, **diff_context(d))
+
+
+def site_wide(request: Request) -> Response:
+    """A site-wide edit: the paragraph, and every article's version of it with its diff."""
+    from archive.queries.sitewide import site_wide as group
+
+    found = group(request.app.state.engine, request.path_params["group"])
+    return _render(request, "sitewide.html", g=found)
 
 
 def compare(request: Request) -> Response:

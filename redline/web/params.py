@@ -65,7 +65,7 @@ def parse(params: Any) -> Filters:
     >>> parse(QueryParams("kind=nonsense"))
     Traceback (most recent call last):
     redline.web.params.BadRequest: unknown kind 'nonsense'; use one of headline, byline, body-edit, \
-paragraph-added, paragraph-removed, correction, declared-update-only
+paragraph-added, paragraph-removed, correction, declared-update-only, site-wide
     """
     kinds = tuple(params.getlist("kind"))
     for kind in kinds:

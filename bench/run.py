@@ -490,6 +490,17 @@ def frontier_rows(result: dict[str, Any], sizes: list[int]) -> list[Row]:
     return rows
 
 
+def save_result(name: str, started: datetime, load: tuple[float, float, float], result: dict[str, Any],
+                rows: list[Row]) -> Path:
+    """``bench/results/NAME-TIME.json``: the environment, the load at both ends, what was measured, the rows."""
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{name}-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
+                               "load_average_end": os.getloadavg(), "environment": environment(),
+                               "result": result, "rows": [asdict(r) for r in rows]}, indent=1, default=str) + "\n")
+    return out
+
+
 def frontier_main(sizes: list[int], keep: bool) -> None:
     from bench.frontier import measure
 
@@ -505,11 +516,7 @@ def frontier_main(sizes: list[int], keep: bool) -> None:
         else:
             shutil.rmtree(work, ignore_errors=True)
     rows = frontier_rows(result, sizes)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"frontier-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
-                               "load_average_end": os.getloadavg(), "environment": environment(),
-                               "result": result, "rows": [asdict(r) for r in rows]}, indent=1, default=str) + "\n")
+    out = save_result("frontier", started, load, result, rows)
     print(f"Redline frontier benchmark: {', '.join(f'{n:,}' for n in sizes)} tracked URLs, {os.cpu_count()} CPUs, "
           f"1-minute load {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; medians of 5 "
           "interleaved runs, peak RSS = largest process's VmHWM")
@@ -536,11 +543,7 @@ def search_main(versions: int, keep: bool) -> None:
     rows.append(Row(f"search, {versions:,} versions: every query (median / p95)",
                     f"{result['all']['median_ms']:.1f} / {result['all']['p95_ms']:.1f} ms", "p95 < 100 ms",
                     result["all"]["p95_ms"] / 100, result["all"]["p95_ms"] < 100))
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"search-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
-                               "load_average_end": os.getloadavg(), "environment": environment(),
-                               "result": result, "rows": [asdict(r) for r in rows]}, indent=1, default=str) + "\n")
+    out = save_result("search", started, load, result, rows)
     print(f"Redline search benchmark: {versions:,} versions of distinct texts ({result['size_mb']:.0f} MB, built "
           f"in {result['build_s']:.0f} s), limit 50, 20 interleaved rounds, {os.cpu_count()} CPUs, 1-minute load "
           f"{load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")

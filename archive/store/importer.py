@@ -50,8 +50,7 @@ META_FIELDS = ("title", "byline", "published", "updated", "site_name", "language
 CONTENT_TYPES = {"md": f"text/markdown; charset=utf-8; {IMPORT_MARKER}=md",
                  "txt": f"text/plain; charset=utf-8; {IMPORT_MARKER}=txt",
                  "jsonl": f"application/json; {IMPORT_MARKER}=jsonl",
-                 "html": f"text/html; {IMPORT_MARKER}=html"}
-HTML_SUFFIXES = (".html", ".htm")  # read by scraper.import_html: extracting needs trafilatura
+                 "warc": f"text/plain; charset=utf-8; {IMPORT_MARKER}=warc"}  # a WARC's text without its capture
 EXPORT_NAME = re.compile(r"^v\d+-(\d{8}T\d{6}Z)\.\w+$")
 URL_LINE = re.compile(r"^\s*https?://\S+\s*$", re.IGNORECASE)
 FOOTER_LINE = re.compile(r"^\s*" + re.escape(FOOTER) + r"\s*(\S*)\s*$", re.IGNORECASE)

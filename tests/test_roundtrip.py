@@ -36,13 +36,14 @@ class Source:
     seed: int
 
 
-def _edit_word(rng: random.Random, story: Story) -> None:
-    """Replace one word of one paragraph with a word the story does not have there."""
+def _edit_word(rng: random.Random, story: Story) -> int:
+    """Replace one word of one paragraph with a word the story does not have there; which paragraph."""
     i = rng.randrange(len(story.paragraphs))
     words = story.paragraphs[i].split()
-    k = rng.randrange(len(words))
+    k = rng.randrange(2, len(words)) if len(words) > 2 else 0  # its first two words stay: see the late rule
     words[k] = rng.choice([w for w in WORDS if w != words[k]])
     story.paragraphs[i] = " ".join(words)
+    return i
 
 
 def _build(db: str, seed: int) -> list[str]:
@@ -58,7 +59,7 @@ def _build(db: str, seed: int) -> list[str]:
         for pattern in ("^Sponsored:", "^Promoted:"):
             assert invoke(db, "ignore", "add", host, pattern).exit_code == 0
 
-        _edit_word(rng, stories[edited])  # a real edit beside a line a rule hides: its word counts need the rule
+        edit = _edit_word(rng, stories[edited])  # a real edit beside a line a rule hides: its word counts need the rule
         stories[edited].paragraphs.append(f"Sponsored: {' '.join(rng.sample(WORDS, 4))}.")
         site.set_status(stories[gone].slug, rng.choice([404, 410]))
         stories[hidden].paragraphs.append(f"Promoted: offer {rng.randrange(1000)} for our readers.")
@@ -79,6 +80,9 @@ def _build(db: str, seed: int) -> list[str]:
         # the rule hid real changes: without it, renoise recovers them as versions marked recovered
         assert invoke(db, "ignore", "remove", host, "^Promoted:").exit_code == 0
         assert invoke(db, "renoise", urls[hidden]).exit_code == 0
+        # a rule added after the fact hides that edit today: the versions recorded before keep their change
+        late = "^" + re.escape(" ".join(stories[edited].paragraphs[edit].split()[:2]))
+        assert invoke(db, "ignore", "add", host, late).exit_code == 0
     finally:
         site.stop()
     return [a["id"] for a in invoke_json(db, "list")]

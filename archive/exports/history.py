@@ -6,7 +6,8 @@ One JSON object per line, each with ``schema_version`` (1) and ``record`` saying
   restored, failed, ...), in recording order; ``after_version`` is the number of the last version
   recorded before it (0 when none), so an import replays it in the same place even when the event
   and a version fall in the same second;
-* ``{"record": "rule", "host", "pattern"}``: a per-site noise rule (``redline ignore add``);
+* ``{"record": "rule", "host", "pattern"}``: a per-site noise rule (``redline ignore add``), in the order
+  they were added;
 * ``{"record": "template", "host", "hash", "first_seen", "text", "witnesses", "seen", "examples"}``: a
   learned template paragraph with the evidence it was learned on.
 
@@ -44,7 +45,7 @@ def history_lines(session: Session, selected: list[Selected], since: datetime | 
         lines += _events(session, article, first[article.id], since)
     hosts = sorted({a.host for a in articles.values()})
     for rule in session.scalars(select(m.SiteRule).where(m.SiteRule.host.in_(hosts))
-                                .order_by(m.SiteRule.host, m.SiteRule.pattern)):
+                                .order_by(m.SiteRule.host, m.SiteRule.id)):  # as 'ignore list' shows them
         lines.append({"schema_version": SCHEMA_VERSION, "record": "rule", "host": rule.host, "pattern": rule.pattern})
     for tp in session.scalars(select(m.TemplateParagraph).where(m.TemplateParagraph.host.in_(hosts))
                               .order_by(m.TemplateParagraph.host, m.TemplateParagraph.hash)):

@@ -159,8 +159,9 @@ def read_file(path: Path, site: SiteFacts | None = None) -> tuple[list[Snapshot]
         return parse_jsonl(str(path), text, site)
     when = _name_time(path.name) or mtime
     snapshot = parse_text(str(path), text, data, when)
-    if snapshot is not None and snapshot.number is None:
-        snapshot.number = _name_number(path.name)
+    if snapshot is not None and snapshot.number is None and _name_number(path.name) is not None:
+        snapshot.number = _name_number(path.name)  # a Redline export's file: it was a version there
+        snapshot.is_version = True
     return ([snapshot], []) if snapshot else ([], [f"skipped {path}: unreadable front matter"])
 
 

@@ -1,22 +1,32 @@
-"""Import text snapshots as versions: Redline's own txt, md and jsonl exports, and earlier archives'
-text files (plain text, optionally ending with an ``Original url:`` footer, or Markdown with YAML
-front matter naming ``origin_url`` and ``date``).
+"""Import snapshots as versions: Redline's own txt, md and jsonl exports with their
+``redline.history.jsonl``, raw pages read by ``scraper.imports`` (saved pages, WARCs: passed in as
+``readers``, since reading them needs the extractor), and earlier archives' text files (plain text,
+optionally ending with an ``Original url:`` footer, or Markdown with YAML front matter naming
+``origin_url`` and ``date``).
 
 Each file (each line of a ``.jsonl`` file) becomes one capture of its article, recorded through
-:class:`archive.store.Archive` so the usual versioning rule applies: identical text is "unchanged",
-not a duplicate version. Captures are recorded oldest first, at their recorded time: front matter
+:class:`archive.store.Archive`. A Redline export is replayed in the order its archive recorded it
+(article by article, by version number, each event after the version it followed): what was a version
+there is a version here (:meth:`archive.store.writer.Writer.apply_imported`), with the change md and
+jsonl claim; events are recorded again through the store, which derives ``restored`` itself; the
+history's rules and templates are added first. Other files follow the usual versioning rule, oldest
+first: identical text is "unchanged", not a duplicate version. Capture times: front matter
 ``captured_at`` (else ``date``), jsonl ``captured_at``, a ``vNNNN-YYYYMMDDTHHMMSSZ`` export file name,
-else the file's modification time. The stored raw body is the file's bytes (the line's, for jsonl),
-with a Content-Type carrying ``x-redline-import=<format>``; the extractor is ``import:<format>``.
+else the file's modification time (text snapshots of older archives only: a saved page needs its time
+given). The stored raw body is the file's bytes (the line's, for jsonl), with a Content-Type carrying
+``x-redline-import=<format>``; the extractor is ``import:<format>``. Raw pages keep their own body and
+Content-Type, marked ``x-redline-origin=import:<format>``.
 
-A snapshot whose text the article already has as a version captured in the same second is counted
-as unchanged without recording anything, so importing an export twice (or into its own archive) adds
-no fetches or versions. Versions are numbered in recording order: importing snapshots older than an
-article's existing versions appends them after those versions.
+A snapshot whose text the article already has as a version captured in the same second (a raw capture
+or event: whose fetch it already has) is counted as unchanged without recording anything, so importing
+an export twice (or into its own archive) adds no fetches or versions. Versions are numbered in
+recording order: importing snapshots older than an article's existing versions appends them after
+those versions.
 
 A file naming no URL is skipped with a message unless a fallback URL is given. Folders are read
-recursively for ``.txt``, ``.md``, ``.markdown`` and ``.jsonl`` files (hidden names skipped); files
-named explicitly are read whatever their name. Front matter is parsed with ``yaml.safe_load`` only.
+recursively for ``.txt``, ``.md``, ``.markdown`` and ``.jsonl`` files and the readers' suffixes (hidden
+names skipped); files named explicitly are read whatever their name. Front matter is parsed with
+``yaml.safe_load`` only.
 """
 from __future__ import annotations
 
@@ -477,7 +487,8 @@ def add_site_facts(engine: Engine, report: ImportReport) -> None:
     """Add the noise rules and learned templates read from history files (those already here are kept)."""
     with Session(engine) as session, session.begin():
         for host, pattern in report.site.rules:
-            if session.scalar(select(m.SiteRule.id).where(m.SiteRule.host == host, m.SiteRule.pattern == pattern)) is None:
+            known = select(m.SiteRule.id).where(m.SiteRule.host == host, m.SiteRule.pattern == pattern)
+            if session.scalar(known) is None:
                 session.add(m.SiteRule(host=host, pattern=pattern))
                 report.rules += 1
         for item in report.site.templates:

@@ -286,6 +286,7 @@ class Writer:
         self._back_to_live(plan)
         if not is_version:
             return Recorded(fetch.url, RecordKind.UNCHANGED, article.id)
+        assert plan.extracted is not None  # a content outcome always has an extraction
         latest = self._latest(article)
         if latest is None:
             state, _ = compared_state(self._noise(article.host), plan.extracted, plan.paras, plan.hashes,

@@ -6,6 +6,40 @@ from datetime import datetime
 
 # A Content-Type parameter marking a capture made by ``redline import`` (a text snapshot, not HTML).
 IMPORT_MARKER = "x-redline-import"
+# A Content-Type parameter marking a raw page ``redline import`` took from a WARC or a saved page: a real
+# body the extractor can read again, but not fetched by this archive (``import:warc``, ``import:html``).
+ORIGIN_MARKER = "x-redline-origin"
+
+
+def imported_from(content_type: str | None) -> str | None:
+    """The format a capture was imported from, read from its stored Content-Type; None when this archive
+    fetched it.
+
+    >>> imported_from("text/html; charset=utf-8; x-redline-origin=import:warc")
+    'warc'
+    >>> imported_from("text/plain; charset=utf-8; x-redline-import=txt"), imported_from("text/html")
+    ('txt', None)
+    """
+    for part in (content_type or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == IMPORT_MARKER and value:
+            return value.strip('"')
+        if name.lower() == ORIGIN_MARKER and value.startswith("import:"):
+            return value.removeprefix("import:").strip('"')
+    return None
+
+
+def mark_imported(content_type: str | None, fmt: str) -> str:
+    """A raw page's Content-Type marked as imported from ``fmt`` (kept as it is when already marked).
+
+    >>> mark_imported("text/html; charset=utf-8", "warc")
+    'text/html; charset=utf-8; x-redline-origin=import:warc'
+    >>> mark_imported("text/html; x-redline-origin=import:html", "warc")
+    'text/html; x-redline-origin=import:html'
+    """
+    if imported_from(content_type):
+        return content_type or ""
+    return f"{content_type or 'text/html'}; {ORIGIN_MARKER}=import:{fmt}"
 
 
 @dataclass

@@ -51,6 +51,9 @@ def cite(ctx: click.Context, url: str, old: int | None, new: int | None, output:
     else:
         click.echo(f"cited {clean(result['url'])} v{result['from']} -> v{result['to']} in {clean(output)}  "
                    f"captures {result['captures']}  chain {result['head']}")
+        if result["imported"]:
+            click.echo(f"note: records imported from {', '.join(result['imported'])} files are cited; this archive "
+                       "did not observe them, and citation.md says so")
 
 
 @click.command()
@@ -124,6 +127,9 @@ def _print_report(report: Report) -> None:
     if report.unanchored:
         click.echo(f"rows {report.anchored + 1}-{report.head[0]} are anchored by no timestamp or published head: "
                    "deleting them would leave no trace (publish 'redline verify --head', or set REDLINE_TSA_URL)")
+    if report.imported:
+        click.echo(f"{report.imported} versions were imported from files, not fetched by this archive: the chain "
+                   "proves they are unchanged since the import, not what the pages said at those times")
     if report.backfilled:
         click.echo(f"{report.backfilled} records predate the chain: they were chained when the archive was "
                    "upgraded, not as they were captured")

@@ -35,7 +35,6 @@ def export(ctx: click.Context, out_dir: str, fmt: str, urls: tuple[str, ...], si
     redline export out/ --format warc --url https://example.com/news/story
     redline export out/ --format csv --all-versions
     """
-    from pathlib import Path
 
     from archive.exports.dispatch import export as run_export
 
@@ -52,64 +51,76 @@ def export(ctx: click.Context, out_dir: str, fmt: str, urls: tuple[str, ...], si
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--url", metavar="URL", help="URL for files that name none (applies to all given files).")
-@click.option("--captured-at", metavar="TIME", help="When a saved HTML page was captured (ISO 8601; UTC unless "
-                                                    "it has a zone). Required for .html files.")
+@click.option("--captured-at", metavar="WHEN",
+              help="When a saved .html page was captured (2024-12-05T09:30Z); required for .html files, "
+                   "since a file's modification time is not evidence.")
 @json_option
 @click.pass_context
 @handles_errors
 def import_cmd(ctx: click.Context, paths: tuple[str, ...], url: str | None, captured_at: str | None,
                as_json: bool) -> None:
-    """Import text snapshots (Redline exports, older archives' files) and saved HTML pages as versions.
+    """Import Redline exports (txt, md, jsonl, warc), saved .html pages and older archives' text files.
 
-    Reads Redline's txt, md and jsonl exports and folders of earlier archives' text files;
-    each becomes a version at its recorded time. Identical text is unchanged, not duplicated.
-    A saved HTML page (.html, given as a file) is extracted as a fetched page is, and needs
-    --url and --captured-at (its file time says when it was copied, not captured).
+    Each capture becomes a fetch, version or event at its recorded time; what an export
+    carries (change kinds, events, noise rules, templates) comes back with it. Identical text is
+    unchanged, not duplicated. Imported records are marked as imported.
 
     \b
     redline import out/
+    redline import out/redline.warc.gz
+    redline import page.html --url https://example.com/news/story --captured-at 2024-12-05T09:30Z
     redline import snapshots/ --url https://example.com/news/story
-    redline import story.html --url https://example.com/news/story --captured-at 2024-12-05T09:30Z
     """
-    from archive.store.importer import HTML_SUFFIXES, ImportReport, UnreadablePath, read_paths, record_snapshots
+    from archive.store.importer import ImportReport, UnreadablePath, read_paths, record_snapshots
 
     check_urls((url,) if url else ())
-    pages = [Path(p) for p in paths if Path(p).suffix.lower() in HTML_SUFFIXES and Path(p).is_file()]
+    when = _captured_at(captured_at) if captured_at else None
 
     def warn(message: str) -> None:
         click.echo(clean(message), err=True)
 
     report = ImportReport()
     try:
-        snapshots = read_paths([p for p in paths if Path(p) not in pages], report, warn)
-        snapshots += _html_snapshots(pages, url, captured_at)
+        snapshots = read_paths(paths, report, warn, _raw_readers(url, when))
     except UnreadablePath as exc:
         raise UserError(str(exc), 2) from exc
     record_snapshots(engine(ctx, writer=True, must_exist=False), snapshots, report, url, warn)
+    counts = {"imported": report.imported, "unchanged": report.unchanged, "skipped": report.skipped,
+              "events": report.events, "rules": report.rules, "templates": report.templates}
     if as_json:
-        emit_json({"imported": report.imported, "unchanged": report.unchanged, "skipped": report.skipped})
+        emit_json(counts)
     else:
-        click.echo(f"imported {report.imported} versions, unchanged {report.unchanged}, skipped {report.skipped}")
+        click.echo(f"imported {report.imported} versions, unchanged {report.unchanged}, skipped {report.skipped}"
+                   + "".join(f", {k} {v}" for k, v in list(counts.items())[3:] if v))
 
 
-def _html_snapshots(pages: list[Path], url: str | None, captured_at: str | None) -> list[Any]:
-    """Saved HTML pages, extracted (in ``scraper``: the archive cannot run the extractor)."""
-    if not pages:
-        return []
-    if not url or not captured_at:
-        raise UserError(f"{pages[0]} is a saved HTML page: give its --url and --captured-at TIME "
-                        "(a file's time is when it was copied, not when the page was captured)", 2)
+def _raw_readers(url: str | None, captured_at: datetime | None) -> dict[str, Any]:
+    """Readers for raw pages and WARCs, which need the extractor (loaded only when such a file is read)."""
+
+    def html(path: Path) -> Any:
+        if captured_at is None:
+            raise UserError(f"{clean(str(path))} is a saved page: pass --captured-at WHEN (when it was captured; "
+                            "the file's modification time is not evidence)", 2)
+        from scraper.imports import read_html
+        return read_html(path, captured_at, url)
+
+    def warc(path: Path) -> Any:
+        from scraper.imports import read_warc
+        return read_warc(path)
+
+    return {".html": html, ".htm": html, ".warc": warc, ".warc.gz": warc}
+
+
+def _captured_at(value: str) -> datetime:
+    """A saved page's capture time: ISO 8601 (UTC unless it has a zone), never in the future."""
     try:
-        when = datetime.fromisoformat(captured_at.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise UserError(f"bad --captured-at {captured_at!r}; give an ISO 8601 time such as 2024-12-05T09:30Z",
-                        2) from exc
+        raise UserError(f"bad --captured-at {value!r}; give an ISO 8601 time such as 2024-12-05T09:30Z", 2) from exc
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     if when > datetime.now(UTC):
-        raise UserError(f"--captured-at {captured_at} is in the future", 2)
-    from scraper.import_html import html_snapshot
-
-    return [html_snapshot(page, url, when) for page in pages]
+        raise UserError(f"--captured-at {value} is in the future", 2)
+    return when
 
 
 COMMANDS = [export, import_cmd]

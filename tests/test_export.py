@@ -34,6 +34,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.capture import Capture, Extracted
 from archive.exports.files import RESERVED
+from archive.exports.history import HISTORY_NAME
 from archive.exports.text import FRONT_MATTER_KEYS
 from archive.queries.reading import read_text
 from archive.schema import models as m
@@ -48,7 +49,9 @@ SEEDS = Path(__file__).with_name("seeds")  # copies of ../shared/seeds: earlier 
 PATH_RE = re.compile(r"^127\.0\.0\.1_\d+/[a-z0-9-]+-[0-9a-f]{16}/v\d{4}-\d{8}T\d{6}Z\.(txt|md)$")
 JSONL_KEYS = ["schema_version", "url", "canonical_url", "version", "captured_at", "title", "byline", "description",
               "language", "published", "updated", "site_name", "extractor", "sha256", "words", "change_kinds",
-              "drift", "text", "fetched_url", "from_other_url"]
+              "drift", "text", "fetched_url", "from_other_url",
+              # added in schema_version 1 for round trips (README's format table)
+              "added_words", "removed_words", "declared", "reverts_to", "recovered_at", "imported"]
 REVISIT_1_1 = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 NOT_REFRESHED = {"REDLINE_CONDITIONAL": "False"}
 
@@ -91,6 +94,11 @@ def files_of(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def version_files(root: Path) -> dict[str, bytes]:
+    """The exported versions' files, without the history file beside them."""
+    return {rel: data for rel, data in files_of(root).items() if rel != HISTORY_NAME}
+
+
 def versions_of(db: str) -> dict[tuple[str, int], tuple[str, datetime, str | None, str]]:
     """(article key, number) -> (sha256, captured_at, title, text) for every version."""
     engine = create_engine(f"sqlite:///{db}")
@@ -111,7 +119,8 @@ def test_txt_export_writes_latest_text_with_url_footer(built: Built, tmp_path: P
     out = tmp_path / "out"
     result = ok(built.db, "export", str(out))
     assert result.stdout.startswith("exported 5 versions as txt")
-    files = files_of(out)
+    assert (out / HISTORY_NAME).is_file()
+    files = version_files(out)
     assert len(files) == 5 and all(PATH_RE.match(p) for p in files), list(files)
     latest = {key: v for (key, n), v in versions_of(built.db).items() if n == (2 if key == built.edited else 1)}
     for rel, data in files.items():
@@ -134,7 +143,7 @@ def _z(stamp: str) -> datetime:
 def test_md_export_front_matter_matches_each_version(built: Built, tmp_path: Path) -> None:
     out = tmp_path / "out"
     ok(built.db, "export", str(out), "--format", "md", "--all-versions")
-    files = files_of(out)
+    files = version_files(out)
     versions = versions_of(built.db)
     assert len(files) == len(versions) == 6 and all(PATH_RE.match(p) for p in files)
     for data in files.values():
@@ -149,7 +158,7 @@ def test_md_export_front_matter_matches_each_version(built: Built, tmp_path: Pat
 
 def test_jsonl_export_one_object_per_version_with_schema_version(built: Built, tmp_path: Path) -> None:
     ok(built.db, "export", str(tmp_path / "all"), "--format", "jsonl", "--all-versions")
-    assert sorted(os.listdir(tmp_path / "all")) == ["redline.jsonl"]
+    assert sorted(os.listdir(tmp_path / "all")) == [HISTORY_NAME, "redline.jsonl"]
     lines = (tmp_path / "all" / "redline.jsonl").read_text("utf-8").split("\n")
     assert lines[-1] == ""
     records = [json.loads(line) for line in lines[:-1]]
@@ -315,7 +324,7 @@ def test_hostile_urls_and_titles_stay_inside_out_dir_and_round_trip(tmp_path: Pa
     for fmt in ("txt", "md"):
         out = tmp_path / fmt
         ok(db, "export", str(out), "--format", fmt)
-        paths = [p for p in out.rglob("*") if p.is_file()]
+        paths = [p for p in out.rglob("*") if p.is_file() and p.name != HISTORY_NAME]
         assert len(paths) == len(urls) and len({p.parent for p in paths}) == len(urls)
         assert len({p.parent.name.lower() for p in paths}) == len(urls)  # no twins on case-insensitive disks
         for path in paths:

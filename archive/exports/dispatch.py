@@ -1,5 +1,5 @@
 """Export dispatch: select the versions, then write them in the format asked for (txt, md, jsonl, warc or
-the csv report)."""
+the csv report); txt, md and jsonl also write ``redline.history.jsonl`` (events, noise rules, templates)."""
 from __future__ import annotations
 
 import contextlib
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from archive.errors import ExportError
 from archive.exports.files import inside, write_atomic
+from archive.exports.history import HISTORY_NAME, history_lines, render_history
 from archive.exports.selection import Selected, select_versions
 from archive.exports.spreadsheet import export_csv
 from archive.exports.text import JSONL_NAME, jsonl_record, render_md, render_txt, version_path
@@ -45,9 +46,11 @@ def export(engine: Engine, out_dir: Path, fmt: str = "txt", urls: Sequence[str] 
         if fmt == "csv":
             files, written = export_csv(session, out_dir, selected)
             return ExportResult(len(selected), files, written)
-    if fmt == "jsonl":
-        return _export_jsonl(out_dir, selected)
-    return _export_files(out_dir, selected, fmt)
+        history = render_history(history_lines(session, selected, since))
+    result = _export_jsonl(out_dir, selected) if fmt == "jsonl" else _export_files(out_dir, selected, fmt)
+    result.written += int(write_atomic(inside(out_dir, PurePosixPath(HISTORY_NAME)), history))
+    result.files.append(HISTORY_NAME)
+    return result
 
 
 def _export_files(out_dir: Path, selected: list[Selected], fmt: str) -> ExportResult:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from archive.capture import imported_from
 from archive.queries import article
 from archive.queries.reading import read_text
 from archive.schema import models as m
@@ -21,13 +22,15 @@ class Selected:
     version: m.Version
     text: str
     fetched_url: str | None = None  # the URL its capture was fetched from (after redirects)
+    imported: str | None = None  # the format its capture was imported from; None when fetched here
 
 
 def select_versions(session: Session, urls: Sequence[str] = (), since: datetime | None = None,
                     all_versions: bool = False) -> list[Selected]:
     """Versions to export, by URL key then version number: latest only unless ``all_versions``."""
     fetched = func.coalesce(m.Fetch.final_url, m.Fetch.url)
-    query = (select(m.Article, m.Version, fetched).join(m.Version, m.Version.article_id == m.Article.id)
+    query = (select(m.Article, m.Version, fetched, m.Fetch.content_type)
+             .join(m.Version, m.Version.article_id == m.Article.id)
              .outerjoin(m.Fetch, m.Fetch.id == m.Version.fetch_id))
     if not all_versions:
         query = query.where(m.Version.number == func.coalesce(m.Article.latest_version, m.Article.version_count))
@@ -36,4 +39,4 @@ def select_versions(session: Session, urls: Sequence[str] = (), since: datetime 
     if urls:
         query = query.where(m.Article.id.in_([article(session, u).id for u in urls]))
     rows = session.execute(query.order_by(m.Article.key, m.Version.number)).all()
-    return [Selected(a, v, read_text(session, v), url) for a, v, url in rows]
+    return [Selected(a, v, read_text(session, v), url, imported_from(ct)) for a, v, url, ct in rows]

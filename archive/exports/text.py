@@ -20,6 +20,12 @@ order: ``schema_version`` (1), ``url``, ``canonical_url``, ``version``, ``captur
 ``sha256``, ``words``, ``change_kinds``, ``drift``, ``text``, ``fetched_url`` (the URL the version was
 fetched from; ``url`` is its article's) and ``from_other_url`` (true on a version an older Redline merged
 in from a copy at another URL).
+Added later, with the same schema_version, so an import keeps a version's change instead of recomputing
+it: ``added_words``, ``removed_words``, ``declared``, ``reverts_to``, ``recovered_at``, ``imported`` (the
+format the version's capture was imported from, or null). md front matter carries the same change fields.
+
+Beside txt, md and jsonl exports, ``redline.history.jsonl`` (see :mod:`archive.exports.history`) holds the
+selected articles' events and their sites' noise rules and learned templates.
 
 Default selection is each article's latest version; ``all_versions`` gives every version; ``since``
 keeps versions captured at or after a time. Writes are atomic (temporary file in the destination
@@ -50,7 +56,10 @@ HASH_LEN = 16
 SLUG_MAX = 60
 HOST_MAX = 100
 FRONT_MATTER_KEYS = ("url", "canonical_url", "title", "description", "byline", "language", "published",
-                     "updated", "captured_at", "version", "sha256", "extractor", "fetched_url", "from_other_url")
+                     "updated", "captured_at", "version", "sha256", "extractor", "fetched_url", "from_other_url",
+                     # what the version's change was, so an import keeps it rather than recomputing it
+                     "words", "change_kinds", "added_words", "removed_words", "declared", "reverts_to", "drift",
+                     "recovered_at", "imported")
 
 
 # -- paths ------------------------------------------------------------------------------------------
@@ -125,7 +134,18 @@ def front_matter(sel: Selected) -> dict[str, Any]:
             "description": v.description, "byline": v.byline, "language": v.language,
             "published": v.published, "updated": v.updated, "captured_at": iso(v.captured_at),
             "version": v.number, "sha256": v.text_sha256, "extractor": v.extractor, "fetched_url": sel.fetched_url,
-            "from_other_url": bool(v.from_other_url)}
+            "from_other_url": bool(v.from_other_url),
+            **change_facts(sel)}
+
+
+def change_facts(sel: Selected) -> dict[str, Any]:
+    """What a version's change was (as ``log --json`` shows it), and where its capture came from: the
+    fields md and jsonl carry beyond the text, which ``redline import`` keeps instead of recomputing."""
+    v = sel.version
+    return {"words": v.words, "change_kinds": v.change_kinds, "added_words": v.added_words,
+            "removed_words": v.removed_words, "declared": v.declared, "reverts_to": v.reverts_to,
+            "drift": bool(v.drift), "recovered_at": iso(v.recovered_at),
+            "imported": sel.imported}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -162,4 +182,5 @@ def jsonl_record(sel: Selected) -> dict[str, Any]:
             "description": v.description, "language": v.language, "published": v.published,
             "updated": v.updated, "site_name": v.site_name, "extractor": v.extractor, "sha256": v.text_sha256,
             "words": v.words, "change_kinds": v.change_kinds, "drift": bool(v.drift), "text": sel.text,
-            "fetched_url": sel.fetched_url, "from_other_url": bool(v.from_other_url)}
+            "fetched_url": sel.fetched_url, "from_other_url": bool(v.from_other_url),
+            **{k: val for k, val in change_facts(sel).items() if k not in ("words", "change_kinds", "drift")}}

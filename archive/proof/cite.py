@@ -36,6 +36,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive import queries
+from archive.capture import imported_from
 from archive.errors import ArchiveError
 from archive.exports.selection import Selected
 from archive.exports.wacz import write_wacz
@@ -91,6 +92,8 @@ def write_citation(engine: Engine, url: str, old: int | None, new: int | None, o
             m.Version.article_id == article.id, m.Version.number > data["from"], m.Version.number < data["to"])))
         events = list(session.scalars(select(m.Event).where(m.Event.article_id == article.id)
                                       .order_by(m.Event.at, m.Event.id)))
+        data["_imported"] = _imported(session, [s.version.fetch_id for s in selected]
+                                      + [v.fetch_id for v in between] + [e.fetch_id for e in events])
         cited = ([("fetch", c.fetch) for c in captures] + [("version", s.version) for s in selected]
                  + [("version", v) for v in between] + [("event", e) for e in events])
         segment, records, tokens, proofs = _chain_evidence(session, article.key, cited)
@@ -106,7 +109,15 @@ def write_citation(engine: Engine, url: str, old: int | None, new: int | None, o
             when = max([c.fetch.fetched_at for c in captures] + [s.version.captured_at for s in selected])
             write_wacz(out, warc, pages, extras, when=when, title=f"Redline citation: {article.key}")
     return {"url": article.key, "from": data["from"], "to": data["to"], "file": str(out),
-            "captures": len(captures), "head": chain.head_string(*segment[-1][:2]) if segment else None}
+            "captures": len(captures), "head": chain.head_string(*segment[-1][:2]) if segment else None,
+            "imported": sorted(set(data["_imported"].values()))}
+
+
+def _imported(session: Session, fetch_ids: list[int | None]) -> dict[int, str]:
+    """Fetch id -> the format it was imported from, for the cited fetches ``redline import`` made."""
+    rows = session.execute(select(m.Fetch.id, m.Fetch.content_type)
+                           .where(m.Fetch.id.in_([i for i in fetch_ids if i is not None])))
+    return {fid: fmt for fid, content_type in rows if (fmt := imported_from(content_type))}
 
 
 def _diff_data(d: queries.Diff) -> dict[str, Any]:
@@ -221,11 +232,19 @@ def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[
            f"- Article URL: {md(article.key)}",
            f"- Canonical URL: {md(to.canonical_url or article.canonical_url or '(none declared)')}",
            f"- Title then: {md(by_number[data['from']].title)}", f"- Title now: {md(to.title)}",
-           f"- Chain head: `{chain.head_string(head_seq, head_digest)}`", "",
-           "## Captures (times in UTC)", ""]
+           f"- Chain head: `{chain.head_string(head_seq, head_digest)}`", ""]
+    imported = data["_imported"]
+    if imported:
+        out += [f"**Imported, not observed.** Records marked *imported* below were taken from files "
+                f"({', '.join(sorted(set(imported.values())))}) by `redline import`: this archive did not fetch "
+                "them, so their times, texts and events are what those files claim. The chain proves only that "
+                "they have not changed since they were imported (each fetch record's `content_type` carries the "
+                "mark).", ""]
+    out += ["## Captures (times in UTC)", ""]
     for c in captures:
         f = c.fetch
-        out += [f"### {c.label}: fetch {f.id}", "",
+        out += [f"### {c.label}: fetch {f.id}" + (f" (imported from {md(imported[f.id])})" if f.id in imported
+                                                  else ""), "",
                 f"- Captured at: {chain.stamp(f.fetched_at)}", f"- HTTP status: {f.status}",
                 f"- Requested URL: {md(f.url)}", f"- Final URL after redirects: {md(f.final_url or f.url)}",
                 f"- Raw body sha256: `{f.body_sha256}`; check: "
@@ -234,7 +253,8 @@ def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[
     out += ["## Versions", ""]
     for number in sorted(by_number):
         v = by_number[number]
-        out += [f"### Version {number}", "", f"- Captured at: {chain.stamp(v.captured_at)} (fetch {v.fetch_id})",
+        mark = f", imported from {md(imported[v.fetch_id])}" if v.fetch_id in imported else ""
+        out += [f"### Version {number}", "", f"- Captured at: {chain.stamp(v.captured_at)} (fetch {v.fetch_id}{mark})",
                 f"- Extractor: {md(v.extractor)}", f"- Text sha256: `{v.text_sha256}` ({v.words} words)"]
         out += _version_claims(changes[number].change, proofs["version", v.id]) + [""]
     between = [changes[n] for n in sorted(changes) if data["from"] < n <= data["to"]]
@@ -246,7 +266,7 @@ def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[
     out += [f"- v{c.version}: {_proved(by_version[c.version], 'its change kinds')}" for c in between]
     out += ["", "The word-level diff is in `citation/diff.txt` (`[-removed-]{+added+}`), `citation/diff.html` "
             "and `citation/diff.json`; noise paragraphs (counters, teasers, site templates) are left out.", ""]
-    out += _events_md(events, proofs)
+    out += _events_md(events, proofs, imported)
     out += _how_to_verify(segment, records, tokens)
     return "\n".join(out)
 
@@ -283,14 +303,15 @@ def _version_claims(change: queries.ChangeSummary | None, proof: Proof) -> list[
     return out
 
 
-def _events_md(events: list[m.Event], proofs: dict[tuple[str, int], Proof]) -> list[str]:
+def _events_md(events: list[m.Event], proofs: dict[tuple[str, int], Proof], imported: dict[int, str]) -> list[str]:
     """The article's events (gone, restored, failed, ...), each with the record proving it."""
     out = ["## Events (times in UTC)", ""]
     if not events:
         return out + ["No event (gone, restored, failed, blocked, ...) was recorded for this article.", ""]
     for e in events:
         detail = f": {md(e.detail)}" if e.detail else ""
-        out += [f"- {md(e.kind)} at {chain.stamp(e.at)} (fetch {e.fetch_id}){detail}",
+        mark = f", imported from {md(imported[e.fetch_id])}" if e.fetch_id in imported else ""
+        out += [f"- {md(e.kind)} at {chain.stamp(e.at)} (fetch {e.fetch_id}{mark}){detail}",
                 f"  - {_proved(proofs['event', e.id], 'it')}"]
     return out + [""]
 

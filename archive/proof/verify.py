@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
+
+from archive.capture import IMPORT_MARKER, ORIGIN_MARKER
 
 from archive.proof import chain
 from archive.queries import iso
@@ -53,6 +55,7 @@ class Report:
     versions: int = 0
     timestamps: int = 0
     backfilled: int = 0
+    imported: int = 0  # versions whose capture 'redline import' took from a file: not observed here
     chained_since: datetime | None = None
     anchored: int = 0  # the last row a valid timestamp token or a published head commits to
     problems: list[Problem] = field(default_factory=list)
@@ -65,7 +68,7 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {"ok": not self.problems, "head": chain.head_string(*self.head), "links": self.links,
                 "bodies": self.bodies, "versions": self.versions, "timestamps": self.timestamps,
-                "backfilled": self.backfilled, "chained_since": iso(self.chained_since),
+                "backfilled": self.backfilled, "imported": self.imported, "chained_since": iso(self.chained_since),
                 "anchored": self.anchored, "unanchored": self.unanchored,
                 "problems": [{"record": p.record, "expected": p.expected, "found": p.found} for p in self.problems]}
 
@@ -97,6 +100,7 @@ def verify(engine: Engine, article_id: int | None = None, trust: list[bytes] | N
         _records(conn, report, keys, article_id)
         _bodies(conn, report, keys, article_id)
         _texts(conn, report, keys, article_id)
+        report.imported = _imported(conn, article_id)
         digests = dict(conn.execute(select(C.c.seq, C.c.digest)).all())
         _timestamps(conn, report, trust or [], digests)
         _published(report, published, digests)
@@ -190,6 +194,15 @@ def _texts(conn: Connection, report: Report, keys: dict[int, str], article_id: i
         if found != expected:
             report.problems.append(Problem(f"version {number} of {keys.get(article)}", f"text sha256 {expected}",
                                            found))
+
+
+def _imported(conn: Connection, article_id: int | None) -> int:
+    """Versions made from imported captures (their fetch's chained Content-Type carries the mark)."""
+    marked = F.c.content_type.contains(IMPORT_MARKER) | F.c.content_type.contains(f"{ORIGIN_MARKER}=import:")
+    query = select(func.count()).select_from(V.join(F, F.c.id == V.c.fetch_id)).where(marked)
+    if article_id is not None:
+        query = query.where(V.c.article_id == article_id)
+    return conn.scalar(query) or 0
 
 
 def _version_texts(conn: Connection, query: Any) -> Iterator[tuple[int, int, str, str]]:

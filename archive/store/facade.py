@@ -26,7 +26,7 @@ from archive.store import indexing, stamps
 from archive.store.compare import compare
 from archive.store.learning import CrawlEvidence
 from archive.store.outcomes import Recorded
-from archive.store.writer import Plan, Writer, plan_side
+from archive.store.writer import Claimed, Plan, Writer, plan_side
 from archive.text.classify import classify
 from archive.text.textpack import decompress_body
 from archive.vocab import FetchOutcome, RecordKind
@@ -64,6 +64,18 @@ class Archive:
         if evidence is not None:
             vars(evidence).update(vars(work))
         return results
+
+    def record_imported(self, fetch: Capture, extracted: Extracted | None, is_version: bool,
+                        claimed: Claimed | None = None, event: str | None = None) -> Recorded:
+        """Record one imported capture in its own transaction (see :meth:`Writer.apply_imported`); with
+        ``event``, a fetch that made that event in the archive it came from, recorded as that outcome."""
+        with self.sessions.begin() as session:
+            writer = Writer(session)
+            plan = writer.plan(fetch, extracted)
+            if event is not None:
+                plan.outcome = plan.fetch_row.outcome = event
+                return writer.apply(plan)
+            return writer.apply_imported(plan, is_version, claimed)
 
     def raw_captures(self, urls: Sequence[str] = ()) -> list[tuple[int, int, str, bytes, str | None]]:
         """(article id, fetch id, URL, raw body, content type) of each article's latest good capture."""

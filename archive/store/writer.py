@@ -42,6 +42,19 @@ class Plan:
     url_row: m.ArticleURL | None = None  # the requested URL's row: its validators (None when another writer owns it)
 
 
+@dataclass
+class Claimed:
+    """What an imported export says one version was, kept as it was claimed instead of recomputed
+    (see :meth:`Writer.apply_imported`); None fields are the store's own to decide."""
+
+    change_kinds: list[str] | None = None
+    added_words: int | None = None
+    removed_words: int | None = None
+    declared: bool | None = None
+    drift: bool = False
+    recovered_at: datetime | None = None
+
+
 # The writer's per-capture queries, built once (their SQL is cached; only parameters change).
 _URL_ROWS = select(m.ArticleURL).where(m.ArticleURL.url.in_(bindparam("keys", expanding=True)))
 _LOCK = (select(m.Article).where(m.Article.id == bindparam("id")).with_for_update()
@@ -260,6 +273,39 @@ class Writer:
             self._event_outcome(plan)
         self.s.flush()
         return result
+
+    def apply_imported(self, plan: Plan, is_version: bool, claimed: Claimed | None = None) -> Recorded:
+        """Apply an imported capture whose source said whether it made a version: a capture that made one
+        becomes one even when this archive's rules call it unchanged (nothing lost), one that made none
+        never does (nothing invented). ``claimed`` facts replace the recomputed change; a first version
+        here has no change to claim."""
+        if plan.outcome != FetchOutcome.CONTENT:
+            return self.apply(plan)
+        article, fetch = plan.article, plan.fetch
+        article.last_checked = max(filter(None, [article.last_checked, fetch.fetched_at]))
+        self._back_to_live(plan)
+        if not is_version:
+            return Recorded(fetch.url, RecordKind.UNCHANGED, article.id)
+        assert plan.extracted is not None  # a content outcome always has an extraction
+        latest = self._latest(article)
+        if latest is None:
+            state, _ = compared_state(self._noise(article.host), plan.extracted, plan.paras, plan.hashes,
+                                      plan.boilerplate)
+            change = None
+        else:
+            old_state, state, evidence = compare(self._noise(article.host), self._side(latest), plan_side(plan))
+            plan.fetch_row.noise = evidence or None
+            change = classify(old_state, state)
+        if claimed is not None:
+            plan.drift = claimed.drift
+            if change is not None and claimed.change_kinds is not None:
+                change = Change(claimed.change_kinds, claimed.added_words or 0, claimed.removed_words or 0,
+                                bool(claimed.declared))
+        version = self._new_version(plan, latest, state, change, claimed.recovered_at if claimed else None)
+        if claimed is not None and change is not None:
+            version.declared = claimed.declared
+        kind = RecordKind.NEW_ARTICLE if latest is None else RecordKind.NEW_VERSION
+        return Recorded(fetch.url, kind, article.id, version.number, change.kinds if change else None)
 
     def _back_to_live(self, plan: Plan) -> None:
         article = plan.article

@@ -38,7 +38,9 @@ def emit_csv(records: list[dict[str, Any]], bom: bool) -> None:
     """The records as a CSV report on stdout (archive.exports.spreadsheet: formula-safe cells)."""
     from archive.exports.spreadsheet import to_csv
 
-    click.get_binary_stream("stdout").write(to_csv(records, bom=bom))
+    sys.stdout.flush()
+    sys.stdout.buffer.write(to_csv(records, bom=bom))
+    sys.stdout.buffer.flush()
 
 
 TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -123,7 +123,7 @@ def test_the_upgrade_to_stated_ages_works_due_times_out_again_as_the_store_does(
         "https://news.example/old": "every 2w", "https://news.example/new": "every 1d",
         "https://news.example/ahead": "every 15m", "https://news.example/none": "every 15m",
         "https://news.example/never": "never fetched"}
-    downgrade(str(path), "0014")
+    downgrade(str(path), "0013")  # the revision before 0015
     with sqlite3.connect(path) as conn:  # as stored before: every row says something else
         conn.execute("UPDATE tracked SET due_at = '2000-01-01 00:00:00.000000', due_why = 'every 15m'")
     open_engine(f"sqlite:///{path}", writer=True).dispose()

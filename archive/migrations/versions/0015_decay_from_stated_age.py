@@ -1,7 +1,7 @@
 """re-check due times worked out again: an article's age now counts from the times its page states
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0013
 
 Due times stored before this counted an article's age from its first capture, so a story published years
 before it was found is due as if new, and ``redline due`` would pair its stated age with the old interval.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0015'
-down_revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -142,13 +142,16 @@ def test_diff_is_structured_and_ignores_marker_text_in_the_article(built: Built)
 
 def _reference_due(engine: Engine, name: str, policy: str) -> list[tuple[str, Any]]:
     """When each tracked URL is due, worked out in Python one minute at a time: the first minute after
-    the last check at which the policy's interval for the article's age then has passed."""
+    the last check at which the policy's interval for the article's age then has passed. The age counts
+    from the latest of the times the latest version states (none after its capture), or from an observed
+    change after the first capture when that is later, else from the last change."""
     from sqlalchemy import select
 
-    a, au, tr, s = t.articles, t.article_urls, t.tracked, t.schedules
+    a, au, tr, s, v = t.articles, t.article_urls, t.tracked, t.schedules, t.versions
     query = (select(tr.c.url, tr.c.hint, tr.c.first_seen.label("tracked"), tr.c.last_seen, a.c.last_checked,
-                    a.c.last_changed, a.c.first_seen)
+                    a.c.last_changed, a.c.first_seen, a.c.version_count, v.c.published, v.c.updated, v.c.captured_at)
              .outerjoin(au, au.c.url == tr.c.url).outerjoin(a, a.c.id == au.c.article_id)
+             .outerjoin(v, (v.c.article_id == a.c.id) & (v.c.number == a.c.latest_version))
              .join(s, s.c.id == tr.c.schedule_id).where(s.c.name == name))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
@@ -160,7 +163,13 @@ def _reference_due(engine: Engine, name: str, policy: str) -> list[tuple[str, An
             at = r.last_seen
         else:
             at = r.last_checked + timedelta(minutes=1)
-            while at < r.last_checked + Policy.parse(policy).interval(at - (r.last_changed or r.first_seen)):
+            said = [datetime.fromisoformat(x) for x in (r.published, r.updated) if x]
+            said = [w if w.tzinfo else w.replace(tzinfo=UTC) for w in said]
+            said = [w for w in said if w <= r.captured_at]
+            since = r.last_changed or r.first_seen
+            if said:
+                since = max([*said, since]) if r.version_count > 1 else max(said)
+            while at < r.last_checked + Policy.parse(policy).interval(at - since):
                 at += timedelta(minutes=1)
         items.append((at, r.url))
     return [(url, at) for at, url in sorted(items)]

@@ -20,7 +20,7 @@ import pytest
 
 from jobs.queue import RETRY, TASK, conninfo, enqueue, ensure_schema
 from redline.fakesite import FakeSite, Story
-from tests.conftest import FAST, invoke_json, run_redline
+from tests.conftest import FAST, invoke_json, published_now, run_redline
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 
 DEADLINE = 150  # seconds any one wait may take before the test fails; nothing asserts on speed
@@ -134,7 +134,9 @@ def test_stalled_jobs_are_requeued_failed_or_left_alone(pg_url: str) -> None:
 
 @pytest.fixture
 def many(site: FakeSite, stories: list[Story]) -> list[Story]:
-    """Twelve distinct articles on the site: the fixture stories and renamed, reworded copies."""
+    """Twelve distinct articles on the site: the fixture stories and renamed, reworded copies, stated as
+    published now (so a policy's step for young articles applies to them)."""
+    published_now(stories)
     extra = []
     for i in range(12 - len(stories)):
         src = stories[i % len(stories)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -17,9 +18,17 @@ import pytest
 
 from jobs.triggers import WallClockCron, first_run, zone
 from redline.fakesite import FakeSite
-from tests.conftest import FAST, crawl, invoke, invoke_json, run_redline
+from tests.conftest import FAST, crawl, invoke, invoke_json, published_now, run_redline
 
 FAST_ARGS = [arg for name, value in FAST.items() for arg in ("-s", f"{name}={value}")]
+
+
+@pytest.fixture
+def site(site: FakeSite) -> FakeSite:
+    """The fixture stories, stated as published now: these tests watch re-checks of young articles, and
+    the 2024 dates the fixtures state would put every story on the slow end of its policy."""
+    published_now(route.story for route in site.routes.values() if route.story)
+    return site
 
 
 def add_job(db: str, name: str, *args: str) -> None:
@@ -148,7 +157,11 @@ def test_schedule_edit_keeps_tracked_urls_and_alert_rules_and_remove_says_what_i
     assert [r["name"] for r in invoke_json(db, "alert", "list")] == ["desk"]
     due_after = {e["url"]: (e["due"], e["reason"]) for e in invoke_json(db, "due")}
     assert due_after.keys() == due_before.keys() and len(due_after) == 7
-    assert {u: due_after[u][1] for u in urls} == {u: due_before[u][1].replace("every 15m", "every 1m") for u in urls}
+    def settled(reason: str) -> str:  # the age in a reason ticks between the two reads
+        return re.sub(r"\d+[ydhms] ago", "… ago", reason)
+
+    assert {u: settled(due_after[u][1]) for u in urls} == {
+        u: settled(due_before[u][1]).replace("every 15m", "every 1m") for u in urls}
 
     # README's exit status: 1 for a feed the job does not have (it names what does not exist), 2 for a malformed line
     refused = [(("--remove-feed", "https://example.com/none"), "has no feed https://example.com/none", 1),
@@ -263,6 +276,33 @@ def test_due_shows_what_is_due_and_why(db: str, site: FakeSite, urls: list[str])
     assert all("every 15m" in d["reason"] for d in due), due
     missing = run_redline(db, "due", "nope")
     assert missing.returncode == 1 and "no schedule named 'nope'" in missing.stderr
+
+
+def test_due_counts_age_from_the_published_time_the_page_states(db: str, site: FakeSite, urls: list[str]) -> None:
+    """Found by a run: a story stating 2019 is on the slow end of the policy, one stating today on the fast
+    end, both with their reason; an edit Redline observes afterwards resets the clock."""
+    picked = urls[2:4]  # slugs without a date: htmldate reads one in a URL as an update
+    old = picked[0].split("/", 3)[3]
+    site.story(old).published = "2019-03-04"  # date-only, as many pages state it
+    site.story(old).updated = "2019-05-01T10:00:00Z"  # the later of the two counts
+    add_job(db, "ages", "--every", "1h", *picked)
+    assert run_job(db, "ages")["fetched"] == 2
+    due = {d["url"]: d for d in invoke_json(db, "due", "ages")}
+
+    def interval(entry: dict[str, Any]) -> timedelta:
+        return datetime.fromisoformat(entry["due"]) - datetime.fromisoformat(entry["last_checked"])
+
+    years = (datetime.now(UTC) - datetime(2019, 5, 1, 10, tzinfo=UTC)).days // 365
+    assert due[picked[0]]["reason"] == f"updated {years}y ago: every 2w", due
+    assert interval(due[picked[0]]) == timedelta(days=14) and not due[picked[0]]["due_now"]
+    assert due[picked[1]]["reason"].startswith("published ") and due[picked[1]]["reason"].endswith(" ago: every 15m")
+    assert interval(due[picked[1]]) == timedelta(minutes=15)
+
+    site.story(old).paragraphs.append("Correction: an earlier version of this story misstated the year.")
+    assert crawl(db, picked[0])["new_versions"] == 1
+    [edited] = [d for d in invoke_json(db, "due", "ages") if d["url"] == picked[0]]
+    assert edited["reason"].startswith("last changed ") and edited["reason"].endswith(" ago: every 15m"), edited
+    assert interval(edited) == timedelta(minutes=15)
 
 
 # -- cron across daylight-saving changes ----------------------------------------------------------------

@@ -85,3 +85,47 @@ def test_the_store_keeps_due_times_current_and_the_upgrade_works_them_out_the_sa
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT url, due_at, due_why FROM tracked ORDER BY url").fetchall() == before
         assert conn.execute("SELECT count(*) FROM tracked WHERE hint IS NOT NULL AND hint_seen IS NULL").fetchone() == (0,)
+
+
+def test_the_upgrade_to_stated_ages_works_due_times_out_again_as_the_store_does(tmp_path: Path) -> None:
+    """Due times stored before revision 0015 counted from the first capture: the upgrade works every
+    tracked row out again with its frozen copy of the rule, to exactly what the live store keeps."""
+    import sqlite3
+    from datetime import timedelta
+
+    from archive.capture import Capture, Extracted, Found
+    from archive.clock import utcnow
+    from archive.store.facade import Archive
+    from archive.watch import schedules
+    from tests.conftest import downgrade
+
+    path = tmp_path / "stated.db"
+    engine = open_engine(f"sqlite:///{path}", writer=True)
+    now = utcnow()
+    stated = {"https://news.example/old": ("2019-03-04", "2019-05-01T10:00:00Z"),
+              "https://news.example/new": ((now - timedelta(days=3)).isoformat(), None),
+              "https://news.example/ahead": ("2099-01-01", "not a date"),  # ignored: the first capture counts
+              "https://news.example/none": (None, None)}
+    try:
+        schedules.add(engine, schedules.JobSpec(name="w", feeds=["https://news.example/feed"]), now)
+        schedules.track(engine, "w", [Found(u, "feed") for u in [*stated, "https://news.example/never"]], now)
+        archive = Archive(engine)
+        for k, (url, (published, updated)) in enumerate(stated.items()):
+            archive.record(Capture(url, now - timedelta(minutes=5), status=200, body=f"<p>{k}</p>".encode()),
+                           Extracted(f"Paragraph {k} of the news, long enough to be an article. " * 8, title=url,
+                                     extractor="test",
+                                     published=published, updated=updated))
+    finally:
+        engine.dispose()
+    with sqlite3.connect(path) as conn:
+        before = conn.execute("SELECT url, due_at, due_why FROM tracked ORDER BY url").fetchall()
+    assert {url: why for url, _, why in before} == {
+        "https://news.example/old": "every 2w", "https://news.example/new": "every 1d",
+        "https://news.example/ahead": "every 15m", "https://news.example/none": "every 15m",
+        "https://news.example/never": "never fetched"}
+    downgrade(str(path), "0013")  # the revision before 0015
+    with sqlite3.connect(path) as conn:  # as stored before: every row says something else
+        conn.execute("UPDATE tracked SET due_at = '2000-01-01 00:00:00.000000', due_why = 'every 15m'")
+    open_engine(f"sqlite:///{path}", writer=True).dispose()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT url, due_at, due_why FROM tracked ORDER BY url").fetchall() == before

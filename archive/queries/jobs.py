@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, literal, or_, select, union_all
 
 from archive.errors import ArchiveError
-from archive.queries.common import AU, TR, A, Db, Page, R, S, connected, cursor_values, make_page, parse_when
+from archive.queries.common import AU, TR, A, Db, Page, R, S, V, connected, cursor_values, make_page, parse_when
 from archive.vocab import RunOutcome
 
 
@@ -85,7 +85,7 @@ def due(db: Db, names: Sequence[str] = (), *, now: datetime, limit: int | None =
 
     Reads the stored due times (``archive.frontier``): at most ``limit`` rows per schedule, whatever
     the number of tracked URLs, then the articles of the rows returned, for the reasons."""
-    from archive.watch.recheck import listed_update, reason
+    from archive.watch.recheck import listed_update, reason, stated
 
     with connected(db) as conn:
         found = _schedule_rows(conn, names)
@@ -99,13 +99,18 @@ def due(db: Db, names: Sequence[str] = (), *, now: datetime, limit: int | None =
             rows = conn.execute(select(union).order_by(union.c.due_at, union.c.url).limit(limit)).all()
         urls = list({r.url for r in rows})
         articles = {a.url: a for start in range(0, len(urls), 500) for a in conn.execute(
-            select(AU.c.url, A.c.last_checked, A.c.last_changed, A.c.first_seen, A.c.status)
-            .join(A, A.c.id == AU.c.article_id).where(AU.c.url.in_(urls[start:start + 500])))}
+            select(AU.c.url, A.c.last_checked, A.c.last_changed, A.c.first_seen, A.c.status, A.c.version_count,
+                   V.c.published, V.c.updated, V.c.captured_at)
+            .join(A, A.c.id == AU.c.article_id)
+            .outerjoin(V, (V.c.article_id == A.c.id) & (V.c.number == A.c.latest_version))
+            .where(AU.c.url.in_(urls[start:start + 500])))}
     entries = []
     for r in rows:
         a = articles.get(r.url)
         why = reason(r.due_why, now, hint=listed_update(r.hint, r.hint_seen), last_changed=a.last_changed if a else None,
-                     first_seen=a.first_seen if a else None, status=a.status if a else None)
+                     first_seen=a.first_seen if a else None, status=a.status if a else None,
+                     versions=a.version_count if a else None,
+                     stated=stated(a.published, a.updated, a.captured_at) if a else None)
         entries.append(DueEntry(r.job, r.url, r.due_at, r.due_at <= now, why, a.last_checked if a else None))
     return entries
 

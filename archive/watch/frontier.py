@@ -1,7 +1,8 @@
 """The frontier: each tracked URL's next re-check (``tracked.due_at``, ``tracked.due_why``), kept current.
 
 A capture, an import or a re-decision changes an article's check and change times; tracking changes a
-URL's hint. Either way the affected tracked rows are worked out again (``archive.recheck.next_due``) in
+URL's hint. Either way the affected tracked rows are worked out again (``archive.recheck.next_due``, with
+the times the latest version states) in
 the transaction that made the change, so what is due is read from the index ``ix_tracked_due`` in order,
 never computed over every tracked row.
 """
@@ -14,25 +15,30 @@ from sqlalchemy import Connection, bindparam, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.schema import tables as t
-from archive.watch.recheck import Policy, listed_update, next_due
+from archive.watch.recheck import Policy, listed_update, next_due, stated
 
 _TOUCHED = "redline_frontier_articles"
 CHUNK = 500  # ids or URLs per IN (...): SQLite and psycopg cap bound parameters
-TR, A, AU, S = t.tracked, t.articles, t.article_urls, t.schedules
+TR, A, AU, S, V = t.tracked, t.articles, t.article_urls, t.schedules, t.versions
 
 
 def refresh(conn: Connection, where: Any) -> int:
-    """Work out again the due time of the tracked rows ``where`` selects; returns how many."""
+    """Work out again the due time of the tracked rows ``where`` selects; returns how many.
+
+    One query: the latest version's stated times come by the unique (article, number) index."""
     query = (select(TR.c.id, TR.c.first_seen, TR.c.last_seen, TR.c.hint, TR.c.hint_seen, S.c.recheck, A.c.last_checked,
-                    A.c.last_changed, A.c.first_seen.label("article_seen"))
+                    A.c.last_changed, A.c.first_seen.label("article_seen"), A.c.version_count, V.c.published,
+                    V.c.updated, V.c.captured_at)
              .join(S, S.c.id == TR.c.schedule_id).outerjoin(AU, AU.c.url == TR.c.url)
-             .outerjoin(A, A.c.id == AU.c.article_id).where(where))
+             .outerjoin(A, A.c.id == AU.c.article_id)
+             .outerjoin(V, (V.c.article_id == A.c.id) & (V.c.number == A.c.latest_version)).where(where))
     policies: dict[str | None, Policy] = {}
     values = []
     for r in conn.execute(query):
         policy = policies.get(r.recheck) or policies.setdefault(r.recheck, Policy.parse(r.recheck))
         due = next_due(policy, tracked_at=r.first_seen, listed_at=r.last_seen, hint=listed_update(r.hint, r.hint_seen),
-                       last_checked=r.last_checked, last_changed=r.last_changed, first_seen=r.article_seen)
+                       last_checked=r.last_checked, last_changed=r.last_changed, first_seen=r.article_seen,
+                       versions=r.version_count, stated=stated(r.published, r.updated, r.captured_at))
         values.append({"row": r.id, "at": due.at, "why": due.why})
     if values:
         conn.execute(update(TR).where(TR.c.id == bindparam("row"))

@@ -65,7 +65,8 @@ def extract_page(html: str, url: str) -> Extracted:
     markers = [name for name, patterns in MARKERS.items() if any(p.search(lowered) for p in patterns)]
     doc = load_html(html)  # parsed once: our signals read it first, then trafilatura (which prunes it)
     if doc is None:
-        return Extracted(text="", extractor=EXTRACTOR, markers=markers, why_empty="the HTML could not be parsed")
+        return Extracted(text="", extractor=EXTRACTOR, markers=markers,
+                         why_empty="extractor error: the HTML could not be parsed")
     declared = declared_dates(doc)
     links = link_texts(doc)
     lang = _html_lang(doc)
@@ -73,9 +74,9 @@ def extract_page(html: str, url: str) -> Extracted:
     shell = app_shell(doc)
     why_empty = None
     if shell:
-        markers.append("script-app")
-        why_empty = (f"script-rendered page: {shell}, and its HTML holds little or no article text; the text is "
-                     "written by JavaScript in a browser, and Redline fetches pages without one (not yet supported)")
+        why_empty = (f"script-rendered page: {shell}, and the HTML as served holds little or no article text; a "
+                     "script writes the article in the reader's browser, and only a fetch through a browser, which "
+                     "Redline does not do yet, would archive it")
     result = trafilatura.bare_extraction(doc, url=url, options=OPTIONS)  # on its own copy of the tree
     if result is None or not result.text:
         return Extracted(text="", extractor=EXTRACTOR, markers=markers, why_empty=why_empty)

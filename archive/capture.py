@@ -75,6 +75,9 @@ class Extracted:
     boilerplate: list[str] = field(default_factory=list)
     noise_spans: list[str] = field(default_factory=list)  # teaser label + linked headline inside a longer paragraph
     markers: list[str] = field(default_factory=list)
+    # Why the page may hold no article, as the extraction saw it (over the size limit, a script-rendered app
+    # shell, an extractor error): the store gives it as the reason when the text came out empty or collapsed.
+    why_empty: str | None = None
     prepared: Prepared | None = None  # the text work, done beside the extractor (archive.prepare)
     dates: list[tuple[str, str]] = field(default_factory=list)  # every stated update time, as (signal, ISO time)
     render_stamp: str | None = None  # a labelled page-generation time (archive.text.stamps)

@@ -71,7 +71,8 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
           queue: bool, verbose: bool, as_json: bool) -> None:
     """Fetch each URL once and record a new version, an unchanged mark or an event.
 
-    URLs may be given as article IDs from 'redline list'. Exits 1 when no URL could be fetched.
+    URLs may be given as article IDs from 'redline list'. Exits 1 when no URL could be fetched, or no
+    page fetched held an article Redline could extract (each failure says why).
     Ctrl-C (or SIGTERM) sends no more requests, writes everything fetched and exits 130 (143);
     a second one stops at once, still writing what was fetched and extracted.
 
@@ -126,6 +127,8 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
         ctx.exit(INTERRUPTS.status)
     if targets and not set(result.outcomes) - {"failed"}:
         raise UserError(f"none of the {len(targets)} URL(s) could be fetched", 1)
+    if failures.none_extracted(result.outcomes):
+        raise UserError(f"no article could be extracted from the {len(targets)} URL(s); each failure says why", 1)
 
 
 SHOWN_FAILURES = 10

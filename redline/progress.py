@@ -47,15 +47,21 @@ class FailureLog:
             self.failed.append(outcome)
 
     def described(self, db: Any) -> list[dict[str, str | None]]:
-        """``{"url", "outcome", "reason"}`` per failure; the reason is the event the failure recorded."""
+        """``{"url", "outcome", "reason"}`` per failure; the reason is why a page answered gave no article,
+        else the event the failure recorded (an HTTP status, a download error)."""
         from archive import queries
 
         found = []
         for outcome in self.failed:
-            events = queries.events(db, outcome.url).items
+            events = [] if outcome.reason else queries.events(db, outcome.url).items
             found.append({"url": outcome.url, "outcome": str(outcome.kind),
-                          "reason": events[-1].detail if events else None})
+                          "reason": outcome.reason or (events[-1].detail if events else None)})
         return found
+
+    def none_extracted(self, outcomes: dict[str, int]) -> bool:
+        """Every page the servers answered (any outcome but a failed download) gave no article."""
+        unextracted = sum(1 for outcome in self.failed if outcome.reason)
+        return 0 < unextracted == sum(outcomes.values()) - outcomes.get("failed", 0)
 
 
 def summary_line(summary: dict[str, Any]) -> str:

@@ -170,8 +170,7 @@ def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: S
                               v.words, _title_and_source(v, url)]) for v in versions]
     timed += [(e.at, [iso(e.at), "event", e.event, "", e.detail or ""]) for e in events]
     timed += [(f.at, [iso(f.at), "fetch", f"{f.outcome} (HTTP {f.status})" if f.status else f.outcome, "",
-                      "\n".join(f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in f.noise)])
-              for f in fetches]
+                      _fetch_detail(f)]) for f in fetches]
     timed.sort(key=lambda t: t[0])  # stable: versions, then events, then fetches at equal times
     table(["time", "what", "change", "words (all)", "title / detail"], [row for _, row in timed])
     for t in learned:
@@ -213,6 +212,12 @@ def _title_and_source(v: VersionEntry, url: str | None) -> str:
     except BadURL:
         same = False
     return title if same else f"{title}\nfetched from {v.fetched_url}"
+
+
+def _fetch_detail(f: FetchEntry) -> str:
+    """Why a fetch failed, then each changed paragraph a noise rule skipped in it, one per line."""
+    skipped = [f"{'+' if n['change'] == 'added' else '-'} [{n['rule']}] {n['text']}" for n in f.noise]
+    return "\n".join([f.reason, *skipped] if f.reason else skipped)
 
 
 def describe(change: ChangeSummary | None, recovered_at: datetime | None = None,

@@ -118,7 +118,7 @@ class ArchivePipeline:
         extracted = None
         fetch = item.fetch
         if fetch.status == 200 and item.html is not None and not self._same_body(item):
-            extracted = await self.pool.extract(item.html, fetch.final_url or fetch.url)
+            extracted = await self.pool.extract(item.html, fetch.final_url or fetch.url, len(fetch.body or b""))
             self.stats.inc_value("extract/pages")
         if self.stopping:
             return item  # extracted after a forced stop began: not recorded, and reported as not written

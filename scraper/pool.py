@@ -68,8 +68,9 @@ class ExtractionPool:
     A page over the size cap is not extracted; a page that runs past the
     timeout has its worker killed; a page the workers cannot extract at all (the
     pool cannot start, or the extractor fails to import) is not dropped. Each comes
-    back as empty text with a marker, which the archive records, raw capture and
-    all, as an extraction-failure event.
+    back as empty text with a marker and the reason (``why_empty``, naming the setting
+    that raises a limit), which the archive records, raw capture and all, as an
+    extraction-failure event.
     """
 
     def __init__(self, workers: int, timeout: float, max_bytes: int) -> None:
@@ -98,19 +99,25 @@ class ExtractionPool:
         except BaseException as exc:  # handed to whoever waits for the pool
             self.started.set_exception(exc)
 
-    async def extract(self, html: str, url: str) -> Extracted:
-        if len(html) > self.max_bytes:
-            return Extracted(text="", markers=["too-large"])
+    async def extract(self, html: str, url: str, size: int) -> Extracted:
+        """Extract a page of ``size`` bytes (its raw body); what cannot be extracted comes back empty, saying why."""
+        if size > self.max_bytes:
+            return Extracted(text="", markers=["too-large"], why_empty=(
+                f"too large: the page is {size:,} bytes, over the {self.max_bytes:,}-byte extraction limit "
+                f"(raise it with -s REDLINE_MAX_HTML_BYTES={_above(size)})"))
         try:
             pool = await asyncio.wrap_future(self.start())
             return await asyncio.wrap_future(pool.schedule(extract, args=(html, url), timeout=self.timeout))
         except FutureTimeout:
-            return Extracted(text="", markers=["timeout"])
-        except ProcessExpired:
-            return Extracted(text="", markers=["worker-died"])
+            return Extracted(text="", markers=["timeout"], why_empty=(
+                f"extractor timeout: extraction ran past {self.timeout:g} s and was stopped "
+                "(raise it with -s REDLINE_EXTRACT_TIMEOUT=SECONDS)"))
+        except ProcessExpired as exc:
+            return Extracted(text="", markers=["worker-died"], why_empty=f"extractor error: the worker died ({exc})")
         except Exception as exc:  # the capture is recorded all the same, so nothing fetched is lost
             logger.error("cannot extract %s: %s: %s", url, type(exc).__name__, exc)
-            return Extracted(text="", markers=["extractor-unavailable"])
+            return Extracted(text="", markers=["extractor-unavailable"],
+                             why_empty=f"extractor error: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         if self.started is None:
@@ -126,3 +133,12 @@ class ExtractionPool:
         pool = self.started.result()
         pool.stop()
         pool.join(timeout=10)
+
+
+def _above(size: int) -> int:
+    """A round limit above ``size``: the next whole megabyte (decimal, as the default's 2,000,000).
+
+    >>> _above(2_621_440)
+    3000000
+    """
+    return (size // 1_000_000 + 1) * 1_000_000

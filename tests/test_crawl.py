@@ -105,7 +105,10 @@ def test_a_page_the_extractor_cannot_run_on_is_recorded_not_dropped(db: str, url
     done = subprocess.run([sys.executable, "-m", "redline", "--db", db, "crawl", "--json", *args, "--", urls[0]],
                           capture_output=True, text=True, timeout=180,
                           env={**os.environ, "PYTHONPATH": str(broken.parent)})
-    assert json.loads(done.stdout)["outcomes"] == {"extract-failed": 1}, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["outcomes"] == {"extract-failed": 1}, done.stderr
+    assert done.returncode == 1  # no page gave an article, and the failure says why
+    assert summary["failures"][0]["reason"].startswith("extractor error: ImportError: a broken trafilatura")
     assert "a broken trafilatura install" in done.stderr
     with sqlite3.connect(db) as conn:
         [(status, outcome, stored)] = conn.execute("SELECT status, outcome, body_sha256 IS NOT NULL FROM fetches")

@@ -29,8 +29,9 @@ def test_each_failure_kind_is_an_event_and_recovery_makes_no_version(db: str, si
     ]
     for status, body, expected in steps:
         site.set_status(story.slug, status, body=body)
-        summary = crawl(db, url)
+        summary = crawl(db, url, exit_code=0 if status == 403 else 1)  # 1: the page answered gave no article
         assert summary["outcomes"] == {expected: 1}, (expected, summary)
+        assert (summary["failures"][0]["reason"] == "HTTP 403") == (status == 403), summary
         assert invoke_json(db, "list")[0]["status"] == "failing"
     site.set_status(story.slug, 200)
     assert crawl(db, url)["unchanged"] == 1

@@ -41,9 +41,13 @@ def test_markers_match_whatever_the_case() -> None:
 def test_every_marker_phrase_is_searched() -> None:
     phrases = {"paywall": ["Subscribe now to continue reading", "This story is only available to subscribers",
                            '<div class="article paywall-box">x</div>', '"isAccessibleForFree": false'],
-               "bot-wall": ["Please complete the CAPTCHA", "Verify you are human", "Access Denied",
-                            "Just a moment...", '<div id="cf-chl-widget">x</div>', "We have detected unusual traffic"],
-               "consent": ["Cookie consent", '<div class="consent-wall">x</div>', "Before you continue to Example"]}
+               "bot-wall": ["Please complete the CAPTCHA", "Verify you are human", "<title>Access Denied</title>",
+                            "<title>Just a moment...</title>", '<div id="cf-chl-widget">x</div>',
+                            "We have detected unusual traffic from your computer network", "Are you a robot?",
+                            "Complete the security check to access", '<script src="https://ct.captcha-delivery.com/c.js">',
+                            '<div id="px-captcha"></div>'],
+               "consent": ["We value your privacy", '<div class="consent-wall">x</div>', "Before you continue to Example",
+                           '<a href="https://consent.yahoo.com/v2/collectConsent">']}
     for marker, texts in phrases.items():
         for text in texts:
             assert extract_page(page(after=text), "https://example.com/a").markers == [marker], text

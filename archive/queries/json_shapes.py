@@ -71,7 +71,8 @@ def search_hit(h: SearchHit) -> dict[str, Any]:
 
 def fetch(f: FetchEntry) -> dict[str, Any]:
     return {"fetch": f.outcome, "at": iso(f.at), "status": f.status, "url": f.url, "body_sha256": f.body_sha256,
-            "noise": f.noise, "render_stamps": f.render_stamps}
+            "noise": f.noise, "render_stamps": f.render_stamps,
+            "reason": f.reason}
 
 
 def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry],

@@ -78,7 +78,8 @@ class Archive:
             return writer.apply_imported(plan, is_version, claimed)
 
     def raw_captures(self, urls: Sequence[str] = ()) -> list[tuple[int, int, str, bytes, str | None]]:
-        """(article id, fetch id, URL, raw body, content type) of each article's latest good capture."""
+        """(article id, fetch id, URL, raw body, content type) of each article's latest good capture: an HTTP 200
+        with a body (its ``error`` may say why it gave no article, so that is no filter here)."""
         with self.sessions() as session:
             if urls:
                 articles = [a for a in (find_article(session, u) for u in urls) if a is not None]
@@ -87,8 +88,7 @@ class Archive:
             found = []
             for article in articles:
                 row = session.scalar(select(m.Fetch).where(m.Fetch.article_id == article.id, m.Fetch.status == 200,
-                                                           m.Fetch.body_sha256.is_not(None),
-                                                           m.Fetch.error.is_(None), _not_imported())
+                                                           m.Fetch.body_sha256.is_not(None), _not_imported())
                                      .order_by(m.Fetch.fetched_at.desc(), m.Fetch.id.desc()).limit(1))
                 if row is not None and article.version_count:
                     body = session.get(m.Body, row.body_sha256)

@@ -14,7 +14,7 @@ from archive.queries.reading import SiteNoise, read_text
 from archive.schema import models as m
 from archive.store import learning, stamps
 from archive.store.compare import Side, compare, compared_state, state_fingerprint
-from archive.store.outcomes import Recorded, fetch_outcome
+from archive.store.outcomes import Recorded, failure_reason, fetch_outcome
 from archive.text.classify import Change, State, classify
 from archive.text.noise import noise_rule, strip_spans
 from archive.text.normalize import BadURL, comparable, digest, paragraphs, sha256, url_host, url_key
@@ -40,6 +40,7 @@ class Plan:
     spans: list[str] = field(default_factory=list)
     drift: bool = False
     url_row: m.ArticleURL | None = None  # the requested URL's row: its validators (None when another writer owns it)
+    reason: str | None = None  # why a page the server answered gave no article (stored as the fetch's error)
 
 
 @dataclass
@@ -93,11 +94,12 @@ class Writer:
             outcome = FetchOutcome.SAME_BODY
         else:
             outcome = fetch_outcome(fetch, extracted, latest.words if latest else None)
+        reason = failure_reason(fetch, extracted, outcome, latest.words if latest else None)
         row = m.Fetch(article_id=article.id, url=fetch.url, final_url=fetch.final_url, fetched_at=fetch.fetched_at,
                       status=fetch.status, outcome=outcome, body_sha256=body_sha, content_type=fetch.content_type,
-                      error=fetch.error)
+                      error=fetch.error or reason)
         self.s.add(row)
-        plan = Plan(fetch, article, created, row, outcome, extracted, url_row=url_row)
+        plan = Plan(fetch, article, created, row, outcome, extracted, url_row=url_row, reason=reason)
         if outcome == FetchOutcome.CONTENT and extracted is not None:
             self._fill_text(plan, extracted)
         return plan
@@ -262,7 +264,7 @@ class Writer:
     def apply(self, plan: Plan) -> Recorded:
         article, fetch = plan.article, plan.fetch
         article.last_checked = max(filter(None, [article.last_checked, fetch.fetched_at]))
-        result = Recorded(fetch.url, plan.outcome, article.id)
+        result = Recorded(fetch.url, plan.outcome, article.id, reason=plan.reason)
         if plan.outcome in (FetchOutcome.CONTENT, FetchOutcome.SAME_BODY, FetchOutcome.NOT_MODIFIED):
             self._back_to_live(plan)
             if plan.outcome == FetchOutcome.CONTENT:
@@ -328,7 +330,7 @@ class Writer:
         last = self.s.scalar(select(m.Event.kind).where(m.Event.article_id == article.id)
                              .order_by(m.Event.at.desc(), m.Event.id.desc()).limit(1))
         if article.status != new_status or last != plan.outcome:
-            detail = plan.fetch.error or (f"HTTP {plan.fetch.status}" if plan.fetch.status else None)
+            detail = plan.fetch_row.error or (f"HTTP {plan.fetch.status}" if plan.fetch.status else None)
             if plan.outcome == FetchOutcome.REDIRECTED:
                 detail = f"redirected to {plan.fetch.final_url}"
             self._event(plan, plan.outcome, detail)

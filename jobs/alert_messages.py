@@ -193,7 +193,7 @@ def _significance(change: VersionChange | EventChange) -> tuple[int, int]:
 def _facts(change: VersionChange | EventChange) -> str:
     if isinstance(change, EventChange):
         e = change.event
-        said = "taken down" if e.event == EventKind.GONE else "restored: answers again"
+        said = "taken down" if e.event == EventKind.GONE else "answers again"
         return (f"{e.event}: {said}" + (f" ({e.detail})" if e.detail else "")
                 + f" at {iso(e.at)}; its latest version then was v{change.entry.version}")
     c = change.entry.change

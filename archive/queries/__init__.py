@@ -26,7 +26,7 @@ History
     ``show(db, url, number=None) -> VersionDetail``: one version with its text (negative counts back).
     ``capture(db, url, number) -> VersionCapture``: the same with its provenance and each paragraph's noise rule.
     ``changes(db, site=, kinds=, stealth=, declared=, since=, until=, search=, article_id=, limit=, after=)
-    -> Page[ChangeEntry]``: versions across the archive, newest first.
+    -> Page[ChangeEntry]``: versions, takedowns and restorations across the archive, newest first.
     ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
     changes, the changed pieces (``changes``) with their paragraph and sentence (``where``), and the
     text as ``paragraphs`` of word-level spans.

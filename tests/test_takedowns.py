@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from redline.fakesite import FakeSite, load_stories
-from tests.conftest import crawl, invoke, invoke_json, start_serve
+from tests.conftest import crawl, downgrade, invoke, invoke_json, start_serve
 from tests.receivers import Hook, Webhook
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -152,6 +152,20 @@ def test_a_digest_groups_a_takedown_and_its_restoration_first(world: World) -> N
     assert message.index("taken down") < message.index("restored: answers again") < message.index("headline changed")
     for link in {i["page_url"] for i in items} | {i["diff_url"] for i in items if i["diff_url"]}:
         assert get(link)[0] == 200, link
+
+
+def test_upgrading_an_archive_counts_its_past_takedowns_as_changes(world: World, tmp_path: Path) -> None:
+    """Migration 0017 moves last_changed to an article's latest takedown or restoration."""
+    copy = str(tmp_path / "old.db")
+    with sqlite3.connect(world.db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    downgrade(copy, "0014")
+    with sqlite3.connect(copy) as conn:  # as the store kept it before: the latest version's capture time
+        conn.execute("UPDATE articles SET last_changed = "
+                     "(SELECT max(captured_at) FROM versions WHERE versions.article_id = articles.id)")
+    before = {a["url"]: a["last_changed"] for a in invoke_json(copy, "list")}  # opening it upgrades it
+    now = {a["url"]: a["last_changed"] for a in invoke_json(world.db, "list")}
+    assert before == now and before[world.gone] > before[world.still]
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("REDLINE_REQUIRE_BROWSER", "") in ("", "0"),

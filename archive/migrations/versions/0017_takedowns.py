@@ -1,13 +1,13 @@
 """takedowns are changes: outbox rows for events, and last_changed moved by past takedowns
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -102,5 +102,11 @@ class RunOutcome(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+# Events that are changes too: an article taken down (404/410) or back after one. They appear among
+# the changes (web, feeds, ``list --changed-since``) and are alert kinds beside the change kinds.
+TAKEDOWNS = (EventKind.GONE, EventKind.RESTORED)
+# Every kind the Changes listing, its feeds and alert rules filter on: the change kinds, then the takedowns.
+LISTED_KINDS: tuple[str, ...] = (*ChangeKind, *TAKEDOWNS)
+
 # Text edits: every change kind but a moved update stamp.
 TEXT_EDITS = tuple(k for k in ChangeKind if k is not ChangeKind.DECLARED_UPDATE_ONLY)

@@ -13,16 +13,16 @@ from string import Formatter, punctuation
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from archive.queries import VersionChange, iso, json_shapes
+from archive.queries import EventChange, VersionChange, iso, json_shapes
 from archive.text.diff import Op, paragraph_spans, word_ops
-from archive.vocab import ChangeKind
+from archive.vocab import ChangeKind, EventKind
 
 DEFAULT_DIFF_PATH = "/a/{id}/diff/{from}/{to}"  # the permalink of that diff in redline serve
 PLACEHOLDERS = {"id", "url", "host", "from", "to"}
 CONTEXT_WORDS = 6          # unchanged words shown on each side of a change
 EXCERPT_PARAGRAPHS = 3     # changed paragraphs shown at most
 EXCERPT_CHARS = 600
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: items carry "event" and "page_url"; takedowns and restorations are items (README)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MD_SPECIAL = re.compile("([" + re.escape(punctuation) + "])")
 
@@ -95,6 +95,27 @@ def diff_link(base_url: str | None, template: str, change: VersionChange) -> str
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
+def page_link(base_url: str | None, item: VersionChange | EventChange) -> str | None:
+    """The article's page in the web view (``/a/ID``): a takedown has no diff to link to.
+
+    >>> class C: short_id = "3f9a1c07b2"
+    >>> page_link("https://redline.example/", C), page_link(None, C)
+    ('https://redline.example/a/3f9a1c07b2', None)
+    """
+    return f"{base_url.rstrip('/')}/a/{item.short_id}" if base_url else None
+
+
+def _link(base_url: str | None, template: str, item: VersionChange | EventChange) -> str | None:
+    """Where an item's message points: its diff, or the article's page for a takedown."""
+    if isinstance(item, EventChange):
+        return page_link(base_url, item)
+    return diff_link(base_url, template, item)
+
+
+def _url(item: VersionChange | EventChange) -> str:
+    return item.url if isinstance(item, EventChange) else item.diff.url
+
+
 def excerpt(change: VersionChange) -> str:
     """The change in words, ``[-old-]{+new+}``, with a little context; headline first.
 
@@ -159,60 +180,82 @@ def _fence(text: str) -> str:
     return f"{fence}\n{text}\n{fence}"
 
 
-def _significance(change: VersionChange) -> tuple[int, int]:
-    """Sort key: headline and corrections first, then most words changed."""
+def _significance(change: VersionChange | EventChange) -> tuple[int, int]:
+    """Sort key: takedowns and restorations first, then headline and corrections, then most words changed."""
+    if isinstance(change, EventChange):
+        return (0, 0)
     entry = change.entry.change
     assert entry is not None
     big = bool({ChangeKind.HEADLINE, ChangeKind.CORRECTION} & set(entry.kinds))
-    return (0 if big else 1, -((entry.added_words or 0) + (entry.removed_words or 0)))
+    return (1 if big else 2, -((entry.added_words or 0) + (entry.removed_words or 0)))
 
 
-def _facts(change: VersionChange) -> str:
+def _facts(change: VersionChange | EventChange) -> str:
+    if isinstance(change, EventChange):
+        e = change.event
+        said = "taken down" if e.event == EventKind.GONE else "answers again"
+        return (f"{e.event}: {said}" + (f" ({e.detail})" if e.detail else "")
+                + f" at {iso(e.at)}; its latest version then was v{change.entry.version}")
     c = change.entry.change
     assert c is not None
     how = "declared" if c.declared else "stealth" if c.stealth else "undeclared"
     recovered = f"; recovered by renoise (captured {iso(change.entry.captured_at)})" if change.entry.recovered_at else ""
     group = f"; site-wide edit: a paragraph {c.site_wide.label}" if c.site_wide else ""
-    return (f"{', '.join(c.kinds)} ({how}); +{c.added_words or 0} / -{c.removed_words or 0} words; "
+    return (f"{', '.join(c.kinds)} ({how}); {c.words_said()}; "
             f"v{change.diff.old.version} -> v{change.diff.new.version} at {iso(change.entry.captured_at)}{recovered}"
             f"{group}")
 
 
-def alert_json(change: VersionChange, link: str | None) -> dict[str, Any]:
-    """One alert in the webhook payload (README, "Alerts")."""
+def _kinds(change: VersionChange | EventChange) -> list[str]:
+    if isinstance(change, EventChange):
+        return [change.event.event]
+    assert change.entry.change is not None
+    return list(change.entry.change.kinds)
+
+
+def alert_json(change: VersionChange | EventChange, link: str | None, page: str | None) -> dict[str, Any]:
+    """One alert in the webhook payload (README, "Alerts"); a takedown's has the same keys, its diff
+    ones null."""
+    if isinstance(change, EventChange):
+        e = change.event
+        return {"event": e.event, "url": change.url, "title": change.entry.title, "version": change.entry.version,
+                "previous_version": None, "captured_at": iso(e.at), "kinds": [], "declared": None, "stealth": None,
+                "added_words": None, "removed_words": None, "recovered_at": None, "detail": e.detail,
+                "diff_url": None, "page_url": page, "diff": None, "site_wide": None}
     c = change.entry.change
     assert c is not None
-    return {"url": change.diff.url, "title": change.entry.title, "version": change.diff.new.version,
+    return {"event": None, "url": change.diff.url, "title": change.entry.title, "version": change.diff.new.version,
             "previous_version": change.diff.old.version, "captured_at": iso(change.entry.captured_at),
             "kinds": list(c.kinds), "declared": c.declared, "stealth": c.stealth, "added_words": c.added_words,
-            "removed_words": c.removed_words, "recovered_at": iso(change.entry.recovered_at), "diff_url": link,
-            "diff": json_shapes.diff(change.diff), "site_wide": asdict(c.site_wide) if c.site_wide else None}
+            "removed_words": c.removed_words, "recovered_at": iso(change.entry.recovered_at), "detail": None,
+            "diff_url": link, "page_url": page, "diff": json_shapes.diff(change.diff),
+            "site_wide": asdict(c.site_wide) if c.site_wide else None}
 
 
-def build(key: str, rule: str, digest: str | None, changes: list[VersionChange], base_url: str | None,
+def build(key: str, rule: str, digest: str | None, changes: list[VersionChange | EventChange], base_url: str | None,
           diff_path: str = DEFAULT_DIFF_PATH, *, test: bool = False) -> Message:
     """The message about ``changes`` (one, or a digest's), grouped by article, most significant first; in a
     digest, the versions of one site-wide edit are one entry ("added to 10 articles of example.com")."""
-    by_article: dict[str, list[VersionChange]] = {}
+    by_article: dict[str, list[VersionChange | EventChange]] = {}
     by_site_wide: dict[int, list[VersionChange]] = {}
     for change in changes:
-        group = change.entry.change.site_wide if change.entry.change and digest else None
-        if group is not None:
+        group = (change.entry.change.site_wide
+                 if isinstance(change, VersionChange) and change.entry.change and digest else None)
+        if isinstance(change, VersionChange) and group is not None:
             by_site_wide.setdefault(group.group, []).append(change)
         else:
-            by_article.setdefault(change.diff.url, []).append(change)
+            by_article.setdefault(_url(change), []).append(change)
     groups = sorted(by_article.values(), key=lambda group: min(_significance(c) for c in group))
-    links = {id(c): diff_link(base_url, diff_path, c) for c in changes}
+    links = {id(c): _link(base_url, diff_path, c) for c in changes}
     prefix = "[test] " if test else ""
     if digest:
         articles = len(groups) + sum(len({c.diff.url for c in members}) for members in by_site_wide.values())
         title = f"{prefix}Redline {digest} digest ({rule}): {len(changes)} change(s) in {articles} article(s)"
     else:
         c = changes[0]
-        assert c.entry.change is not None
-        group = c.entry.change.site_wide
+        group = c.entry.change.site_wide if isinstance(c, VersionChange) and c.entry.change else None
         named = f"site-wide edit, a paragraph {group.label}: " if group else ""
-        title = f"{prefix}Redline ({rule}): {', '.join(c.entry.change.kinds)}: {named}{c.entry.title or c.diff.url}"
+        title = f"{prefix}Redline ({rule}): {', '.join(_kinds(c))}: {named}{c.entry.title or _url(c)}"
     text, markdown = [], []
     for members in by_site_wide.values():
         head = members[0].entry.change
@@ -226,15 +269,26 @@ def build(key: str, rule: str, digest: str | None, changes: list[VersionChange],
                         + "\n".join(f"- {md(line)}" for line in lines))
     for group in groups:
         head = group[-1]
-        text.append(f"{head.entry.title or '(no title)'}\n{head.diff.url}")
-        markdown.append(f"**{md(head.entry.title or '(no title)')}**  \n{md(head.diff.url)}")
+        text.append(f"{head.entry.title or '(no title)'}\n{_url(head)}")
+        markdown.append(f"**{md(head.entry.title or '(no title)')}**  \n{md(_url(head))}")
         for change in group:
-            link = links[id(change)]
-            text.append(f"{_facts(change)}\n{excerpt(change)}" + (f"\nDiff: {link}" if link else ""))
-            markdown.append(f"{md(_facts(change))}\n\n{_fence(excerpt(change))}"
-                            + (f"\n\n[Diff]({quote(link, safe=':/?&=%#')})" if link else ""))
+            text.append(_text_item(change, links[id(change)]))
+            markdown.append(_markdown_item(change, links[id(change)]))
     payload = {"schema_version": SCHEMA_VERSION, "idempotency_key": key, "rule": rule, "digest": digest,
-               "test": test, "alerts": [alert_json(c, links[id(c)]) for group in [*by_site_wide.values(), *groups]
-                                        for c in group]}
+               "test": test, "alerts": [alert_json(c, links[id(c)], page_link(base_url, c))
+                                        for group in [*by_site_wide.values(), *groups] for c in group]}
     return Message(clean(" ".join(title.split())), md(title), clean("\n\n".join(text)), "\n\n".join(markdown),
                    payload)
+
+
+def _text_item(change: VersionChange | EventChange, link: str | None) -> str:
+    """One item of the plain-text body: its facts, its excerpt (none for a takedown) and its link."""
+    if isinstance(change, EventChange):
+        return _facts(change) + (f"\nPage: {link}" if link else "")
+    return f"{_facts(change)}\n{excerpt(change)}" + (f"\nDiff: {link}" if link else "")
+
+
+def _markdown_item(change: VersionChange | EventChange, link: str | None) -> str:
+    label = "Page" if isinstance(change, EventChange) else "Diff"
+    body = md(_facts(change)) if isinstance(change, EventChange) else f"{md(_facts(change))}\n\n{_fence(excerpt(change))}"
+    return body + (f"\n\n[{label}]({quote(link, safe=':/?&=%#')})" if link else "")

@@ -76,7 +76,8 @@ def send_pending(engine: Engine, options: SendOptions) -> SendReport:
         if claimed is None:
             continue  # another sender has it
         try:
-            changes = [queries.version_change(engine, article, number) for article, number in claimed.items]
+            changes = [queries.event_change(engine, article, number, event) if event is not None
+                       else queries.version_change(engine, article, number) for article, number, event in claimed.items]
             message = build(claimed.key, claimed.rule, claimed.digest, changes, options.base_url, options.diff_path)
             error = deliver(claimed.target, message)
         except Exception as exc:  # noqa: BLE001  (recorded on the row, never lost)

@@ -50,7 +50,7 @@ def alert() -> None:
 @click.option("--to", "targets", multiple=True, metavar="APPRISE_URL", help="Where to send (repeatable).")
 @click.option("--site", "sites", multiple=True, metavar="HOST", help="Only this site (and its subdomains); repeatable.")
 @click.option("--job", metavar="NAME", help="Only articles this schedule tracks.")
-@click.option("--kinds", metavar="KIND,...", help="Only changes of these kinds (headline, correction, ...).")
+@click.option("--kinds", metavar="KIND,...", help="Only changes of these kinds (headline, correction, ...; gone and restored for takedowns).")
 @click.option("--stealth-only", is_flag=True, help="Only edits made without moving the declared update time.")
 @click.option("--min-words", default="0", metavar="N", help="Only changes of at least N words added plus removed.")
 @click.option("--include-trivial", is_flag=True,
@@ -229,7 +229,8 @@ def log(ctx: click.Context, rule: str | None, status: str | None, limit: int, as
         emit_json([json_shapes.alert_entry(e) for e in entries])
         return
     table(["id", "created", "rule", "to", "article", "version", "status", "attempts", "last error", "key"],
-          [[e.id, iso(e.created_at), e.rule, _private(e.target), e.url, e.version,
+          [[e.id, iso(e.created_at), e.rule, _private(e.target), e.url,
+            f"{e.version} ({e.event})" if e.event else e.version,
             e.status + (f" (next {iso(e.next_attempt_at)})" if e.next_attempt_at else ""),
             e.attempts, scrub(e.last_error or "", [e.target]), e.key or "(digest open)"] for e in entries])
 

@@ -229,7 +229,7 @@ def describe(change: ChangeSummary | None, recovered_at: datetime | None = None,
         return merged if change is None else f"{describe(change, recovered_at)}; {merged}"
     if change is None:
         return "first capture"
-    parts = [", ".join(change.kinds), f"+{change.added_words}/-{change.removed_words} words (noise excluded)"]
+    parts = [", ".join(change.kinds), change.words_said(" (noise excluded)")]
     parts.append("declared" if change.declared else "stealth" if change.stealth else
                  "undeclared" if change.undeclared else "")
     if change.site_wide:

@@ -493,6 +493,14 @@ def test_web_view_reads_postgresql_and_cannot_write_it(pg_url: str, site: FakeSi
         assert "/a/" not in get(base + "/articles?status=gone")[2].decode().split("<main", 1)[-1]
         status, _, body = get(base + "/?kind=correction")
         assert status == 200 and "No changes match." in body.decode()
+        site.set_status(stories[0].slug, 410)  # a takedown: the changes query's union of versions and events
+        assert crawl(pg_url, *urls)["gone"] == 1
+        taken = others[[u for u in urls if u != key].index(urls[0])]
+        for path in ("/?kind=gone", "/feed.atom?kind=gone"):
+            status, _, body = get(base + path)
+            assert status == 200 and f"/a/{taken}" in body.decode() and "/diff/" not in body.decode(), path
+        both = get(base + "/?limit=2&kind=gone&kind=headline")[2].decode()  # a page of the union, newest first
+        assert both.index(f'href="/a/{taken}"') < both.index(f"/a/{edited}/diff/1/2")
     finally:
         server.terminate()
         server.wait(30)

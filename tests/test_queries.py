@@ -242,24 +242,30 @@ def _schedule_id(engine: Engine, name: str) -> int:
 
 def test_changes_across_the_archive_page_and_filter_in_sql(built: Built) -> None:
     whole = queries.changes(built.engine)
-    assert whole.next is None and len(whole.items) == 5 + 3
-    assert [c.entry.captured_at for c in whole.items] == sorted((c.entry.captured_at for c in whole.items),
-                                                                reverse=True)
+    assert whole.next is None and len(whole.items) == 5 + 3 + 1  # first captures, edits, the 410 (a takedown)
+    assert [c.at for c in whole.items] == sorted((c.at for c in whole.items), reverse=True)
     for limit in (1, 3):
         assert _walk(lambda **kw: queries.changes(built.engine, **kw), limit) == whole.items
-    for c in whole.items:
+    [gone] = [c for c in whole.items if c.event]
+    assert gone.url == built.urls[4] and gone.event.event == "gone" and gone.event.detail == "HTTP 410"
+    assert gone.previous is None and gone.entry.version == 1  # the version taken down
+    assert queries.changes(built.engine, kinds=["gone"]).items == [gone]
+    assert queries.changes(built.engine, kinds=["restored"]).items == []
+    assert gone not in queries.changes(built.engine, kinds=["headline"]).items
+    versions = [c for c in whole.items if not c.event]
+    for c in versions:
         assert c.previous == (None if c.entry.version == 1 else c.entry.version - 1)
         assert c.entry == next(v for v in queries.versions(built.engine, c.url).items if v.version == c.entry.version)
-    edits = [c for c in whole.items if c.entry.change]
+    edits = [c for c in versions if c.entry.change]
     assert queries.changes(built.engine, kinds=["headline"]).items == [c for c in edits if "headline" in c.entry.change.kinds]
     assert queries.changes(built.engine, stealth=True).items == [c for c in edits if c.entry.change.stealth]
     assert queries.changes(built.engine, declared=True).items == [c for c in edits if c.entry.change.declared]
     assert queries.changes(built.engine, search="(UPDATED)").items == [c for c in edits if c.url == built.urls[1]]
     one = queries.article(built.engine, built.urls[0])
     assert [c.entry.version for c in queries.changes(built.engine, article_id=one.id).items] == [2, 1]
-    newest = whole.items[0].entry.captured_at
-    assert queries.changes(built.engine, since=newest).items == [c for c in whole.items if c.entry.captured_at >= newest]
-    assert queries.changes(built.engine, until=newest).items == [c for c in whole.items if c.entry.captured_at < newest]
+    for newest in (whole.items[0].at, gone.at):
+        assert queries.changes(built.engine, since=newest).items == [c for c in whole.items if c.at >= newest]
+        assert queries.changes(built.engine, until=newest).items == [c for c in whole.items if c.at < newest]
     assert queries.changes(built.engine, site="nowhere.example").items == []
     assert len(queries.list_articles(built.engine, site=one.host, search="127.0.0.1").items) == 5
     with pytest.raises(ArchiveError, match="unknown change kind"):

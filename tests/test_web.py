@@ -130,7 +130,7 @@ def change_links(page: Any) -> list[str]:
 def test_changes_page_to_a_diff_whose_permalink_shows_the_same_diff(served: Served, page: Any, browser: Any) -> None:
     sid = served.ids[served.urls[0]]
     page.goto(served.base + "/")
-    assert len(change_links(page)) == 7 + 4  # the first captures of 7 articles and 4 edits
+    assert len(change_links(page)) == 7 + 4 + 1  # the first captures of 7 articles, 4 edits and the 410
     page.click(f'ol.changes a.title[href="/a/{sid}/diff/1/2"]')
     page.wait_for_url(f"**/a/{sid}/diff/1/2")
     shown = page.inner_text(".sbs")
@@ -294,7 +294,7 @@ def _atom(url: str) -> ET.Element:
 def test_feeds_parse_and_every_link_resolves(served: Served) -> None:
     host = urlsplit(served.urls[0]).hostname
     sid = served.ids[served.urls[0]]
-    feeds = {"/feed.atom": 11, f"/feed.atom?site={host}": 11, "/feed.atom?only=stealth": None,
+    feeds = {"/feed.atom": 12, f"/feed.atom?site={host}": 12, "/feed.atom?only=stealth": None,
              "/feed.atom?kind=headline": 1, f"/a/{sid}/feed.atom": 2}
     for path, count in feeds.items():
         root = _atom(served.base + path)

@@ -46,10 +46,11 @@ def cell(value: Any) -> str:
 
 
 def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON record with its nested objects spread into prefixed columns (a change's site-wide group too).
+    """A JSON record with its nested objects spread into prefixed columns, at any depth (a change's
+    site-wide group, its headline and byline too).
 
-    >>> flatten({"version": 2, "change": {"kinds": ["headline"], "stealth": True}})
-    {'version': 2, 'change_kinds': ['headline'], 'change_stealth': True}
+    >>> flatten({"version": 2, "change": {"kinds": ["headline"], "headline": {"old": "A", "new": "B"}}})
+    {'version': 2, 'change_kinds': ['headline'], 'change_headline_old': 'A', 'change_headline_new': 'B'}
     >>> flatten({"version": 1, "change": None})
     {'version': 1, 'change': None}
     >>> flatten({"change": {"site_wide": {"articles": 10}}})

@@ -26,7 +26,7 @@ History
     ``show(db, url, number=None) -> VersionDetail``: one version with its text (negative counts back).
     ``capture(db, url, number) -> VersionCapture``: the same with its provenance and each paragraph's noise rule.
     ``changes(db, site=, kinds=, stealth=, declared=, since=, until=, search=, article_id=, limit=, after=)
-    -> Page[ChangeEntry]``: versions across the archive, newest first.
+    -> Page[ChangeEntry]``: versions, takedowns and restorations across the archive, newest first.
     ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
     changes, the changed pieces (``changes``) with their paragraph and sentence (``where``), and the
     text as ``paragraphs`` of word-level spans.
@@ -38,7 +38,8 @@ Jobs
     ``list_schedules(db) -> list[ScheduleEntry]``: every schedule with its tracked count and last run.
 Alerts
     ``version_change(db, article_id, number) -> VersionChange``: a version and its diff against the
-    version captured before it. ``latest_change(db)``: the change captured last, for samples.
+    version captured before it. ``event_change(db, article_id, number, event_id) -> EventChange``: a
+    takedown or restoration, with the version that was the article's latest then. ``latest_change(db)``: the change captured last, for samples.
     ``alert_rules(db) -> list[AlertRule]``: every rule by name, with its pending/sent/failed counts.
     ``alert_log(db, rule=, status=, limit=, after=) -> Page[AlertEntry]``: outbox rows, newest first.
 Noise rules
@@ -77,11 +78,22 @@ from archive.queries.articles import (
     validators,
 )
 from archive.queries.common import Db, Page, iso
-from archive.queries.diffs import Diff, FieldChange, VersionChange, VersionStamp, diff, latest_change, version_change
+from archive.queries.diffs import (
+    Diff,
+    EventChange,
+    FieldChange,
+    VersionChange,
+    VersionStamp,
+    diff,
+    event_change,
+    latest_change,
+    version_change,
+)
 from archive.queries.history import (
     ChangeEntry,
     ChangeSummary,
     EventEntry,
+    FieldWords,
     FetchEntry,
     Log,
     VersionCapture,
@@ -102,7 +114,7 @@ from archive.queries.summaries import ReextractSummary, reextract_summary
 
 __all__ = [
     "LearnedTemplate", "NoiseRule", "learned_templates", "noise_rules",
-    "search", "SearchHit",
+    "search", "SearchHit", "event_change", "EventChange", "FieldWords",
     "alert_log", "alert_rules", "AlertEntry", "AlertRule", "AmbiguousID", "article", "ArticleRef",
     "ArticleSummary", "VersionCapture", "capture", "ChangeEntry", "changes", "ChangeSummary", "Db", "Diff", "diff",
     "due", "due_urls", "DueEntry", "EventEntry", "events", "FetchEntry", "fetches", "FieldChange", "is_short_id",

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from archive.queries.common import A, Db, Page, connected, cursor_values, make_page
+from archive.queries.common import A, E, Db, Page, connected, cursor_values, make_page
 from archive.schema import tables as t
 
 
@@ -63,6 +63,7 @@ class AlertEntry:
     sent_at: datetime | None
     last_error: str | None
     attempt_log: list[dict[str, Any]]
+    event: str | None = None    # "gone" or "restored" for a takedown's alert (``version``: the latest then)
 
 
 def alert_log(db: Db, *, rule: str | None = None, status: str | None = None, limit: int | None = 50,
@@ -71,8 +72,8 @@ def alert_log(db: Db, *, rule: str | None = None, status: str | None = None, lim
     O = t.alert_outbox
     query = (select(O.c.id, O.c.key, O.c.rule, O.c.target, A.c.key.label("url"), O.c.version, O.c.created_at,
                     O.c.due_at, O.c.status, O.c.attempts, O.c.next_attempt_at, O.c.sent_at, O.c.last_error,
-                    O.c.attempt_log)
-             .join(A, A.c.id == O.c.article_id).order_by(O.c.id.desc()))
+                    O.c.attempt_log, E.c.kind.label("event"))
+             .join(A, A.c.id == O.c.article_id).outerjoin(E, E.c.id == O.c.event_id).order_by(O.c.id.desc()))
     if rule:
         query = query.where(O.c.rule == rule)
     if status:
@@ -84,5 +85,5 @@ def alert_log(db: Db, *, rule: str | None = None, status: str | None = None, lim
         query = query.limit(limit + 1)
     with connected(db) as conn:
         rows = [AlertEntry(*r[:10], r.next_attempt_at if r.status == "pending" else None, r.sent_at, r.last_error,
-                           r.attempt_log or []) for r in conn.execute(query)]
+                           r.attempt_log or [], r.event) for r in conn.execute(query)]
     return make_page(rows, limit, lambda e: (e.id,))

@@ -9,9 +9,10 @@ from sqlalchemy import Connection, Row, select
 
 from archive.errors import ArchiveError, ReversedRange
 from archive.queries.articles import REF, ArticleRef, article, ref_of, short_id
-from archive.queries.common import A, Db, V, connected, iso
-from archive.queries.history import CAPTURED_BEFORE, VersionEntry, version_entry, version_row
+from archive.queries.common import A, Db, E, V, connected, iso
+from archive.queries.history import CAPTURED_BEFORE, EventEntry, VersionEntry, version_entry, version_row, with_fields
 from archive.queries.sitewide import groups_of
+from archive.vocab import EventKind
 
 if TYPE_CHECKING:
     from archive.text.diff import Op, Paragraph, Where
@@ -145,8 +146,35 @@ def version_change(db: Db, article_id: int, number: int) -> VersionChange:
         a = conn.execute(CAPTURED_BEFORE, {"article": ref.id, "at": b.captured_at, "number": b.number}).first()
         if a is None:
             raise ArchiveError(f"version {number} of {ref.url} is its first; it has no change")
-        return VersionChange(version_entry(b, groups_of(conn, [b.id]).get(b.id)), _diff(conn, ref, a, b, False),
-                             short_id(conn, ref))
+        entry = version_entry(b, groups_of(conn, [b.id]).get(b.id))
+        with_fields(conn, ref.id, [entry])
+        return VersionChange(entry, _diff(conn, ref, a, b, False), short_id(conn, ref))
+
+
+@dataclass
+class EventChange:
+    """A takedown or restoration (for alerts): the event, the article's URL and ID, and the version that
+    was its latest then (``entry``: its title and number)."""
+
+    event: EventEntry
+    url: str
+    entry: VersionEntry
+    short_id: str
+
+
+def event_change(db: Db, article_id: int, number: int, event_id: int) -> EventChange:
+    """Event ``event_id`` of article ``article_id``, with its version ``number``."""
+    with connected(db) as conn:
+        row = conn.execute(REF.where(A.c.id == article_id)).first()
+        if row is None:
+            raise ArchiveError(f"no archived article with id {article_id}")
+        ref = ref_of(row)
+        e = conn.execute(select(E.c.kind, E.c.at, E.c.detail, E.c.id)
+                         .where(E.c.id == event_id, E.c.article_id == article_id)).first()
+        if e is None:
+            raise ArchiveError(f"no event {event_id} of {ref.url}")
+        entry = version_entry(version_row(conn, ref, number, ref.url))
+        return EventChange(EventEntry(EventKind(e.kind), e.at, e.detail, e.id), ref.url, entry, short_id(conn, ref))
 
 
 def latest_change(db: Db) -> tuple[int, int] | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, func, or_, select
+from sqlalchemy import Connection, Integer, Row, Text, and_, bindparam, cast, func, literal, null, or_, select, union_all
 
 from archive.errors import ArchiveError
 from archive.queries.articles import ArticleRef, article, related, search_clause, short_ids
@@ -14,7 +14,18 @@ from archive.queries.common import A, Db, E, Page, V, connected, cursor_values, 
 from archive.queries.sitewide import MEMBER_ROWS, NOT_NEWEST, SiteWide, groups_of
 from archive.schema import tables as t
 from archive.text.stamps import RETIRED_SIGNALS
-from archive.vocab import TEXT_EDITS, ChangeKind, EventKind
+from archive.vocab import LISTED_KINDS, TAKEDOWNS, TEXT_EDITS, ChangeKind, EventKind
+
+
+@dataclass
+class FieldWords:
+    """A changed headline or byline: both sides as captured, and the words added and removed (compared
+    as versions are: quotes, dashes and spaces unified)."""
+
+    old: str | None
+    new: str | None
+    added_words: int
+    removed_words: int
 
 
 @dataclass
@@ -32,6 +43,26 @@ class ChangeSummary:
     against_other_url: bool = False  # measured against a version an older Redline merged in from another URL
     undeclared: bool = False    # the text changed on a page that states no update time (nothing could move)
     site_wide: SiteWide | None = None  # the site-wide edit this version is one of (kind ``site-wide``)
+    headline: FieldWords | None = None  # set by ``with_fields`` when the kinds say the headline changed
+    byline: FieldWords | None = None    # the same for the byline (``added_words`` stay the body's)
+
+    def words_said(self, body_note: str = "") -> str:
+        """The change in words: headline and byline changes as such, then the body's words (always said
+        when nothing else is, so a moved stamp still reads "+0/-0 words").
+
+        >>> c = ChangeSummary(["headline"], 0, 0, False, True, None, False, headline=FieldWords("A b", "A c d", 2, 1))
+        >>> c.words_said()
+        'headline changed (+2/-1 words)'
+        >>> c.added_words = 5; c.words_said(" (noise excluded)")
+        'headline changed (+2/-1 words); body +5/-0 words (noise excluded)'
+        """
+        said = [f"{name} changed (+{f.added_words}/-{f.removed_words} words)"
+                for name, f in (("headline", self.headline), ("byline", self.byline)) if f is not None]
+        if not said or self.added_words or self.removed_words:
+            counts = "/".join(f"{sign}{'?' if n is None else n}" for sign, n in (("+", self.added_words),
+                                                                                ("-", self.removed_words)))
+            said.append(("body " if said else "") + f"{counts} words{body_note}")
+        return "; ".join(said)
 
 
 @dataclass
@@ -112,8 +143,10 @@ def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, 
         query = query.limit(limit + 1)
     rows = conn.execute(query).all()
     groups = groups_of(conn, (v.row for v in rows))
-    return make_page([version_entry(v, groups.get(v.row)) for v in rows], limit,
+    page = make_page([version_entry(v, groups.get(v.row)) for v in rows], limit,
                      lambda v: (v.captured_at.isoformat(), v.version))
+    with_fields(conn, ref.id, page.items)
+    return page
 
 
 def version_entry(v: Row[Any], site_wide: SiteWide | None = None) -> VersionEntry:
@@ -132,6 +165,25 @@ def version_entry(v: Row[Any], site_wide: SiteWide | None = None) -> VersionEntr
                                v.reverts_to, v.drift, bool(v.against_other_url), edits and not states, site_wide)
     return VersionEntry(v.number, v.captured_at, v.title, v.published, v.updated, v.words, change,
                         v.updated_signal, v.recovered_at, v.fetched_url, bool(v.from_other_url))
+
+
+def with_fields(conn: Connection, article_id: int, entries: Sequence[VersionEntry]) -> None:
+    """Fill in each change's ``headline`` and ``byline`` (when its kinds name them) from the version
+    captured before it: two small reads per such change, which are rare."""
+    from archive.text.classify import word_delta
+    from archive.text.normalize import comparable
+
+    for v in entries:
+        c = v.change
+        if c is None or not {ChangeKind.HEADLINE, ChangeKind.BYLINE} & set(c.kinds):
+            continue
+        new = conn.execute(_VERSION, {"article": article_id, "number": v.version}).one()
+        old = conn.execute(CAPTURED_BEFORE, {"article": article_id, "at": v.captured_at, "number": v.version}).first()
+        for name, kind in (("headline", ChangeKind.HEADLINE), ("byline", ChangeKind.BYLINE)):
+            column = "title" if name == "headline" else "byline"
+            if kind in c.kinds and old is not None:
+                before, after = old._mapping[column], new._mapping[column]
+                setattr(c, name, FieldWords(before, after, *word_delta(comparable(before or ""), comparable(after or ""))))
 
 
 def events(db: Db, url: str, *, limit: int | None = None, after: str | None = None) -> Page[EventEntry]:
@@ -191,8 +243,9 @@ def log(db: Db, url: str) -> Log:
 
 @dataclass
 class ChangeEntry:
-    """One version in the archive-wide listing of changes, with its article and the number of the
-    version captured just before it (``previous``, None for a first capture), its diff's other side."""
+    """One change in the archive-wide listing: a version, with its article and the number of the version
+    captured just before it (``previous``, None for a first capture), its diff's other side; or, with
+    ``event`` set, a takedown or restoration, with ``entry`` the article's latest version at that time."""
 
     article_id: int
     url: str
@@ -200,74 +253,124 @@ class ChangeEntry:
     entry: VersionEntry
     previous: int | None
     short_id: str = ""          # the article's ID, as every command and the web view's links take it
+    event: EventEntry | None = None
+
+    @property
+    def at(self) -> datetime:
+        """When the change was recorded: the version's capture or the event's time."""
+        return self.event.at if self.event else self.entry.captured_at
 
 
-def _changes_query() -> Any:
-    """Versions newest first, each with its article and the number of the version captured before it."""
+def _previous_number(at: Any, number: Any) -> Any:
+    """The number of the version of the same article captured before (``at``, ``number``)."""
     prev = V.alias("prev")
-    previous = (select(prev.c.number)
-                .where(prev.c.article_id == V.c.article_id,
-                       or_(prev.c.captured_at < V.c.captured_at,
-                           and_(prev.c.captured_at == V.c.captured_at, prev.c.number < V.c.number)))
-                .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
-    return (select(*(V.c[name] for name in _LOG_COLUMNS), FETCHED_URL, A.c.id.label("article"), A.c.key, A.c.host,
-                   V.c.id.label("row"), previous.label("previous"), A.c.key_sha256)
-            .select_from(WITH_FETCH).join(A, A.c.id == V.c.article_id)
-            .order_by(V.c.captured_at.desc(), V.c.id.desc()))
+    return (select(prev.c.number)
+            .where(prev.c.article_id == V.c.article_id,
+                   or_(prev.c.captured_at < at, and_(prev.c.captured_at == at, prev.c.number < number)))
+            .order_by(prev.c.captured_at.desc(), prev.c.number.desc()).limit(1).correlate(V).scalar_subquery())
 
 
-_CHANGES = _changes_query()
+def _changes_select(event: bool) -> Any:
+    """Versions (or takedown events, each with the article's latest version then), with one shape:
+    the version's columns, its article, the time (``at``), ``src`` (0 a version, 1 an event) and ``row``.
+    The nulls are typed: PostgreSQL types an untyped NULL in a subquery as text, which no union matches."""
+    columns = (*(V.c[name] for name in _LOG_COLUMNS), FETCHED_URL, A.c.id.label("article"), A.c.key, A.c.host,
+               A.c.key_sha256)
+    if not event:
+        return (select(*columns, V.c.captured_at.label("at"), literal(0, Integer).label("src"), V.c.id.label("row"),
+                       _previous_number(V.c.captured_at, V.c.number).label("previous"),
+                       cast(null(), E.c.kind.type).label("event"), cast(null(), Text).label("detail"))
+                .select_from(WITH_FETCH).join(A, A.c.id == V.c.article_id))
+    last = (select(V.c.number).where(V.c.article_id == E.c.article_id, V.c.captured_at <= E.c.at)
+            .order_by(V.c.captured_at.desc(), V.c.number.desc()).limit(1).correlate(E).scalar_subquery())
+    return (select(*columns, E.c.at.label("at"), literal(1, Integer).label("src"), E.c.id.label("row"),
+                   cast(null(), Integer).label("previous"), E.c.kind.label("event"), E.c.detail.label("detail"))
+            .select_from(E).join(A, A.c.id == E.c.article_id)
+            .join(V, and_(V.c.article_id == E.c.article_id, V.c.number == last)).outerjoin(F, F.c.id == V.c.fetch_id))
 
 
 def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), stealth: bool = False,
             declared: bool = False, since: datetime | None = None, until: datetime | None = None,
             search: str | None = None, article_id: int | None = None, limit: int | None = None,
             after: str | None = None, grouped: bool = False) -> Page[ChangeEntry]:
-    """Versions across the archive, newest capture first, filtered and paged in one query.
+    """Changes across the archive, newest first, filtered and paged in one query: versions, and the
+    takedowns and restorations (``gone`` and ``restored`` events) of articles that had a version.
 
-    ``kinds``: any of these change kinds; ``stealth`` / ``declared`` as in ``versions``; ``since`` and
-    ``until``: capture time in [since, until); ``search``: in the version's title or the article's URL.
+    ``kinds``: any of these change kinds (``gone`` and ``restored`` among them; none: every change);
+    ``stealth`` / ``declared`` as in ``versions`` (no takedown is either); ``since`` and ``until``: the
+    time in [since, until); ``search``: in the (latest) version's title or the article's URL.
     ``grouped``: a site-wide edit once, at its newest member (its ``change.site_wide`` names the group).
     """
-    try:
-        wanted_kinds = [ChangeKind(k) for k in kinds]
-    except ValueError as exc:
-        raise ArchiveError(f"unknown change kind; use one of {', '.join(ChangeKind)}") from exc
-    query = _CHANGES
+    wanted = set(kinds)
+    if wanted - set(LISTED_KINDS):
+        raise ArchiveError(f"unknown change kind; use one of {', '.join(LISTED_KINDS)}")
+    cursor = cursor_values(after, parse_when, int, int) if after is not None else None
+    edits = [k for k in kinds if k in set(ChangeKind)]
+    events = [k for k in kinds if k in TAKEDOWNS] or ([] if wanted else list(TAKEDOWNS))
+    filters = (site, since, until, search, article_id, cursor, limit, grouped)
+    parts = []
+    if edits or not wanted:
+        parts.append(_part(False, edits, stealth, declared, *filters))
+    if events and not stealth and not declared:
+        parts.append(_part(True, events, False, False, *filters))
+    if not parts:
+        return Page([])
+    both = union_all(*(select(part) for part in parts)).subquery("c")
+    query = select(both).order_by(both.c.at.desc(), both.c.src.desc(), both.c.row.desc())
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with connected(db) as conn:
+        rows = conn.execute(query).all()
+        page = make_page(rows, limit, lambda r: (r.at.isoformat(), r.src, r.row))
+        ids = short_ids(conn, {r.key_sha256 for r in page.items})
+        groups = groups_of(conn, (r.row for r in page.items if not r.src))
+        entries = [_change_entry(r, ids[r.key_sha256], None if r.src else groups.get(r.row)) for r in page.items]
+        for c in entries:
+            if c.event is None:
+                with_fields(conn, c.article_id, [c.entry])
+    return Page(entries, page.next)
+
+
+def _part(event: bool, kinds: Sequence[str], stealth: bool, declared: bool, site: str | None,
+          since: datetime | None, until: datetime | None, search: str | None, article_id: int | None,
+          cursor: list[Any] | None, limit: int | None, grouped: bool) -> Any:
+    """One side of the changes listing (versions or takedowns), filtered, newest first and limited on its
+    own, so each side reads its time index rather than the whole union being sorted."""
+    query = _changes_select(event)
+    at, src, row = (E.c.at, 1, E.c.id) if event else (V.c.captured_at, 0, V.c.id)
     conditions = []
     if site:
         conditions.append(A.c.host == site)
-    if wanted_kinds:
-        conditions.append(or_(*(V.c.id.in_(MEMBER_ROWS) if k is ChangeKind.SITE_WIDE
-                                else cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in wanted_kinds)))
-    if grouped:
+    if event:
+        conditions.append(E.c.kind.in_(list(kinds)))
+    elif kinds:
+        conditions.append(or_(*(V.c.id.in_(MEMBER_ROWS) if k == ChangeKind.SITE_WIDE
+                                else cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in kinds)))
+    if grouped and not event:
         conditions.append(V.c.id.not_in(NOT_NEWEST))
     kept = ([_STEALTH] if stealth else []) + \
         ([and_(V.c.number > 1, V.c.declared)] if declared else [])
     if kept:
         conditions.append(or_(*kept))
     if since is not None:
-        conditions.append(V.c.captured_at >= since)
+        conditions.append(at >= since)
     if until is not None:
-        conditions.append(V.c.captured_at < until)
+        conditions.append(at < until)
     if search:
         conditions.append(search_clause(search, V.c.title, A.c.key))
     if article_id is not None:
-        conditions.append(V.c.article_id == article_id)
-    if after is not None:
-        at, row = cursor_values(after, parse_when, int)
-        conditions.append(or_(V.c.captured_at < at, and_(V.c.captured_at == at, V.c.id < row)))
-    query = query.where(*conditions)
-    if limit is not None:
-        query = query.limit(limit + 1)
-    with connected(db) as conn:
-        rows = conn.execute(query).all()
-        page = make_page(rows, limit, lambda r: (r.captured_at.isoformat(), r.row))
-        ids = short_ids(conn, {r.key_sha256 for r in page.items})
-        groups = groups_of(conn, (r.row for r in page.items))
-    return Page([ChangeEntry(r.article, r.key, r.host, version_entry(r, groups.get(r.row)), r.previous,
-                             ids[r.key_sha256])
-                 for r in page.items], page.next)
+        conditions.append(A.c.id == article_id)
+    if cursor is not None:
+        after_at, after_src, after_row = cursor
+        conditions.append(or_(at < after_at, and_(at == after_at, src < after_src),
+                              and_(at == after_at, src == after_src, row < after_row)))
+    query = query.where(*conditions).order_by(at.desc(), row.desc())
+    return (query.limit(limit + 1) if limit is not None else query).subquery()
+
+
+def _change_entry(r: Row[Any], short: str, site_wide: SiteWide | None) -> ChangeEntry:
+    event = EventEntry(EventKind(r.event), r.at, r.detail, r.row) if r.src else None
+    return ChangeEntry(r.article, r.key, r.host, version_entry(r, site_wide), r.previous, short, event)
 
 
 @dataclass

@@ -334,7 +334,8 @@ alert_outbox = Table(
     Column("rule", String(100), nullable=False),  # the rule's name, kept for the log
     Column("target", Text, nullable=False),
     Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
-    Column("version", Integer, nullable=False),
+    Column("version", Integer, nullable=False),  # for a takedown: the article's latest version then
+    Column("event_id", Integer, ForeignKey("events.id")),  # a takedown or restoration, not a version
     Column("created_at", UTCDateTime, nullable=False),
     Column("due_at", UTCDateTime, nullable=False),  # now, or the end of the digest's period
     Column("status", String(16), nullable=False),  # pending, sent, failed, cancelled

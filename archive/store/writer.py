@@ -21,8 +21,8 @@ from archive.text.normalize import BadURL, comparable, digest, paragraphs, sha25
 from archive.text.notices import is_editorial_notice
 from archive.text.prepare import prepare
 from archive.text.textpack import FULL_EVERY, compress_body, pack
-from archive.vocab import ArticleStatus, ChangeKind, EventKind, FetchOutcome, RecordKind
-from archive.watch.alerts import queue_alerts, queue_site_wide_alerts
+from archive.vocab import TAKEDOWNS, ArticleStatus, ChangeKind, EventKind, FetchOutcome, RecordKind
+from archive.watch.alerts import queue_alerts, queue_event_alerts, queue_site_wide_alerts
 
 
 @dataclass
@@ -337,9 +337,18 @@ class Writer:
         article.status = new_status
 
     def _event(self, plan: Plan, kind: str, detail: str | None) -> None:
+        """Record an event. A takedown or restoration of an article that has a version is a change: it
+        moves ``last_changed`` and queues its alerts in this same transaction, as a version does."""
         self.s.flush()
-        self.s.add(m.Event(article_id=plan.article.id, fetch_id=plan.fetch_row.id, at=plan.fetch.fetched_at,
-                           kind=kind, detail=detail))
+        article = plan.article
+        event = m.Event(article_id=article.id, fetch_id=plan.fetch_row.id, at=plan.fetch.fetched_at, kind=kind,
+                        detail=detail)
+        self.s.add(event)
+        if kind in TAKEDOWNS and article.version_count:
+            self.s.flush()
+            article.last_changed = max(filter(None, [article.last_changed, event.at]))
+            latest = article.latest_version or article.version_count
+            queue_event_alerts(self.s, article.id, article.host, latest, event.id, EventKind(kind))
 
     def _content(self, plan: Plan) -> Recorded:
         """Compare a fetched text with the article's latest version under the current noise rules.

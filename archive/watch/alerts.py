@@ -9,6 +9,9 @@ rows get their key when its period closes. The key is the idempotency key receiv
 
 Which versions alert (see README, "Alerts"): never version 1, never extractor drift; a
 version ``renoise`` recovered alerts like any other (its message says it was recovered).
+A takedown or restoration (a ``gone`` or ``restored`` event of an article that has a version)
+alerts too, queued by ``queue_event_alerts`` in the event's transaction: its row names the event
+and the article's latest version then.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, o
 
 from archive.errors import ArchiveError
 from archive.schema import tables as t
-from archive.vocab import ChangeKind
+from archive.vocab import LISTED_KINDS, ChangeKind, EventKind
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,19 +67,19 @@ class RuleSpec:
 
 
 def parse_kinds(text: str) -> list[str]:
-    """A comma-separated list of change kinds, checked.
+    """A comma-separated list of change kinds (``gone`` and ``restored`` among them), checked.
 
-    >>> parse_kinds("headline, correction")
-    ['headline', 'correction']
+    >>> parse_kinds("headline, correction,gone")
+    ['headline', 'correction', 'gone']
     >>> parse_kinds("headline,typo")
     Traceback (most recent call last):
     ...
-    archive.watch.alerts.BadRule: unknown change kind 'typo'; choose from headline, byline, body-edit, paragraph-added, paragraph-removed, correction, declared-update-only, site-wide
+    archive.watch.alerts.BadRule: unknown change kind 'typo'; choose from headline, byline, body-edit, paragraph-added, paragraph-removed, correction, declared-update-only, site-wide, gone, restored
     """
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     for kind in kinds:
-        if kind not in ChangeKind.__members__.values():
-            raise BadRule(f"unknown change kind {kind!r}; choose from {', '.join(ChangeKind)}")
+        if kind not in LISTED_KINDS:
+            raise BadRule(f"unknown change kind {kind!r}; choose from {', '.join(LISTED_KINDS)}")
     if not kinds:
         raise BadRule("--kinds is empty; give kinds such as headline,correction")
     return list(dict.fromkeys(kinds))
@@ -225,7 +228,21 @@ def queue_site_wide_alerts(session: Session, article_id: int, host: str, number:
            and not _matches(session, rule, article_id, host, change))
 
 
-def _queue(session: Session, article_id: int, number: int, wanted: Callable[[Any], bool]) -> None:
+def queue_event_alerts(session: Session, article_id: int, host: str, latest: int, event_id: int,
+                       kind: EventKind) -> None:
+    """Write an outbox row per target of every active rule a takedown or restoration matches: a rule
+    without ``--kinds`` or one asking for ``kind``, on its sites and job; never a ``--stealth-only`` rule
+    (a takedown is no silent edit). ``--min-words`` and ``--include-trivial`` do not apply: nothing here
+    is trivial."""
+    def wanted(rule: Any) -> bool:
+        asked = (rule.kinds is None or kind in rule.kinds) and not rule.stealth_only
+        return asked and _in_scope(session, rule, article_id, host)
+
+    _queue(session, article_id, latest, wanted, event_id)
+
+
+def _queue(session: Session, article_id: int, number: int, wanted: Callable[[Any], bool],
+           event_id: int | None = None) -> None:
     now = datetime.now(UTC)
     rows = []
     for rule in session.execute(select(R).where(~R.c.paused).order_by(R.c.id)):
@@ -234,8 +251,9 @@ def _queue(session: Session, article_id: int, number: int, wanted: Callable[[Any
         due = _period_end(rule.digest, now) if rule.digest else now
         for target in rule.targets:
             rows.append({"key": None if rule.digest else uuid.uuid4().hex, "rule_id": rule.id, "rule": rule.name,
-                         "target": target, "article_id": article_id, "version": number, "created_at": now,
-                         "due_at": due, "status": "pending", "attempts": 0, "next_attempt_at": due})
+                         "target": target, "article_id": article_id, "version": number, "event_id": event_id,
+                         "created_at": now, "due_at": due, "status": "pending", "attempts": 0,
+                         "next_attempt_at": due})
     if rows:
         session.execute(insert(O), rows)
 
@@ -244,8 +262,6 @@ def _matches(session: Session, rule: Any, article_id: int, host: str, change: Ch
     kinds = set(change.kinds)
     stealth = change.stealth
     asked = set(rule.kinds or ())
-    if rule.sites and not any(host == s or host.endswith("." + s) for s in rule.sites):
-        return False
     if (rule.kinds is not None and not kinds & asked) or (rule.stealth_only and not stealth):
         return False
     if (change.added_words + change.removed_words) < rule.min_words:
@@ -255,6 +271,13 @@ def _matches(session: Session, rule: Any, article_id: int, host: str, change: Ch
             return False
         if change.trivial:
             return False
+    return _in_scope(session, rule, article_id, host)
+
+
+def _in_scope(session: Session, rule: Any, article_id: int, host: str) -> bool:
+    """The rule's sites and job cover the article."""
+    if rule.sites and not any(host == s or host.endswith("." + s) for s in rule.sites):
+        return False
     if rule.job:
         tracked = (select(t.tracked.c.id).join(t.schedules, t.schedules.c.id == t.tracked.c.schedule_id)
                    .join(t.article_urls, t.article_urls.c.url == t.tracked.c.url)
@@ -288,7 +311,7 @@ class Claimed:
     rule: str
     digest: str | None
     attempts: int
-    items: list[tuple[int, int]]   # (article id, version number), oldest row first
+    items: list[tuple[int, int, int | None]]   # (article id, version number, event id or None), oldest row first
 
 
 def close_digests(engine: Engine, now: datetime) -> int:
@@ -322,12 +345,13 @@ def claim(engine: Engine, key: str, now: datetime, lease: float = LEASE) -> Clai
                              .values(lease_until=now + timedelta(seconds=lease), lease_token=token)).rowcount
         if not taken:
             return None
-        rows = conn.execute(select(O.c.target, O.c.rule, O.c.attempts, O.c.article_id, O.c.version, R.c.digest)
+        rows = conn.execute(select(O.c.target, O.c.rule, O.c.attempts, O.c.article_id, O.c.version, O.c.event_id,
+                                   R.c.digest)
                             .outerjoin(R, R.c.id == O.c.rule_id)
                             .where(O.c.key == key, O.c.lease_token == token).order_by(O.c.id)).all()
     first = rows[0]
     return Claimed(key, token, first.target, first.rule, first.digest, first.attempts,
-                   [(r.article_id, r.version) for r in rows])
+                   [(r.article_id, r.version, r.event_id) for r in rows])
 
 
 def mark_sent(engine: Engine, claimed: Claimed, now: datetime) -> None:

@@ -1,5 +1,6 @@
 """Atom 1.0 feeds of changes (feedgen): all, per filter (the Changes page's parameters, so per site
-too) and per article. Each entry links to its diff page and sums the change up in one line."""
+too) and per article. Each entry links to its diff page (a takedown or restoration: the article's page)
+and sums the change up in one line."""
 from __future__ import annotations
 
 import re
@@ -39,7 +40,9 @@ def base(request: Request) -> str:
 
 
 def entry_link(root: str, c: ChangeEntry) -> str:
-    """The diff page of a change (the version page of a first capture)."""
+    """The diff page of a change (the version page of a first capture, the article's page of a takedown)."""
+    if c.event is not None:
+        return f"{root}/a/{c.short_id}"
     if c.previous is None:
         return f"{root}/a/{c.short_id}/v/{c.entry.version}"
     return f"{root}/a/{c.short_id}/diff/{c.previous}/{c.entry.version}"
@@ -55,22 +58,28 @@ def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry
     fg.author({"name": "Redline"})
     fg.link(href=self_url, rel="self")
     fg.link(href=root + html_path, rel="alternate")
-    fg.updated(changes[0].entry.captured_at if changes else datetime(1970, 1, 1, tzinfo=UTC))
+    fg.updated(changes[0].at if changes else datetime(1970, 1, 1, tzinfo=UTC))
     for c in changes:
         v = c.entry
         fe = fg.add_entry(order="append")
-        group = v.change.site_wide if v.change and grouped else None
+        group = v.change.site_wide if v.change and grouped and c.event is None else None
         link = f"{root}/site-wide/{group.group}" if group else entry_link(root, c)
-        fe.id(link)
+        # one article page, many takedowns: each entry's id names its event and time, never a row id
+        fe.id(link if c.event is None else f"{link}#{c.event.event}-{c.at:%Y%m%dT%H%M%S%fZ}")
         if group:  # one entry for the whole group, updated as members join it
             fe.title(xml_text(f"Site-wide edit: a paragraph {group.label}"))
             fe.summary(xml_text(f"{group.text} (newest: {v.title or c.url} v{v.version})"))
-        else:
+        elif c.event is None:
             fe.title(xml_text(f"{v.title or c.url} (v{v.version})"))
             fe.summary(xml_text(f"{c.host}: v{v.version}, "
                                 f"{describe(v.change, v.recovered_at, v.fetched_url if v.from_other_url else None)}"))
+        else:
+            said = "taken down" if c.event.event == "gone" else "restored"
+            fe.title(xml_text(f"{v.title or c.url} ({said})"))
+            fe.summary(xml_text(f"{c.host}: {c.event.event}" + (f" ({c.event.detail})" if c.event.detail else "")
+                                + f"; latest version then: v{v.version}"))
         fe.link(href=link, rel="alternate")
-        fe.updated(v.captured_at)
+        fe.updated(c.at)
     return Response(fg.atom_str(pretty=True), media_type="application/atom+xml; charset=utf-8")
 
 

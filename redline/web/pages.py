@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from archive import queries
-from archive.vocab import ArticleStatus, ChangeKind, FetchOutcome
+from archive.vocab import LISTED_KINDS, ArticleStatus, FetchOutcome
 from redline.web import params
 from redline.web.templating import diff_context
 
@@ -37,10 +37,11 @@ def _render(request: Request, name: str, **context: Any) -> Response:
 
 
 def changes(request: Request) -> Response:
-    """The newest versions across the archive, filtered, one keyset page at a time."""
+    """The newest changes across the archive (versions, takedowns and restorations), filtered, one keyset
+    page at a time."""
     filters = params.parse(request.query_params)
     page = queries.changes(request.app.state.engine, **filters.changes_query(), grouped=True)
-    return _render(request, "changes.html", filters=filters, page=page, kinds=list(ChangeKind))
+    return _render(request, "changes.html", filters=filters, page=page, kinds=list(LISTED_KINDS))
 
 
 def articles(request: Request) -> Response:

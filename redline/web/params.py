@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import click
 
-from archive.vocab import ArticleStatus, ChangeKind
+from archive.vocab import LISTED_KINDS, ArticleStatus
 from redline.options import parse_since
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -65,12 +65,12 @@ def parse(params: Any) -> Filters:
     >>> parse(QueryParams("kind=nonsense"))
     Traceback (most recent call last):
     redline.web.params.BadRequest: unknown kind 'nonsense'; use one of headline, byline, body-edit, \
-paragraph-added, paragraph-removed, correction, declared-update-only, site-wide
+paragraph-added, paragraph-removed, correction, declared-update-only, site-wide, gone, restored
     """
     kinds = tuple(params.getlist("kind"))
     for kind in kinds:
-        if kind not in set(ChangeKind):
-            raise BadRequest(f"unknown kind {kind!r}; use one of {', '.join(ChangeKind)}")
+        if kind not in LISTED_KINDS:
+            raise BadRequest(f"unknown kind {kind!r}; use one of {', '.join(LISTED_KINDS)}")
     only, status = params.get("only", ""), params.get("status", "")
     if only not in ("", "stealth", "declared"):
         raise BadRequest(f"bad only={only!r}; use stealth or declared")

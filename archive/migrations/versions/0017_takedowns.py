@@ -1,13 +1,13 @@
 """takedowns are changes: outbox rows for events, and last_changed moved by past takedowns
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = '0013'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

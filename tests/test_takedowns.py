@@ -159,7 +159,7 @@ def test_upgrading_an_archive_counts_its_past_takedowns_as_changes(world: World,
     copy = str(tmp_path / "old.db")
     with sqlite3.connect(world.db) as source, sqlite3.connect(copy) as target:
         source.backup(target)
-    downgrade(copy, "0014")
+    downgrade(copy, "0015")  # the revision before 0017
     with sqlite3.connect(copy) as conn:  # as the store kept it before: the latest version's capture time
         conn.execute("UPDATE articles SET last_changed = "
                      "(SELECT max(captured_at) FROM versions WHERE versions.article_id = articles.id)")

@@ -524,6 +524,31 @@ def frontier_main(sizes: list[int], keep: bool) -> None:
     print(f"results: {out.relative_to(ROOT)}")
 
 
+def deltas_main(keep: bool) -> None:
+    from bench.deltas import main as measure
+
+    started = datetime.now(UTC)
+    work = Path(tempfile.mkdtemp(prefix="redline-deltas-"))
+    proc.use_bytecode_cache(work / "pycache")
+    load = os.getloadavg()
+    try:
+        shown, result = measure(work, log)
+    finally:
+        if keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"deltas-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
+                               "load_average_end": os.getloadavg(), "environment": environment(),
+                               "result": result}, indent=1, default=str) + "\n")
+    print(f"Redline raw-body deltas (issue 28): {os.cpu_count()} CPUs, 1-minute load {load[0]:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end")
+    print(shown)
+    print(f"results: {out.relative_to(ROOT)}")
+
+
 def search_main(versions: int, keep: bool) -> None:
     from bench.search import measure
 
@@ -557,12 +582,14 @@ def main(argv: list[str] | None = None) -> None:
         from bench.mutations import main as mutations_main
         return mutations_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier", "search", "mutations"],
+    parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier", "search", "deltas",
+                                                      "mutations"],
                         default="all",
                         help="'real': only row 1r (first crawls of real pages), about 2 minutes; "
                              "'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes; "
                              "'frontier': due and a run with nothing due at 100k, 1M, 10M tracked URLs (issue 16); "
                              "'search': redline search over 1M versions of distinct texts (100k with --quick); "
+                             "'deltas': what a re-fetch of a real page stores, raw bodies as deltas (issue 28; ~4 min); "
                              "'mutations': break each README promise in a copy of the tree, one line at a time, and "
                              "list the breaks no test noticed (issue 27; 'mutations --help')")
     parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
@@ -575,6 +602,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.what == "fidelity":
         return fidelity_main(args.keep)
+    if args.what == "deltas":
+        return deltas_main(args.keep)
     if args.what == "search":
         return search_main(100_000 if args.quick else 1_000_000, args.keep)
     if args.what == "frontier":

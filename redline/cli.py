@@ -7,7 +7,17 @@ from typing import Any
 
 import click
 
-from redline import cli_alert, cli_cite, cli_export, cli_ignore, cli_queue, cli_schedule, cli_search, cli_serve
+from redline import (
+    cli_alert,
+    cli_cite,
+    cli_export,
+    cli_ignore,
+    cli_queue,
+    cli_repack,
+    cli_schedule,
+    cli_search,
+    cli_serve,
+)
 from redline.options import (
     NEGATIVE_NUMBERS,
     OneLineErrors,
@@ -385,7 +395,8 @@ def _renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None) -> Any
 
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
-for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve, cli_search, cli_ignore):
+for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve, cli_search, cli_ignore,
+               cli_repack):
     for command in module.COMMANDS:
         cli.add_command(command)
 accept_db_after(cli)

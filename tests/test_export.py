@@ -40,7 +40,7 @@ from archive.queries.reading import read_text
 from archive.schema import models as m
 from archive.schema.db import open_engine
 from archive.store.facade import Archive
-from archive.text.textpack import decompress_body
+from archive.queries.bodies import BodyReader
 from redline.cli import cli
 from redline.fakesite import FakeSite, load_stories
 from tests.conftest import crawl
@@ -230,7 +230,8 @@ def test_warc_all_versions_has_responses_requests_revisits_and_conversions(built
     by_id = {r.rec_headers.get_header("WARC-Record-ID"): (r, body) for r, body in records}
     engine = create_engine(f"sqlite:///{built.db}")
     with Session(engine) as session:
-        bodies = {b.sha256: decompress_body(b.data) for b in session.scalars(select(m.Body))}
+        reader = BodyReader(session)
+        bodies = {sha: reader.read(sha) for sha in session.scalars(select(m.Body.sha256))}
     engine.dispose()
 
     for record, payload in records:

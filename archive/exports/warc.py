@@ -41,8 +41,8 @@ from warcio.warcwriter import WARCWriter
 from archive.capture import IMPORT_MARKER
 from archive.exports.files import atomic_file, inside, write_atomic
 from archive.exports.selection import Selected
+from archive.queries.bodies import BodyReader
 from archive.schema import models as m
-from archive.text.textpack import decompress_body
 
 WARC_NAME = "redline.warc.gz"
 CDXJ_NAME = "redline.cdxj"
@@ -135,11 +135,10 @@ def _request(builder: _Builder, uri: str, date: str, concurrent_to: str) -> None
                            "WARC-Concurrent-To": concurrent_to}))
 
 
-def _capture(builder: _Builder, session: Session, fetch: m.Fetch) -> str:
+def _capture(builder: _Builder, bodies: BodyReader, fetch: m.Fetch) -> str:
     """Write the records of one capture; returns the ID of its response, revisit or resource record."""
-    body_row = session.get(m.Body, fetch.body_sha256)
-    assert body_row is not None
-    body = decompress_body(body_row.data)
+    assert fetch.body_sha256 is not None
+    body = bodies.read(fetch.body_sha256)
     uri, date = safe_uri(fetch.final_url or fetch.url), warc_date(fetch.fetched_at)
     if IMPORT_MARKER in (fetch.content_type or ""):
         rid = record_id("resource", fetch.id, uri, date)
@@ -148,13 +147,13 @@ def _capture(builder: _Builder, session: Session, fetch: m.Fetch) -> str:
             warc_content_type=_header_value(fetch.content_type or ""),
             warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": date}))
         return rid
-    earlier = builder.seen.get(body_row.sha256)
+    earlier = builder.seen.get(fetch.body_sha256)
     if earlier is None:
         rid = record_id("response", fetch.id, uri, date)
         record = builder.writer.create_warc_record(
             uri, "response", payload=io.BytesIO(body), length=len(body), http_headers=_http_head(fetch, len(body)),
             warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": date})
-        builder.seen[body_row.sha256] = _Written(rid, uri, date, record.rec_headers.get_header("WARC-Payload-Digest"))
+        builder.seen[fetch.body_sha256] = _Written(rid, uri, date, record.rec_headers.get_header("WARC-Payload-Digest"))
     else:
         rid = record_id("revisit", fetch.id, uri, date)
         record = builder.writer.create_revisit_record(
@@ -196,8 +195,9 @@ def write_records(fh: IO[bytes], session: Session, selected: list[Selected], all
     times = [f.fetched_at for f in captures] + [s.version.captured_at for s in selected]
     _warcinfo(builder, max(times, default=EPOCH))
     written: set[int] = set()
+    bodies = BodyReader(session, keep=64)  # captures interleave articles by time: keep each one's latest
     for fetch in captures:
-        rid = _capture(builder, session, fetch)
+        rid = _capture(builder, bodies, fetch)
         written.add(fetch.id)
         for sel in by_fetch.get(fetch.id, []):
             _conversion(builder, sel, safe_uri(fetch.final_url or fetch.url), rid)

@@ -24,8 +24,9 @@ from archive.capture import IMPORT_MARKER, ORIGIN_MARKER
 
 from archive.proof import chain
 from archive.queries import iso
+from archive.queries.bodies import BodyReader
 from archive.schema import tables as t
-from archive.text.textpack import decompress_body, unpack
+from archive.text.textpack import unpack
 
 F, V, E, C = t.fetches, t.versions, t.events, t.chain
 TABLES = {"fetch": F, "version": V, "event": E}
@@ -169,20 +170,34 @@ def _check_record(report: Report, keys: dict[int, str], link: Any, record: Any) 
 
 
 def _bodies(conn: Connection, report: Report, keys: dict[int, str], article_id: int | None) -> None:
-    query = select(t.bodies.c.sha256, t.bodies.c.data).order_by(t.bodies.c.sha256)
-    if article_id is not None:
-        query = query.where(t.bodies.c.sha256.in_(
-            select(F.c.body_sha256).where(F.c.article_id == article_id).scalar_subquery()))
-    for sha, data in conn.execute(query):
+    """Rebuild every raw body from its delta chain and hash it: a damaged body fails with every body
+    stored against it, since none of them can be read back."""
+    bodies = BodyReader(conn)
+    for sha in _body_order(conn, article_id):
         report.bodies += 1
         try:
-            found = hashlib.sha256(decompress_body(data)).hexdigest()
+            found = hashlib.sha256(bodies.read(sha)).hexdigest()
         except Exception as exc:  # zstd raises its own error types for damaged frames
             found = f"unreadable data ({exc})"
         if found != sha:
             fetches = conn.execute(select(F.c.id).where(F.c.body_sha256 == sha).order_by(F.c.id)).scalars().all()
             names = ", ".join(f"fetch {i}" for i in fetches) or "no fetch"
             report.problems.append(Problem(f"raw body of {names} (sha256 {sha})", f"sha256 {sha}", found))
+
+
+def _body_order(conn: Connection, article_id: int | None) -> Iterator[str]:
+    """Each body once: by article, in fetch order (so each delta's base was just decoded), then any other."""
+    query = select(F.c.body_sha256).where(F.c.body_sha256.is_not(None)).order_by(F.c.article_id, F.c.id)
+    if article_id is not None:
+        query = query.where(F.c.article_id == article_id)
+    seen: set[str] = set()
+    for sha in conn.execute(query).scalars():
+        if sha not in seen:
+            seen.add(sha)
+            yield sha
+    if article_id is None:
+        yield from (sha for sha in conn.execute(select(t.bodies.c.sha256).order_by(t.bodies.c.sha256)).scalars()
+                    if sha not in seen)
 
 
 def _texts(conn: Connection, report: Report, keys: dict[int, str], article_id: int | None) -> None:

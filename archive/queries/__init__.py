@@ -54,7 +54,8 @@ Summaries
 The package's modules follow these sections (``articles``, ``history``, ``diffs``, ``jobs``, ``alerts``,
 ``summaries``, with ``common`` below them all); this module re-exports their public names, so callers
 import from ``archive.queries``. ``reading`` applies the noise rules to stored text; ``json_shapes`` holds
-the documented JSON shapes built from these results.
+the documented JSON shapes built from these results; ``bodies`` reads raw bodies back whole from their
+delta chains (``BodyReader``, ``read_body``), for every reader of a capture's bytes.
 
 Pagination is by keyset: a ``Page`` holds ``items`` and ``next``, an opaque cursor to pass back
 as ``after`` (None when there is no more).

@@ -52,13 +52,15 @@ class ArticleURL(Base):
 
 
 class Body(Base):
-    """A raw response body, stored once per sha256, zstd-compressed."""
+    """A raw response body, stored once per sha256, zstd-compressed whole or against ``base_sha256``."""
 
     __table__ = t.bodies
 
     sha256: Mapped[str]
     size: Mapped[int]
     data: Mapped[bytes]
+    base_sha256: Mapped[str | None]
+    depth: Mapped[int]
 
 
 class Fetch(Base):

@@ -104,12 +104,17 @@ article_urls = Table(
     Column("last_body_sha256", String(64)),
 )
 
-# A raw response body, stored once per sha256, zstd-compressed.
+# A raw response body, stored once per sha256 (of its full bytes), zstd-compressed: whole (a keyframe,
+# base_sha256 NULL, depth 0) or against the body base_sha256 as a raw dictionary, depth deltas from its
+# keyframe (archive/text/textpack.py; read through archive/queries/bodies.py).
 bodies = Table(
     "bodies", metadata,
     Column("sha256", String(64), primary_key=True),
     Column("size", Integer, nullable=False),
     Column("data", LargeBinary, nullable=False),
+    Column("base_sha256", String(64)),
+    Column("depth", Integer, nullable=False, server_default="0"),
+    Index("ix_bodies_base", "base_sha256"),  # what is stored against a body (repack, before changing it)
 )
 
 # Every fetch, with its outcome, whether or not it made a version.

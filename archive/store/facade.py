@@ -20,6 +20,7 @@ from archive.capture import IMPORT_MARKER, Capture, Extracted
 from archive.errors import ArchiveError
 from archive.proof import chain
 from archive.queries import lookup, validators
+from archive.queries.bodies import BodyReader, read_body
 from archive.schema import models as m
 from archive.schema.db import READ_ONLY
 from archive.store import indexing, stamps
@@ -28,7 +29,6 @@ from archive.store.learning import CrawlEvidence
 from archive.store.outcomes import Recorded
 from archive.store.writer import Claimed, Plan, Writer, plan_side
 from archive.text.classify import classify
-from archive.text.textpack import decompress_body
 from archive.vocab import FetchOutcome, RecordKind
 from archive.watch import frontier
 
@@ -91,9 +91,7 @@ class Archive:
                                                            m.Fetch.body_sha256.is_not(None), _not_imported())
                                      .order_by(m.Fetch.fetched_at.desc(), m.Fetch.id.desc()).limit(1))
                 if row is not None and article.version_count:
-                    body = session.get(m.Body, row.body_sha256)
-                    assert body is not None
-                    found.append((article.id, row.id, row.final_url or row.url, decompress_body(body.data),
+                    found.append((article.id, row.id, row.final_url or row.url, read_body(session, row.body_sha256),
                                   row.content_type))
             return found
 
@@ -143,10 +141,10 @@ class Archive:
                                                & m.Fetch.body_sha256.is_not(None)))
                 .order_by(m.Fetch.fetched_at, m.Fetch.id)).all()
             found = []
+            bodies = BodyReader(session)  # an article's captures in order: each delta decoded once
             for row in rows:
-                body = session.get(m.Body, row.body_sha256) if row.body_sha256 else None
-                found.append((row.id, row.final_url or row.url, decompress_body(body.data) if body else None,
-                              row.content_type))
+                body = bodies.read(row.body_sha256) if row.body_sha256 else None
+                found.append((row.id, row.final_url or row.url, body, row.content_type))
             return found
 
     def record_renoise(self, article_id: int, captures: Sequence[tuple[int, Extracted | None]],

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.capture import Capture, Extracted
+from archive.queries.bodies import BodyReader
 from archive.queries.reading import SiteNoise, read_text
 from archive.schema import models as m
 from archive.store import learning, stamps
@@ -20,7 +21,7 @@ from archive.text.noise import noise_rule, strip_spans
 from archive.text.normalize import BadURL, comparable, digest, paragraphs, sha256, url_host, url_key
 from archive.text.notices import is_editorial_notice
 from archive.text.prepare import prepare
-from archive.text.textpack import FULL_EVERY, compress_body, pack
+from archive.text.textpack import BODY_KEY_EVERY, FULL_EVERY, compress_body, pack
 from archive.vocab import TAKEDOWNS, ArticleStatus, ChangeKind, EventKind, FetchOutcome, RecordKind
 from archive.watch.alerts import queue_alerts, queue_event_alerts, queue_site_wide_alerts
 
@@ -63,6 +64,10 @@ _LOCK = (select(m.Article).where(m.Article.id == bindparam("id")).with_for_updat
 _VERSION = select(m.Version).where(m.Version.article_id == bindparam("article"),
                                    m.Version.number == bindparam("number"))
 _BODY_EXISTS = select(m.Body.sha256).where(m.Body.sha256 == bindparam("sha"))
+_BODY_DEPTH = select(m.Body.depth).where(m.Body.sha256 == bindparam("sha"))
+_LAST_BODY = (select(m.Fetch.body_sha256).where(m.Fetch.article_id == bindparam("article"),
+                                                m.Fetch.body_sha256.is_not(None))
+              .order_by(m.Fetch.fetched_at.desc(), m.Fetch.id.desc()).limit(1))
 
 
 class Writer:
@@ -75,6 +80,7 @@ class Writer:
         self.texts: dict[int, str] = {}
         self.latest: dict[tuple[int, int], m.Version | None] = {}  # by (article id, version number)
         self.noise: dict[str, SiteNoise] = {}
+        self.bodies = BodyReader(session)
 
     def _noise(self, host: str) -> SiteNoise:
         if host not in self.noise:
@@ -85,7 +91,7 @@ class Writer:
 
     def plan(self, fetch: Capture, extracted: Extracted | None) -> Plan:
         article, created, url_row = self._article(fetch)
-        body_sha = self._store_body(fetch.body)
+        body_sha = self._store_body(fetch.body, article)
         latest = self._latest(article)
         if fetch.status is not None and fetch.status < 300 and self._redirected_away(article, fetch):
             outcome = FetchOutcome.REDIRECTED
@@ -159,13 +165,24 @@ class Writer:
         owner = self.s.scalar(select(m.ArticleURL).where(m.ArticleURL.url == final))
         return is_front_page(final) or (owner is not None and owner.article_id != article.id)
 
-    def _store_body(self, body: bytes | None) -> str | None:
+    def _store_body(self, body: bytes | None, article: m.Article) -> str | None:
+        """Store a raw body once per sha256, against the body the article's latest fetch brought, if any
+        (whatever that fetch's outcome: a failed extraction's body is as good a base)."""
         if not body:
             return None
         sha = sha256(body)
         if self.s.scalar(_BODY_EXISTS, {"sha": sha}) is None:
-            self._insert_if_new(m.Body(sha256=sha, size=len(body), data=compress_body(body)))
+            self._insert_if_new(self._body_row(sha, body, self.s.scalar(_LAST_BODY, {"article": article.id})))
+        self.bodies.known(sha, body)
         return sha
+
+    def _body_row(self, sha: str, body: bytes, base_sha: str | None) -> m.Body:
+        """A delta against ``base_sha``, or a keyframe when there is none or its chain is full."""
+        depth = self.s.scalar(_BODY_DEPTH, {"sha": base_sha}) if base_sha else None
+        if base_sha is None or depth is None or depth + 1 >= BODY_KEY_EVERY:
+            return m.Body(sha256=sha, size=len(body), data=compress_body(body), base_sha256=None, depth=0)
+        return m.Body(sha256=sha, size=len(body), data=compress_body(body, self.bodies.read(base_sha)),
+                      base_sha256=base_sha, depth=depth + 1)
 
     def _fill_text(self, plan: Plan, extracted: Extracted) -> None:
         ready = extracted.prepared or prepare(extracted)  # the pool's workers prepare crawled pages

@@ -48,14 +48,20 @@ def _compacted(db: Path, whole: bool) -> int:
     """Size of a VACUUMed copy of ``db``, with every body stored whole first when ``whole``."""
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from archive.schema.db import MIGRATIONS
 
     copy = db.with_name(f"copy-{db.name}")
     shutil.copy(db, copy)
-    if whole:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(writer.__file__).parents[1] / "migrations"))
-        cfg.set_main_option("sqlalchemy.url", database_url(str(copy)))
-        command.downgrade(cfg, "0014")
+    if whole:  # the migration's downgrade stores every body whole, as before deltas
+        engine = create_engine(database_url(str(copy)))
+        with engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0014")
+        engine.dispose()
     with sqlite3.connect(copy) as conn:
         conn.execute("VACUUM")
     size = copy.stat().st_size

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,9 +64,8 @@ _LOCK = (select(m.Article).where(m.Article.id == bindparam("id")).with_for_updat
 _VERSION = select(m.Version).where(m.Version.article_id == bindparam("article"),
                                    m.Version.number == bindparam("number"))
 _BODY_EXISTS = select(m.Body.sha256).where(m.Body.sha256 == bindparam("sha"))
-_BODY_DEPTH = select(m.Body.depth).where(m.Body.sha256 == bindparam("sha"))
-_LAST_BODY = (select(m.Fetch.body_sha256).where(m.Fetch.article_id == bindparam("article"),
-                                                m.Fetch.body_sha256.is_not(None))
+_LAST_BODY = (select(m.Fetch.body_sha256, m.Body.depth).join(m.Body, m.Body.sha256 == m.Fetch.body_sha256)
+              .where(m.Fetch.article_id == bindparam("article"))
               .order_by(m.Fetch.fetched_at.desc(), m.Fetch.id.desc()).limit(1))
 
 
@@ -172,17 +171,16 @@ class Writer:
             return None
         sha = sha256(body)
         if self.s.scalar(_BODY_EXISTS, {"sha": sha}) is None:
-            self._insert_if_new(self._body_row(sha, body, self.s.scalar(_LAST_BODY, {"article": article.id})))
+            self._insert_if_new(self._body_row(sha, body, self.s.execute(_LAST_BODY, {"article": article.id}).first()))
         self.bodies.known(sha, body)
         return sha
 
-    def _body_row(self, sha: str, body: bytes, base_sha: str | None) -> m.Body:
-        """A delta against ``base_sha``, or a keyframe when there is none or its chain is full."""
-        depth = self.s.scalar(_BODY_DEPTH, {"sha": base_sha}) if base_sha else None
-        if base_sha is None or depth is None or depth + 1 >= BODY_KEY_EVERY:
+    def _body_row(self, sha: str, body: bytes, last: Row[tuple[str, int]] | None) -> m.Body:
+        """A delta against the ``last`` (body sha256, depth), or a keyframe when there is none or its chain is full."""
+        if last is None or last.depth + 1 >= BODY_KEY_EVERY:
             return m.Body(sha256=sha, size=len(body), data=compress_body(body), base_sha256=None, depth=0)
-        return m.Body(sha256=sha, size=len(body), data=compress_body(body, self.bodies.read(base_sha)),
-                      base_sha256=base_sha, depth=depth + 1)
+        return m.Body(sha256=sha, size=len(body), data=compress_body(body, self.bodies.read(last.body_sha256)),
+                      base_sha256=last.body_sha256, depth=last.depth + 1)
 
     def _fill_text(self, plan: Plan, extracted: Extracted) -> None:
         ready = extracted.prepared or prepare(extracted)  # the pool's workers prepare crawled pages

@@ -36,7 +36,8 @@ def repack(ctx: click.Context, batch: int, batches: int | None, no_compact: bool
     compacted = not no_compact and done.bodies > 0 and compact(eng)
     after = stored_size(eng)
     left = "" if done.done else "; more to do: run it again"
-    where = f"archive {before:,} -> {after:,} bytes" if compacted else f"archive {after:,} bytes (not compacted)"
+    what = "archive" if eng.dialect.name == "sqlite" else "bodies table"
+    where = f"{what} {before:,} -> {after:,} bytes" if compacted else f"{what} {after:,} bytes (not compacted)"
     click.echo(f"re-stored {done.bodies} raw bodies as deltas ({done.before:,} -> {done.after:,} bytes); "
                f"{where}{left}")
 

@@ -22,8 +22,10 @@ from sqlalchemy import create_engine, select
 from archive.capture import Capture
 from archive.queries.bodies import BodyReader, read_body
 from archive.schema import tables as t
-from archive.schema.db import open_engine
+from archive.proof.verify import verify
+from archive.schema.db import MIGRATIONS, open_engine
 from archive.store.facade import Archive
+from archive.store.repack import repack
 from archive.text.textpack import BODY_KEY_EVERY
 from bench import realpages
 from bench.fidelity import Scenario
@@ -83,6 +85,7 @@ def test_each_refetch_is_a_delta_against_the_article_s_previous_body(crawled: di
         else:
             assert (base, depth) == (None, 0)  # a new article's first body is a keyframe
         previous[article] = (sha, depth)
+    assert _chains_are_bounded(crawled["db"])
 
 
 def test_every_body_reads_back_byte_for_byte(crawled: dict[str, Any]) -> None:
@@ -131,6 +134,14 @@ def _warc(db: str, out: Path) -> bytes:
     return warcs[0].read_bytes()
 
 
+def _chains_are_bounded(db: str) -> bool:
+    """Every delta one deeper than its base, every keyframe at depth 0, no chain past BODY_KEY_EVERY."""
+    wrong = _rows(db, "SELECT count(*) FROM bodies b LEFT JOIN bodies p ON p.sha256 = b.base_sha256 "
+                      "WHERE (b.base_sha256 IS NULL AND b.depth != 0) OR (b.base_sha256 IS NOT NULL "
+                      f"AND (p.sha256 IS NULL OR b.depth != p.depth + 1)) OR b.depth >= {BODY_KEY_EVERY}")
+    return wrong == [(0,)]
+
+
 def _bodies(db: str) -> list[tuple[Any, ...]]:
     return _rows(db, "SELECT sha256, size, data, base_sha256, depth FROM bodies ORDER BY sha256")
 
@@ -146,6 +157,7 @@ def test_repack_shrinks_an_old_archive_and_every_byte_exports_the_same(old_archi
     print(f"\nrepack: {before:,} -> {after:,} bytes; {done.stdout.strip()}")
     assert after < before / 2
     assert _rows(db, "SELECT count(*) FROM bodies WHERE base_sha256 IS NOT NULL") == [(REFETCHES * PAGES,)]
+    assert _chains_are_bounded(db)
     assert run_redline(db, "verify").returncode == 0
     assert _warc(db, tmp_path / "after") == old_archive["warc"]
 
@@ -163,6 +175,7 @@ def test_an_interrupted_repack_loses_nothing_and_goes_on(old_archive: dict[str, 
     rest = run_redline(sliced, "repack", "--no-compact")
     assert rest.returncode == 0 and "more to do" not in rest.stdout
     assert _bodies(sliced) == _bodies(whole)  # the same decisions as one uninterrupted run
+    assert _chains_are_bounded(sliced)
 
 
 # -- PostgreSQL: the same bytes ----------------------------------------------------------------------
@@ -184,7 +197,7 @@ def _captures(pages: list[realpages.RealPage], rounds: int) -> list[list[Capture
 @pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))
 def test_postgres_stores_the_same_bytes_as_sqlite(pg_url: str, tmp_path: Path) -> None:
     rounds = _captures(realpages.load(limit=3), BODY_KEY_EVERY + 2)  # past one keyframe interval
-    stored = []
+    stored, repacked = [], []
     for url in (pg_url, f"sqlite:///{tmp_path / 'lite.db'}"):
         engine = open_engine(url, writer=True)
         archive = Archive(engine)
@@ -192,8 +205,29 @@ def test_postgres_stores_the_same_bytes_as_sqlite(pg_url: str, tmp_path: Path) -
             archive.record_batch([(c, None) for c in batch])
         with engine.connect() as conn:
             stored.append(conn.execute(select(t.bodies).order_by(t.bodies.c.sha256)).all())
+        _migrate(url, "downgrade", BEFORE_DELTAS)  # every body whole, as before deltas
+        _migrate(url, "upgrade", "head")
+        assert repack(engine, batch=10).bodies == len(stored[-1]) - 2 * 3
+        assert not verify(engine).problems
+        with engine.connect() as conn:
+            repacked.append(conn.execute(select(t.bodies).order_by(t.bodies.c.sha256)).all())
         engine.dispose()
     assert stored[0] == stored[1]
     depths = sorted({row.depth for row in stored[0]})
     assert depths == list(range(BODY_KEY_EVERY))  # one full chain, then a new keyframe (depth 0 again)
     assert sum(row.base_sha256 is None for row in stored[0]) == 2 * 3
+    assert repacked[0] == repacked[1] == stored[0]  # repack makes the writer's decisions, on both stores
+
+
+def _migrate(url: str, direction: str, revision: str) -> None:
+    """Alembic on a plain engine (as tests.conftest.downgrade does: SQLite's table rebuilds need foreign keys off)."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        getattr(command, direction)(config, revision)
+    engine.dispose()

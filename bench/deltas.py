@@ -28,7 +28,7 @@ from typing import Any
 from archive.capture import Capture
 from archive.proof.verify import verify
 from archive.queries.bodies import read_body
-from archive.schema.db import database_url, open_engine
+from archive.schema.db import MIGRATIONS, database_url, open_engine
 from archive.store import writer
 from archive.store.facade import Archive
 from archive.text.textpack import BODY_KEY_EVERY, compress_body
@@ -38,6 +38,16 @@ from bench.fidelity import MINUTES, TOKEN, Scenario
 PAGES, REFETCHES, DAYS = 40, 4, 30
 HOSTS = ["127.0.0.40", "127.0.0.41"]
 EDITS = {"word": 1, "number": 1, "insert": 1, "delete": 1, "headline": 1}
+
+
+def before_deltas() -> str:
+    """The schema revision before bodies could be deltas (found by the migration's name, which survives
+    renumbering): the migration's downgrade to it stores every body whole."""
+    from alembic.script import ScriptDirectory
+
+    script = next(r for r in ScriptDirectory(str(MIGRATIONS)).walk_revisions() if r.path.endswith("_body_deltas.py"))
+    assert isinstance(script.down_revision, str)
+    return script.down_revision
 
 
 def _size(db: Path) -> int:
@@ -50,8 +60,6 @@ def _compacted(db: Path, whole: bool) -> int:
     from alembic.config import Config
     from sqlalchemy import create_engine
 
-    from archive.schema.db import MIGRATIONS
-
     copy = db.with_name(f"copy-{db.name}")
     shutil.copy(db, copy)
     if whole:  # the migration's downgrade stores every body whole, as before deltas
@@ -60,7 +68,7 @@ def _compacted(db: Path, whole: bool) -> int:
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0014")
+            command.downgrade(cfg, before_deltas())
         engine.dispose()
     conn = sqlite3.connect(copy)
     conn.execute("VACUUM")

@@ -28,6 +28,7 @@ from archive.store.facade import Archive
 from archive.store.repack import repack
 from archive.text.textpack import BODY_KEY_EVERY
 from bench import realpages
+from bench.deltas import before_deltas
 from bench.fidelity import Scenario
 from tests.conftest import crawl, downgrade, run_redline
 from tests.pg import pg_server, pg_url, skip_reason  # noqa: F401  (fixtures)
@@ -35,7 +36,7 @@ from tests.pg import pg_server, pg_url, skip_reason  # noqa: F401  (fixtures)
 HOSTS = ["127.0.0.30", "127.0.0.31"]
 PAGES, REFETCHES = 40, 4
 MAX_BYTES_PER_REFETCH = 2048  # the bar (it measured 30.4 KB a re-fetch with bodies stored whole)
-BEFORE_DELTAS = "0014"  # the schema revision before bodies could be deltas
+BEFORE_DELTAS = before_deltas()  # the schema revision before bodies could be deltas
 pytestmark = pytest.mark.timeout(600)
 
 

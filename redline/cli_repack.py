@@ -16,7 +16,7 @@ from redline.options import engine, handles_errors
 @handles_errors
 def repack(ctx: click.Context, batch: int, batches: int | None, no_compact: bool) -> None:
     """Re-store raw captures kept whole (archives made before deltas) as deltas against the previous
-    capture of the same article, then give the space back (SQLite VACUUM).
+    capture of the same URL, then give the space back (SQLite VACUUM).
 
     Every body keeps its sha256 and reads back byte for byte; each batch is one transaction, so an
     interrupted repack loses nothing, and running it again goes on where it stopped. Run 'redline

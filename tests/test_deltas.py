@@ -76,16 +76,16 @@ def test_noise_only_refetches_cost_at_most_2kb_each(crawled: dict[str, Any]) -> 
     assert per_refetch <= MAX_BYTES_PER_REFETCH
 
 
-def test_each_refetch_is_a_delta_against_the_article_s_previous_body(crawled: dict[str, Any]) -> None:
-    rows = _rows(crawled["db"], "SELECT f.article_id, f.id, b.sha256, b.base_sha256, b.depth FROM fetches f "
-                                "JOIN bodies b ON b.sha256 = f.body_sha256 ORDER BY f.article_id, f.id")
-    previous: dict[int, tuple[str, int]] = {}
-    for article, _fetch, sha, base, depth in rows:
-        if article in previous:
-            assert (base, depth) == (previous[article][0], previous[article][1] + 1)
+def test_each_refetch_is_a_delta_against_the_url_s_previous_body(crawled: dict[str, Any]) -> None:
+    rows = _rows(crawled["db"], "SELECT f.url, f.id, b.sha256, b.base_sha256, b.depth FROM fetches f "
+                                "JOIN bodies b ON b.sha256 = f.body_sha256 ORDER BY f.url, f.id")
+    previous: dict[str, tuple[str, int]] = {}
+    for url, _fetch, sha, base, depth in rows:
+        if url in previous:
+            assert (base, depth) == (previous[url][0], previous[url][1] + 1)
         else:
-            assert (base, depth) == (None, 0)  # a new article's first body is a keyframe
-        previous[article] = (sha, depth)
+            assert (base, depth) == (None, 0)  # a URL's first body is a keyframe
+        previous[url] = (sha, depth)
     assert _chains_are_bounded(crawled["db"])
 
 

@@ -1,6 +1,6 @@
 """``redline repack``: re-store raw bodies kept whole (archives made before deltas) as deltas.
 
-Each body stored whole is re-stored against the body its article fetched before it, as the writer
+Each body stored whole is re-stored against the body the same URL brought before it, as the writer
 stores new captures, in batches of one transaction each. A body is changed only when its new form
 decodes back to exactly the bytes of its sha256, when nothing is yet stored against it (so every
 chain's recorded depth stays true) and when its chain stays within ``BODY_KEY_EVERY``. Bodies are
@@ -36,14 +36,14 @@ class Repacked:
 
 
 def candidates(conn: Connection) -> Iterator[tuple[str, str]]:
-    """(body, the different body its article fetched just before), for each body's first fetch, in fetch order."""
-    last: dict[int, str] = {}
+    """(body, the different body the same URL brought just before), for each body's first fetch, in fetch order."""
+    last: dict[tuple[int, str], str] = {}
     seen: set[str] = set()
-    rows = conn.execute(select(F.c.article_id, F.c.body_sha256).where(F.c.body_sha256.is_not(None))
+    rows = conn.execute(select(F.c.article_id, F.c.url, F.c.body_sha256).where(F.c.body_sha256.is_not(None))
                         .order_by(F.c.id))
-    for article, sha in rows:
-        base = last.get(article)
-        last[article] = sha
+    for article, url, sha in rows:
+        base = last.get((article, url))
+        last[article, url] = sha
         if sha in seen:
             continue
         seen.add(sha)

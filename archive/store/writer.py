@@ -65,7 +65,7 @@ _VERSION = select(m.Version).where(m.Version.article_id == bindparam("article"),
                                    m.Version.number == bindparam("number"))
 _BODY_EXISTS = select(m.Body.sha256).where(m.Body.sha256 == bindparam("sha"))
 _LAST_BODY = (select(m.Fetch.body_sha256, m.Body.depth).join(m.Body, m.Body.sha256 == m.Fetch.body_sha256)
-              .where(m.Fetch.article_id == bindparam("article"))
+              .where(m.Fetch.article_id == bindparam("article"), m.Fetch.url == bindparam("url"))
               .order_by(m.Fetch.fetched_at.desc(), m.Fetch.id.desc()).limit(1))
 
 
@@ -90,7 +90,7 @@ class Writer:
 
     def plan(self, fetch: Capture, extracted: Extracted | None) -> Plan:
         article, created, url_row = self._article(fetch)
-        body_sha = self._store_body(fetch.body, article)
+        body_sha = self._store_body(fetch, article)
         latest = self._latest(article)
         if fetch.status is not None and fetch.status < 300 and self._redirected_away(article, fetch):
             outcome = FetchOutcome.REDIRECTED
@@ -164,14 +164,16 @@ class Writer:
         owner = self.s.scalar(select(m.ArticleURL).where(m.ArticleURL.url == final))
         return is_front_page(final) or (owner is not None and owner.article_id != article.id)
 
-    def _store_body(self, body: bytes | None, article: m.Article) -> str | None:
-        """Store a raw body once per sha256, against the body the article's latest fetch brought, if any
+    def _store_body(self, fetch: Capture, article: m.Article) -> str | None:
+        """Store a raw body once per sha256, against the body the last fetch of the same URL brought, if any
         (whatever that fetch's outcome: a failed extraction's body is as good a base)."""
+        body = fetch.body
         if not body:
             return None
         sha = sha256(body)
         if self.s.scalar(_BODY_EXISTS, {"sha": sha}) is None:
-            self._insert_if_new(self._body_row(sha, body, self.s.execute(_LAST_BODY, {"article": article.id}).first()))
+            last = self.s.execute(_LAST_BODY, {"article": article.id, "url": fetch.url}).first()
+            self._insert_if_new(self._body_row(sha, body, last))
         self.bodies.known(sha, body)
         return sha
 

@@ -4,7 +4,7 @@ A version's text is compressed with zstd using its predecessor's text as a raw
 dictionary, so a small edit costs a few hundred bytes. Every ``FULL_EVERY``-th
 version is stored whole, so reading any version decompresses a bounded chain.
 
-A raw body is stored the same way against the previous body of its article
+A raw body is stored the same way against the previous body fetched from its URL
 (``compress_body(body, base)``): a re-fetch that differs only by per-request
 tokens costs tens of bytes instead of a whole compressed page. A body at depth
 ``BODY_KEY_EVERY - 1`` of a chain makes the next one a keyframe (stored whole).

@@ -5,14 +5,14 @@ of their article at once, and ``redline repack`` re-stores the old ones (it is a
 migration: migrations run when an archive is opened, and repacking a large archive takes a while).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0017
 """
 import sqlalchemy as sa
 import zstandard
 from alembic import op
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

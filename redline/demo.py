@@ -6,13 +6,14 @@ import contextlib
 import shlex
 import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from archive.errors import ArchiveError
-from redline.fakesite import FakeSite, Route, load_stories
+from redline.fakesite import FakeSite, Route, load_stories, published_now
 
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "8"}
 JOB = "demo"
@@ -31,7 +32,9 @@ def run_demo(db: str, fresh: bool) -> None:
     refuse_other_archives(db_url)
     site = FakeSite().start()
     try:
-        urls = [site.add(story) for story in load_stories()]
+        stories = load_stories()
+        published_now(stories)  # fresh news: re-checked every second while young (--recheck 1h:1s,1d)
+        urls = [site.add(story) for story in stories]
         site.routes["/rss.xml"] = Route(body=rss(urls), content_type="application/rss+xml")
         say(f"Serving {len(urls)} sample articles and their feed {site.url('rss.xml')}")
         add = ["schedule", "add", JOB, "--every", "15m", "--recheck", "1h:1s,1d", "--feed", site.url("rss.xml")]
@@ -168,7 +171,7 @@ def edit(site: FakeSite) -> None:
                              "entered into force. It was Thursday.")
     epoch = site.story("world/russia-north-korea-strategic-partnership-treaty-takes-effect-5771234")
     epoch.title = "Russia–North Korea Defense Treaty Takes Effect, Moscow Says"
-    epoch.updated = "2024-12-05T18:30:00Z"
+    epoch.updated = datetime.now(UTC).isoformat(timespec="seconds")  # a declared update, stated now
     nk = site.story("north-korea/2024/12/05/major-defense-treaty-with-russia-comes-into-full-effect")
     del nk.paragraphs[-2]
     site.set_status("news/2024/12/04/defence-agreement-russia-north-korea-comes-into-force", 404)

@@ -5,8 +5,7 @@ import json
 import select
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from redline.cli import cli
-from redline.fakesite import FakeSite, Story, load_stories
+from redline.fakesite import FakeSite, Story, load_stories, published_now  # noqa: F401  (used by tests)
 
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
         "RETRY_TIMES": "1", "DOWNLOAD_TIMEOUT": "10", "REDLINE_EXTRACT_WORKERS": "2"}
@@ -28,14 +27,6 @@ def site() -> Iterator[FakeSite]:
         fake.add(story)
     yield fake
     fake.stop()
-
-
-def published_now(stories: Iterable[Story]) -> None:
-    """Make the stories state they were published now. Re-checks count an article's age from the time
-    its page states; the fixtures state dates in 2024, which puts them on the slow end of every policy."""
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    for story in stories:
-        story.published = now
 
 
 @pytest.fixture

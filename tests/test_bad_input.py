@@ -80,6 +80,8 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("search", "site", ["search", "treaty", "--site", "127.0.0.1:8701"], 2),
               ("search", "since", ["search", "treaty", "--since", "soon"], 2),
               ("search", "limit", ["search", "treaty", "--limit", "0"], 2),
+              ("repack", "batch", ["repack", "--batch", "0"], 2),
+              ("repack", "batches", ["repack", "--batches", "none"], 2),
               ("renoise", "site", ["renoise", "--site", "https://example.com/"], 2),
               ("renoise", "site", ["renoise", "--site", "127.0.0.1:8701"], 2),
               ("renoise", "site", ["renoise", "--site", "nope.example"], 1),

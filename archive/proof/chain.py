@@ -118,7 +118,7 @@ def record(kind: str, article_key: str, row: Any, fmt: int = FORMAT) -> dict[str
     >>> from types import SimpleNamespace as Row
     >>> when = datetime(2024, 12, 5, 9, 12, tzinfo=UTC)
     >>> event = Row(id=7, fetch_id=9, at=when, kind="gone", detail="HTTP 410")
-    >>> canonical(record("event", "http://a/", event))
+    >>> canonical(record("event", "http://a/", event, 2))
     '{"article":"http://a/","at":"2024-12-05T09:12:00.000000Z","detail":"HTTP 410","event":7,"fetch":9,"format":2,"kind":"event","type":"gone"}'
     """
     found: dict[str, Any] = {"kind": kind, "article": article_key}

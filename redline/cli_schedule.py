@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -225,7 +226,7 @@ def remove(ctx: click.Context, name: str, yes: bool) -> None:
     from archive.watch.schedules import remove as remove_schedule
 
     db = engine(ctx, writer=True)
-    if not yes and click.get_text_stream("stdin").isatty():
+    if not yes and sys.stdin.isatty():
         drops = dropped_by_removal(db, name)
         rules = f" and its alert rules {', '.join(drops.alert_rules)}" if drops.alert_rules else ""
         click.confirm(f"remove schedule {name} with its {drops.tracked} tracked URL(s){rules}?", abort=True)

@@ -98,3 +98,11 @@ def test_the_check_sees_lazy_and_typing_only_imports() -> None:
     assert "scraper.reextract" in _imports(MODULES["redline.cli"])
     assert "archive.queries.AlertEntry" in _imports(MODULES["archive.queries.json_shapes"])
     assert _floor("archive.vocab") == 0 < _floor("archive.text.diff") < _floor("archive.store.writer")
+
+
+def test_migrations_never_import_live_code() -> None:
+    """A migration runs against the schema of its own revision: live code may read columns a later revision
+    adds, or change its rule, so each carries frozen copies of what it needs (0004, 0015)."""
+    bad = sorted(f"{path.name}: {imported}" for path in (ROOT / "archive" / "migrations" / "versions").glob("*.py")
+                 for imported in _imports(path) if imported.split(".")[0] in PACKAGES)
+    assert not bad, bad

@@ -60,17 +60,6 @@ def refresh_urls(conn: Connection, schedule_id: int, urls: Sequence[str]) -> Non
         refresh(conn, (TR.c.schedule_id == schedule_id) & TR.c.url.in_(urls[start:start + CHUNK]))
 
 
-def refresh_all(conn: Connection) -> None:
-    """Every tracked row, a chunk of ids at a time (the migration that adds the columns)."""
-    last = 0
-    while True:
-        ids = list(conn.scalars(select(TR.c.id).where(TR.c.id > last).order_by(TR.c.id).limit(10 * CHUNK)))
-        if not ids:
-            return
-        refresh(conn, TR.c.id.between(ids[0], ids[-1]))
-        last = ids[-1]
-
-
 def watch(sessions: sessionmaker[Session]) -> None:
     """Keep the frontier current for every article these sessions change, before each commit."""
     event.listen(sessions, "after_flush", _collect)

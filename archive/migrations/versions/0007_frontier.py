@@ -1,12 +1,17 @@
-"""the frontier: each tracked URL's next re-check time and why, indexed; existing rows worked out once
+"""the frontier: each tracked URL's next re-check time and why, indexed
 
 Revision ID: 0007
 Revises: 0006
+
+Existing rows are marked due now; revision 0015, which every upgrade to the head passes, works every
+due time out again with a frozen copy of the rule (the live frontier may read columns later revisions add).
 """
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
-from archive.watch.frontier import refresh_all
+_tracked = sa.table('tracked', sa.column('due_at', sa.DateTime(timezone=True)), sa.column('due_why'))
 
 revision = '0007'
 down_revision = '0006'
@@ -18,8 +23,8 @@ def upgrade() -> None:
     with op.batch_alter_table('tracked', schema=None) as batch_op:
         batch_op.add_column(sa.Column('due_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('due_why', sa.String(length=32), nullable=True))
-    _add_hint_seen()  # refresh_all reads it (revision 0009 adds it to archives already past this one)
-    refresh_all(op.get_bind())
+    _add_hint_seen()  # revision 0009 adds it to archives already past this one
+    op.get_bind().execute(sa.update(_tracked).values(due_at=datetime.now(UTC), due_why='never fetched'))
     with op.batch_alter_table('tracked', schema=None) as batch_op:
         batch_op.alter_column('due_at', existing_type=sa.DateTime(timezone=True), nullable=False)
         batch_op.alter_column('due_why', existing_type=sa.String(length=32), nullable=False)

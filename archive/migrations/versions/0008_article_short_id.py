@@ -3,10 +3,10 @@
 Revision ID: 0008
 Revises: 0007
 """
+import hashlib
+
 import sqlalchemy as sa
 from alembic import op
-
-from archive.schema.tables import key_sha256
 
 revision = '0008'
 down_revision = '0007'
@@ -22,7 +22,7 @@ def upgrade() -> None:
                         sa.column('key_sha256', sa.String()))
     rows = conn.execute(sa.select(articles.c.id, articles.c.key).where(articles.c.key_sha256.is_(None))).all()
     for row in rows:
-        conn.execute(articles.update().where(articles.c.id == row.id).values(key_sha256=key_sha256(row.key)))
+        conn.execute(articles.update().where(articles.c.id == row.id).values(key_sha256=hashlib.sha256(row.key.encode('utf-8')).hexdigest()))
     if 'ix_articles_key_sha256' not in {i['name'] for i in sa.inspect(conn).get_indexes('articles')}:
         op.create_index(op.f('ix_articles_key_sha256'), 'articles', ['key_sha256'], unique=False)
 

@@ -2,11 +2,12 @@
 
 Revision ID: 0009
 Revises: 0008
+
+The due times the new column changes are worked out again by revision 0015, which every upgrade to the
+head passes, with a frozen copy of the rule.
 """
 import sqlalchemy as sa
 from alembic import op
-
-from archive.watch.frontier import refresh_all
 
 revision = '0009'
 down_revision = '0008'
@@ -21,7 +22,6 @@ def upgrade() -> None:
     with op.batch_alter_table('tracked', schema=None) as batch_op:
         batch_op.add_column(sa.Column('hint_seen', sa.DateTime(timezone=True), nullable=True))
     conn.execute(sa.text("UPDATE tracked SET hint_seen = last_seen WHERE hint IS NOT NULL"))
-    refresh_all(conn)
 
 
 def downgrade() -> None:

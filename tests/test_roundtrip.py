@@ -25,6 +25,7 @@ from tests.conftest import crawl, invoke, invoke_json
 SEEDS = [int(s) for s in os.environ.get("REDLINE_ROUNDTRIP_SEEDS", "20261206").split(",")]
 WORDS = ["harbour", "minister", "quietly", "revised", "forty", "treaty", "border", "council", "winter", "ledger"]
 NOT_REFRESHED = {"REDLINE_CONDITIONAL": "False"}
+APP_SHELL = "<html><body><div id='root'></div><script src='/app.js'></script></body></html>"
 
 
 @dataclass
@@ -54,6 +55,7 @@ def _build(db: str, seed: int) -> list[str]:
         urls = [site.add(story) for story in stories]
         host = urls[0].split("/")[2].split(":")[0]
         edited, gone, hidden = rng.sample(range(len(stories)), 3)
+        broken = min(set(range(len(stories))) - {edited, gone, hidden})  # answers 200 with no article, once
         site.template_block = f"Sign up for the morning briefing, edition {rng.randrange(1000)}."
         assert crawl(db, *urls, settings=NOT_REFRESHED)["new_articles"] == len(urls)
         for pattern in ("^Sponsored:", "^Promoted:"):
@@ -62,10 +64,12 @@ def _build(db: str, seed: int) -> list[str]:
         edit = _edit_word(rng, stories[edited])  # a real edit beside a line a rule hides: its word counts need the rule
         stories[edited].paragraphs.append(f"Sponsored: {' '.join(rng.sample(WORDS, 4))}.")
         site.set_status(stories[gone].slug, rng.choice([404, 410]))
+        site.set_status(stories[broken].slug, 200, body=APP_SHELL)
         stories[hidden].paragraphs.append(f"Promoted: offer {rng.randrange(1000)} for our readers.")
         crawl(db, *urls, settings=NOT_REFRESHED)
 
         site.set_status(stories[gone].slug, 200)
+        site.set_status(stories[broken].slug, 200)
         if rng.random() < 0.5:
             _edit_word(rng, stories[gone])
         if rng.random() < 0.5:
@@ -95,7 +99,7 @@ def source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     logs = [invoke_json(db, "log", i, "--events") for i in ids]
     entries = [e for log in logs for e in log]
     # the random archive holds what a round trip must keep, or this test proves little
-    assert {"gone", "restored"} <= {e.get("event") for e in entries}, entries
+    assert {"gone", "restored", "extract-failed"} <= {e.get("event") for e in entries}, entries
     assert any(e.get("change") and e["change"]["kinds"] for e in entries)
     assert _recovered(db), "renoise recovered no version"
     assert _site_facts(db)[0] and _site_facts(db)[1], "no ignore rule or no learned template"
@@ -111,6 +115,12 @@ def _bodies(db: str) -> list[Any]:
     """(URL key, capture second, raw body sha256, status) of every fetch that kept its body."""
     return _rows(db, "SELECT a.key, substr(f.fetched_at, 1, 19), f.body_sha256, f.status FROM fetches f "
                      "JOIN articles a ON a.id = f.article_id WHERE f.body_sha256 IS NOT NULL ORDER BY 1, 2, 3")
+
+
+def _event_fetches(db: str) -> list[Any]:
+    """(URL key, event, second, HTTP status, error) of the fetch behind each event."""
+    return _rows(db, "SELECT a.key, e.kind, substr(e.at, 1, 19), f.status, f.error FROM events e "
+                     "JOIN articles a ON a.id = e.article_id JOIN fetches f ON f.id = e.fetch_id ORDER BY 1, 3, 2")
 
 
 def _rows(db: str, sql: str) -> list[Any]:
@@ -167,6 +177,8 @@ def test_export_then_import_keeps_what_the_format_carries(source: Source, tmp_pa
         assert _site_facts(fresh) == _site_facts(source.db), source.seed
     if fmt in ("md", "jsonl"):
         assert _recovered(fresh) == _recovered(source.db), source.seed
+    if fmt != "warc":  # the history file: every event's fetch comes back with its status and why
+        assert _event_fetches(fresh) == _event_fetches(source.db), source.seed
     assert invoke_json(fresh, "verify")["imported"] == counts["imported"]
     again = json.loads(invoke(fresh, "import", str(out), "--json").stdout)
     assert again["imported"] == again["events"] == again["rules"] == again["templates"] == 0, again

@@ -2,10 +2,11 @@
 
 One JSON object per line, each with ``schema_version`` (1) and ``record`` saying what it is:
 
-* ``{"record": "event", "url", "at", "kind", "detail", "after_version"}``: an article's event (gone,
-  restored, failed, ...), in recording order; ``after_version`` is the number of the last version
+* ``{"record": "event", "url", "at", "kind", "detail", "after_version", "status"}``: an article's event
+  (gone, restored, failed, ...), in recording order; ``after_version`` is the number of the last version
   recorded before it (0 when none), so an import replays it in the same place even when the event
-  and a version fall in the same second;
+  and a version fall in the same second; ``status`` is the HTTP status of the fetch that made it (null
+  when none answered), so a page that answered 200 and gave no article comes back as one;
 * ``{"record": "rule", "host", "pattern"}``: a per-site noise rule (``redline ignore add``), in the order
   they were added;
 * ``{"record": "template", "host", "hash", "first_seen", "text", "witnesses", "seen", "examples"}``: a
@@ -58,15 +59,16 @@ def history_lines(session: Session, selected: list[Selected], since: datetime | 
 def _events(session: Session, article: m.Article, first: int, since: datetime | None) -> list[dict[str, Any]]:
     versions = session.execute(select(m.Version.number, m.Version.captured_at, m.Version.recovered_at)
                                .where(m.Version.article_id == article.id)).all()
-    query = select(m.Event).where(m.Event.article_id == article.id)
+    query = (select(m.Event, m.Fetch.status).outerjoin(m.Fetch, m.Fetch.id == m.Event.fetch_id)
+             .where(m.Event.article_id == article.id))
     if since is not None:
         query = query.where(m.Event.at >= since)
     found = []
-    for ev in session.scalars(query.order_by(m.Event.at, m.Event.id)):
+    for ev, status in session.execute(query.order_by(m.Event.at, m.Event.id)):
         after = max((n for n, captured, recovered in versions if (recovered or captured) <= ev.at), default=0)
         if after + 1 >= first:
             found.append({"schema_version": SCHEMA_VERSION, "record": "event", "url": article.key, "at": iso(ev.at),
-                          "kind": ev.kind, "detail": ev.detail, "after_version": after})
+                          "kind": ev.kind, "detail": ev.detail, "after_version": after, "status": status})
     return found
 
 

@@ -29,7 +29,7 @@ from archive.store.learning import CrawlEvidence
 from archive.store.outcomes import Recorded
 from archive.store.writer import Claimed, Plan, Writer, plan_side
 from archive.text.classify import classify
-from archive.vocab import FetchOutcome, RecordKind
+from archive.vocab import EventKind, FetchOutcome, RecordKind
 from archive.watch import frontier
 
 
@@ -68,10 +68,15 @@ class Archive:
     def record_imported(self, fetch: Capture, extracted: Extracted | None, is_version: bool,
                         claimed: Claimed | None = None, event: str | None = None) -> Recorded:
         """Record one imported capture in its own transaction (see :meth:`Writer.apply_imported`); with
-        ``event``, a fetch that made that event in the archive it came from, recorded as that outcome."""
+        ``event``, a fetch that made that event in the archive it came from, recorded as that outcome, or,
+        for a restoration or recovery that made no version, as a good fetch that brought the article back."""
         with self.sessions.begin() as session:
             writer = Writer(session)
             plan = writer.plan(fetch, extracted)
+            if event in (EventKind.RESTORED, EventKind.RECOVERED):
+                plan.outcome = plan.fetch_row.outcome = FetchOutcome.CONTENT
+                plan.reason, plan.fetch_row.error = None, fetch.error  # its body was not exported: not a failure
+                return writer.apply_imported(plan, False)
             if event is not None:
                 plan.outcome = plan.fetch_row.outcome = event
                 return writer.apply(plan)

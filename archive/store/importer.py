@@ -289,14 +289,12 @@ def parse_history(where: str, item: dict[str, Any], site: SiteFacts | None) -> S
     at = as_time(item.get("at"))
     if kind != "event" or at is None or not isinstance(item.get("url"), str) or item.get("kind") not in EVENTS:
         return f"skipped {where}: not a Redline history record"
-    if item["kind"] in DERIVED_EVENTS:
-        return None  # the store records restored and recovered itself, when the replay gets there
     detail = item.get("detail") if isinstance(item.get("detail"), str) else None
     http = re.fullmatch(r"HTTP (\d{3})", detail or "")
     redirect = re.fullmatch(r"redirected to (\S+)", detail or "")
     return Snapshot(where, "history", item["url"], at, "", b"", is_version=False, event=item["kind"],
-                    status=int(http.group(1)) if http else None,
-                    error=None if http or redirect else (detail or item["kind"]),
+                    status=_int(item.get("status")) or (int(http.group(1)) if http else None),
+                    error=None if http or redirect or item["kind"] in DERIVED_EVENTS else (detail or item["kind"]),
                     final_url=redirect.group(1) if redirect else None,
                     after_version=_int(item.get("after_version")) or 0)
 
@@ -410,6 +408,10 @@ def already_fetched(archive: Archive, url: str, snapshot: Snapshot) -> bool:
         article = find_article(session, url)
         if article is None:
             return False
+        if snapshot.event in DERIVED_EVENTS:  # recorded by the store when a replayed version got there
+            times = session.scalars(select(m.Event.at).where(m.Event.article_id == article.id,
+                                                             m.Event.kind == snapshot.event))
+            return any(at.replace(microsecond=0) == second for at in times)
         same = (m.Fetch.outcome == snapshot.event) if snapshot.event else \
             (m.Fetch.body_sha256 == (sha256(snapshot.body) if snapshot.body else None))
         times = session.scalars(select(m.Fetch.fetched_at).where(m.Fetch.article_id == article.id, same))

@@ -50,9 +50,11 @@ def listen(host: str, port: int) -> socket.socket:
               help="Address to listen on; anything but loopback lets other machines read the archive.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--base-url", metavar="URL",
-              help="Public address for links in feeds and permalinks (default: feeds as requested, permalinks relative).")
+              help="Public address for links in feeds and permalinks (default: feeds as requested, "
+                   "permalinks relative).")
 @click.option("--tz", "tz", metavar="ZONE", default="",
-              help="Also show every time in this IANA zone (Europe/Paris); pages take ?tz=ZONE too. UTC is always shown.")
+              help="Also show every time in this IANA zone (Europe/Paris); pages take ?tz=ZONE too. "
+                   "UTC is always shown.")
 @click.option("--now", "now", metavar="TIME", default="",
               help="Count relative ages (\"2 h ago\") to this fixed UTC time, not the clock: for reproducible pages.")
 @click.option("--db", metavar="URL", help="The archive, as 'redline --db URL serve' takes it.")

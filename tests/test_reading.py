@@ -175,6 +175,8 @@ def test_the_diff_page_says_the_recorded_kinds_as_log_does(reading: Reading) -> 
         if said:
             assert len(doc.cssselect(f".recorded .tag.{said}")) == 1
     assert "2 changes recorded from v1 to v3" in text(doc, ".recorded h2")[0]
+    same = page(f"{reading.base}/a/{reading.ids[reading.twice]}/diff/2/2")
+    assert same.cssselect(".recorded li") == [] and "no change is recorded" in text(same, ".recorded h2")[0]
 
 
 def test_permalinks_and_the_citation_line(reading: Reading) -> None:
@@ -207,6 +209,9 @@ def test_times_are_utc_with_the_readers_zone_and_an_age(reading: Reading) -> Non
         times = doc.cssselect("main time")
         assert times and all(t.get("datetime") for t in times if t.text != "-"), path
         assert not doc.cssselect("script"), path
+    redirected = urllib.request.urlopen(f"{reading.base}/a/{sid}/compare?old=1&new=2&tz=Asia/Tokyo", timeout=30)
+    assert redirected.url.endswith(f"/a/{sid}/diff/1/2?tz=Asia%2FTokyo")  # the timeline's form keeps the zone
+    assert "Asia/Tokyo" in text(lxml.html.document_fromstring(redirected.read()), ".meta .moment")[0]
     status, body = get(f"{reading.base}/a/{sid}/v/1?tz=Mars/Olympus")
     assert status == 400 and "tz: unknown time zone &#39;Mars/Olympus&#39;" in body.decode()
     bad = subprocess.run([sys.executable, "-m", "redline", "--db", reading.db, "serve", "--tz", "Mars/Olympus"],

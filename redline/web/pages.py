@@ -145,4 +145,6 @@ def compare(request: Request) -> Response:
         old, new = int(request.query_params["old"]), int(request.query_params["new"])
     except (KeyError, ValueError) as exc:
         raise params.BadRequest("give two version numbers to compare, as old=N and new=M") from exc
-    return RedirectResponse(f"/a/{request.path_params['article']}/diff/{old}/{new}", 303)
+    tz = params.tz_name(request.query_params)  # the reader's zone carries over to the diff
+    query = f"?{urlencode({'tz': tz})}" if tz else ""
+    return RedirectResponse(f"/a/{request.path_params['article']}/diff/{old}/{new}{query}", 303)

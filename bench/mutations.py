@@ -37,14 +37,15 @@ class Mutation:
 
 
 T_SERVE = "tests/test_serve.py"
+T_READING = "tests/test_reading.py"
 T_NOISE = "tests/test_noise_rules.py"
 NORMALIZE = ("--doctest-modules", "archive/text/normalize.py", "tests/test_history.py")
 
 MUTATIONS = [
     # -- the four breaks issue 27 found unnoticed ----------------------------------------------------------
     Mutation("serve-writable", "the web view's connections refuse writes (README: The web view)",
-             "redline/cli_serve.py", "app = create_app(read_only(engine(ctx)), base_url)",
-             "app = create_app(engine(ctx), base_url)", (f"{T_SERVE}::test_the_engine_serve_hands_its_app_refuses_writes",)),
+             "redline/cli_serve.py", "app = create_app(read_only(engine(ctx)), base_url, shown_zone, fixed)",
+             "app = create_app(engine(ctx), base_url, shown_zone, fixed)", (f"{T_SERVE}::test_the_engine_serve_hands_its_app_refuses_writes",)),
     Mutation("notice-as-noise", "editorial notices are never noise, whatever boilerplate detection says",
              "archive/queries/reading.py", "if is_editorial_notice(para):", "if False and is_editorial_notice(para):",
              (f"{T_NOISE}::test_a_link_dense_correction_on_a_real_page_is_a_correction",)),
@@ -107,7 +108,7 @@ MUTATIONS = [
              ("tests/test_crawl.py::test_gone_then_restored_is_events_not_versions",)),
     # -- README, the web view's security -------------------------------------------------------------------
     Mutation("no-autoescape", "templates autoescape everything",
-             "redline/web/app.py", "autoescape=True", "autoescape=False",
+             "redline/web/templating.py", "autoescape=True", "autoescape=False",
              (f"{T_SERVE}::test_hostile_text_is_escaped_on_every_page",)),
     Mutation("csp-allows-script", "every answer carries a CSP with default-src 'none'",
              "redline/web/app.py", "\"Content-Security-Policy\": \"default-src 'none';", "\"Content-Security-Policy\": \"default-src *;",
@@ -118,6 +119,28 @@ MUTATIONS = [
     Mutation("javascript-linked", "only http(s) URLs become links",
              "redline/web/markup.py", 'if scheme in ("http", "https"):', 'if scheme in ("http", "https", "javascript"):',
              ("--doctest-modules", "redline/web/markup.py")),
+    # -- README, the web view's reading (issue 24) ---------------------------------------------------------
+    Mutation("changes-only-no-context", "changes only: each changed paragraph with one unchanged paragraph either side",
+             "redline/web/diffview.py", "range(i - context, i + context + 1)", "range(i, i + 1)",
+             (f"{T_READING}::test_the_changes_only_view_counts_every_paragraph_it_leaves_out",)),
+    Mutation("diff-kinds-one-too-many", "the diff page lists the change recorded in each version of its range, as log says",
+             "redline/web/pages.py", "numbers.index(d.old.version) + 1:", "numbers.index(d.old.version):",
+             (f"{T_READING}::test_the_diff_page_says_the_recorded_kinds_as_log_does",)),
+    Mutation("permalink-ignores-base-url", "a diff's permalink is absolute under serve --base-url",
+             "redline/web/pages.py", 'permalink = (request.app.state.base_url or "").rstrip("/") + path',
+             "permalink = path", (f"{T_READING}::test_permalinks_and_the_citation_line",)),
+    Mutation("tz-ignored", "?tz=ZONE shows a page's times in that zone",
+             "redline/web/params.py", "return Clock(state.now(), zone(name) if name else state.zone)",
+             "return Clock(state.now(), state.zone)",
+             (f"{T_READING}::test_times_are_utc_with_the_readers_zone_and_an_age",)),
+    Mutation("first-captures-kept", "first=0 hides first captures on the Changes page and in feeds",
+             "archive/queries/history.py", "conditions.append(V.c.number > 1)  # as version_entry",
+             "conditions.append(V.c.number > 0)  # as version_entry",
+             (f"{T_READING}::test_first_captures_can_be_hidden_on_the_changes_page_and_its_feed",)),
+    Mutation("empty-feed-undated", "an empty feed is dated by the archive's newest record",
+             "redline/web/feeds.py", "fg.updated(changes[0].at if changes else dated(request))",
+             "fg.updated(changes[0].at if changes else request.app.state.started)",
+             (f"{T_READING}::test_feeds_name_their_filter_date_by_the_archive_and_show_headlines_old_to_new",)),
 ]
 
 

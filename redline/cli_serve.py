@@ -6,7 +6,7 @@ import socket
 
 import click
 
-from redline.options import UserError, engine, handles_errors
+from redline.options import UserError, engine, handles_errors, parse_since
 
 
 def is_loopback(host: str) -> bool:
@@ -49,22 +49,31 @@ def listen(host: str, port: int) -> socket.socket:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback lets other machines read the archive.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
-@click.option("--base-url", metavar="URL", help="Public address for links in feeds (default: as requested).")
+@click.option("--base-url", metavar="URL",
+              help="Public address for links in feeds and permalinks (default: feeds as requested, "
+                   "permalinks relative).")
+@click.option("--tz", "tz", metavar="ZONE", default="",
+              help="Also show every time in this IANA zone (Europe/Paris); pages take ?tz=ZONE too. "
+                   "UTC is always shown.")
+@click.option("--now", "now", metavar="TIME", default="",
+              help="Count relative ages (\"2 h ago\") to this fixed UTC time, not the clock: for reproducible pages.")
 @click.option("--db", metavar="URL", help="The archive, as 'redline --db URL serve' takes it.")
 @click.pass_context
 @handles_errors
-def serve(ctx: click.Context, host: str, port: int, base_url: str | None, db: str | None) -> None:
+def serve(ctx: click.Context, host: str, port: int, base_url: str | None, tz: str, now: str, db: str | None) -> None:
     """Serve a read-only web view of the archive: changes, articles, timelines, diffs, Atom feeds
     and the JSON API. Safe beside a running scheduler or workers; nothing here writes or fetches.
 
     \b
     redline serve                         # http://127.0.0.1:8080/
     redline serve --db redline-demo.db --port 8000
+    redline serve --tz Europe/Paris --base-url https://redline.example.org
     """
     import uvicorn
 
     from archive.schema.db import read_only
     from redline.web.app import create_app
+    from redline.web.times import zone
 
     if db:
         ctx.find_root().obj["db"] = db
@@ -72,7 +81,12 @@ def serve(ctx: click.Context, host: str, port: int, base_url: str | None, db: st
         raise UserError(f"bad --host {host!r}; give a host name or IP address (no scheme; --port sets the port)", 2)
     if base_url and not base_url.startswith(("http://", "https://")):
         raise UserError(f"bad --base-url {base_url!r}; give an http(s) URL", 2)
-    app = create_app(read_only(engine(ctx)), base_url)
+    try:
+        shown_zone = zone(tz.strip())
+    except ValueError as exc:
+        raise UserError(f"bad --tz: {exc}", 2) from exc
+    fixed = parse_since(now) if now else None
+    app = create_app(read_only(engine(ctx)), base_url, shown_zone, fixed)
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

@@ -25,8 +25,10 @@ History
     ``fetches(db, url) -> list[FetchEntry]``: every fetch with its outcome and what noise rules skipped.
     ``show(db, url, number=None) -> VersionDetail``: one version with its text (negative counts back).
     ``capture(db, url, number) -> VersionCapture``: the same with its provenance and each paragraph's noise rule.
-    ``changes(db, site=, kinds=, stealth=, declared=, since=, until=, search=, article_id=, limit=, after=)
-    -> Page[ChangeEntry]``: versions, takedowns and restorations across the archive, newest first.
+    ``changes(db, site=, kinds=, stealth=, declared=, since=, until=, search=, article_id=, limit=, after=,
+    grouped=, first_captures=) -> Page[ChangeEntry]``: versions, takedowns and restorations across the
+    archive, newest first (``first_captures=False``: no version 1). ``last_recorded(db)``: the newest
+    fetch, version or event time (None for an empty archive).
     ``diff(db, url, old=None, new=None, with_noise=False) -> Diff``: title, byline and declared-time
     changes, the changed pieces (``changes``) with their paragraph and sentence (``where``), and the
     text as ``paragraphs`` of word-level spans.
@@ -104,6 +106,7 @@ from archive.queries.history import (
     changes,
     events,
     fetches,
+    last_recorded,
     log,
     show,
     versions,
@@ -119,7 +122,8 @@ __all__ = [
     "alert_log", "alert_rules", "AlertEntry", "AlertRule", "AmbiguousID", "article", "ArticleRef",
     "ArticleSummary", "VersionCapture", "capture", "ChangeEntry", "changes", "ChangeSummary", "Db", "Diff", "diff",
     "due", "due_urls", "DueEntry", "EventEntry", "events", "FetchEntry", "fetches", "FieldChange", "is_short_id",
-    "iso", "LastRun", "latest_change", "list_articles", "Log", "log", "lookup", "Page", "reextract_summary",
+    "iso", "LastRun", "last_recorded", "latest_change", "list_articles", "Log", "log", "lookup", "Page",
+    "reextract_summary",
     "ReextractSummary", "RunEntry", "runs", "ScheduleEntry", "list_schedules", "SHORT_ID", "short_id", "short_ids",
     "show", "version_change", "VersionChange", "VersionDetail", "VersionEntry", "versions", "VersionStamp",
     "related", "Related", "validators",

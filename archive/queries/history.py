@@ -261,6 +261,16 @@ class ChangeEntry:
         return self.event.at if self.event else self.entry.captured_at
 
 
+def last_recorded(db: Db) -> datetime | None:
+    """The newest time the archive holds a record of (a fetch, a version or an event), None for an
+    archive with none: what a feed with no entries is dated by."""
+    newest = [select(func.max(F.c.fetched_at)).scalar_subquery(), select(func.max(V.c.captured_at)).scalar_subquery(),
+              select(func.max(E.c.at)).scalar_subquery()]
+    with connected(db) as conn:
+        row = conn.execute(select(*newest)).one()
+    return max((t for t in row if t is not None), default=None)
+
+
 def _previous_number(at: Any, number: Any) -> Any:
     """The number of the version of the same article captured before (``at``, ``number``)."""
     prev = V.alias("prev")
@@ -292,7 +302,7 @@ def _changes_select(event: bool) -> Any:
 def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), stealth: bool = False,
             declared: bool = False, since: datetime | None = None, until: datetime | None = None,
             search: str | None = None, article_id: int | None = None, limit: int | None = None,
-            after: str | None = None, grouped: bool = False) -> Page[ChangeEntry]:
+            after: str | None = None, grouped: bool = False, first_captures: bool = True) -> Page[ChangeEntry]:
     """Changes across the archive, newest first, filtered and paged in one query: versions, and the
     takedowns and restorations (``gone`` and ``restored`` events) of articles that had a version.
 
@@ -300,6 +310,7 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
     ``stealth`` / ``declared`` as in ``versions`` (no takedown is either); ``since`` and ``until``: the
     time in [since, until); ``search``: in the (latest) version's title or the article's URL.
     ``grouped``: a site-wide edit once, at its newest member (its ``change.site_wide`` names the group).
+    ``first_captures=False`` leaves out every version 1 (a first capture: the one version with no change).
     """
     wanted = set(kinds)
     if wanted - set(LISTED_KINDS):
@@ -307,7 +318,7 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
     cursor = cursor_values(after, parse_when, int, int) if after is not None else None
     edits = [k for k in kinds if k in set(ChangeKind)]
     events = [k for k in kinds if k in TAKEDOWNS] or ([] if wanted else list(TAKEDOWNS))
-    filters = (site, since, until, search, article_id, cursor, limit, grouped)
+    filters = (site, since, until, search, article_id, cursor, limit, grouped, first_captures)
     parts = []
     if edits or not wanted:
         parts.append(_part(False, edits, stealth, declared, *filters))
@@ -333,7 +344,7 @@ def changes(db: Db, *, site: str | None = None, kinds: Sequence[str] = (), steal
 
 def _part(event: bool, kinds: Sequence[str], stealth: bool, declared: bool, site: str | None,
           since: datetime | None, until: datetime | None, search: str | None, article_id: int | None,
-          cursor: list[Any] | None, limit: int | None, grouped: bool) -> Any:
+          cursor: list[Any] | None, limit: int | None, grouped: bool, first_captures: bool) -> Any:
     """One side of the changes listing (versions or takedowns), filtered, newest first and limited on its
     own, so each side reads its time index rather than the whole union being sorted."""
     query = _changes_select(event)
@@ -348,6 +359,8 @@ def _part(event: bool, kinds: Sequence[str], stealth: bool, declared: bool, site
                                 else cast(V.c.change_kinds, Text).contains(f'"{k}"') for k in kinds)))
     if grouped and not event:
         conditions.append(V.c.id.not_in(NOT_NEWEST))
+    if not first_captures and not event:
+        conditions.append(V.c.number > 1)  # as version_entry: version 1 is the one without a change
     kept = ([_STEALTH] if stealth else []) + \
         ([and_(V.c.number > 1, V.c.declared)] if declared else [])
     if kept:

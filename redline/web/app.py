@@ -1,8 +1,10 @@
 """The web application: routes, security headers on every response, and errors without tracebacks."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -15,6 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from archive.clock import utcnow
 from archive.errors import ArchiveError, ReversedRange
 from redline.web.params import BadRequest
 from redline.web.templating import templates
@@ -46,8 +49,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
-def create_app(engine: Engine, base_url: str | None = None) -> Starlette:
-    """The app on a (read-only) engine; ``base_url`` makes feed links absolute (default: as requested)."""
+def create_app(engine: Engine, base_url: str | None = None, zone: ZoneInfo | None = None,
+               now: datetime | None = None) -> Starlette:
+    """The app on a (read-only) engine; ``base_url`` makes feed links and permalinks absolute (default: as
+    requested, and relative); ``zone`` shows every time in that zone too (besides UTC); ``now`` fixes the
+    time relative ages count to (default: the clock, at each request)."""
     from redline.web import api, feeds, pages
 
     env = templates()
@@ -87,4 +93,7 @@ def create_app(engine: Engine, base_url: str | None = None) -> Starlette:
                             Exception: on_crash},
     )
     app.state.engine, app.state.base_url, app.state.render = engine, base_url, render
+    app.state.zone = zone
+    app.state.now = (lambda: now) if now is not None else utcnow
+    app.state.started = app.state.now()  # an empty archive's feeds are dated by it, stable while it runs
     return app

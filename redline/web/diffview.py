@@ -1,16 +1,21 @@
 """A diff laid out for the web: one row per paragraph, with old and new sides for side-by-side reading,
-the reading order for inline reading, moved paragraphs paired and near-total rewrites shown whole."""
+the reading order for inline reading, moved paragraphs paired and near-total rewrites shown whole; and
+the "changes only" view of those rows: each changed paragraph with its neighbours, the rest counted."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from archive.queries import iso
 from archive.text.normalize import comparable
+from redline.web.markup import visible
 
 if TYPE_CHECKING:
+    from archive.queries import Diff
     from archive.text.diff import Op, Paragraph
 
 REWRITTEN_BELOW = 0.35  # share of a changed paragraph's text left unchanged below which it is shown whole
+CONTEXT = 1  # unchanged paragraphs shown on each side of a change in the "changes only" view
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,51 @@ class Row:
     new: tuple[Piece, ...]
     inline: tuple[Piece, ...]
     partner: int | None = None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Unchanged paragraphs the "changes only" view leaves out; ``first`` is the index of the first."""
+
+    first: int
+    count: int
+
+    @property
+    def label(self) -> str:
+        """What the gap says, singular or plural.
+
+        >>> Gap(0, 1).label, Gap(4, 3).label
+        ('1 unchanged paragraph', '3 unchanged paragraphs')
+        """
+        return f"{self.count} unchanged paragraph{'' if self.count == 1 else 's'}"
+
+
+def full(rows: list[Row]) -> list[tuple[int, Row] | Gap]:
+    """Every row, with its index (its anchor, ``#pN``)."""
+    return list(enumerate(rows))
+
+
+def changes_only(rows: list[Row], context: int = CONTEXT) -> list[tuple[int, Row] | Gap]:
+    """The changed rows, each with ``context`` unchanged rows either side, and a Gap for each run left out.
+
+    >>> same, edit = Row("same", (), (), ()), Row("changed", (), (), ())
+    >>> shown = changes_only([same, same, same, edit, same, same, same, same, edit])
+    >>> [x.label if isinstance(x, Gap) else x[0] for x in shown]
+    ['2 unchanged paragraphs', 2, 3, 4, '2 unchanged paragraphs', 7, 8]
+    >>> [x.label for x in changes_only([same, same])]
+    ['2 unchanged paragraphs']
+    """
+    changed = [i for i, r in enumerate(rows) if r.kind != "same"]
+    keep = {j for i in changed for j in range(i - context, i + context + 1) if 0 <= j < len(rows)}
+    out: list[tuple[int, Row] | Gap] = []
+    for i, r in enumerate(rows):
+        if i in keep:
+            out.append((i, r))
+        elif out and isinstance(out[-1], Gap):
+            out[-1] = Gap(out[-1].first, out[-1].count + 1)
+        else:
+            out.append(Gap(i, 1))
+    return out
 
 
 def pieces(spans: tuple[Op, ...]) -> tuple[tuple[Piece, ...], tuple[Piece, ...], tuple[Piece, ...]]:
@@ -119,3 +169,22 @@ def field(old: str | None, new: str | None) -> tuple[Piece, ...]:
     if comparable(old or "") == comparable(new or "") and (old is None) == (new is None):
         return ()
     return pieces(tuple(word_ops(old or "", new or "")))[2]
+
+
+def citation(host: str, d: Diff, permalink: str) -> str:
+    """One line to paste into a story or a note: outlet, headline, URL, the two versions with their capture
+    times, and the diff's permalink (invisible characters in addresses shown as ``<U+XXXX>``).
+
+    >>> from datetime import datetime, UTC
+    >>> from archive.queries import FieldChange, VersionStamp, Diff
+    >>> d = Diff("https://e.example/a", VersionStamp(1, datetime(2026, 12, 6, 9, tzinfo=UTC)),
+    ...          VersionStamp(3, datetime(2026, 12, 6, 11, tzinfo=UTC)), FieldChange("Old", "Pact\\n signed"),
+    ...          FieldChange(None, None), FieldChange(None, None), [], [], "", "")
+    >>> citation("e.example", d, "/a/3f9a1c07b2/diff/1/3")
+    'e.example, "Pact signed", https://e.example/a, version 1 (captured 2026-12-06T09:00:00Z) → version 3 \
+(captured 2026-12-06T11:00:00Z), /a/3f9a1c07b2/diff/1/3'
+    """
+    title = " ".join((d.title.new or d.title.old or "").split())
+    sides = " → ".join(f"version {s.version} (captured {iso(s.captured_at)})" for s in (d.old, d.new))
+    return ", ".join(x for x in (visible(host), f'"{title}"' if title else "", visible(d.url), sides,
+                                 visible(permalink)) if x)

@@ -1,10 +1,11 @@
 """Atom 1.0 feeds of changes (feedgen): all, per filter (the Changes page's parameters, so per site
 too) and per article. Each entry links to its diff page (a takedown or restoration: the article's page)
-and sums the change up in one line."""
+and sums the change up in one line; a headline change's entry is titled old → new. A feed is titled by
+its filter, and dated by its newest entry, or, empty, by the archive's newest record."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 from starlette.requests import Request
@@ -48,6 +49,20 @@ def entry_link(root: str, c: ChangeEntry) -> str:
     return f"{root}/a/{c.short_id}/diff/{c.previous}/{c.entry.version}"
 
 
+def entry_title(v: queries.VersionEntry, url: str) -> str:
+    """A version's headline; a changed headline as old → new, which a feed reader shows in its list."""
+    head = v.change.headline if v.change else None
+    if head is not None:
+        return f"{head.old or '(no headline)'} → {head.new or '(no headline)'}"
+    return v.title or url
+
+
+def dated(request: Request) -> datetime:
+    """When a feed with no entries was last updated: the archive's newest fetch, version or event, or for
+    an archive with none yet, the time this server started (stable while it runs; never a made-up date)."""
+    return queries.last_recorded(request.app.state.engine) or request.app.state.started
+
+
 def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry], grouped: bool = False) -> Response:
     """The feed of ``changes``; ``grouped``: a site-wide edit is one entry, linking to its page."""
     root = base(request)
@@ -58,7 +73,7 @@ def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry
     fg.author({"name": "Redline"})
     fg.link(href=self_url, rel="self")
     fg.link(href=root + html_path, rel="alternate")
-    fg.updated(changes[0].at if changes else datetime(1970, 1, 1, tzinfo=UTC))
+    fg.updated(changes[0].at if changes else dated(request))
     for c in changes:
         v = c.entry
         fe = fg.add_entry(order="append")
@@ -70,7 +85,7 @@ def atom(request: Request, title: str, html_path: str, changes: list[ChangeEntry
             fe.title(xml_text(f"Site-wide edit: a paragraph {group.label}"))
             fe.summary(xml_text(f"{group.text} (newest: {v.title or c.url} v{v.version})"))
         elif c.event is None:
-            fe.title(xml_text(f"{v.title or c.url} (v{v.version})"))
+            fe.title(xml_text(f"{entry_title(v, c.url)} (v{v.version})"))
             fe.summary(xml_text(f"{c.host}: v{v.version}, "
                                 f"{describe(v.change, v.recovered_at, v.fetched_url if v.from_other_url else None)}"))
         else:
@@ -88,8 +103,7 @@ def changes_feed(request: Request) -> Response:
     filters = params.parse(request.query_params)
     query = {**filters.changes_query(), "limit": min(filters.limit, FEED_SIZE), "after": None}
     page = queries.changes(request.app.state.engine, **query, grouped=True)
-    title = "Redline: changes" + (f" on {filters.site}" if filters.site else "")
-    return atom(request, title, "/" + filters.link(), page.items, grouped=True)
+    return atom(request, f"Redline: {filters.described()}", "/" + filters.link(), page.items, grouped=True)
 
 
 def article_feed(request: Request) -> Response:

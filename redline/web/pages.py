@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,7 +13,7 @@ from starlette.routing import Route
 
 from archive import queries
 from archive.vocab import LISTED_KINDS, ArticleStatus, FetchOutcome
-from redline.web import params
+from redline.web import diffview, params
 from redline.web.templating import diff_context
 
 
@@ -33,7 +34,8 @@ def article(conn: Any, request: Request) -> tuple[queries.ArticleRef, str]:
 
 
 def _render(request: Request, name: str, **context: Any) -> Response:
-    return request.app.state.render(name, **context)
+    """A page, its times said by the request's clock (``?tz=`` or ``serve --tz``)."""
+    return request.app.state.render(name, clock=params.clock(request), **context)
 
 
 def changes(request: Request) -> Response:
@@ -101,14 +103,32 @@ def version(request: Request) -> Response:
 
 
 def diff(request: Request) -> Response:
-    """Two versions compared: headline, byline and dates, then the text paragraph by paragraph."""
+    """Two versions compared: headline, byline and dates, the changes recorded between them (kinds,
+    declared or stealth, as ``log`` says them), a permalink and a citation line, then the text paragraph by
+    paragraph (``?view=changes``: the changed paragraphs only, the default for long texts; ``full``)."""
     db = request.app.state.engine
     old, new = request.path_params["old"], request.path_params["new"]
     noise = request.query_params.get("noise") == "1"
+    asked = params.view(request.query_params, 0) if request.query_params.get("view") else ""  # 400 before reading
+    tz = params.tz_name(request.query_params)
     with db.connect() as conn:
         ref, sid = article(conn, request)
         d = queries.diff(conn, ref.url, old, new, with_noise=noise)
-    return _render(request, "diff.html", ref=ref, sid=sid, **diff_context(d))
+        order = queries.versions(conn, ref.url).items  # in capture order, as log lists them
+    numbers = [v.version for v in order]
+    steps = order[numbers.index(d.old.version) + 1:numbers.index(d.new.version) + 1]
+    path = f"/a/{sid}/diff/{d.old.version}/{d.new.version}"
+    permalink = (request.app.state.base_url or "").rstrip("/") + path
+
+    def href(**changes: str) -> str:
+        """This page's address with some of its parameters changed."""
+        query = urlencode([(k, v) for k, v in {"noise": "1" if noise else "", "view": asked, "tz": tz,
+                                                **changes}.items() if v])
+        return path + (f"?{query}" if query else "")
+
+    cite = diffview.citation(ref.host, d, permalink)
+    return _render(request, "diff.html", ref=ref, sid=sid, steps=steps, permalink=permalink, cite=cite, href=href,
+                   **diff_context(d, params.view(request.query_params, len(d.paragraphs))))
 
 
 def site_wide(request: Request) -> Response:
@@ -125,4 +145,6 @@ def compare(request: Request) -> Response:
         old, new = int(request.query_params["old"]), int(request.query_params["new"])
     except (KeyError, ValueError) as exc:
         raise params.BadRequest("give two version numbers to compare, as old=N and new=M") from exc
-    return RedirectResponse(f"/a/{request.path_params['article']}/diff/{old}/{new}", 303)
+    tz = params.tz_name(request.query_params)  # the reader's zone carries over to the diff
+    query = f"?{urlencode({'tz': tz})}" if tz else ""
+    return RedirectResponse(f"/a/{request.path_params['article']}/diff/{old}/{new}{query}", 303)

@@ -249,6 +249,9 @@ def test_feeds_name_their_filter_date_by_the_archive_and_show_headlines_old_to_n
     assert root.find(ATOM + "title").text == f"Redline: changes on {host}, kinds headline"
     old_title = reading.log[reading.renamed][0]["title"]
     assert [e.find(ATOM + "title").text for e in root.findall(ATOM + "entry")] == [f"{old_title} → {NEW_TITLE} (v2)"]
+    changes = page(f"{reading.base}/?kind=headline")  # the Changes page says what the headline was too
+    assert text(changes, "ol.changes li .was") == [f"headline was: {old_title}"]
+    assert text(changes, "ol.changes li a.title") == [NEW_TITLE]
     assert _feed(f"{reading.base}/feed.atom?only=stealth&first=0").find(ATOM + "title").text == \
         "Redline: changes, stealth only, first captures hidden"
     with sqlite3.connect(reading.db) as conn:

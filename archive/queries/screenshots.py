@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from archive.queries.bodies import read_body
 from archive.queries.common import Db, connected, iso
@@ -14,6 +14,7 @@ from archive.schema import tables as t
 
 S, W, V, F, A = t.screenshots, t.screenshot_wanted, t.versions, t.fetches, t.articles
 MEDIA_TYPES = {"webp": "image/webp", "png": "image/png", "jpeg": "image/jpeg"}
+SCREENSHOT_EXTENSIONS = {"webp": "webp", "png": "png", "jpeg": "jpg"}  # a file name's, from the stored format only
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ def screenshots(db: Db, article_id: int, numbers: Sequence[int] | None = None) -
         query = query.where(V.c.number.in_(list(numbers)))
     with connected(db) as conn:
         return {row.number: ScreenshotInfo(*row) for row in conn.execute(query)}
+
+
+def latest_screenshot(version_id: int) -> Select[tuple[int, str]]:
+    """The query for (id, format) of a version's latest screenshot (none or one row)."""
+    return select(S.c.id, S.c.format).where(S.c.version_id == version_id).order_by(S.c.id.desc()).limit(1)
 
 
 def screenshot_image(db: Db, screenshot_id: int) -> bytes:

@@ -46,6 +46,10 @@ class Archive:
         if screenshots:
             shots.want(self.sessions)  # every new version is marked for a screenshot as it is recorded
 
+    def want_screenshot(self, article_id: int, number: int) -> None:
+        """Mark one version for a screenshot (again); an ArchiveError when it has no such version."""
+        shots.mark(self.sessions, article_id, number)
+
     def record_screenshot(self, version_id: int, image: bytes, taken_at: datetime, **how: Any) -> int:
         """Store a version's screenshot (see :func:`archive.store.screenshots.record`)."""
         return shots.record(self.sessions, version_id, image, taken_at, **how)

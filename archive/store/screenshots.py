@@ -12,10 +12,11 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.clock import utcnow
+from archive.errors import ArchiveError
 from archive.schema import models as m
 from archive.schema import tables as t
 from archive.vocab import EventKind
@@ -49,6 +50,18 @@ def _mark_pending(session: Session) -> None:
 def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+
+
+def mark(sessions: sessionmaker[Session], article_id: int, number: int) -> None:
+    """Mark version ``number`` of an article for a screenshot, unless it is marked already."""
+    with sessions.begin() as session:
+        version_id = session.scalar(select(m.Version.id).where(m.Version.article_id == article_id,
+                                                              m.Version.number == number))
+        if version_id is None:
+            raise ArchiveError(f"the article has no version {number}; see 'redline log URL'")
+        marked = select(t.screenshot_wanted.c.version_id).where(t.screenshot_wanted.c.version_id == version_id)
+        if session.scalar(marked) is None:
+            session.execute(t.screenshot_wanted.insert().values(version_id=version_id, wanted_at=utcnow()))
 
 
 def record(sessions: sessionmaker[Session], version_id: int, image: bytes, taken_at: datetime,

@@ -41,13 +41,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['version_id'], ['versions.id']),
         sa.PrimaryKeyConstraint('version_id'),
     )
-    with op.batch_alter_table('schedules', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('screenshot', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # a plain ALTER TABLE, never batch mode's copy of the table: on SQLite, dropping the old schedules table
+    # would cascade to every tracked URL (tracked.schedule_id ON DELETE CASCADE)
+    op.add_column('schedules', sa.Column('screenshot', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('schedules', schema=None) as batch_op:
-        batch_op.drop_column('screenshot')
+    op.drop_column('schedules', 'screenshot')  # SQLite 3.35 or later; see upgrade() for why not batch mode
     op.drop_table('screenshot_wanted')
     op.drop_index('ix_screenshots_version_id', table_name='screenshots')
     op.drop_table('screenshots')

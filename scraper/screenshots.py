@@ -116,7 +116,8 @@ class _Router:
         if not self.served and request.is_navigation_request() and request.frame.parent_frame is None:
             self.served = True
             route.fulfill(status=200, body=self.body, headers={"Content-Type": self.content_type})
-        elif self.live_same_host and not request.is_navigation_request() and urlsplit(request.url).hostname == self.host:
+        elif (self.live_same_host and not request.is_navigation_request()
+              and urlsplit(request.url).hostname == self.host):
             route.continue_()
         else:  # a second navigation (a meta refresh, a frame), or another host: not the archived page
             route.abort("blockedbyclient")

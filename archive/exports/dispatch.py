@@ -80,7 +80,8 @@ def _export_screenshots(session: Session, out_dir: Path, selected: list[Selected
     for sel in selected:
         for shot_id, image_format in session.execute(latest_screenshot(sel.version.id)).all():
             image = session.scalar(select(t.screenshots.c.image).where(t.screenshots.c.id == shot_id)) or b""
-            rel = version_path(sel.article.key, sel.version.number, sel.version.captured_at, SCREENSHOT_EXTENSIONS[image_format])
+            ext = SCREENSHOT_EXTENSIONS[image_format]  # from the stored format's fixed set, never from the web
+            rel = version_path(sel.article.key, sel.version.number, sel.version.captured_at, ext)
             result.written += write_atomic(inside(out_dir, rel), image)
             result.files.append(str(rel))
 

@@ -283,7 +283,8 @@ def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[
     return "\n".join(out)
 
 
-def _screenshot_md(shot: m.Screenshot | None, offsets: dict[str, int], proofs: dict[tuple[str, int], Proof]) -> list[str]:
+def _screenshot_md(shot: m.Screenshot | None, offsets: dict[str, int],
+                   proofs: dict[tuple[str, int], Proof]) -> list[str]:
     """A version's screenshot: where it is in the WARC, its hash and how it was made."""
     if shot is None:
         return ["- Screenshot: none taken"]
@@ -291,8 +292,8 @@ def _screenshot_md(shot: m.Screenshot | None, offsets: dict[str, int], proofs: d
            if shot.subresources == "live-same-host" else "no styles or images, which were never archived")
     return [f"- Screenshot: {shot.format.upper()} {shot.width}×{shot.height} pixels"
             + (f" (the page is {shot.page_height} tall: cut)" if shot.page_height > shot.height else "")
-            + f", taken at {chain.stamp(shot.taken_at)} by rendering the archived body in Chromium ({md(shot.made_how)};"
-            f" {how}); sha256 `{shot.sha256}`; the WARC's `urn:fullPage:` resource record; check: "
+            + f", taken at {chain.stamp(shot.taken_at)} by rendering the archived body in Chromium "
+            f"({md(shot.made_how)}; {how}); sha256 `{shot.sha256}`; the WARC's `urn:fullPage:` resource record; check: "
             f"`warcio extract --payload archive/redline.warc.gz {offsets.get(shot.sha256, '')} | sha256sum`",
             f"- {_proved(proofs['screenshot', shot.id], 'the screenshot, its hash and how it was made')}"]
 

@@ -1,7 +1,8 @@
 """Check that the archive was not altered: bodies, version texts, records, the chain and its anchors.
 
 :func:`verify` recomputes every raw body's sha256 from its stored bytes, every version's text from
-its delta chain and that text's sha256, every screenshot image's sha256, the canonical JSON of every chained fetch, version and event
+its delta chain and that text's sha256, every screenshot image's sha256, the canonical JSON of every
+chained fetch, version, event and screenshot
 (each against its latest chain row, in that row's record format, so what a claim rests on, such as
 a version's change kinds, declared flag and declared times, or a "gone" event, is checked with it)
 and every link of the chain, and checks stored RFC 3161 tokens and heads published earlier against
@@ -69,7 +70,8 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": not self.problems, "head": chain.head_string(*self.head), "links": self.links,
-                "bodies": self.bodies, "versions": self.versions, "screenshots": self.screenshots, "timestamps": self.timestamps,
+                "bodies": self.bodies, "versions": self.versions, "screenshots": self.screenshots,
+                "timestamps": self.timestamps,
                 "backfilled": self.backfilled, "imported": self.imported, "chained_since": iso(self.chained_since),
                 "anchored": self.anchored, "unanchored": self.unanchored,
                 "problems": [{"record": p.record, "expected": p.expected, "found": p.found} for p in self.problems]}
@@ -228,8 +230,8 @@ def _screenshots(conn: Connection, report: Report, keys: dict[int, str], article
         image = conn.scalar(select(S.c.image).where(S.c.id == shot.id)) or b""
         found = hashlib.sha256(image).hexdigest()
         if found != shot.sha256:
-            report.problems.append(Problem(f"screenshot {shot.id} of version {shot.number} of {keys.get(shot.article_id)}",
-                                           f"image sha256 {shot.sha256}", found))
+            name = f"screenshot {shot.id} of version {shot.number} of {keys.get(shot.article_id)}"
+            report.problems.append(Problem(name, f"image sha256 {shot.sha256}", found))
 
 
 def _imported(conn: Connection, article_id: int | None) -> int:

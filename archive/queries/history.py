@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Integer, Row, Text, and_, bindparam, cast, fu
 from archive.errors import ArchiveError
 from archive.queries.articles import ArticleRef, article, related, search_clause, short_ids
 from archive.queries.common import A, Db, E, Page, V, connected, cursor_values, make_page, parse_when
-from archive.queries.sitewide import MEMBER_ROWS, NOT_NEWEST, SiteWide, groups_of
 from archive.queries.screenshots import ScreenshotInfo, screenshots
+from archive.queries.sitewide import MEMBER_ROWS, NOT_NEWEST, SiteWide, groups_of
 from archive.schema import tables as t
 from archive.text.stamps import RETIRED_SIGNALS
 from archive.vocab import LISTED_KINDS, TAKEDOWNS, TEXT_EDITS, ChangeKind, EventKind

@@ -187,3 +187,16 @@ def test_a_screenshot_taken_again_shows_the_archived_bytes_not_the_page_today(wo
         shots = conn.execute("SELECT s.sha256 FROM screenshots s JOIN versions v ON v.id = s.version_id "
                              "WHERE v.number = 1 ORDER BY s.id").fetchall()
     assert shots == [(first,), (first,)]  # the site has changed twice since: the picture has not
+
+
+def test_a_schedule_with_screenshots_takes_them_in_its_runs(world: World, tmp_path: Path) -> None:
+    db = str(tmp_path / "scheduled.db")
+    added = run_redline(db, "schedule", "add", "evidence", world.url, "--every", "1h", "--screenshot")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(run_redline(db, "schedule", "list", "--json").stdout)[0]["screenshot"] is True
+    ran = run_redline(db, "schedule", "run", "evidence", "-s", "DOWNLOAD_DELAY=0")
+    assert ran.returncode == 0, ran.stderr
+    [first] = json.loads(run_redline(db, "log", world.url, "--json").stdout)
+    assert first["screenshot"]["format"] == "webp" and first["screenshot"]["sha256"] == stored(db)[1][1]
+    assert run_redline(db, "schedule", "edit", "evidence", "--no-screenshot").returncode == 0
+    assert json.loads(run_redline(db, "schedule", "list", "--json").stdout)[0]["screenshot"] is False

@@ -9,9 +9,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -200,3 +202,45 @@ def test_a_schedule_with_screenshots_takes_them_in_its_runs(world: World, tmp_pa
     assert first["screenshot"]["format"] == "webp" and first["screenshot"]["sha256"] == stored(db)[1][1]
     assert run_redline(db, "schedule", "edit", "evidence", "--no-screenshot").returncode == 0
     assert json.loads(run_redline(db, "schedule", "list", "--json").stdout)[0]["screenshot"] is False
+
+
+def test_a_crawl_killed_before_its_screenshots_leaves_them_wanted(world: World, tmp_path: Path) -> None:
+    """The version is written with its mark; killing the crawl while the browser starts loses neither."""
+    db, hang = str(tmp_path / "killed.db"), tmp_path / "hanging-browser"
+    hang.write_text("#!/bin/sh\nexec sleep 600\n")  # a browser that never answers: the crawl waits on it
+    hang.chmod(0o755)
+    args = [sys.executable, "-m", "redline", "--db", db, "crawl", "--screenshot", "-s", "DOWNLOAD_DELAY=0",
+            "-s", f"REDLINE_SCREENSHOT_BROWSER={hang}", world.url]
+    crawling = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: _marked(db) and _running(hang))  # written and marked; the browser is starting
+    finally:
+        os.killpg(crawling.pid, signal.SIGKILL)
+        crawling.wait(30)
+    assert _marked(db) == [1]
+    taken = run_redline(db, "screenshot", "--pending", "--json")
+    assert json.loads(taken.stdout) == {"taken": 1, "failed": 0} and _marked(db) == []
+    assert list(stored(db)) == [1]
+
+
+def _marked(db: str) -> list[int]:
+    """The numbers of the versions marked for a screenshot."""
+    if not Path(db).exists():
+        return []
+    try:
+        with sqlite3.connect(db) as conn:
+            return [n for (n,) in conn.execute("SELECT v.number FROM screenshot_wanted w JOIN versions v "
+                                               "ON v.id = w.version_id ORDER BY v.number")]
+    except sqlite3.OperationalError:  # not migrated yet
+        return []
+
+
+def _running(program: Path) -> bool:
+    return subprocess.run(["pgrep", "-f", str(program)], capture_output=True, check=False).returncode == 0
+
+
+def _wait_for(condition: Any, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)

@@ -70,7 +70,7 @@ class Shot:
     height: int
     seconds: float  # rendering and encoding
     made_how: str  # "archived-body": the page's own bytes came from the archive
-    subresources: str  # "blocked" or "live-same-host"
+    subresources: str  # "blocked", or "live-same-host" when the page's own host served some of them live
     page_height: int  # the page's full height, before the MAX_HEIGHT cut
 
 
@@ -90,26 +90,27 @@ class Shooter:
         try:
             page = context.new_page()
             page.set_default_timeout(self.settings.timeout * 1000)
-            page.route("**/*", _Router(url, body, content_type, self.settings.live_same_host))
+            router = _Router(url, body, content_type, self.settings.live_same_host)
+            page.route("**/*", router)
             page.goto(url, wait_until="load")
             image, page_height = _capture(context.new_cdp_session(page), self.settings)
         finally:
             context.close()
         width, height = image_size(image)  # what the image holds, as its own header says
         return Shot(image, self.settings.image_format, width, height, round(time.perf_counter() - started, 3),
-                    "archived-body",
-                    "live-same-host" if self.settings.live_same_host else "blocked", page_height)
+                    "archived-body", "live-same-host" if router.went_live else "blocked", page_height)
 
 
 class _Router:
     """Serve the page's first navigation from the archive; refuse or (same host, if allowed) pass the rest."""
 
     def __init__(self, url: str, body: bytes, content_type: str | None, live_same_host: bool) -> None:
-        self.url, self.body = url, body
+        self.body = body
         self.content_type = (content_type or "text/html").split(";")[0].strip() + _charset(content_type)
         self.host = urlsplit(url).hostname
         self.live_same_host = live_same_host
         self.served = False
+        self.went_live = False  # a same-host subresource was let through: the picture is not the archive's alone
 
     def __call__(self, route: Any) -> None:
         request = route.request
@@ -118,6 +119,7 @@ class _Router:
             route.fulfill(status=200, body=self.body, headers={"Content-Type": self.content_type})
         elif (self.live_same_host and not request.is_navigation_request()
               and urlsplit(request.url).hostname == self.host):
+            self.went_live = True
             route.continue_()
         else:  # a second navigation (a meta refresh, a frame), or another host: not the archived page
             route.abort("blockedbyclient")

@@ -244,3 +244,52 @@ def _wait_for(condition: Any, limit: float = 120) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.1)
+
+
+def test_only_the_pages_own_host_may_serve_it_live_and_the_picture_says_so() -> None:
+    """Without the setting nothing but the archived body is used; with it, same-host CSS loads live (and
+    the screenshot says so), a third-party host is refused by Redline itself, and the page's scripts never run."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from playwright.sync_api import sync_playwright
+
+    from scraper.screenshots import ShotSettings, _Router, browser
+
+    asked: list[str] = []
+
+    class Recording(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(b"body { background: #123456 }")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    own = ThreadingHTTPServer(("127.0.0.1", 0), Recording)
+    Thread(target=own.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{own.server_address[1]}/story"
+    third = f"http://localhost:{own.server_address[1]}/ads.css"  # another host name, the same server
+    body = (f'<html><head><link rel="stylesheet" href="/site.css"><link rel="stylesheet" href="{third}">'
+            '</head><body><p>Archived words.</p><script>fetch("/from-a-script")</script></body></html>').encode()
+    try:
+        shots = {}
+        for live in (False, True):
+            with browser(ShotSettings(live_same_host=live)) as shooter:
+                shots[live] = shooter.shoot(url, body, "text/html; charset=utf-8")
+        with sync_playwright() as pw:  # what Redline's router answers the third-party request with
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = chromium.new_page(java_script_enabled=False)  # as in a screenshot
+            failed: dict[str, str | None] = {}
+            page.on("requestfailed", lambda request: failed.update({request.url: request.failure}))
+            page.route("**/*", _Router(url, body, "text/html", live_same_host=True))
+            page.goto(url)
+            chromium.close()
+    finally:
+        own.shutdown()
+    assert (shots[False].subresources, shots[True].subresources) == ("blocked", "live-same-host")
+    assert asked == ["/site.css"] * 2  # with the setting, in the screenshot and on the page above; never a script's
+    assert list(failed) == [third] and failed[third].startswith("net::ERR_BLOCKED_BY_CLIENT")  # our abort

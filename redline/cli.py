@@ -133,6 +133,11 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
         if len(summary["failures"]) > SHOWN_FAILURES:
             click.echo(f"  ... and {len(summary['failures']) - SHOWN_FAILURES} more (--json lists them all)")
         print_learning(summary["templates_learned"], summary["site_wide"])
+        if summary["screenshots"]:
+            shots = summary["screenshots"]
+            click.echo(f"screenshots taken {shots['taken']}  failed {shots['failed']}"
+                       + ("  ('redline log URL --all' says why; 'redline screenshot' takes them again)"
+                          if shots["failed"] else ""))
     if summary["interrupted"]:
         stopped = summary["interrupted"]
         if stopped["forced"]:

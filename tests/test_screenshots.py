@@ -46,7 +46,7 @@ class World:
     base: str                # where the running 'redline serve' answers, with a trailing slash
     runs: list[dict[str, Any]]  # each crawl's --json summary
     log: list[dict[str, Any]]   # log --json after the crawl without a browser
-    retaken: subprocess.CompletedProcess[str]  # 'redline screenshot URL --version 3' after it
+    retaken: subprocess.CompletedProcess[str]  # 'redline screenshot --pending --failed' after it
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         story.paragraphs[1] += " A second sentence was added later."
         runs.append(crawl(db, url, settings={"REDLINE_SCREENSHOT": "True", "REDLINE_SCREENSHOT_BROWSER": MISSING}))
         log = json.loads(run_redline(db, "log", url, "--json").stdout)
-        retaken = run_redline(db, "screenshot", url, "--version", "3")
+        retaken = run_redline(db, "screenshot", "--pending", "--failed")
         sid = json.loads(run_redline(db, "list", "--json").stdout)[0]["id"]
         proc, line = start_serve(db)
         yield World(db, url, sid, re.search(r"http://\S+/", line).group(0), runs, log, retaken)
@@ -104,7 +104,7 @@ def test_a_missing_browser_loses_no_version_and_says_why(world: World) -> None:
     assert "version 3" in line and MISSING in line and "REDLINE_SCREENSHOT_BROWSER" in line
     # once a browser is there, the version's screenshot can be taken after all
     assert world.retaken.returncode == 0, world.retaken.stderr
-    assert 3 in stored(world.db)
+    assert world.retaken.stdout.strip() == "screenshots taken 1  failed 0" and 3 in stored(world.db)
 
 
 def test_the_version_and_diff_pages_show_the_screenshots_in_chromium(world: World) -> None:

@@ -50,6 +50,10 @@ class Archive:
         """Mark one version for a screenshot (again); an ArchiveError when it has no such version."""
         shots.mark(self.sessions, article_id, number)
 
+    def want_failed_screenshots(self) -> int:
+        """Mark again the versions whose screenshot failed and that still have none; how many."""
+        return shots.mark_failed(self.sessions)
+
     def record_screenshot(self, version_id: int, image: bytes, taken_at: datetime, **how: Any) -> int:
         """Store a version's screenshot (see :func:`archive.store.screenshots.record`)."""
         return shots.record(self.sessions, version_id, image, taken_at, **how)

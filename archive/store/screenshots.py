@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.clock import utcnow
@@ -62,6 +62,21 @@ def mark(sessions: sessionmaker[Session], article_id: int, number: int) -> None:
         marked = select(t.screenshot_wanted.c.version_id).where(t.screenshot_wanted.c.version_id == version_id)
         if session.scalar(marked) is None:
             session.execute(t.screenshot_wanted.insert().values(version_id=version_id, wanted_at=utcnow()))
+
+
+def mark_failed(sessions: sessionmaker[Session]) -> int:
+    """Mark again every version whose screenshot failed (a ``screenshot-failed`` event on its fetch) and that
+    still has none; how many were marked."""
+    V, E, S, W = t.versions, t.events, t.screenshots, t.screenshot_wanted
+    failed = (select(V.c.id).where(
+        exists().where(E.c.fetch_id == V.c.fetch_id, E.c.kind == EventKind.SCREENSHOT_FAILED),
+        ~exists().where(S.c.version_id == V.c.id), ~exists().where(W.c.version_id == V.c.id)))
+    with sessions.begin() as session:
+        ids = list(session.scalars(failed))
+        if ids:
+            now = utcnow()
+            session.execute(W.insert(), [{"version_id": i, "wanted_at": now} for i in ids])
+    return len(ids)
 
 
 def record(sessions: sessionmaker[Session], version_id: int, image: bytes, taken_at: datetime,

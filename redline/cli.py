@@ -136,7 +136,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
         if summary["screenshots"]:
             shots = summary["screenshots"]
             click.echo(f"screenshots taken {shots['taken']}  failed {shots['failed']}"
-                       + ("  ('redline log URL --all' says why; 'redline screenshot' takes them again)"
+                       + ("  ('redline log URL --all' says why; 'redline screenshot --pending --failed' retakes them)"
                           if shots["failed"] else ""))
     if summary["interrupted"]:
         stopped = summary["interrupted"]

@@ -51,6 +51,7 @@ class CrawlResult:
     stopped: bool = False            # a shutdown signal cut the crawl short
     learned: list[dict[str, Any]] = field(default_factory=list)    # template paragraphs the crawl learned
     site_wide: list[dict[str, Any]] = field(default_factory=list)  # site-wide edits it recorded versions of
+    screenshots: dict[str, int] | None = None  # {"taken": n, "failed": n} after a crawl with screenshots on
 
     @property
     def fetched(self) -> int:
@@ -66,7 +67,7 @@ class CrawlResult:
                 "new_versions": self.outcomes.get(RecordKind.NEW_VERSION, 0),
                 "unchanged": self.outcomes.get(RecordKind.UNCHANGED, 0), "failed": self.failed,
                 "outcomes": dict(sorted(self.outcomes.items())), "templates_learned": self.learned,
-                "site_wide": self.site_wide}
+                "site_wide": self.site_wide, "screenshots": self.screenshots}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

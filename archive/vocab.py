@@ -30,11 +30,13 @@ class FetchOutcome(StrEnum):
 
 class EventKind(StrEnum):
     """A fetch outcome worth showing in an article's history (column ``events.kind``): the six fetch
-    outcomes that are not content, plus ``restored`` and ``recovered``. The six repeat FetchOutcome's
+    outcomes that are not content, plus ``restored``, ``recovered`` and ``screenshot-failed`` (about a
+    version's screenshot, not a fetch). The six repeat FetchOutcome's
     words on purpose (a stored event is a fetch outcome by name); this keeps them the same:
 
     >>> content = {"content", "same-body", "not-modified", "noise-only"}
-    >>> {o.value for o in FetchOutcome} - content == {e.value for e in EventKind} - {"restored", "recovered"}
+    >>> derived = {"restored", "recovered", "screenshot-failed"}
+    >>> {o.value for o in FetchOutcome} - content == {e.value for e in EventKind} - derived
     True
     """
 
@@ -46,6 +48,7 @@ class EventKind(StrEnum):
     EXTRACT_FAILED = "extract-failed"
     FAILED = "failed"
     RECOVERED = "recovered"
+    SCREENSHOT_FAILED = "screenshot-failed"  # a version's screenshot could not be taken: its detail says why
 
 
 class RecordKind(StrEnum):

@@ -39,6 +39,7 @@ class Mutation:
 T_SERVE = "tests/test_serve.py"
 T_READING = "tests/test_reading.py"
 T_NOISE = "tests/test_noise_rules.py"
+T_SHOTS = "tests/test_screenshots.py"
 NORMALIZE = ("--doctest-modules", "archive/text/normalize.py", "tests/test_history.py")
 
 MUTATIONS = [
@@ -141,6 +142,20 @@ MUTATIONS = [
              "redline/web/feeds.py", "fg.updated(changes[0].at if changes else dated(request))",
              "fg.updated(changes[0].at if changes else request.app.state.started)",
              (f"{T_READING}::test_feeds_name_their_filter_date_by_the_archive_and_show_headlines_old_to_new",)),
+    # -- README, "Screenshots of versions" (need Chromium) -------------------------------------------------
+    Mutation("screenshot-live-page", "a screenshot shows the archived body, not the page today",
+             "scraper/screenshots.py",
+             'route.fulfill(status=200, body=self.body, headers={"Content-Type": self.content_type})',
+             "route.continue_()", (f"{T_SHOTS}::test_a_screenshot_taken_again_shows_the_archived_bytes_not_the_page_today",)),
+    Mutation("screenshot-unmarked", "every new version of a crawl with --screenshot gets a screenshot",
+             "archive/store/facade.py", "            shots.want(self.sessions)", "            pass",
+             (f"{T_SHOTS}::test_every_new_version_gets_a_screenshot_of_its_archived_page",)),
+    Mutation("screenshot-image-unchecked", "verify checks every screenshot image against its sha256",
+             "archive/proof/verify.py", "        _screenshots(conn, report, keys, article_id)", "        pass",
+             (f"{T_SHOTS}::test_a_tampered_screenshot_fails_verify",)),
+    Mutation("screenshot-failure-silent", "a screenshot that fails is an event that says why",
+             "archive/store/screenshots.py", 'detail=f"version {version.number}: {reason}"', "detail=None",
+             (f"{T_SHOTS}::test_a_missing_browser_loses_no_version_and_says_why",)),
 ]
 
 

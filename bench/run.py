@@ -576,6 +576,28 @@ def search_main(versions: int, keep: bool) -> None:
     print(f"results: {out.relative_to(ROOT)}")
 
 
+def screenshots_main(limit: int | None) -> None:
+    from bench.screenshots import FORMATS, measure
+
+    started = datetime.now(UTC)
+    load = os.getloadavg()
+    result = measure(limit)
+    rows = []
+    for fmt, _quality in FORMATS:
+        found = result[fmt]
+        chosen = " (chosen)" if fmt == FORMATS[0][0] else ""
+        rows.append(Row(f"screenshot, {fmt}{chosen}: bytes (median / p95)",
+                        f"{found['bytes']['median'] / 1000:,.0f} / {found['bytes']['p95'] / 1000:,.0f} kB", "-"))
+        rows.append(Row(f"screenshot, {fmt}{chosen}: seconds (median / p95)",
+                        f"{found['seconds']['median']:.2f} / {found['seconds']['p95']:.2f} s", "-"))
+    out = save_result("screenshots", started, load, result, rows)
+    print(f"Redline screenshots: {result['pages']} real pages, 1280 wide, {os.cpu_count()} CPUs, 1-minute load "
+          f"{load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+          f"{result[FORMATS[0][0]]['cut']} pages cut at 16,000 px")
+    print(table(rows))
+    print(f"results: {out.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["mutations"]:  # its own arguments: mutation names, --list
@@ -583,13 +605,15 @@ def main(argv: list[str] | None = None) -> None:
         return mutations_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier", "search", "deltas",
-                                                      "mutations"],
+                                                      "mutations", "screenshots"],
                         default="all",
                         help="'real': only row 1r (first crawls of real pages), about 2 minutes; "
                              "'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes; "
                              "'frontier': due and a run with nothing due at 100k, 1M, 10M tracked URLs (issue 16); "
                              "'search': redline search over 1M versions of distinct texts (100k with --quick); "
                              "'deltas': what a re-fetch of a real page stores, raw bodies as deltas (issue 28; ~4 min); "
+                             "'screenshots': the bytes and seconds a screenshot costs, WebP and PNG, over the real "
+                             "pages (issue 26; 40 pages with --quick); "
                              "'mutations': break each README promise in a copy of the tree, one line at a time, and "
                              "list the breaks no test noticed (issue 27; 'mutations --help')")
     parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
@@ -604,6 +628,8 @@ def main(argv: list[str] | None = None) -> None:
         return fidelity_main(args.keep)
     if args.what == "deltas":
         return deltas_main(args.keep)
+    if args.what == "screenshots":
+        return screenshots_main(40 if args.quick else None)
     if args.what == "search":
         return search_main(100_000 if args.quick else 1_000_000, args.keep)
     if args.what == "frontier":

@@ -15,6 +15,7 @@ from redline import (
     cli_queue,
     cli_repack,
     cli_schedule,
+    cli_screenshot,
     cli_search,
     cli_serve,
 )
@@ -73,12 +74,14 @@ def main() -> None:
               help="Read URLs from FILE, one per line, '#' starts a comment ('-' for stdin).")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting, as 'scrapy crawl -s'.")
 @click.option("--queue", is_flag=True, help="Queue the URLs for 'redline worker' instead (PostgreSQL only).")
+@click.option("--screenshot", is_flag=True,
+              help="After the writes, take a screenshot of every new version in Chromium, from its archived body.")
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress, with tracebacks of failed downloads.")
 @json_option
 @click.pass_context
 @handles_errors
 def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, settings: tuple[str, ...],
-          queue: bool, verbose: bool, as_json: bool) -> None:
+          queue: bool, screenshot: bool, verbose: bool, as_json: bool) -> None:
     """Fetch each URL once and record a new version, an unchanged mark or an event.
 
     URLs may be given as article IDs from 'redline list'. Exits 1 when no URL could be fetched, or no
@@ -89,12 +92,14 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     \b
     redline crawl https://example.com/a https://example.com/b
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
+    redline crawl --screenshot https://example.com/a
     redline crawl --queue --urls-file watch.txt      # for the workers
     """
     targets = read_urls(urls, urls_file, ids=True)
     if queue:
-        if settings:
-            raise UserError("-s does not apply with --queue; give Scrapy settings to 'redline worker -s'", 2)
+        if settings or screenshot:
+            raise UserError("-s and --screenshot do not apply with --queue; give Scrapy settings to "
+                            "'redline worker -s'", 2)
         from redline.cli_queue import enqueue_urls
 
         return enqueue_urls(ctx.obj["db"], targets, as_json)
@@ -108,6 +113,8 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
 
     overrides = parse_settings(settings)
     overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "ERROR")  # failures are listed below the summary
+    if screenshot:
+        overrides["REDLINE_SCREENSHOT"] = "True"
     start_forkserver()  # beside the start-up below, not after it
     db = engine(ctx, writer=True, must_exist=False)  # create and migrate before the crawl
     targets = _article_urls(db, targets)
@@ -126,6 +133,11 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
         if len(summary["failures"]) > SHOWN_FAILURES:
             click.echo(f"  ... and {len(summary['failures']) - SHOWN_FAILURES} more (--json lists them all)")
         print_learning(summary["templates_learned"], summary["site_wide"])
+        if summary["screenshots"]:
+            shots = summary["screenshots"]
+            click.echo(f"screenshots taken {shots['taken']}  failed {shots['failed']}"
+                       + ("  ('redline log URL --all' says why; 'redline screenshot --pending --failed' retakes them)"
+                          if shots["failed"] else ""))
     if summary["interrupted"]:
         stopped = summary["interrupted"]
         if stopped["forced"]:
@@ -396,7 +408,7 @@ def _renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None) -> Any
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
 for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve, cli_search, cli_ignore,
-               cli_repack):
+               cli_repack, cli_screenshot):
     for command in module.COMMANDS:
         cli.add_command(command)
 accept_db_after(cli)

@@ -122,7 +122,7 @@ def _print_report(report: Report) -> None:
     else:
         click.echo("ok: nothing was altered")
     click.echo(f"checked {report.links} chain links, {report.bodies} raw bodies, {report.versions} versions, "
-               f"{report.timestamps} timestamps")
+               f"{report.screenshots} screenshots, {report.timestamps} timestamps")
     click.echo(f"head: {head_string(*report.head)}")
     if report.unanchored:
         click.echo(f"rows {report.anchored + 1}-{report.head[0]} are anchored by no timestamp or published head: "

@@ -42,11 +42,12 @@ def schedule() -> None:
 @click.option("--recheck", metavar="POLICY",
               help="Re-check intervals by age since last change [default 6h:15m,1d:1h,30d:1d,14d].")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for this job's runs.")
+@click.option("--screenshot", is_flag=True, help="Take a screenshot of every new version its runs record.")
 @click.pass_context
 @handles_errors
 def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None, cron: str | None,
         timezone: str | None, feeds: tuple[str, ...], sitemaps: tuple[str, ...], urls_file: str | None,
-        recheck: str | None, settings: tuple[str, ...]) -> None:
+        recheck: str | None, settings: tuple[str, ...], screenshot: bool) -> None:
     """Add a job NAME that watches feeds, sitemaps and URLs on an interval or a cron schedule.
 
     Each run discovers article URLs from the feeds and sitemaps, adds them to the
@@ -56,6 +57,7 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
     redline schedule add world --every 30m --feed https://example.com/world/rss.xml
     redline schedule add papers --cron "0 */2 * * *" --tz Europe/Berlin --sitemap https://example.com/news.xml
     redline schedule add watchlist --every 1h --urls-file watch.txt --recheck 6h:15m,1d:1h,30d:1d,14d
+    redline schedule add evidence --every 1h --urls-file watch.txt --screenshot
     """
     from archive.clock import utcnow
     from archive.errors import ArchiveError
@@ -68,7 +70,8 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
         raise UserError("give exactly one of --every INTERVAL or --cron EXPR", 2)
     if timezone and not cron:
         raise UserError("--tz applies to --cron only; intervals do not depend on a time zone", 2)
-    spec = JobSpec(name=name, cron=cron, timezone=timezone or "UTC", settings=parse_settings(settings))
+    spec = JobSpec(name=name, cron=cron, timezone=timezone or "UTC", settings=parse_settings(settings),
+                   screenshot=screenshot)
     try:
         if every:
             spec.every_seconds = max(1, int(parse_duration(every).total_seconds()))
@@ -158,16 +161,19 @@ def _watches(s: ScheduleEntry) -> str:
 @click.option("--urls-file", metavar="FILE", help='Track the URLs in FILE instead ("" drops the file).')
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for this job's runs.")
 @click.option("--pause/--resume", "paused", default=None, help="Pause or resume the job.")
+@click.option("--screenshot/--no-screenshot", default=None,
+              help="Take (or stop taking) a screenshot of every new version its runs record.")
 @click.pass_context
 @handles_errors
 def edit(ctx: click.Context, name: str, every: str | None, cron: str | None, timezone: str | None,
          recheck: str | None, feeds: tuple[str, ...], gone_feeds: tuple[str, ...], sitemaps: tuple[str, ...],
          gone_sitemaps: tuple[str, ...], urls: tuple[str, ...], gone_urls: tuple[str, ...], urls_file: str | None,
-         settings: tuple[str, ...], paused: bool | None) -> None:
+         settings: tuple[str, ...], paused: bool | None, screenshot: bool | None) -> None:
     """Change job NAME in place: its tracked articles and the alert rules bound to it stay.
 
     \b
     redline schedule edit world --every 15m
+    redline schedule edit world --screenshot
     redline schedule edit world --feed https://example.com/europe/rss.xml --recheck 1d:30m,30d:1d,14d
     """
     from archive.errors import ArchiveError
@@ -180,7 +186,8 @@ def edit(ctx: click.Context, name: str, every: str | None, cron: str | None, tim
         raise UserError("give at most one of --every INTERVAL or --cron EXPR", 2)
     change = Edit(timezone=timezone, add_feeds=_urls(feeds), remove_feeds=list(gone_feeds),
                   add_sitemaps=_urls(sitemaps), remove_sitemaps=list(gone_sitemaps), add_urls=_urls(urls),
-                  remove_urls=list(gone_urls), settings=parse_settings(settings), paused=paused, cron=cron)
+                  remove_urls=list(gone_urls), settings=parse_settings(settings), paused=paused, cron=cron,
+                  screenshot=screenshot)
     try:
         if every:
             change.every_seconds = max(1, int(parse_duration(every).total_seconds()))

@@ -18,8 +18,9 @@ ATTRIBUTE = "redline_archive_link"
 class ArchiveLink:
     """Holds the crawl's ``Archive`` between spider_opened and spider_closed."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, screenshots: bool = False) -> None:
         self.db_url = db_url
+        self.screenshots = screenshots  # mark each new version for a screenshot (REDLINE_SCREENSHOT)
         self._archive: Archive | None = None
 
     @classmethod
@@ -27,7 +28,7 @@ class ArchiveLink:
         """The crawler's link, made (and tied to its spider's opening and closing) on first use."""
         link = getattr(crawler, ATTRIBUTE, None)
         if link is None:
-            link = cls(crawler.settings["REDLINE_DB"])
+            link = cls(crawler.settings["REDLINE_DB"], crawler.settings.getbool("REDLINE_SCREENSHOT"))
             crawler.signals.connect(link.open, signal=signals.spider_opened)
             crawler.signals.connect(link.close, signal=signals.spider_closed)
             setattr(crawler, ATTRIBUTE, link)
@@ -35,7 +36,7 @@ class ArchiveLink:
 
     def open(self) -> None:
         if self._archive is None:
-            self._archive = Archive(open_engine(self.db_url, writer=True))
+            self._archive = Archive(open_engine(self.db_url, writer=True), self.screenshots)
 
     def close(self) -> None:
         if self._archive is not None:

@@ -100,6 +100,11 @@ def check_settings(overrides: dict[str, str]) -> None:
     ...
     scraper.run.BadSetting: bad setting DOWNLOAD_DELAY='abc': Scrapy reads it as a number
     """
+    from scraper.screenshots import FORMATS
+
+    fmt = overrides.get("REDLINE_SCREENSHOT_FORMAT")
+    if fmt is not None and fmt not in FORMATS:
+        raise BadSetting(f"bad setting REDLINE_SCREENSHOT_FORMAT={fmt!r}: use one of {', '.join(FORMATS)}")
     defaults = crawl_settings("", {})
     given = crawl_settings("", overrides)
     readers = ((bool, given.getbool, "true or false"), ((int, float), given.getfloat, "a number"),
@@ -131,8 +136,25 @@ def run(request: CrawlRequest, on_outcome: OnOutcome = None) -> CrawlResult:
         process.crawl(fetcher, urls=list(request.urls))
         process.start()
         result.stopped = _stopped(crawlers)
-        return result
+        return _screenshots(request.db_url, request.settings, result)
     return _schedule_pass(request, request.schedule, on_outcome)
+
+
+def _screenshots(db_url: str, overrides: dict[str, str], result: CrawlResult) -> CrawlResult:
+    """After the crawl's writes, with screenshots on, take those of the versions marked for one (this crawl's,
+    and any a crash left). A crawl cut short by a signal leaves its marks for the next run."""
+    settings = crawl_settings(db_url, overrides)
+    if settings.getbool("REDLINE_SCREENSHOT") and not result.stopped:
+        from archive.schema.db import open_engine
+        from archive.store.facade import Archive
+        from scraper.screenshots import ShotSettings, take_pending
+
+        engine = open_engine(db_url, writer=True)
+        try:
+            result.screenshots = take_pending(Archive(engine), ShotSettings.from_settings(settings))
+        finally:
+            engine.dispose()
+    return result
 
 
 def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> CrawlResult:
@@ -151,6 +173,8 @@ def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> C
             schedule = schedules.get(session, name)
             feeds, sitemaps = list(schedule.feeds), list(schedule.sitemaps)
             settings = {**schedule.settings, **request.settings}
+            if schedule.screenshot:
+                settings.setdefault("REDLINE_SCREENSHOT", "True")
             listed = schedules.listed_urls(schedule)
         tally: dict[str, Any] = {"discovered": 0, "due": []}
 
@@ -164,7 +188,7 @@ def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> C
     finally:
         engine.dispose()
     result.discovered, result.due = tally["discovered"], tally["due"]
-    return result
+    return _screenshots(request.db_url, settings, result) if request.fetch_due else result
 
 
 def discover_then_fetch(feeds: Sequence[str], sitemaps: Sequence[str], pick: Callable[[list[Found]], list[str]],

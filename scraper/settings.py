@@ -69,3 +69,10 @@ REDLINE_CONDITIONAL = True             # send If-None-Match / If-Modified-Since 
 REDLINE_SITEMAP_MAX_DEPTH = 3          # sitemap index nesting followed below a sitemap given to discovery
 REDLINE_SITEMAP_MAX_FILES = 500        # child sitemaps fetched from indexes in one discovery run
 REDLINE_DISCOVER_MAX_URLS = 100_000    # article URLs kept from one discovery run
+# Screenshots of new versions (scraper/screenshots.py), rendered from the archived body after the crawl's writes
+REDLINE_SCREENSHOT = False             # redline crawl --screenshot, a schedule's --screenshot
+REDLINE_SCREENSHOT_BROWSER = "/usr/bin/chromium"  # Chromium's executable; "" for Playwright's own browser
+REDLINE_SCREENSHOT_FORMAT = "webp"     # webp, png or jpeg
+REDLINE_SCREENSHOT_QUALITY = 80        # webp and jpeg
+REDLINE_SCREENSHOT_TIMEOUT = 30.0      # seconds for the browser to start, and for one page to load
+REDLINE_SCREENSHOT_LIVE = False        # let the page's own host serve its CSS and images live (labelled so)

@@ -80,6 +80,10 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("search", "site", ["search", "treaty", "--site", "127.0.0.1:8701"], 2),
               ("search", "since", ["search", "treaty", "--since", "soon"], 2),
               ("search", "limit", ["search", "treaty", "--limit", "0"], 2),
+              ("screenshot", "url", ["screenshot", "nope"], 2), ("screenshot", "url", ["screenshot", NOPE], 1),
+              ("screenshot", "number", ["screenshot", url, "--version", "x"], 2),
+              ("screenshot", "number", ["screenshot", url, "--version", "9"], 1),
+              ("screenshot", "settings", ["screenshot", "--pending", "-s", "REDLINE_SCREENSHOT_FORMAT=gif"], 2),
               ("repack", "batch", ["repack", "--batch", "0"], 2),
               ("repack", "batches", ["repack", "--batches", "none"], 2),
               ("renoise", "site", ["renoise", "--site", "https://example.com/"], 2),
@@ -223,7 +227,7 @@ def test_a_db_that_is_no_archive_is_refused_by_every_command(world: dict[str, st
                "show": [url], "alert pause": ["desk"], "alert remove": ["desk"], "alert resume": ["desk"],
                "alert test": ["desk"], "schedule pause": ["world"], "schedule remove": ["world"],
                "schedule resume": ["world"], "schedule run": ["world"],
-               "schedule edit": ["world", "--every", "2h"], "search": ["treaty"]}
+               "schedule edit": ["world", "--every", "2h"], "search": ["treaty"], "screenshot": ["--pending"]}
     before = Path(db).read_bytes() if kind in ("notes", "empty") else None
     for command in sorted({c for c, _ in parameters()} | {"demo", "list", "alert list", "ignore list", "schedule list",
                                                            "verify", "runs", "due", "reextract", "renoise"}):

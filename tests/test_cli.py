@@ -42,7 +42,7 @@ COMMANDS = {"crawl", "list", "log", "show", "diff", "demo"}
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 LIST_KEYS = {"id", "url", "title", "status", "versions", "first_seen", "last_checked", "last_changed"}
 VERSION_KEYS = {"version", "captured_at", "title", "published", "updated", "words", "change", "fetched_url",
-                "from_other_url"}
+                "from_other_url", "screenshot"}
 EVENT_KEYS = {"event", "at", "detail"}
 SHOW_KEYS = {"url", "version", "captured_at", "title", "byline", "published", "updated", "text", "fetched_url",
              "from_other_url", "copy_of", "also_published_at"}
@@ -665,6 +665,8 @@ def _exit_cases(archive: Archive, tmp: Path) -> list[tuple[str, tuple[str, ...],
         ("schedule edit", (db, "schedule", "edit", "nosuch", "--every", "soon"), 2),
         ("search", (db, "search", "-.-"), 2),
         ("repack", (db, "repack", "--batch", "0"), 2),
+        ("screenshot", (db, "screenshot"), 2),
+        ("screenshot", (db, "screenshot", unknown), 1),
         ("repack", (str(tmp / "none.db"), "repack"), 1),
         ("search", (str(tmp / "none.db"), "search", "treaty"), 1),
         ("schedule pause", (db, "schedule", "pause"), 2),

@@ -32,8 +32,8 @@ def test_orm_classes_map_the_core_tables() -> None:
     assert m.Base.metadata is t.metadata
     mapped = {cls.__table__ for cls in (m.Article, m.ArticleURL, m.Body, m.Fetch, m.RenderStamp, m.Version, m.Event,
                                         m.SiteRule, m.TemplateParagraph, m.ChainRow, m.ChainTimestamp, sm.Schedule,
-                                        sm.Tracked, sm.Run, m.SiteEdit, m.SiteEditMember)}
-    core_only = {t.alert_rules, t.alert_outbox}  # archive.alerts writes these through Core
+                                        sm.Tracked, sm.Run, m.SiteEdit, m.SiteEditMember, m.Screenshot)}
+    core_only = {t.alert_rules, t.alert_outbox, t.screenshot_wanted}  # Core only: alerts, the screenshot marks
     assert mapped | core_only == set(t.metadata.tables.values())
     assert m.Version.__mapper__.columns.keys() == t.versions.c.keys()
 

@@ -1,5 +1,6 @@
 """Export dispatch: select the versions, then write them in the format asked for (txt, md, jsonl, warc or
-the csv report); txt, md and jsonl also write ``redline.history.jsonl`` (events, noise rules, templates)."""
+the csv report); txt, md and jsonl also write ``redline.history.jsonl`` (events, noise rules, templates), and
+txt and md each version's screenshot beside its text (``v0002-20261122T063251Z.webp``)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive.errors import ExportError
@@ -20,6 +21,8 @@ from archive.exports.selection import Selected, select_versions
 from archive.exports.spreadsheet import export_csv
 from archive.exports.text import JSONL_NAME, jsonl_record, render_md, render_txt, version_path
 from archive.exports.warc import write_warc
+from archive.queries.screenshots import SCREENSHOT_EXTENSIONS, latest_screenshot
+from archive.schema import tables as t
 
 FORMATS = ("txt", "md", "jsonl", "warc", "csv")  # csv is a report: import refuses it
 
@@ -47,7 +50,9 @@ def export(engine: Engine, out_dir: Path, fmt: str = "txt", urls: Sequence[str] 
             files, written = export_csv(session, out_dir, selected)
             return ExportResult(len(selected), files, written)
         history = render_history(history_lines(session, selected, since))
-    result = _export_jsonl(out_dir, selected) if fmt == "jsonl" else _export_files(out_dir, selected, fmt)
+        result = _export_jsonl(out_dir, selected) if fmt == "jsonl" else _export_files(out_dir, selected, fmt)
+        if fmt != "jsonl":
+            _export_screenshots(session, out_dir, selected, result)
     result.written += int(write_atomic(inside(out_dir, PurePosixPath(HISTORY_NAME)), history))
     result.files.append(HISTORY_NAME)
     return result
@@ -68,6 +73,17 @@ def _export_files(out_dir: Path, selected: list[Selected], fmt: str) -> ExportRe
             os.utime(path, (stamp, stamp))
         result.files.append(str(rel))
     return result
+
+
+def _export_screenshots(session: Session, out_dir: Path, selected: list[Selected], result: ExportResult) -> None:
+    """Each selected version's screenshot, beside its text file under the same name (``v0002-….webp``)."""
+    for sel in selected:
+        for shot_id, image_format in session.execute(latest_screenshot(sel.version.id)).all():
+            image = session.scalar(select(t.screenshots.c.image).where(t.screenshots.c.id == shot_id)) or b""
+            ext = SCREENSHOT_EXTENSIONS[image_format]  # from the stored format's fixed set, never from the web
+            rel = version_path(sel.article.key, sel.version.number, sel.version.captured_at, ext)
+            result.written += write_atomic(inside(out_dir, rel), image)
+            result.files.append(str(rel))
 
 
 def _export_jsonl(out_dir: Path, selected: list[Selected]) -> ExportResult:

@@ -11,7 +11,10 @@
   WARC 1.1 URI) referring to the first record with that payload;
 * captures made by ``redline import`` (Content-Type with ``x-redline-import``) are ``resource`` records;
 * per exported version: a ``conversion`` record holding the version text (UTF-8), with
-  ``WARC-Refers-To`` naming the record of the capture it was extracted from.
+  ``WARC-Refers-To`` naming the record of the capture it was extracted from; and, when the version has
+  a screenshot, a ``resource`` record of the image (its own Content-Type, ``WARC-Date`` the time it was
+  taken) at ``urn:fullPage:<the capture's URI>``, the name Browsertrix Crawler gives its full-page
+  screenshots (``src/util/screenshots.ts``: ``urn:<type>:<url>``), which ReplayWeb.page lists beside the page.
 
 Without ``all_versions`` only the captures the selected (latest) versions came from are written; with
 it, every stored capture of the selected articles (fetched at or after ``since``), so re-fetches of an
@@ -42,6 +45,7 @@ from archive.capture import IMPORT_MARKER
 from archive.exports.files import atomic_file, inside, write_atomic
 from archive.exports.selection import Selected
 from archive.queries.bodies import BodyReader
+from archive.queries.screenshots import MEDIA_TYPES
 from archive.schema import models as m
 
 WARC_NAME = "redline.warc.gz"
@@ -176,6 +180,31 @@ def _conversion(builder: _Builder, sel: Selected, uri: str, refers_to: str | Non
         warc_content_type="text/plain; charset=utf-8", warc_headers_dict=headers))
 
 
+def _screenshot(builder: _Builder, session: Session, sel: Selected, uri: str, refers_to: str | None) -> None:
+    """The version's latest screenshot, if it has one, as a ``resource`` record Browsertrix would name."""
+    found = session.execute(select(m.Screenshot).where(m.Screenshot.version_id == sel.version.id)
+                            .order_by(m.Screenshot.id.desc()).limit(1)).scalar_one_or_none()
+    if found is None:
+        return
+    date = warc_date(found.taken_at)
+    headers = {"WARC-Record-ID": record_id("screenshot", sel.article.key, sel.version.number, found.sha256),
+               "WARC-Date": date}
+    if refers_to:
+        headers["WARC-Refers-To"] = refers_to
+    builder.write(builder.writer.create_warc_record(
+        screenshot_uri(uri), "resource", payload=io.BytesIO(found.image), length=len(found.image),
+        warc_content_type=MEDIA_TYPES[found.format], warc_headers_dict=headers))
+
+
+def screenshot_uri(uri: str) -> str:
+    """Where a capture's full-page screenshot sits in a WARC, as Browsertrix Crawler names it.
+
+    >>> screenshot_uri("https://example.com/a")
+    'urn:fullPage:https://example.com/a'
+    """
+    return f"urn:fullPage:{uri}"
+
+
 def _warcinfo(builder: _Builder, latest: datetime) -> None:
     date = warc_date(latest)
     builder.write(builder.writer.create_warc_record(
@@ -201,9 +230,11 @@ def write_records(fh: IO[bytes], session: Session, selected: list[Selected], all
         written.add(fetch.id)
         for sel in by_fetch.get(fetch.id, []):
             _conversion(builder, sel, safe_uri(fetch.final_url or fetch.url), rid)
+            _screenshot(builder, session, sel, safe_uri(fetch.final_url or fetch.url), rid)
     for sel in selected:  # versions whose capture has no stored body
         if sel.version.fetch_id not in written:
             _conversion(builder, sel, safe_uri(sel.article.key), None)
+            _screenshot(builder, session, sel, safe_uri(sel.article.key), None)
     return builder.counts
 
 

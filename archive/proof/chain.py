@@ -1,4 +1,4 @@
-"""The tamper-evident chain: an append-only ledger of every recorded fetch, version and event.
+"""The tamper-evident chain: an append-only ledger of every recorded fetch, version, event and screenshot.
 
 Each recorded fetch, version and event gets one ``chain`` row, in the transaction that records it.
 The row holds the sha256 of the record's canonical JSON (:func:`record`) and a digest linking it to
@@ -45,9 +45,10 @@ from archive.schema import tables as t
 
 GENESIS = "0" * 64
 _PENDING = "redline-chain-pending"
-KIND_ORDER = {"fetch": 0, "event": 1, "version": 2}  # within one capture time: what the fetch found, then its version
-TIME = {"fetch": "fetched_at", "version": "captured_at", "event": "at"}
-FORMAT = 3  # the record format new rows are chained in
+# within one capture time: what the fetch found, then its version, then a picture of it
+KIND_ORDER = {"fetch": 0, "event": 1, "version": 2, "screenshot": 3}
+TIME = {"fetch": "fetched_at", "version": "captured_at", "event": "at", "screenshot": "taken_at"}
+FORMAT = 5  # the record format new rows are chained in
 
 # What a record of each kind holds besides its "kind" and "article" (the article's key):
 # (key in the record, column of the row, the format it joined in). A record of format N holds every
@@ -77,6 +78,11 @@ FIELDS: dict[str, tuple[tuple[str, str, int], ...]] = {
     ),
     "event": (  # gone, restored, failed, ...: chained from format 2 on
         ("event", "id", 2), ("fetch", "fetch_id", 2), ("at", "at", 2), ("type", "kind", 2), ("detail", "detail", 2),
+    ),
+    "screenshot": (  # a picture of a version, taken after it was recorded: a record of its own from format 5
+        ("screenshot", "id", 5), ("version_id", "version_id", 5), ("taken_at", "taken_at", 5),
+        ("sha256", "sha256", 5), ("image_format", "format", 5), ("width", "width", 5), ("height", "height", 5),
+        ("page_height", "page_height", 5), ("made_how", "made_how", 5), ("subresources", "subresources", 5),
     ),
 }
 
@@ -205,7 +211,7 @@ def watch(sessions: sessionmaker[Session]) -> None:
 def _chained_kinds() -> dict[type, str]:
     from archive.schema import models as m
 
-    return {m.Fetch: "fetch", m.Version: "version", m.Event: "event"}
+    return {m.Fetch: "fetch", m.Version: "version", m.Event: "event", m.Screenshot: "screenshot"}
 
 
 def _collect(session: Session, _context: Any) -> None:

@@ -94,8 +94,10 @@ def write_citation(engine: Engine, url: str, old: int | None, new: int | None, o
                                       .order_by(m.Event.at, m.Event.id)))
         data["_imported"] = _imported(session, [s.version.fetch_id for s in selected]
                                       + [v.fetch_id for v in between] + [e.fetch_id for e in events])
+        data["_shots"] = _screenshots(session, [s.version for s in selected])
         cited = ([("fetch", c.fetch) for c in captures] + [("version", s.version) for s in selected]
-                 + [("version", v) for v in between] + [("event", e) for e in events])
+                 + [("version", v) for v in between] + [("event", e) for e in events]
+                 + [("screenshot", shot) for shot in data["_shots"].values()])
         segment, records, tokens, proofs = _chain_evidence(session, article.key, cited)
         with tempfile.TemporaryDirectory(prefix="redline-cite-") as tmp:
             warc = Path(tmp, "redline.warc.gz")
@@ -118,6 +120,15 @@ def _imported(session: Session, fetch_ids: list[int | None]) -> dict[int, str]:
     rows = session.execute(select(m.Fetch.id, m.Fetch.content_type)
                            .where(m.Fetch.id.in_([i for i in fetch_ids if i is not None])))
     return {fid: fmt for fid, content_type in rows if (fmt := imported_from(content_type))}
+
+
+def _screenshots(session: Session, versions: list[m.Version]) -> dict[int, m.Screenshot]:
+    """Each cited version's latest screenshot, by version number (the WARC holds the same image)."""
+    found: dict[int, m.Screenshot] = {}
+    for shot in session.scalars(select(m.Screenshot).where(m.Screenshot.version_id.in_([v.id for v in versions]))
+                                .order_by(m.Screenshot.id)):
+        found[next(v.number for v in versions if v.id == shot.version_id)] = shot
+    return found
 
 
 def _diff_data(d: queries.Diff) -> dict[str, Any]:
@@ -256,7 +267,8 @@ def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[
         mark = f", imported from {md(imported[v.fetch_id])}" if v.fetch_id in imported else ""
         out += [f"### Version {number}", "", f"- Captured at: {chain.stamp(v.captured_at)} (fetch {v.fetch_id}{mark})",
                 f"- Extractor: {md(v.extractor)}", f"- Text sha256: `{v.text_sha256}` ({v.words} words)"]
-        out += _version_claims(changes[number].change, proofs["version", v.id]) + [""]
+        out += _version_claims(changes[number].change, proofs["version", v.id])
+        out += _screenshot_md(data["_shots"].get(number), offsets, proofs) + [""]
     between = [changes[n] for n in sorted(changes) if data["from"] < n <= data["to"]]
     out += ["## The change", "",
             f"{len(between)} version(s) after version {data['from']} up to version {data['to']}: "
@@ -269,6 +281,21 @@ def _citation_md(data: dict[str, Any], selected: list[Selected], captures: list[
     out += _events_md(events, proofs, imported)
     out += _how_to_verify(segment, records, tokens)
     return "\n".join(out)
+
+
+def _screenshot_md(shot: m.Screenshot | None, offsets: dict[str, int],
+                   proofs: dict[tuple[str, int], Proof]) -> list[str]:
+    """A version's screenshot: where it is in the WARC, its hash and how it was made."""
+    if shot is None:
+        return ["- Screenshot: none taken"]
+    how = ("its own styles and images loaded live from the site at that time"
+           if shot.subresources == "live-same-host" else "no styles or images, which were never archived")
+    return [f"- Screenshot: {shot.format.upper()} {shot.width}×{shot.height} pixels"
+            + (f" (the page is {shot.page_height} tall: cut)" if shot.page_height > shot.height else "")
+            + f", taken at {chain.stamp(shot.taken_at)} by rendering the archived body in Chromium "
+            f"({md(shot.made_how)}; {how}); sha256 `{shot.sha256}`; the WARC's `urn:fullPage:` resource record; check: "
+            f"`warcio extract --payload archive/redline.warc.gz {offsets.get(shot.sha256, '')} | sha256sum`",
+            f"- {_proved(proofs['screenshot', shot.id], 'the screenshot, its hash and how it was made')}"]
 
 
 def _proved(proof: Proof, what: str) -> str:

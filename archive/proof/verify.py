@@ -1,7 +1,8 @@
 """Check that the archive was not altered: bodies, version texts, records, the chain and its anchors.
 
 :func:`verify` recomputes every raw body's sha256 from its stored bytes, every version's text from
-its delta chain and that text's sha256, the canonical JSON of every chained fetch, version and event
+its delta chain and that text's sha256, every screenshot image's sha256, the canonical JSON of every
+chained fetch, version, event and screenshot
 (each against its latest chain row, in that row's record format, so what a claim rests on, such as
 a version's change kinds, declared flag and declared times, or a "gone" event, is checked with it)
 and every link of the chain, and checks stored RFC 3161 tokens and heads published earlier against
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, LargeBinary, func, select
 
 from archive.capture import IMPORT_MARKER, ORIGIN_MARKER
 
@@ -28,8 +29,8 @@ from archive.queries.bodies import BodyReader
 from archive.schema import tables as t
 from archive.text.textpack import unpack
 
-F, V, E, C = t.fetches, t.versions, t.events, t.chain
-TABLES = {"fetch": F, "version": V, "event": E}
+F, V, E, C, S = t.fetches, t.versions, t.events, t.chain, t.screenshots
+TABLES = {"fetch": F, "version": V, "event": E, "screenshot": S}
 BATCH = 500  # records read per query
 HEAD = re.compile(r"redline-chain:(\d+):([0-9a-f]{64})")
 
@@ -55,6 +56,7 @@ class Report:
     bodies: int = 0
     versions: int = 0
     timestamps: int = 0
+    screenshots: int = 0  # screenshot images hashed
     backfilled: int = 0
     imported: int = 0  # versions whose capture 'redline import' took from a file: not observed here
     chained_since: datetime | None = None
@@ -68,7 +70,8 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": not self.problems, "head": chain.head_string(*self.head), "links": self.links,
-                "bodies": self.bodies, "versions": self.versions, "timestamps": self.timestamps,
+                "bodies": self.bodies, "versions": self.versions, "screenshots": self.screenshots,
+                "timestamps": self.timestamps,
                 "backfilled": self.backfilled, "imported": self.imported, "chained_since": iso(self.chained_since),
                 "anchored": self.anchored, "unanchored": self.unanchored,
                 "problems": [{"record": p.record, "expected": p.expected, "found": p.found} for p in self.problems]}
@@ -101,6 +104,7 @@ def verify(engine: Engine, article_id: int | None = None, trust: list[bytes] | N
         _records(conn, report, keys, article_id)
         _bodies(conn, report, keys, article_id)
         _texts(conn, report, keys, article_id)
+        _screenshots(conn, report, keys, article_id)
         report.imported = _imported(conn, article_id)
         digests = dict(conn.execute(select(C.c.seq, C.c.digest)).all())
         _timestamps(conn, report, trust or [], digests)
@@ -138,7 +142,7 @@ def _records(conn: Connection, report: Report, keys: dict[int, str], article_id:
     links = sorted(latest.values(), key=lambda link: link.seq)
     for start in range(0, len(links), BATCH):
         batch = links[start:start + BATCH]
-        found = {kind: {r.id: r for r in conn.execute(select(table).where(table.c.id.in_(
+        found = {kind: {r.id: r for r in conn.execute(select(*_small(table)).where(table.c.id.in_(
             [link.record_id for link in batch if link.kind == kind])))} for kind, table in TABLES.items()}
         for link in batch:
             _check_record(report, keys, link, found.get(link.kind, {}).get(link.record_id))
@@ -150,6 +154,11 @@ def _records(conn: Connection, report: Report, keys: dict[int, str], article_id:
             if (kind, row.id) not in latest:
                 report.problems.append(Problem(f"{kind} {row.id} of {keys.get(row.article_id)}", "a chain row",
                                                "none (recorded outside the chain)"))
+
+
+def _small(table: Any) -> list[Any]:
+    """A table's columns but its blobs (texts, images), which no record holds: a batch stays small."""
+    return [column for column in table.c if not isinstance(column.type, LargeBinary)]
 
 
 def _check_record(report: Report, keys: dict[int, str], link: Any, record: Any) -> None:
@@ -209,6 +218,20 @@ def _texts(conn: Connection, report: Report, keys: dict[int, str], article_id: i
         if found != expected:
             report.problems.append(Problem(f"version {number} of {keys.get(article)}", f"text sha256 {expected}",
                                            found))
+
+
+def _screenshots(conn: Connection, report: Report, keys: dict[int, str], article_id: int | None) -> None:
+    """Hash every stored screenshot image, one at a time (each may be a few hundred kilobytes)."""
+    query = select(S.c.id, S.c.article_id, S.c.sha256, V.c.number).join(V, V.c.id == S.c.version_id).order_by(S.c.id)
+    if article_id is not None:
+        query = query.where(S.c.article_id == article_id)
+    for shot in conn.execute(query).all():
+        report.screenshots += 1
+        image = conn.scalar(select(S.c.image).where(S.c.id == shot.id)) or b""
+        found = hashlib.sha256(image).hexdigest()
+        if found != shot.sha256:
+            name = f"screenshot {shot.id} of version {shot.number} of {keys.get(shot.article_id)}"
+            report.problems.append(Problem(name, f"image sha256 {shot.sha256}", found))
 
 
 def _imported(conn: Connection, article_id: int | None) -> int:

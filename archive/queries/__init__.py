@@ -50,6 +50,10 @@ Noise rules
 Search
     ``search(db, phrase, site=, since=, removed=, limit=50) -> list[SearchHit]``: versions whose title,
     byline or text contain the phrase, newest first, each with the passage around the match.
+Screenshots
+    ``screenshots(db, article_id, numbers=None) -> dict[int, ScreenshotInfo]``: each version's latest
+    screenshot, by number; ``screenshot_image(db, id) -> bytes``; ``pending_screenshots(db, limit=) ->
+    list[Pending]``: versions marked for one, with their archived bodies (``pending_versions``: their ids).
 Summaries
     ``reextract_summary(kinds) -> ReextractSummary``: what ``redline reextract`` did.
 
@@ -113,6 +117,14 @@ from archive.queries.history import (
 )
 from archive.queries.jobs import DueEntry, LastRun, RunEntry, ScheduleEntry, due, due_urls, list_schedules, runs
 from archive.queries.rules import LearnedTemplate, NoiseRule, learned_templates, noise_rules
+from archive.queries.screenshots import (
+    Pending,
+    ScreenshotInfo,
+    pending_screenshots,
+    pending_versions,
+    screenshot_image,
+    screenshots,
+)
 from archive.queries.search import SearchHit, search
 from archive.queries.summaries import ReextractSummary, reextract_summary
 
@@ -127,4 +139,5 @@ __all__ = [
     "ReextractSummary", "RunEntry", "runs", "ScheduleEntry", "list_schedules", "SHORT_ID", "short_id", "short_ids",
     "show", "version_change", "VersionChange", "VersionDetail", "VersionEntry", "versions", "VersionStamp",
     "related", "Related", "validators",
+    "Pending", "ScreenshotInfo", "pending_screenshots", "pending_versions", "screenshot_image", "screenshots",
 ]

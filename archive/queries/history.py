@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Integer, Row, Text, and_, bindparam, cast, fu
 from archive.errors import ArchiveError
 from archive.queries.articles import ArticleRef, article, related, search_clause, short_ids
 from archive.queries.common import A, Db, E, Page, V, connected, cursor_values, make_page, parse_when
+from archive.queries.screenshots import ScreenshotInfo, screenshots
 from archive.queries.sitewide import MEMBER_ROWS, NOT_NEWEST, SiteWide, groups_of
 from archive.schema import tables as t
 from archive.text.stamps import RETIRED_SIGNALS
@@ -80,6 +81,7 @@ class VersionEntry:
     recovered_at: datetime | None = None  # set when ``renoise`` recovered this version after the fact
     fetched_url: str | None = None      # the URL its capture was fetched from (after redirects)
     from_other_url: bool = False        # merged from another URL by a Redline before revision 0010
+    screenshot: ScreenshotInfo | None = None  # its latest screenshot, if one was taken
 
 
 @dataclass
@@ -146,6 +148,9 @@ def _versions(conn: Connection, ref: ArticleRef, stealth: bool, declared: bool, 
     page = make_page([version_entry(v, groups.get(v.row)) for v in rows], limit,
                      lambda v: (v.captured_at.isoformat(), v.version))
     with_fields(conn, ref.id, page.items)
+    shots = screenshots(conn, ref.id, [v.version for v in page.items])
+    for entry in page.items:
+        entry.screenshot = shots.get(entry.version)
     return page
 
 

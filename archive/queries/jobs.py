@@ -153,6 +153,7 @@ class ScheduleEntry:
     paused: bool
     tracked: int
     last_run: LastRun | None
+    screenshot: bool = False  # its runs take a screenshot of every new version
 
 
 def list_schedules(db: Db) -> list[ScheduleEntry]:
@@ -163,9 +164,10 @@ def list_schedules(db: Db) -> list[ScheduleEntry]:
     tracked = select(func.count()).select_from(TR).where(TR.c.schedule_id == S.c.id).scalar_subquery()
     query = (select(S.c.name, S.c.every_seconds, S.c.cron, S.c.timezone, S.c.feeds, S.c.sitemaps, S.c.urls,
                     S.c.urls_file, S.c.recheck, S.c.settings, S.c.paused, tracked.label("tracked"),
-                    R.c.started_at, R.c.outcome)
+                    R.c.started_at, R.c.outcome, S.c.screenshot)
              .select_from(S).outerjoin(R, R.c.id == last_id).order_by(S.c.name))
     with connected(db) as conn:
         return [ScheduleEntry(*r[:10], bool(r.paused), r.tracked,
-                              LastRun(r.started_at, RunOutcome(r.outcome)) if r.started_at else None)
+                              LastRun(r.started_at, RunOutcome(r.outcome)) if r.started_at else None,
+                              bool(r.screenshot))
                 for r in conn.execute(query)]

@@ -50,7 +50,7 @@ def version(v: VersionEntry, detail: bool = False) -> dict[str, Any]:
         change["recovered_at"] = iso(v.recovered_at)
     entry = {"version": v.version, "captured_at": iso(v.captured_at), "title": v.title, "published": v.published,
              "updated": v.updated, "words": v.words, "change": change, "fetched_url": v.fetched_url,
-             "from_other_url": v.from_other_url}
+             "from_other_url": v.from_other_url, "screenshot": v.screenshot.as_json() if v.screenshot else None}
     return {**entry, "updated_signal": v.updated_signal} if detail else entry
 
 
@@ -124,7 +124,7 @@ def schedule(s: ScheduleEntry, when: str, next_run: datetime | None) -> dict[str
     return {"name": s.name, "every_seconds": s.every_seconds, "cron": s.cron, "timezone": s.timezone, "when": when,
             "feeds": s.feeds, "sitemaps": s.sitemaps, "urls": s.urls, "urls_file": s.urls_file, "recheck": s.recheck,
             "settings": s.settings, "paused": s.paused, "tracked": s.tracked, "last_run": last,
-            "next_run": stamp(next_run)}
+            "next_run": stamp(next_run), "screenshot": s.screenshot}
 
 
 def reextract(r: ReextractSummary) -> dict[str, Any]:

@@ -145,6 +145,26 @@ class Event(Base):
     detail: Mapped[str | None]
 
 
+class Screenshot(Base):
+    """A full-page screenshot of a version, and how it was made."""
+
+    __table__ = t.screenshots
+
+    id: Mapped[int]
+    article_id: Mapped[int]
+    version_id: Mapped[int]
+    taken_at: Mapped[datetime]
+    sha256: Mapped[str]
+    format: Mapped[str]
+    width: Mapped[int]
+    height: Mapped[int]
+    page_height: Mapped[int]
+    seconds: Mapped[float]
+    made_how: Mapped[str]
+    subresources: Mapped[str]
+    image: Mapped[bytes]
+
+
 class SiteRule(Base):
     """A per-site regular expression for paragraphs that are noise on that site."""
 

@@ -31,6 +31,7 @@ class Schedule(Base):
     settings: Mapped[dict[str, str]]
     paused: Mapped[bool]
     created_at: Mapped[datetime]
+    screenshot: Mapped[bool]
 
 
 class Tracked(Base):

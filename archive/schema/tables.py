@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 
@@ -201,6 +203,33 @@ events = Table(
     Index("ix_events_article_time", "article_id", "at"),
 )
 
+# A full-page screenshot of a version, rendered from its archived body (scraper/screenshots.py), and how
+# it was made; chained as a record of its own (archive.proof.chain), its image checked by 'verify'.
+screenshots = Table(
+    "screenshots", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), nullable=False),
+    Column("version_id", Integer, ForeignKey("versions.id"), nullable=False, index=True),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("format", String(8), nullable=False),  # webp, png or jpeg
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("page_height", Integer, nullable=False),  # the page's own height: more than height when cut
+    Column("seconds", Float, nullable=False),  # rendering and encoding
+    Column("made_how", String(32), nullable=False),  # archived-body: the page came from the archive
+    Column("subresources", String(32), nullable=False),  # blocked, or live-same-host (loaded at taken_at)
+    Column("image", LargeBinary, nullable=False),
+)
+
+# A version that awaits its screenshot: written in the transaction that records the version, removed in
+# the one that records its screenshot (or the event saying why there is none), so a crash loses no shot.
+screenshot_wanted = Table(
+    "screenshot_wanted", metadata,
+    Column("version_id", Integer, ForeignKey("versions.id"), primary_key=True),
+    Column("wanted_at", UTCDateTime, nullable=False),
+)
+
 # A per-site regular expression for paragraphs that are noise on that site.
 site_rules = Table(
     "site_rules", metadata,
@@ -240,6 +269,7 @@ schedules = Table(
     Column("settings", JSON, nullable=False),
     Column("paused", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("screenshot", Boolean, nullable=False, default=False, server_default=false()),  # of every new version
 )
 
 # An article URL a schedule watches, and the freshest update time its feed or sitemap gave.

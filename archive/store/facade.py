@@ -24,6 +24,7 @@ from archive.queries.bodies import BodyReader, read_body
 from archive.schema import models as m
 from archive.schema.db import READ_ONLY
 from archive.store import indexing, stamps
+from archive.store import screenshots as shots
 from archive.store.compare import compare
 from archive.store.learning import CrawlEvidence
 from archive.store.outcomes import Recorded
@@ -36,12 +37,30 @@ from archive.watch import frontier
 class Archive:
     """The versioned store."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, screenshots: bool = False) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         chain.watch(self.sessions)  # every fetch and version joins the tamper-evident chain
         frontier.watch(self.sessions)  # tracked URLs' next re-check follows their articles
         indexing.watch(self.sessions)  # every version is searchable from the transaction that adds it
+        if screenshots:
+            shots.want(self.sessions)  # every new version is marked for a screenshot as it is recorded
+
+    def want_screenshot(self, article_id: int, number: int) -> None:
+        """Mark one version for a screenshot (again); an ArchiveError when it has no such version."""
+        shots.mark(self.sessions, article_id, number)
+
+    def want_failed_screenshots(self) -> int:
+        """Mark again the versions whose screenshot failed and that still have none; how many."""
+        return shots.mark_failed(self.sessions)
+
+    def record_screenshot(self, version_id: int, image: bytes, taken_at: datetime, **how: Any) -> int:
+        """Store a version's screenshot (see :func:`archive.store.screenshots.record`)."""
+        return shots.record(self.sessions, version_id, image, taken_at, **how)
+
+    def screenshot_failed(self, version_id: int, reason: str) -> None:
+        """Record why a version has no screenshot, as a ``screenshot-failed`` event."""
+        shots.failed(self.sessions, version_id, reason)
 
     def record(self, fetch: Capture, extracted: Extracted | None) -> Recorded:
         """Record one capture in its own transaction."""

@@ -67,6 +67,7 @@ FOOTER_LINE = re.compile(r"^\s*" + re.escape(FOOTER) + r"\s*(\S*)\s*$", re.IGNOR
 FIELD_NAMES = {label: key for key, label in TXT_FIELDS.items()}
 EVENTS = frozenset(EventKind)
 DERIVED_EVENTS = frozenset({EventKind.RESTORED, EventKind.RECOVERED})
+UNREPLAYED = frozenset({EventKind.SCREENSHOT_FAILED})  # about a screenshot this archive never took
 FIELD_LINE = re.compile(r"^(" + "|".join(map(re.escape, FIELD_NAMES)) + r"): (.*)$")
 
 
@@ -289,6 +290,8 @@ def parse_history(where: str, item: dict[str, Any], site: SiteFacts | None) -> S
     at = as_time(item.get("at"))
     if kind != "event" or at is None or not isinstance(item.get("url"), str) or item.get("kind") not in EVENTS:
         return f"skipped {where}: not a Redline history record"
+    if item["kind"] in UNREPLAYED:
+        return None
     detail = item.get("detail") if isinstance(item.get("detail"), str) else None
     http = re.fullmatch(r"HTTP (\d{3})", detail or "")
     redirect = re.fullmatch(r"redirected to (\S+)", detail or "")

@@ -38,6 +38,7 @@ class JobSpec:
     urls_file: str | None = None
     recheck: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
+    screenshot: bool = False  # a screenshot of every new version its runs record
 
 
 class InvalidSchedule(ArchiveError):
@@ -61,7 +62,7 @@ def add(engine: Engine, spec: JobSpec, now: datetime) -> None:
         session.add(sm.Schedule(name=spec.name, every_seconds=spec.every_seconds, cron=spec.cron,
                                timezone=spec.timezone, feeds=spec.feeds, sitemaps=spec.sitemaps, urls=spec.urls,
                                urls_file=spec.urls_file, recheck=spec.recheck, settings=spec.settings,
-                               paused=False, created_at=now))
+                               paused=False, created_at=now, screenshot=spec.screenshot))
 
 
 def get(session: Session, name: str) -> sm.Schedule:
@@ -93,6 +94,7 @@ class Edit:
     urls_file: str | None = None  # "" drops the file
     settings: dict[str, str] = field(default_factory=dict)
     paused: bool | None = None
+    screenshot: bool | None = None
 
 
 def edit(engine: Engine, name: str, change: Edit, check: Callable[[JobSpec], None] = validate) -> JobSpec:
@@ -107,7 +109,8 @@ def edit(engine: Engine, name: str, change: Edit, check: Callable[[JobSpec], Non
                        urls=_edited(row.urls, change.add_urls, change.remove_urls, "URL"),
                        urls_file=row.urls_file if change.urls_file is None else (change.urls_file or None),
                        recheck=row.recheck if change.recheck is None else change.recheck,
-                       settings={**row.settings, **change.settings})
+                       settings={**row.settings, **change.settings},
+                       screenshot=row.screenshot if change.screenshot is None else change.screenshot)
         if change.every_seconds is not None:
             spec.every_seconds, spec.cron, spec.timezone = change.every_seconds, None, "UTC"
         if change.cron is not None:
@@ -120,7 +123,7 @@ def edit(engine: Engine, name: str, change: Edit, check: Callable[[JobSpec], Non
         check(spec)
         recheck_changed = spec.recheck != row.recheck
         for key in ("every_seconds", "cron", "timezone", "feeds", "sitemaps", "urls", "urls_file", "recheck",
-                    "settings"):
+                    "settings", "screenshot"):
             setattr(row, key, getattr(spec, key))
         if change.paused is not None:
             row.paused = change.paused

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from archive import queries
+from archive.queries.screenshots import screenshot_image, screenshots
 from archive.vocab import LISTED_KINDS, ArticleStatus, FetchOutcome
 from redline.web import diffview, params
 from redline.web.templating import diff_context
@@ -20,6 +21,7 @@ from redline.web.templating import diff_context
 def routes() -> list[Route]:
     return [Route("/", changes), Route("/articles", articles), Route("/a/{article}", timeline),
             Route("/a/{article}/v/{number:int}", version),
+            Route("/a/{article}/v/{number:int}/screenshot", screenshot),
             Route("/a/{article}/diff/{old:int}/{new:int}", diff), Route("/a/{article}/compare", compare),
             Route("/search", search), Route("/site-wide/{group:int}", site_wide)]
 
@@ -96,10 +98,25 @@ def version(request: Request) -> Response:
         ref, sid = article(conn, request)
         found = queries.capture(conn, ref.url, request.path_params["number"])
         order = [v.version for v in queries.versions(conn, ref.url).items]  # in capture order, as log lists them
+        shot = screenshots(conn, ref.id, [found.detail.version]).get(found.detail.version)
     at = order.index(found.detail.version)
     previous, following = (order[at - 1] if at else None), (order[at + 1] if at + 1 < len(order) else None)
     return _render(request, "version.html", ref=ref, sid=sid, c=found, noise=request.query_params.get("noise") == "1",
-                   previous=previous, following=following)
+                   previous=previous, following=following, shot=shot)
+
+
+def screenshot(request: Request) -> Response:
+    """A version's screenshot, as stored: an image with its own type, never anything a browser would run."""
+    number = request.path_params["number"]
+    db = request.app.state.engine
+    with db.connect() as conn:
+        ref, _sid = article(conn, request)
+        shot = screenshots(conn, ref.id, [number]).get(number)
+        if shot is None:
+            raise HTTPException(404, f"version {number} of this article has no screenshot")
+        image = screenshot_image(conn, shot.id)
+    return Response(image, media_type=shot.media_type, headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                                               "Content-Disposition": "inline"})
 
 
 def diff(request: Request) -> Response:
@@ -115,6 +132,7 @@ def diff(request: Request) -> Response:
         ref, sid = article(conn, request)
         d = queries.diff(conn, ref.url, old, new, with_noise=noise)
         order = queries.versions(conn, ref.url).items  # in capture order, as log lists them
+        shots = screenshots(conn, ref.id, [d.old.version, d.new.version])
     numbers = [v.version for v in order]
     steps = order[numbers.index(d.old.version) + 1:numbers.index(d.new.version) + 1]
     path = f"/a/{sid}/diff/{d.old.version}/{d.new.version}"
@@ -128,7 +146,7 @@ def diff(request: Request) -> Response:
 
     cite = diffview.citation(ref.host, d, permalink)
     return _render(request, "diff.html", ref=ref, sid=sid, steps=steps, permalink=permalink, cite=cite, href=href,
-                   **diff_context(d, params.view(request.query_params, len(d.paragraphs))))
+                   shots=shots, **diff_context(d, params.view(request.query_params, len(d.paragraphs))))
 
 
 def site_wide(request: Request) -> Response:

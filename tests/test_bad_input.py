@@ -149,7 +149,8 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("due", "names", ["due", "nosuch"], 1), ("due", "limit", ["due", "--limit", "0"], 2),
               ("serve", "host", ["serve", "--host", "http://0.0.0.0:80"], 2),
               ("serve", "port", ["serve", "--port", "70000"], 2),
-              ("serve", "base_url", ["serve", "--base-url", "nope"], 2)]
+              ("serve", "base_url", ["serve", "--base-url", "nope"], 2),
+              ("serve", "tz", ["serve", "--tz", "Mars/Base"], 2), ("serve", "now", ["serve", "--now", "yesterday"], 2)]
     found += [(f"schedule {c}", "name", ["schedule", c, "nosuch"], 1) for c in ("pause", "remove", "resume", "run")]
     edit = ["schedule", "edit", "world"]
     found += [("schedule edit", "name", ["schedule", "edit", "nosuch", "--every", "1h"], 1),

@@ -54,6 +54,9 @@ APP_ROOTS = {"root", "app", "__next", "__nuxt", "___gatsby"}
 # (a <noscript> about comments, Disqus's, asks for them on 2 of the cached real pages: it is not the article)
 ASKS_FOR_SCRIPTS = re.compile(r"\b(?:enable|turn on|activate|requires?|needs?)\b.{0,40}\bjavascript\b(?!.*\bcomment)",
                               re.IGNORECASE)
+# A cheap first look before parsing, for needs_browser: where none of these is, app_shell finds nothing.
+SHELL_HINT = re.compile(r"id=[\"']?(?:root|app|__next|__nuxt|___gatsby)\b|<app-root|<noscript")
+SHELL_MAX_WORDS = 25  # an article needs this many words (archive.store.outcomes.MIN_WORDS)
 MAX_TEASER_WORDS = 40
 MIN_LINK_CHARS = 12
 MIN_PROSE_WORDS = 3  # a teaser span is masked inside a paragraph only when prose remains around it
@@ -76,8 +79,7 @@ def extract_page(html: str, url: str) -> Extracted:
     why_empty = None
     if shell:
         why_empty = (f"script-rendered page: {shell}, and the HTML as served holds little or no article text; a "
-                     "script writes the article in the reader's browser, and only a fetch through a browser, which "
-                     "Redline does not do yet, would archive it")
+                     "script writes the article in the reader's browser")
     result = trafilatura.bare_extraction(doc, url=url, options=OPTIONS)  # on its own copy of the tree
     if result is None or not result.text:
         return Extracted(text="", extractor=EXTRACTOR, markers=markers, why_empty=why_empty)
@@ -135,6 +137,27 @@ def app_shell(doc: lxml.html.HtmlElement) -> str | None:
         if ASKS_FOR_SCRIPTS.search(said):
             return f"it asks for JavaScript (<noscript>{said[:80]}</noscript>)"
     return None
+
+
+def needs_browser(html: str) -> str | None:
+    """The app shell's mark (:func:`app_shell`) when the HTML as served is one and holds under 25 words of
+    visible text outside it, or None: such a page is fetched again through a browser (``--render auto``).
+    Run on the reactor, before extraction, so it reads the visible text rather than trafilatura's.
+
+    >>> needs_browser("<html><body><div id='root'></div><script>draw()</script></body></html>")
+    'its HTML is an app shell (an empty <div id="root">)'
+    >>> needs_browser("<html><body><div id='app'></div><p>" + "word " * 30 + "</p></body></html>") is None
+    True
+    """
+    if not SHELL_HINT.search(html[:MARKER_BYTES].lower()):
+        return None
+    doc = load_html(html)
+    shell = app_shell(doc) if doc is not None else None
+    if shell is None:
+        return None
+    seen = doc.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript "
+                     "or ancestor::template)]")
+    return shell if len(" ".join(seen).split()) < SHELL_MAX_WORDS else None
 
 
 def link_texts(doc: lxml.html.HtmlElement) -> set[str]:

@@ -61,6 +61,8 @@ FIELDS: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("status", "status", 1), ("outcome", "outcome", 1), ("body_sha256", "body_sha256", 1),
         ("content_type", "content_type", 1), ("error", "error", 1),
         ("noise", "noise", 2),  # the changed paragraphs noise rules skipped, and which rule
+        # how the page was fetched, and the sha256 of the DOM a browser rendered from it (format 4)
+        ("fetched_with", "fetched_with", 4), ("rendered_sha256", "rendered_sha256", 4),
     ),
     "version": (
         ("version", "number", 1), ("fetch", "fetch_id", 1), ("captured_at", "captured_at", 1),

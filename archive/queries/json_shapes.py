@@ -72,7 +72,7 @@ def search_hit(h: SearchHit) -> dict[str, Any]:
 def fetch(f: FetchEntry) -> dict[str, Any]:
     return {"fetch": f.outcome, "at": iso(f.at), "status": f.status, "url": f.url, "body_sha256": f.body_sha256,
             "noise": f.noise, "render_stamps": f.render_stamps,
-            "reason": f.reason}
+            "reason": f.reason, "fetched_with": f.fetched_with, "rendered_sha256": f.rendered_sha256}
 
 
 def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry],

@@ -55,7 +55,7 @@ class UrlsSpider(scrapy.Spider):
         item = self.static_item(response)
         mode = response.meta.get("redline_render", RenderMode.AUTO)
         if item.html is None or mode == RenderMode.NEVER:
-            item.render_note = "this crawl fetches without a browser (--render never); crawl with --render js"
+            item.render_note = "this crawl fetches without a browser (--render never); crawl with --render auto or js"
             return item
         if self.browser_missing():
             item.render_note = f"not fetched through a browser: {self.browser_missing()}"

@@ -18,6 +18,7 @@ from redline import (
     cli_screenshot,
     cli_search,
     cli_serve,
+    cli_site,
 )
 from redline.options import (
     NEGATIVE_NUMBERS,
@@ -415,7 +416,7 @@ def _renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None) -> Any
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
 for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve, cli_search, cli_ignore,
-               cli_repack, cli_screenshot):
+               cli_repack, cli_screenshot, cli_site):
     for command in module.COMMANDS:
         cli.add_command(command)
 accept_db_after(cli)

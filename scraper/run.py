@@ -177,7 +177,8 @@ def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> C
         with Session(engine) as session:
             schedule = schedules.get(session, name)
             feeds, sitemaps = list(schedule.feeds), list(schedule.sitemaps)
-            settings = {**schedule.settings, **request.settings}
+            own = {"REDLINE_RENDER": schedule.render} if schedule.render else {}
+            settings = {**schedule.settings, **own, **request.settings}  # the run's own (-s, --render) win
             if schedule.screenshot:
                 settings.setdefault("REDLINE_SCREENSHOT", "True")
             listed = schedules.listed_urls(schedule)

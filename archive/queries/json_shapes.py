@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         RunEntry,
         ScheduleEntry,
         SearchHit,
+        SiteDefaults,
         VersionDetail,
         VersionEntry,
     )
@@ -67,6 +68,11 @@ def learned_template(lt: LearnedTemplate) -> dict[str, Any]:
 def search_hit(h: SearchHit) -> dict[str, Any]:
     """``redline search --json``: one version containing the phrase, and the passage around the match."""
     return {**asdict(h), "captured_at": iso(h.captured_at)}
+
+
+def site(s: SiteDefaults) -> dict[str, Any]:
+    """``redline site list --json``: a site's defaults, null where not set."""
+    return {"host": s.host, "render": s.render, "screenshot": s.screenshot, "updated_at": iso(s.updated_at)}
 
 
 def fetch(f: FetchEntry) -> dict[str, Any]:

@@ -138,7 +138,8 @@ fetches = Table(
     # How the page was fetched: "http" (Scrapy's HTTP handler) or "browser" (the HTTP body above, then the
     # page loaded again in a browser, whose DOM after its scripts ran is the rendered body, kept beside it).
     Column("fetched_with", String(16), nullable=False, default="http", server_default="http"),
-    Column("rendered_sha256", String(64), ForeignKey("bodies.sha256")),
+    # a row of bodies, like body_sha256 (no foreign key: SQLite could add one only by rebuilding fetches)
+    Column("rendered_sha256", String(64)),
     Index("ix_fetches_article_time", "article_id", "fetched_at"),
 )
 

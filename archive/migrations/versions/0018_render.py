@@ -17,7 +17,6 @@ def upgrade() -> None:
     with op.batch_alter_table('fetches', schema=None) as batch_op:
         batch_op.add_column(sa.Column('fetched_with', sa.String(16), nullable=False, server_default='http'))
         batch_op.add_column(sa.Column('rendered_sha256', sa.String(64), nullable=True))
-        batch_op.create_foreign_key('fk_fetches_rendered_sha256_bodies', 'bodies', ['rendered_sha256'], ['sha256'])
     with op.batch_alter_table('schedules', schema=None) as batch_op:
         batch_op.add_column(sa.Column('render', sa.String(8), nullable=True))
     op.create_table(
@@ -34,6 +33,5 @@ def downgrade() -> None:
     with op.batch_alter_table('schedules', schema=None) as batch_op:
         batch_op.drop_column('render')
     with op.batch_alter_table('fetches', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_fetches_rendered_sha256_bodies', type_='foreignkey')
         batch_op.drop_column('rendered_sha256')
         batch_op.drop_column('fetched_with')

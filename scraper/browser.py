@@ -17,7 +17,12 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy import Request, signals
+from scrapy.core.downloader.handlers.base import BaseDownloadHandler
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
 from scrapy.settings import Settings
 from twisted.internet.defer import Deferred
 
@@ -69,7 +74,7 @@ def configure(settings: Settings) -> None:
     if why:
         settings.set("REDLINE_BROWSER_MISSING", why, priority="cmdline")
         return
-    handler = "scraper.browser_handler.LazyPlaywrightHandler"
+    handler = "scraper.browser.RenderingHandler"
     settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="cmdline")
     options: dict[str, Any] = {"headless": True}
     if path := executable(settings.get("REDLINE_BROWSER")):
@@ -97,6 +102,11 @@ class SubresourceGate:
     def __init__(self, third_party: bool) -> None:
         self.third_party = third_party
         self.robots: Any = None  # Redline's RobotsTxtMiddleware, bound by BrowserGate
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SubresourceGate:
+        """Each crawler's copy of the settings gets a gate of its own, not yet bound to any crawl's robots.txt
+        (a schedule's pass runs its discovery and its fetches as two crawlers of one process)."""
+        return SubresourceGate(self.third_party)
 
     def __call__(self, request: Any) -> bool:
         try:
@@ -130,7 +140,8 @@ class SubresourceGate:
         parser = self.robots._parsers.get(parts.netloc, _UNKNOWN)
         if parser is _UNKNOWN or isinstance(parser, Deferred):
             return False  # this host's robots.txt is not read yet: nothing allows the request
-        return parser is None or bool(parser.allowed(url, self.robots._robotstxt_useragent or self.robots._default_useragent))
+        agent = self.robots._robotstxt_useragent or self.robots._default_useragent
+        return parser is None or bool(parser.allowed(url, agent))
 
 
 class BrowserGate:
@@ -138,14 +149,12 @@ class BrowserGate:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BrowserGate:
-        from scrapy.exceptions import NotConfigured
-
         gate = crawler.settings.get("PLAYWRIGHT_ABORT_REQUEST")
         if not isinstance(gate, SubresourceGate):
             raise NotConfigured
         extension = cls()
         extension.gate = gate
-        crawler.signals.connect(extension.engine_started, signal=_engine_started())
+        crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
         extension.crawler = crawler
         return extension
 
@@ -159,7 +168,42 @@ class BrowserGate:
 _UNKNOWN = object()
 
 
+_UNKNOWN = object()
+
+
 def _engine_started() -> object:
     from scrapy import signals
 
     return signals.engine_started
+
+
+class RenderingHandler(BaseDownloadHandler):
+    """The download handler of a crawl that may render: Scrapy's own HTTP handler for every request without
+    ``meta["playwright"]``, and scrapy-playwright's for those with it, imported (0.3 s) and made at the first
+    such request and shared by the crawl's schemes, so a crawl that renders nothing pays nothing for it."""
+
+    lazy = False
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.http = HTTP11DownloadHandler.from_crawler(crawler)
+
+    async def download_request(self, request: Request) -> Response:
+        if not request.meta.get("playwright"):
+            return await self.http.download_request(request)
+        browser = getattr(self.crawler, _BROWSER, None)
+        if browser is None:
+            from scraper.browser_handler import LazyPlaywrightHandler
+
+            browser = LazyPlaywrightHandler.from_crawler(self.crawler)
+            setattr(self.crawler, _BROWSER, browser)
+        return await browser.download_request(request)
+
+    async def close(self) -> None:
+        await self.http.close()
+        browser = self.crawler.__dict__.pop(_BROWSER, None)
+        if browser is not None:
+            await browser.close()
+
+
+_BROWSER = "redline_browser_handler"  # the crawler's scrapy-playwright handler, once made

@@ -1,4 +1,5 @@
-"""scrapy-playwright's download handler, started lazily (imported only when a crawl may render)."""
+"""scrapy-playwright's download handler, started lazily (imported by :class:`scraper.browser.RenderingHandler`
+at a crawl's first page to render)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,9 +10,8 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 
 class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
-    """scrapy-playwright's handler, starting Playwright at the first page to render instead of at every
-    crawl's start (a crawl in ``auto`` mode that meets no app shell starts no browser). Requests without
-    ``meta["playwright"]`` go to Scrapy's own HTTP handler, as in scrapy-playwright."""
+    """scrapy-playwright's handler, starting Playwright at its first page instead of at the engine's start
+    (it is made after the engine started, so that signal never comes)."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)

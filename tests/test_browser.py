@@ -123,7 +123,8 @@ def test_an_edit_makes_the_same_versions_and_diffs_in_both(world: dict[str, Any]
         assert [len(v) for v in versions] == [2, 2]
         assert [v["change"] for v in versions[0]] == [v["change"] for v in versions[1]]
         diffs = [_json(db, "diff", url, "1", "2") for url in (static, app)]
-        assert {k: diffs[0][k] for k in ("title", "byline", "updated", "changes")} == {k: diffs[1][k] for k in ("title", "byline", "updated", "changes")}
+        fields = ("title", "byline", "updated", "changes")
+        assert {k: diffs[0][k] for k in fields} == {k: diffs[1][k] for k in fields}
         assert INSERTED in json.dumps(diffs[1]["changes"])
 
 
@@ -160,7 +161,8 @@ def test_verify_checks_the_rendered_dom(world: dict[str, Any], tmp_path: Path) -
                      "(SELECT body_sha256 FROM fetches WHERE id = ?)) WHERE sha256 = ?", (fetch, sha))
     done = run_redline(copy, "verify", "--json")
     assert done.returncode == 1
-    assert [p["record"] for p in json.loads(done.stdout)["problems"]] == [f"rendered DOM of fetch {fetch} (sha256 {sha})"]
+    problems = json.loads(done.stdout)["problems"]
+    assert [p["record"] for p in problems] == [f"rendered DOM of fetch {fetch} (sha256 {sha})"]
 
 
 @pytest.fixture
@@ -220,3 +222,19 @@ def test_verify_finds_a_fetch_whose_rendered_dom_or_fetched_with_was_changed(wor
     assert done.returncode == 1
     named = sorted(p["record"].split(" of ")[0] for p in json.loads(done.stdout)["problems"])
     assert named == sorted([f"fetch {dom}", f"fetch {http}"])
+
+
+def test_a_schedule_renders_with_its_own_mode_beside_its_discovery(world: dict[str, Any], tmp_path: Path) -> None:
+    """A schedule's pass runs discovery and fetching as two crawlers in one process: each gets its own gate."""
+    db = str(tmp_path / "schedule.db")
+    site: FakeSite = world["site"]
+    site.routes["/rss.xml"] = Route(body=f"<?xml version='1.0'?><rss version='2.0'><channel><title>N</title><item>"
+                                         f"<link>{world['gate']}</link></item></channel></rss>",
+                                    content_type="application/rss+xml")
+    added = run_redline(db, "schedule", "add", "apps", "--every", "1h", "--render", "js", "--feed",
+                        site.url("rss.xml"), world["plain"], *SETTINGS)
+    assert added.returncode == 0, added.stderr
+    done = run_redline(db, "schedule", "run", "apps")
+    assert done.returncode == 0, done.stderr
+    assert [f["fetched_with"] for f in _fetches(db, world["plain"])] == ["browser"]
+    assert "OKMARK" in _json(db, "show", world["gate"])["text"]

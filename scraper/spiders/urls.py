@@ -54,7 +54,9 @@ class UrlsSpider(scrapy.Spider):
     def parse(self, response: Response) -> PageItem | scrapy.Request:
         item = self.static_item(response)
         mode = response.meta.get("redline_render", RenderMode.AUTO)
-        if item.html is None or mode == RenderMode.NEVER:
+        if item.html is None:
+            return item  # not an HTML page the server answered with 200: nothing to render
+        if mode == RenderMode.NEVER:
             item.render_note = "this crawl fetches without a browser (--render never); crawl with --render auto or js"
             return item
         if self.browser_missing():

@@ -238,3 +238,15 @@ def test_a_schedule_renders_with_its_own_mode_beside_its_discovery(world: dict[s
     assert done.returncode == 0, done.stderr
     assert [f["fetched_with"] for f in _fetches(db, world["plain"])] == ["browser"]
     assert "OKMARK" in _json(db, "show", world["gate"])["text"]
+
+
+def test_a_failed_browser_load_still_records_the_static_capture(world: dict[str, Any], tmp_path: Path) -> None:
+    db = str(tmp_path / "failed.db")
+    app = world["pairs"][0][2]
+    done = run_redline(db, "crawl", "--json", *SETTINGS, "-s", "REDLINE_BROWSER=/bin/false", "--", app)
+    assert done.returncode == 1, done.stderr  # no article: the one page was not rendered
+    [failure] = json.loads(done.stdout)["failures"]
+    assert failure["reason"].startswith("script-rendered page: its HTML is an app shell")
+    assert "; the browser's load failed: " in failure["reason"]
+    [fetch] = _fetches(db, app)
+    assert fetch["fetched_with"] == "http" and fetch["body_sha256"] and fetch["rendered_sha256"] is None

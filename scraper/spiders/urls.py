@@ -97,12 +97,13 @@ class UrlsSpider(scrapy.Spider):
             return static
         return PageItem(fetch, html, None, "the page as a browser rendered it holds no article text either")
 
-    def render_failed(self, failure: Failure) -> PageItem | None:
-        """The browser load failed: the static capture is recorded, with why it was not rendered."""
-        if failure.check(NotFetched):
-            return None
+    def render_failed(self, failure: Failure) -> PageItem:
+        """The browser load failed, or was never sent (the crawl was stopped): the static capture, already
+        fetched, is recorded all the same, with why it was not rendered."""
         static: PageItem = failure.request.meta["redline_static"]  # type: ignore[attr-defined]
-        static.render_note = f"the browser's load failed: {failure.type.__name__}: {failure.getErrorMessage()}"[:400]
+        why = ("the crawl was stopped before the browser's load" if failure.check(NotFetched) else
+               f"the browser's load failed: {failure.type.__name__}: {failure.getErrorMessage()}")
+        static.render_note = why[:400]
         return static
 
     def failed(self, failure: Failure) -> PageItem | None:

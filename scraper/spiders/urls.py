@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 
 from archive.capture import Capture
 from archive.vocab import FetchedWith, RenderMode
-from scraper.extract import needs_browser
+from scraper.shell import needs_browser
 from scraper.items import PageItem
 from scraper.middlewares import NotFetched
 

@@ -6,6 +6,7 @@ import json
 import re
 
 BODY = re.compile(r"(<body\b[^>]*>)(.*)(</body\s*>)", re.IGNORECASE | re.DOTALL)
+HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)  # the body tag after it: a head's script may say "<body>"
 
 
 def script_rendered(html: str) -> str | None:
@@ -16,7 +17,8 @@ def script_rendered(html: str) -> str | None:
     >>> script_rendered("<html><head><title>T</title></head><body><p>Hi</p></body></html>")
     '<html><head><title>T</title></head><body><div id="root"></div><script>document.getElementById("root").outerHTML = "\\\\u003cp>Hi\\\\u003c/p>";</script></body></html>'
     """
-    found = BODY.search(html)
+    head = HEAD_END.search(html)
+    found = BODY.search(html, head.end() if head else 0)
     if found is None:
         return None
     payload = json.dumps(found[2]).replace("<", "\\u003c")  # no "</script>" or "<!--" inside the script

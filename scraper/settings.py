@@ -80,4 +80,7 @@ REDLINE_SCREENSHOT_LIVE = False        # let the page's own host serve its CSS a
 REDLINE_RENDER = ""                    # auto, js or never ("--render"); empty: each site's default, else auto
 REDLINE_BROWSER = None                 # a Chromium's path (default /usr/bin/chromium), or "playwright" for its own
 REDLINE_BROWSER_THIRD_PARTY = False    # let the browser load other hosts' scripts and styles
+# Pages open in the browser at once (scrapy-playwright's own setting; unbounded by default): the crawl tree's
+# memory grows with each (python -m bench browser measures it).
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 EXTENSIONS = {"scraper.browser.BrowserGate": 0}  # binds robots.txt to the browser's own requests

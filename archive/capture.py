@@ -55,6 +55,9 @@ class Capture:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
+    # A page also loaded in a browser: "browser", and its DOM after the page's scripts ran (kept beside ``body``)
+    fetched_with: str = "http"
+    rendered: bytes | None = None
 
 
 @dataclass

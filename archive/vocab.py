@@ -113,3 +113,18 @@ LISTED_KINDS: tuple[str, ...] = (*ChangeKind, *TAKEDOWNS)
 
 # Text edits: every change kind but a moved update stamp.
 TEXT_EDITS = tuple(k for k in ChangeKind if k is not ChangeKind.DECLARED_UPDATE_ONLY)
+
+
+class RenderMode(StrEnum):
+    """When a page is fetched through a browser (``--render``; columns ``schedules.render``, ``sites.render``)."""
+
+    AUTO = "auto"    # statically, and again through the browser when the HTML is an app shell with no text
+    JS = "js"        # always through the browser
+    NEVER = "never"  # never through the browser
+
+
+class FetchedWith(StrEnum):
+    """How a fetch was made (column ``fetches.fetched_with``)."""
+
+    HTTP = "http"        # Scrapy's HTTP handler
+    BROWSER = "browser"  # the HTTP body, then the page loaded in a browser: its DOM is kept beside the body

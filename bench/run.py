@@ -549,6 +549,31 @@ def deltas_main(keep: bool) -> None:
     print(f"results: {out.relative_to(ROOT)}")
 
 
+def browser_main(count: int, keep: bool) -> None:
+    from bench.browser import measure
+    from bench.browser import table as browser_table
+
+    started = datetime.now(UTC)
+    work = Path(tempfile.mkdtemp(prefix="redline-browser-"))
+    proc.use_bytecode_cache(work / "pycache")
+    load = os.getloadavg()
+    try:
+        rows, result = measure(work, count, log)
+    finally:
+        if keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"browser-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
+                               "environment": environment(), "result": result}, indent=1, default=str) + "\n")
+    print(f"Redline through a browser (issue 26): {os.cpu_count()} CPUs, 1-minute load {load[0]:.1f} at the start, "
+          f"{result['load_average_end'][0]:.1f} at the end")
+    print(browser_table(rows))
+    print(f"results: {out.relative_to(ROOT)}")
+
+
 def search_main(versions: int, keep: bool) -> None:
     from bench.search import measure
 
@@ -605,7 +630,7 @@ def main(argv: list[str] | None = None) -> None:
         return mutations_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("what", nargs="?", choices=["all", "real", "fidelity", "frontier", "search", "deltas",
-                                                      "mutations", "screenshots"],
+                                                      "browser", "mutations", "screenshots"],
                         default="all",
                         help="'real': only row 1r (first crawls of real pages), about 2 minutes; "
                              "'fidelity': only the real-page fidelity scenario (issue 11), about 3 minutes; "
@@ -614,6 +639,8 @@ def main(argv: list[str] | None = None) -> None:
                              "'deltas': what a re-fetch of a real page stores, raw bodies as deltas (issue 28; ~4 min); "
                              "'screenshots': the bytes and seconds a screenshot costs, WebP and PNG, over the real "
                              "pages (issue 26; 40 pages with --quick); "
+                             "'browser': pages per second and peak memory through Chromium, real pages as "
+                             "script-rendered copies, the static path beside it (issue 26; --quick: 20 pages); "
                              "'mutations': break each README promise in a copy of the tree, one line at a time, and "
                              "list the breaks no test noticed (issue 27; 'mutations --help')")
     parser.add_argument("--quick", action="store_true", help="smaller corpus and archive (about a minute)")
@@ -630,6 +657,8 @@ def main(argv: list[str] | None = None) -> None:
         return deltas_main(args.keep)
     if args.what == "screenshots":
         return screenshots_main(40 if args.quick else None)
+    if args.what == "browser":
+        return browser_main(20 if args.quick else 60, args.keep)
     if args.what == "search":
         return search_main(100_000 if args.quick else 1_000_000, args.keep)
     if args.what == "frontier":

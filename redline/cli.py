@@ -18,12 +18,14 @@ from redline import (
     cli_screenshot,
     cli_search,
     cli_serve,
+    cli_site,
 )
 from redline.options import (
     NEGATIVE_NUMBERS,
     OneLineErrors,
     UserError,
     accept_db_after,
+    check_render,
     check_urls,
     csv_option,
     db_url,
@@ -34,6 +36,7 @@ from redline.options import (
     parse_settings,
     parse_since,
     read_urls,
+    render_option,
 )
 from redline.output import clean, emit_csv, emit_json
 
@@ -77,11 +80,12 @@ def main() -> None:
 @click.option("--screenshot", is_flag=True,
               help="After the writes, take a screenshot of every new version in Chromium, from its archived body.")
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress, with tracebacks of failed downloads.")
+@render_option
 @json_option
 @click.pass_context
 @handles_errors
 def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, settings: tuple[str, ...],
-          queue: bool, screenshot: bool, verbose: bool, as_json: bool) -> None:
+          queue: bool, screenshot: bool, verbose: bool, render: str | None, as_json: bool) -> None:
     """Fetch each URL once and record a new version, an unchanged mark or an event.
 
     URLs may be given as article IDs from 'redline list'. Exits 1 when no URL could be fetched, or no
@@ -94,11 +98,12 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     redline crawl --urls-file watch.txt -s DOWNLOAD_DELAY=5
     redline crawl --screenshot https://example.com/a
     redline crawl --queue --urls-file watch.txt      # for the workers
+    redline crawl --render js https://example.com/app-story   # through a browser (the browser extra)
     """
     targets = read_urls(urls, urls_file, ids=True)
     if queue:
-        if settings or screenshot:
-            raise UserError("-s and --screenshot do not apply with --queue; give Scrapy settings to "
+        if settings or screenshot or render:
+            raise UserError("-s, --screenshot and --render do not apply with --queue; give Scrapy settings to "
                             "'redline worker -s'", 2)
         from redline.cli_queue import enqueue_urls
 
@@ -112,6 +117,9 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], urls_file: str | None, sett
     from scraper.pool import start_forkserver
 
     overrides = parse_settings(settings)
+    if render:
+        overrides["REDLINE_RENDER"] = render
+    check_render(overrides)
     overrides.setdefault("LOG_LEVEL", "INFO" if verbose else "ERROR")  # failures are listed below the summary
     if screenshot:
         overrides["REDLINE_SCREENSHOT"] = "True"
@@ -408,7 +416,7 @@ def _renoise(ctx: click.Context, urls: tuple[str, ...], site: str | None) -> Any
 # Commands defined in their own modules. Each exports COMMANDS and imports only redline.options
 # (never this module), so adding one is one import above and one entry here.
 for module in (cli_export, cli_schedule, cli_queue, cli_cite, cli_alert, cli_serve, cli_search, cli_ignore,
-               cli_repack, cli_screenshot):
+               cli_repack, cli_screenshot, cli_site):
     for command in module.COMMANDS:
         cli.add_command(command)
 accept_db_after(cli)

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from redline.options import UserError, db_url, engine, handles_errors, json_option, parse_settings, read_urls
+from redline.options import (
+    UserError,
+    check_render,
+    db_url,
+    engine,
+    handles_errors,
+    json_option,
+    parse_settings,
+    read_urls,
+    render_option,
+)
 from redline.output import emit_json, table
 
 if TYPE_CHECKING:
@@ -43,11 +53,12 @@ def schedule() -> None:
               help="Re-check intervals by age since last change [default 6h:15m,1d:1h,30d:1d,14d].")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for this job's runs.")
 @click.option("--screenshot", is_flag=True, help="Take a screenshot of every new version its runs record.")
+@render_option
 @click.pass_context
 @handles_errors
 def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None, cron: str | None,
         timezone: str | None, feeds: tuple[str, ...], sitemaps: tuple[str, ...], urls_file: str | None,
-        recheck: str | None, settings: tuple[str, ...], screenshot: bool) -> None:
+        recheck: str | None, settings: tuple[str, ...], screenshot: bool, render: str | None) -> None:
     """Add a job NAME that watches feeds, sitemaps and URLs on an interval or a cron schedule.
 
     Each run discovers article URLs from the feeds and sitemaps, adds them to the
@@ -71,7 +82,8 @@ def add(ctx: click.Context, name: str, urls: tuple[str, ...], every: str | None,
     if timezone and not cron:
         raise UserError("--tz applies to --cron only; intervals do not depend on a time zone", 2)
     spec = JobSpec(name=name, cron=cron, timezone=timezone or "UTC", settings=parse_settings(settings),
-                   screenshot=screenshot)
+                   screenshot=screenshot, render=render)
+    check_render({"REDLINE_RENDER": render} if render else {})
     try:
         if every:
             spec.every_seconds = max(1, int(parse_duration(every).total_seconds()))
@@ -163,12 +175,13 @@ def _watches(s: ScheduleEntry) -> str:
 @click.option("--pause/--resume", "paused", default=None, help="Pause or resume the job.")
 @click.option("--screenshot/--no-screenshot", default=None,
               help="Take (or stop taking) a screenshot of every new version its runs record.")
+@render_option
 @click.pass_context
 @handles_errors
 def edit(ctx: click.Context, name: str, every: str | None, cron: str | None, timezone: str | None,
          recheck: str | None, feeds: tuple[str, ...], gone_feeds: tuple[str, ...], sitemaps: tuple[str, ...],
          gone_sitemaps: tuple[str, ...], urls: tuple[str, ...], gone_urls: tuple[str, ...], urls_file: str | None,
-         settings: tuple[str, ...], paused: bool | None, screenshot: bool | None) -> None:
+         settings: tuple[str, ...], paused: bool | None, screenshot: bool | None, render: str | None) -> None:
     """Change job NAME in place: its tracked articles and the alert rules bound to it stay.
 
     \b
@@ -187,7 +200,8 @@ def edit(ctx: click.Context, name: str, every: str | None, cron: str | None, tim
     change = Edit(timezone=timezone, add_feeds=_urls(feeds), remove_feeds=list(gone_feeds),
                   add_sitemaps=_urls(sitemaps), remove_sitemaps=list(gone_sitemaps), add_urls=_urls(urls),
                   remove_urls=list(gone_urls), settings=parse_settings(settings), paused=paused, cron=cron,
-                  screenshot=screenshot)
+                  screenshot=screenshot, render=render)
+    check_render({"REDLINE_RENDER": render} if render else {})
     try:
         if every:
             change.every_seconds = max(1, int(parse_duration(every).total_seconds()))

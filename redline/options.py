@@ -4,6 +4,7 @@ archive engine, and argument parsers. Command modules import from here, never fr
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -47,6 +48,26 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 NEGATIVE_NUMBERS = {"ignore_unknown_options": True}
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+RENDER_MODES = ("auto", "js", "never")
+render_option = click.option(
+    "--render", type=click.Choice(RENDER_MODES), default=None,
+    help="Fetch through a browser: auto (when the HTML is an app shell with no text), js (always), never. "
+         "Default: the site's ('redline site set'), else auto.")
+
+
+def check_render(overrides: dict[str, str]) -> None:
+    """Refuse a render mode that is not one, and ``js`` where no browser can be used (exit 2, nothing written)."""
+    mode = overrides.get("REDLINE_RENDER")
+    if mode is None:
+        return
+    if mode not in RENDER_MODES:
+        raise UserError(f"bad render mode {mode!r}; give auto, js or never", 2)
+    from scraper.browser import BrowserMissing, require
+
+    try:
+        require(mode, overrides.get("REDLINE_BROWSER") or os.environ.get("REDLINE_BROWSER"))
+    except BrowserMissing as exc:
+        raise UserError(str(exc), 2) from exc
 
 
 def one_format(as_json: bool, csv: bool | None) -> None:

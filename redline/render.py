@@ -169,8 +169,7 @@ def print_log(versions: list[VersionEntry], events: list[EventEntry], fetches: S
                               describe(v.change, v.recovered_at, v.fetched_url if v.from_other_url else None),
                               v.words, _title_and_source(v, url)]) for v in versions]
     timed += [(e.at, [iso(e.at), "event", e.event, "", e.detail or ""]) for e in events]
-    timed += [(f.at, [iso(f.at), "fetch", f"{f.outcome} (HTTP {f.status})" if f.status else f.outcome, "",
-                      _fetch_detail(f)]) for f in fetches]
+    timed += [(f.at, [iso(f.at), "fetch", _fetch_what(f), "", _fetch_detail(f)]) for f in fetches]
     timed.sort(key=lambda t: t[0])  # stable: versions, then events, then fetches at equal times
     table(["time", "what", "change", "words (all)", "title / detail"], [row for _, row in timed])
     for t in learned:
@@ -212,6 +211,14 @@ def _title_and_source(v: VersionEntry, url: str | None) -> str:
     except BadURL:
         same = False
     return title if same else f"{title}\nfetched from {v.fetched_url}"
+
+
+def _fetch_what(f: FetchEntry) -> str:
+    """A fetch's outcome, its HTTP status, and "browser" when the page was also loaded in a browser."""
+    said = [f"HTTP {f.status}"] if f.status else []
+    if f.fetched_with != "http":
+        said.append(f.fetched_with)
+    return f"{f.outcome} ({', '.join(said)})" if said else f.outcome
 
 
 def _fetch_detail(f: FetchEntry) -> str:

@@ -25,6 +25,7 @@ from archive.capture import Extracted
 from archive.text.noise import TEASER_LABEL_RE
 from archive.text.normalize import paragraphs
 from scraper.dates import declared_dates
+from scraper.shell import app_shell
 
 EXTRACTOR = f"trafilatura {trafilatura.__version__}"
 # Comments are not the article; tables often are. The metadata is read by page_metadata, without the
@@ -47,13 +48,6 @@ MARKERS = {name: tuple(re.compile(phrase) for phrase in phrases) for name, phras
     "consent": (r"we value your privacy", r"consent-wall", r"before you continue to", r"consent\.yahoo\.com"),
 }.items()}
 MARKER_BYTES = 500_000
-# The marks of a script-rendered app, where frameworks put them (children of <body>, or of <head> for a
-# <noscript>; searching the whole tree cost 5 ms a real page): the empty element a framework mounts its app on
-# (React's #root, Vue's #app, Next.js, Nuxt, Gatsby, Angular's <app-root>), or a <noscript> asking for JavaScript.
-APP_ROOTS = {"root", "app", "__next", "__nuxt", "___gatsby"}
-# (a <noscript> about comments, Disqus's, asks for them on 2 of the cached real pages: it is not the article)
-ASKS_FOR_SCRIPTS = re.compile(r"\b(?:enable|turn on|activate|requires?|needs?)\b.{0,40}\bjavascript\b(?!.*\bcomment)",
-                              re.IGNORECASE)
 MAX_TEASER_WORDS = 40
 MIN_LINK_CHARS = 12
 MIN_PROSE_WORDS = 3  # a teaser span is masked inside a paragraph only when prose remains around it
@@ -76,8 +70,7 @@ def extract_page(html: str, url: str) -> Extracted:
     why_empty = None
     if shell:
         why_empty = (f"script-rendered page: {shell}, and the HTML as served holds little or no article text; a "
-                     "script writes the article in the reader's browser, and only a fetch through a browser, which "
-                     "Redline does not do yet, would archive it")
+                     "script writes the article in the reader's browser")
     result = trafilatura.bare_extraction(doc, url=url, options=OPTIONS)  # on its own copy of the tree
     if result is None or not result.text:
         return Extracted(text="", extractor=EXTRACTOR, markers=markers, why_empty=why_empty)
@@ -114,27 +107,6 @@ def page_metadata(doc: lxml.html.HtmlElement) -> Document:
         meta.sitename = match[1]
     meta.clean_and_trim()
     return meta
-
-
-def app_shell(doc: lxml.html.HtmlElement) -> str | None:
-    """The mark of a script-rendered app the page carries, in words, or None.
-
-    >>> app_shell(lxml.html.fromstring("<html><body><div id='root'></div><script src='/a.js'></script></body></html>"))
-    'its HTML is an app shell (an empty <div id="root">)'
-    >>> app_shell(lxml.html.fromstring("<html><body><noscript>Please enable JavaScript.</noscript></body></html>"))
-    'it asks for JavaScript (<noscript>Please enable JavaScript.</noscript>)'
-    >>> app_shell(lxml.html.fromstring("<html><body><div id='root'><p>The story.</p></div></body></html>")) is None
-    True
-    """
-    for child in doc.xpath("/html/body/*"):
-        if (child.get("id") in APP_ROOTS or child.tag == "app-root") and not child.text_content().strip():
-            ident = f' id="{child.get("id")}"' if child.get("id") else ""
-            return f"its HTML is an app shell (an empty <{child.tag}{ident}>)"
-    for note in doc.xpath("/html/*/noscript"):
-        said = " ".join(note.text_content().split())
-        if ASKS_FOR_SCRIPTS.search(said):
-            return f"it asks for JavaScript (<noscript>{said[:80]}</noscript>)"
-    return None
 
 
 def link_texts(doc: lxml.html.HtmlElement) -> set[str]:

@@ -118,8 +118,13 @@ class ArchivePipeline:
         extracted = None
         fetch = item.fetch
         if fetch.status == 200 and item.html is not None and not self._same_body(item):
-            extracted = await self.pool.extract(item.html, fetch.final_url or fetch.url, len(fetch.body or b""))
+            size = len(fetch.rendered or fetch.body or b"")  # of the HTML extracted: the rendered DOM, if any
+            extracted = await self.pool.extract(item.html, fetch.final_url or fetch.url, size)
             self.stats.inc_value("extract/pages")
+            if item.render_note and extracted.why_empty and extracted.why_empty.startswith("script-rendered page:"):
+                extracted.why_empty = f"{extracted.why_empty}; {item.render_note}"
+        if fetch.fetched_with == "browser":
+            self.stats.inc_value("fetch/browser")
         if self.stopping:
             return item  # extracted after a forced stop began: not recorded, and reported as not written
         if not self.pending:

@@ -14,6 +14,7 @@ CONCURRENT_REQUESTS of them, DOWNLOAD_DELAY apart), that what was fetched is wri
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from archive.capture import Found
 from archive.crawls import CrawlRequest, CrawlResult
 from archive.store.learning import Learned
 from archive.store.outcomes import Recorded
+from scraper.browser import configure as configure_browser
 from scraper.memory import pin_mmap_threshold
 from scraper.middlewares import NotFetched
 from scraper.pipelines import outcome_recorded, site_wide_grouped, template_learned
@@ -83,6 +85,9 @@ def crawl_settings(db_url: str, overrides: dict[str, str]) -> Settings:
     settings.setmodule("scraper.settings", priority="project")
     settings.set("REDLINE_DB", db_url, priority="cmdline")
     settings.setdict(overrides, priority="cmdline")
+    if not settings.get("REDLINE_BROWSER") and os.environ.get("REDLINE_BROWSER"):
+        settings.set("REDLINE_BROWSER", os.environ["REDLINE_BROWSER"], priority="cmdline")
+    configure_browser(settings)
     return settings
 
 
@@ -172,7 +177,8 @@ def _schedule_pass(request: CrawlRequest, name: str, on_outcome: OnOutcome) -> C
         with Session(engine) as session:
             schedule = schedules.get(session, name)
             feeds, sitemaps = list(schedule.feeds), list(schedule.sitemaps)
-            settings = {**schedule.settings, **request.settings}
+            own = {"REDLINE_RENDER": schedule.render} if schedule.render else {}
+            settings = {**schedule.settings, **own, **request.settings}  # the run's own (-s, --render) win
             if schedule.screenshot:
                 settings.setdefault("REDLINE_SCREENSHOT", "True")
             listed = schedules.listed_urls(schedule)

@@ -76,3 +76,11 @@ REDLINE_SCREENSHOT_FORMAT = "webp"     # webp, png or jpeg
 REDLINE_SCREENSHOT_QUALITY = 80        # webp and jpeg
 REDLINE_SCREENSHOT_TIMEOUT = 30.0      # seconds for the browser to start, and for one page to load
 REDLINE_SCREENSHOT_LIVE = False        # let the page's own host serve its CSS and images live (labelled so)
+# Fetching through a browser (the browser extra: scrapy-playwright and Chromium; scraper.browser).
+REDLINE_RENDER = ""                    # auto, js or never ("--render"); empty: each site's default, else auto
+REDLINE_BROWSER = None                 # a Chromium's path (default /usr/bin/chromium), or "playwright" for its own
+REDLINE_BROWSER_THIRD_PARTY = False    # let the browser load other hosts' scripts and styles
+# Pages open in the browser at once (scrapy-playwright's own setting; unbounded by default): the crawl tree's
+# memory grows with each (python -m bench browser measures it).
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+EXTENSIONS = {"scraper.browser.BrowserGate": 0}  # binds robots.txt to the browser's own requests

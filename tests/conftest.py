@@ -45,10 +45,11 @@ def db(tmp_path: Path) -> str:
     return str(tmp_path / "archive.db")
 
 
-def run_redline(db: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run the real ``redline`` command in a child process, as a user would."""
+def run_redline(db: str, *args: str, timeout: float = 180,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``redline`` command in a child process, as a user would (``env``: its whole environment)."""
     return subprocess.run([sys.executable, "-m", "redline", "--db", db, *args], capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                          timeout=timeout, check=False, env=env)
 
 
 def crawl(db: str, *urls: str, settings: dict[str, str] | None = None, exit_code: int = 0) -> dict[str, Any]:

@@ -109,6 +109,10 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("ignore remove", "pattern", ["ignore", "remove", "127.0.0.1", "^never"], 1),
               ("ignore forget", "host", ["ignore", "forget", "nope.example", "--all-learned"], 1),
               ("ignore forget", "digest", ["ignore", "forget", "127.0.0.1", "feedc0de"], 1)]
+    found += [("crawl", "render", ["crawl", url, "--render", "sometimes"], 2),
+              ("site set", "host", ["site", "set", "http://127.0.0.1:8701", "--render", "js"], 2),
+              ("site set", "render", ["site", "set", "example.com", "--render", "sometimes"], 2),
+              ("site unset", "host", ["site", "unset", "nope.example"], 1)]
     add = ["alert", "add", "new", "--to", HOOK]
     found += [("alert add", "name", ["alert", "add", "bad name!", "--to", HOOK], 2),
               ("alert add", "targets", ["alert", "add", "new", "--to", "nope://x"], 2),
@@ -141,6 +145,8 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("schedule add", "urls_file", [*sched, "--urls-file", w["bom"]], 2),
               ("schedule add", "recheck", [*sched, "--recheck", "abc", url], 2),
               ("schedule add", "settings", [*sched, "-s", "DOWNLOAD_DELAY=abc", url], 2),
+              ("schedule add", "render", [*sched, "--render", "sometimes", url], 2),
+              ("schedule edit", "render", ["schedule", "edit", "world", "--render", "sometimes"], 2),
               ("schedule run", "settings", ["schedule", "run", "world", "-s", "noequals"], 2),
               ("scheduler", "run_timeout", ["scheduler", "--run-timeout", "forever"], 2),
               ("scheduler", "parallel", ["scheduler", "--parallel", "0"], 2),
@@ -220,7 +226,8 @@ def test_bad_input_is_one_error_line_with_the_documented_status_and_writes_nothi
 def test_a_db_that_is_no_archive_is_refused_by_every_command(world: dict[str, str], kind: str) -> None:
     """Each command, well formed but pointed at a file that is no archive, a directory or nothing."""
     url, db, runner = world["url"], world[kind], CliRunner()
-    writes = {"crawl", "ignore add", "alert add", "schedule add", "demo", "import", "scheduler"}  # may create one
+    writes = {"crawl", "ignore add", "alert add", "schedule add", "demo", "import", "scheduler",  # may create one
+              "site set"}
     minimal = {"alert add": ["new", "--to", HOOK], "cite": [url, "-o", world["missing"] + ".wacz"], "crawl": [url],
                "diff": [url], "export": [world["dir"]], "ignore add": ["example.com", "^x"],
                "ignore forget": ["example.com", "--all-learned"], "ignore remove": ["example.com", "^x"],
@@ -228,9 +235,11 @@ def test_a_db_that_is_no_archive_is_refused_by_every_command(world: dict[str, st
                "show": [url], "alert pause": ["desk"], "alert remove": ["desk"], "alert resume": ["desk"],
                "alert test": ["desk"], "schedule pause": ["world"], "schedule remove": ["world"],
                "schedule resume": ["world"], "schedule run": ["world"],
-               "schedule edit": ["world", "--every", "2h"], "search": ["treaty"], "screenshot": ["--pending"]}
+               "schedule edit": ["world", "--every", "2h"], "search": ["treaty"], "screenshot": ["--pending"],
+               "site set": ["example.com", "--render", "js"], "site unset": ["example.com"]}
     before = Path(db).read_bytes() if kind in ("notes", "empty") else None
     for command in sorted({c for c, _ in parameters()} | {"demo", "list", "alert list", "ignore list", "schedule list",
+                                                           "site list",
                                                            "verify", "runs", "due", "reextract", "renoise"}):
         if command in ("serve", "worker") or (kind in ("empty", "missing") and command in writes):
             continue  # serve answers errors per request; worker needs PostgreSQL; these create an archive

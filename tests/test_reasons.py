@@ -28,7 +28,8 @@ CONSENT = ("<html><head><title>Before you continue</title></head><body><div clas
            "<button>Reject all</button><button>Accept all</button></div></body></html>")
 LARGE_BYTES = 2_500_000
 WALLS = ("bot-wall", "consent")
-SETTINGS = [a for name, value in FAST.items() for a in ("-s", f"{name}={value}")]
+# --render never: the app shell is kept as served here (tests/test_browser.py fetches it through a browser)
+SETTINGS = [a for name, value in FAST.items() for a in ("-s", f"{name}={value}")] + ["--render", "never"]
 
 
 def _large(story: Story, url: str) -> str:
@@ -62,6 +63,7 @@ def test_each_page_that_gave_no_article_says_why(served: dict[str, Any]) -> None
     reasons = {f["url"]: f["reason"] for f in served["summary"]["failures"]}
     bad = served["bad"]
     assert "script-rendered page" in reasons[bad["app"]] and 'an empty <div id="root">' in reasons[bad["app"]]
+    assert reasons[bad["app"]].endswith("(--render never); crawl with --render auto or js")
     assert "consent wall" in reasons[bad["consent"]]
     assert reasons[bad["empty"]] == "empty body: the server answered HTTP 200 with nothing to extract"
     large = reasons[bad["large"]]

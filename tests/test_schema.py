@@ -33,7 +33,8 @@ def test_orm_classes_map_the_core_tables() -> None:
     mapped = {cls.__table__ for cls in (m.Article, m.ArticleURL, m.Body, m.Fetch, m.RenderStamp, m.Version, m.Event,
                                         m.SiteRule, m.TemplateParagraph, m.ChainRow, m.ChainTimestamp, sm.Schedule,
                                         sm.Tracked, sm.Run, m.SiteEdit, m.SiteEditMember, m.Screenshot)}
-    core_only = {t.alert_rules, t.alert_outbox, t.screenshot_wanted}  # Core only: alerts, the screenshot marks
+    # Core only: alerts, the screenshot marks, the per-site defaults (archive.store.sites)
+    core_only = {t.alert_rules, t.alert_outbox, t.screenshot_wanted, t.sites}
     assert mapped | core_only == set(t.metadata.tables.values())
     assert m.Version.__mapper__.columns.keys() == t.versions.c.keys()
 

@@ -48,7 +48,7 @@ _PENDING = "redline-chain-pending"
 # within one capture time: what the fetch found, then its version, then a picture of it
 KIND_ORDER = {"fetch": 0, "event": 1, "version": 2, "screenshot": 3}
 TIME = {"fetch": "fetched_at", "version": "captured_at", "event": "at", "screenshot": "taken_at"}
-FORMAT = 5  # the record format new rows are chained in
+FORMAT = 6  # the record format new rows are chained in
 
 # What a record of each kind holds besides its "kind" and "article" (the article's key):
 # (key in the record, column of the row, the format it joined in). A record of format N holds every
@@ -61,6 +61,8 @@ FIELDS: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("status", "status", 1), ("outcome", "outcome", 1), ("body_sha256", "body_sha256", 1),
         ("content_type", "content_type", 1), ("error", "error", 1),
         ("noise", "noise", 2),  # the changed paragraphs noise rules skipped, and which rule
+        # how the page was fetched, and the sha256 of the DOM a browser rendered from it (format 6)
+        ("fetched_with", "fetched_with", 6), ("rendered_sha256", "rendered_sha256", 6),
     ),
     "version": (
         ("version", "number", 1), ("fetch", "fetch_id", 1), ("captured_at", "captured_at", 1),

@@ -189,21 +189,25 @@ def _bodies(conn: Connection, report: Report, keys: dict[int, str], article_id: 
         except Exception as exc:  # zstd raises its own error types for damaged frames
             found = f"unreadable data ({exc})"
         if found != sha:
-            fetches = conn.execute(select(F.c.id).where(F.c.body_sha256 == sha).order_by(F.c.id)).scalars().all()
-            names = ", ".join(f"fetch {i}" for i in fetches) or "no fetch"
-            report.problems.append(Problem(f"raw body of {names} (sha256 {sha})", f"sha256 {sha}", found))
+            raw = conn.execute(select(F.c.id).where(F.c.body_sha256 == sha).order_by(F.c.id)).scalars().all()
+            dom = conn.execute(select(F.c.id).where(F.c.rendered_sha256 == sha).order_by(F.c.id)).scalars().all()
+            names = ", ".join([*(f"raw body of fetch {i}" for i in raw), *(f"rendered DOM of fetch {i}" for i in dom)])
+            report.problems.append(Problem(f"{names or 'raw body of no fetch'} (sha256 {sha})", f"sha256 {sha}",
+                                           found))
 
 
 def _body_order(conn: Connection, article_id: int | None) -> Iterator[str]:
-    """Each body once: by article, in fetch order (so each delta's base was just decoded), then any other."""
-    query = select(F.c.body_sha256).where(F.c.body_sha256.is_not(None)).order_by(F.c.article_id, F.c.id)
+    """Each body once (raw bodies and rendered DOMs): by article, in fetch order (so each delta's base was
+    just decoded), then any other."""
+    query = select(F.c.body_sha256, F.c.rendered_sha256).order_by(F.c.article_id, F.c.id)
     if article_id is not None:
         query = query.where(F.c.article_id == article_id)
-    seen: set[str] = set()
-    for sha in conn.execute(query).scalars():
-        if sha not in seen:
-            seen.add(sha)
-            yield sha
+    seen: set[str | None] = {None}
+    for pair in conn.execute(query):
+        for sha in pair:
+            if sha not in seen:
+                seen.add(sha)
+                yield sha
     if article_id is None:
         yield from (sha for sha in conn.execute(select(t.bodies.c.sha256).order_by(t.bodies.c.sha256)).scalars()
                     if sha not in seen)

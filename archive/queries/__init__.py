@@ -44,6 +44,10 @@ Alerts
     takedown or restoration, with the version that was the article's latest then. ``latest_change(db)``: the change captured last, for samples.
     ``alert_rules(db) -> list[AlertRule]``: every rule by name, with its pending/sent/failed counts.
     ``alert_log(db, rule=, status=, limit=, after=) -> Page[AlertEntry]``: outbox rows, newest first.
+Sites
+    ``site_defaults(db) -> list[SiteDefaults]``, ``site_render_modes(db) -> dict[str, str]``: per-site crawl
+    defaults (``redline site``).
+
 Noise rules
     ``noise_rules(db) -> list[NoiseRule]``, ``learned_templates(db) -> list[LearnedTemplate]``: what
     ``redline ignore list`` shows.
@@ -126,10 +130,12 @@ from archive.queries.screenshots import (
     screenshots,
 )
 from archive.queries.search import SearchHit, search
+from archive.queries.sites import SiteDefaults, site_defaults, site_render_modes
 from archive.queries.summaries import ReextractSummary, reextract_summary
 
 __all__ = [
     "LearnedTemplate", "NoiseRule", "learned_templates", "noise_rules",
+    "SiteDefaults", "site_defaults", "site_render_modes",
     "search", "SearchHit", "event_change", "EventChange", "FieldWords",
     "alert_log", "alert_rules", "AlertEntry", "AlertRule", "AmbiguousID", "article", "ArticleRef",
     "ArticleSummary", "VersionCapture", "capture", "ChangeEntry", "changes", "ChangeSummary", "Db", "Diff", "diff",

@@ -221,6 +221,8 @@ class FetchEntry:
     noise: list[dict[str, str]]
     render_stamps: list[dict[str, str | None]] = field(default_factory=list)  # see archive.text.stamps
     reason: str | None = None  # why it failed: the download's error, or why a page answered gave no article
+    fetched_with: str = "http"  # "browser": also loaded in a browser, whose DOM is kept beside the body
+    rendered_sha256: str | None = None  # that DOM's sha256
 
 
 def fetches(db: Db, url: str) -> list[FetchEntry]:
@@ -229,14 +231,14 @@ def fetches(db: Db, url: str) -> list[FetchEntry]:
     with connected(db) as conn:
         ref = article(conn, url)
         rows = conn.execute(select(F.c.outcome, F.c.fetched_at, F.c.status, F.c.url, F.c.final_url, F.c.body_sha256,
-                                   F.c.noise, F.c.id, F.c.error).where(F.c.article_id == ref.id)
+                                   F.c.noise, F.c.id, F.c.error, F.c.fetched_with, F.c.rendered_sha256).where(F.c.article_id == ref.id)
                             .order_by(F.c.fetched_at, F.c.id)).all()
         stamps: dict[int, list[dict[str, str | None]]] = {}
         for s in conn.execute(select(RS.c.fetch_id, RS.c.signal, RS.c.at, RS.c.declared)
                               .join(F, F.c.id == RS.c.fetch_id).where(F.c.article_id == ref.id).order_by(RS.c.id)):
             stamps.setdefault(s.fetch_id, []).append({"signal": s.signal, "at": s.at, "declared": s.declared})
         return [FetchEntry(r.outcome, r.fetched_at, r.status, r.final_url or r.url, r.body_sha256, r.noise or [],
-                           stamps.get(r.id, []), r.error) for r in rows]
+                           stamps.get(r.id, []), r.error, r.fetched_with, r.rendered_sha256) for r in rows]
 
 
 def log(db: Db, url: str) -> Log:

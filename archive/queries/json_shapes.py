@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         RunEntry,
         ScheduleEntry,
         SearchHit,
+        SiteDefaults,
         VersionDetail,
         VersionEntry,
     )
@@ -69,10 +70,15 @@ def search_hit(h: SearchHit) -> dict[str, Any]:
     return {**asdict(h), "captured_at": iso(h.captured_at)}
 
 
+def site(s: SiteDefaults) -> dict[str, Any]:
+    """``redline site list --json``: a site's defaults, null where not set."""
+    return {"host": s.host, "render": s.render, "screenshot": s.screenshot, "updated_at": iso(s.updated_at)}
+
+
 def fetch(f: FetchEntry) -> dict[str, Any]:
     return {"fetch": f.outcome, "at": iso(f.at), "status": f.status, "url": f.url, "body_sha256": f.body_sha256,
             "noise": f.noise, "render_stamps": f.render_stamps,
-            "reason": f.reason}
+            "reason": f.reason, "fetched_with": f.fetched_with, "rendered_sha256": f.rendered_sha256}
 
 
 def full_log(versions: list[VersionEntry], events: list[EventEntry], fetches: list[FetchEntry],

@@ -79,6 +79,8 @@ class Fetch(Base):
     content_type: Mapped[str | None]
     error: Mapped[str | None]
     noise: Mapped[list[dict[str, str]] | None]
+    fetched_with: Mapped[str]
+    rendered_sha256: Mapped[str | None]
 
 
 class RenderStamp(Base):

@@ -32,6 +32,7 @@ class Schedule(Base):
     paused: Mapped[bool]
     created_at: Mapped[datetime]
     screenshot: Mapped[bool]
+    render: Mapped[str | None]
 
 
 class Tracked(Base):

@@ -135,6 +135,11 @@ fetches = Table(
     # Paragraphs that changed against the latest version but that a noise rule skipped, and which
     # rule: [{"change": "added"|"removed", "text": ..., "rule": ...}], so the rules can be audited.
     Column("noise", JSON),
+    # How the page was fetched: "http" (Scrapy's HTTP handler) or "browser" (the HTTP body above, then the
+    # page loaded again in a browser, whose DOM after its scripts ran is the rendered body, kept beside it).
+    Column("fetched_with", String(16), nullable=False, default="http", server_default="http"),
+    # a row of bodies, like body_sha256 (no foreign key: SQLite could add one only by rebuilding fetches)
+    Column("rendered_sha256", String(64)),
     Index("ix_fetches_article_time", "article_id", "fetched_at"),
 )
 
@@ -270,6 +275,16 @@ schedules = Table(
     Column("paused", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("screenshot", Boolean, nullable=False, default=False, server_default=false()),  # of every new version
+    Column("render", String(8)),  # auto, js or never; None: each site's default (the sites table)
+)
+
+# Per-site defaults a crawl uses when neither its command line nor its schedule says otherwise.
+sites = Table(
+    "sites", metadata,
+    Column("host", String(255), primary_key=True),  # a host name, lower case, without scheme or port
+    Column("render", String(8)),  # auto, js or never; None: not set (auto)
+    Column("screenshot", Boolean),  # take a screenshot of each new version; None: not set (no)
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 # An article URL a schedule watches, and the freshest update time its feed or sitemap gave.

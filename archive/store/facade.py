@@ -103,7 +103,8 @@ class Archive:
 
     def raw_captures(self, urls: Sequence[str] = ()) -> list[tuple[int, int, str, bytes, str | None]]:
         """(article id, fetch id, URL, raw body, content type) of each article's latest good capture: an HTTP 200
-        with a body (its ``error`` may say why it gave no article, so that is no filter here)."""
+        with a body (its ``error`` may say why it gave no article, so that is no filter here). The body is the
+        rendered DOM for a page fetched through a browser: its text came from that."""
         with self.sessions() as session:
             if urls:
                 articles = [a for a in (find_article(session, u) for u in urls) if a is not None]
@@ -115,8 +116,8 @@ class Archive:
                                                            m.Fetch.body_sha256.is_not(None), _not_imported())
                                      .order_by(m.Fetch.fetched_at.desc(), m.Fetch.id.desc()).limit(1))
                 if row is not None and article.version_count:
-                    found.append((article.id, row.id, row.final_url or row.url, read_body(session, row.body_sha256),
-                                  row.content_type))
+                    found.append((article.id, row.id, row.final_url or row.url,
+                                  read_body(session, row.rendered_sha256 or row.body_sha256), row.content_type))
             return found
 
     def record_reextraction(self, article_id: int, fetch_id: int, extracted: Extracted) -> Recorded:
@@ -155,11 +156,13 @@ class Archive:
 
     def stored_captures(self, article_id: int) -> list[tuple[int, str, bytes | None, str | None]]:
         """(fetch id, URL, raw body, content type) of every capture that made a version or that was compared
-        with one (``content`` and ``noise-only`` fetches), oldest first: what ``renoise`` re-decides."""
+        with one (``content`` and ``noise-only`` fetches), oldest first: what ``renoise`` re-decides. A page
+        fetched through a browser gives its rendered DOM, whose text it was."""
         with self.sessions() as session:
             made = select(m.Version.fetch_id).where(m.Version.article_id == article_id)
             rows = session.execute(
-                select(m.Fetch.id, m.Fetch.final_url, m.Fetch.url, m.Fetch.body_sha256, m.Fetch.content_type)
+                select(m.Fetch.id, m.Fetch.final_url, m.Fetch.url, m.Fetch.body_sha256, m.Fetch.content_type,
+                       m.Fetch.rendered_sha256)
                 .where(m.Fetch.article_id == article_id,
                        m.Fetch.id.in_(made) | (m.Fetch.outcome.in_((FetchOutcome.CONTENT, FetchOutcome.NOISE_ONLY))
                                                & m.Fetch.body_sha256.is_not(None)))
@@ -167,7 +170,8 @@ class Archive:
             found = []
             bodies = BodyReader(session)  # an article's captures in order: each delta decoded once
             for row in rows:
-                body = bodies.read(row.body_sha256) if row.body_sha256 else None
+                sha = row.rendered_sha256 or row.body_sha256
+                body = bodies.read(sha) if sha else None
                 found.append((row.id, row.final_url or row.url, body, row.content_type))
             return found
 

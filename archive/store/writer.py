@@ -91,6 +91,7 @@ class Writer:
     def plan(self, fetch: Capture, extracted: Extracted | None) -> Plan:
         article, created, url_row = self._article(fetch)
         body_sha = self._store_body(fetch, article)
+        rendered_sha = self._store_rendered(fetch)
         latest = self._latest(article)
         if fetch.status is not None and fetch.status < 300 and self._redirected_away(article, fetch):
             outcome = FetchOutcome.REDIRECTED
@@ -102,7 +103,7 @@ class Writer:
         reason = failure_reason(fetch, extracted, outcome, latest.words if latest else None)
         row = m.Fetch(article_id=article.id, url=fetch.url, final_url=fetch.final_url, fetched_at=fetch.fetched_at,
                       status=fetch.status, outcome=outcome, body_sha256=body_sha, content_type=fetch.content_type,
-                      error=fetch.error or reason)
+                      error=fetch.error or reason, fetched_with=fetch.fetched_with, rendered_sha256=rendered_sha)
         self.s.add(row)
         plan = Plan(fetch, article, created, row, outcome, extracted, url_row=url_row, reason=reason)
         if outcome == FetchOutcome.CONTENT and extracted is not None:
@@ -175,6 +176,16 @@ class Writer:
             last = self.s.execute(_LAST_BODY, {"article": article.id, "url": fetch.url}).first()
             self._insert_if_new(self._body_row(sha, body, last))
         self.bodies.known(sha, body)
+        return sha
+
+    def _store_rendered(self, fetch: Capture) -> str | None:
+        """Store a rendered DOM once per sha256, whole (a DOM differs from the shell it was served as)."""
+        if not fetch.rendered:
+            return None
+        sha = sha256(fetch.rendered)
+        if self.s.scalar(_BODY_EXISTS, {"sha": sha}) is None:
+            self._insert_if_new(self._body_row(sha, fetch.rendered, None))
+        self.bodies.known(sha, fetch.rendered)
         return sha
 
     def _body_row(self, sha: str, body: bytes, last: Row[tuple[str, int]] | None) -> m.Body:

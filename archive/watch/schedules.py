@@ -39,6 +39,7 @@ class JobSpec:
     recheck: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
     screenshot: bool = False  # a screenshot of every new version its runs record
+    render: str | None = None  # auto, js or never; None: each site's default
 
 
 class InvalidSchedule(ArchiveError):
@@ -62,7 +63,7 @@ def add(engine: Engine, spec: JobSpec, now: datetime) -> None:
         session.add(sm.Schedule(name=spec.name, every_seconds=spec.every_seconds, cron=spec.cron,
                                timezone=spec.timezone, feeds=spec.feeds, sitemaps=spec.sitemaps, urls=spec.urls,
                                urls_file=spec.urls_file, recheck=spec.recheck, settings=spec.settings,
-                               paused=False, created_at=now, screenshot=spec.screenshot))
+                               paused=False, created_at=now, screenshot=spec.screenshot, render=spec.render))
 
 
 def get(session: Session, name: str) -> sm.Schedule:
@@ -95,6 +96,7 @@ class Edit:
     settings: dict[str, str] = field(default_factory=dict)
     paused: bool | None = None
     screenshot: bool | None = None
+    render: str | None = None
 
 
 def edit(engine: Engine, name: str, change: Edit, check: Callable[[JobSpec], None] = validate) -> JobSpec:
@@ -110,7 +112,8 @@ def edit(engine: Engine, name: str, change: Edit, check: Callable[[JobSpec], Non
                        urls_file=row.urls_file if change.urls_file is None else (change.urls_file or None),
                        recheck=row.recheck if change.recheck is None else change.recheck,
                        settings={**row.settings, **change.settings},
-                       screenshot=row.screenshot if change.screenshot is None else change.screenshot)
+                       screenshot=row.screenshot if change.screenshot is None else change.screenshot,
+                       render=row.render if change.render is None else change.render)
         if change.every_seconds is not None:
             spec.every_seconds, spec.cron, spec.timezone = change.every_seconds, None, "UTC"
         if change.cron is not None:
@@ -123,7 +126,7 @@ def edit(engine: Engine, name: str, change: Edit, check: Callable[[JobSpec], Non
         check(spec)
         recheck_changed = spec.recheck != row.recheck
         for key in ("every_seconds", "cron", "timezone", "feeds", "sitemaps", "urls", "urls_file", "recheck",
-                    "settings", "screenshot"):
+                    "settings", "screenshot", "render"):
             setattr(row, key, getattr(spec, key))
         if change.paused is not None:
             row.paused = change.paused

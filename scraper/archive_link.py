@@ -9,6 +9,7 @@ from __future__ import annotations
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from archive.queries.sites import site_screenshot_hosts
 from archive.schema.db import open_engine
 from archive.store.facade import Archive
 
@@ -36,7 +37,9 @@ class ArchiveLink:
 
     def open(self) -> None:
         if self._archive is None:
-            self._archive = Archive(open_engine(self.db_url, writer=True), self.screenshots)
+            engine = open_engine(self.db_url, writer=True)
+            hosts = () if self.screenshots else site_screenshot_hosts(engine)  # 'redline site set HOST --screenshot'
+            self._archive = Archive(engine, self.screenshots, hosts)
 
     def close(self) -> None:
         if self._archive is not None:

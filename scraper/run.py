@@ -146,19 +146,24 @@ def run(request: CrawlRequest, on_outcome: OnOutcome = None) -> CrawlResult:
 
 
 def _screenshots(db_url: str, overrides: dict[str, str], result: CrawlResult) -> CrawlResult:
-    """After the crawl's writes, with screenshots on, take those of the versions marked for one (this crawl's,
-    and any a crash left). A crawl cut short by a signal leaves its marks for the next run."""
-    settings = crawl_settings(db_url, overrides)
-    if settings.getbool("REDLINE_SCREENSHOT") and not result.stopped:
-        from archive.schema.db import open_engine
-        from archive.store.facade import Archive
-        from scraper.screenshots import ShotSettings, take_pending
+    """After the crawl's writes, take the screenshots of the versions marked for one (this crawl's, with
+    screenshots on or on a site set to have them, and any a crash left). A crawl cut short by a signal leaves
+    its marks for the next run."""
+    if result.stopped:
+        return result
+    from archive.queries.screenshots import pending_screenshots
+    from archive.schema.db import open_engine
+    from archive.store.facade import Archive
 
-        engine = open_engine(db_url, writer=True)
-        try:
+    settings = crawl_settings(db_url, overrides)
+    engine = open_engine(db_url, writer=True)
+    try:
+        if settings.getbool("REDLINE_SCREENSHOT") or pending_screenshots(engine, 1):
+            from scraper.screenshots import ShotSettings, take_pending
+
             result.screenshots = take_pending(Archive(engine), ShotSettings.from_settings(settings))
-        finally:
-            engine.dispose()
+    finally:
+        engine.dispose()
     return result
 
 

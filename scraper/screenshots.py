@@ -69,7 +69,7 @@ class Shot:
     width: int
     height: int
     seconds: float  # rendering and encoding
-    made_how: str  # "archived-body": the page's own bytes came from the archive
+    made_how: str  # "archived-body" or "rendered-dom": the page's own bytes came from the archive
     subresources: str  # "blocked", or "live-same-host" when the page's own host served some of them live
     page_height: int  # the page's full height, before the MAX_HEIGHT cut
 
@@ -81,8 +81,9 @@ class Shooter:
         self.browser = browser
         self.settings = settings
 
-    def shoot(self, url: str, body: bytes, content_type: str | None) -> Shot:
-        """Render ``body`` as the response to ``url`` and take a full-page screenshot of it."""
+    def shoot(self, url: str, body: bytes, content_type: str | None, made_how: str = "archived-body") -> Shot:
+        """Render ``body`` (``made_how`` says which archived bytes) as the response to ``url`` and take a
+        full-page screenshot of it."""
         started = time.perf_counter()
         context = self.browser.new_context(java_script_enabled=False, service_workers="block",
                                            viewport={"width": WIDTH, "height": VIEWPORT_HEIGHT},
@@ -98,7 +99,7 @@ class Shooter:
             context.close()
         width, height = image_size(image)  # what the image holds, as its own header says
         return Shot(image, self.settings.image_format, width, height, round(time.perf_counter() - started, 3),
-                    "archived-body", "live-same-host" if router.went_live else "blocked", page_height)
+                    made_how, "live-same-host" if router.went_live else "blocked", page_height)
 
 
 class _Router:
@@ -196,7 +197,7 @@ def _take(archive: Archive, shooter: Shooter, wanted: Pending) -> bool:
 
     taken_at = utcnow()
     try:
-        shot = shooter.shoot(wanted.url, wanted.body, wanted.content_type)
+        shot = shooter.shoot(wanted.url, wanted.body, wanted.content_type, wanted.made_how)
     except TimeoutError:
         archive.screenshot_failed(wanted.version_id, f"timed out after {shooter.settings.timeout:g} s rendering "
                                   "the archived page (REDLINE_SCREENSHOT_TIMEOUT)")

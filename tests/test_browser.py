@@ -250,3 +250,22 @@ def test_a_failed_browser_load_still_records_the_static_capture(world: dict[str,
     assert "; the browser's load failed: " in failure["reason"]
     [fetch] = _fetches(db, app)
     assert fetch["fetched_with"] == "http" and fetch["body_sha256"] and fetch["rendered_sha256"] is None
+
+
+def test_a_site_set_for_screenshots_gets_them_of_the_dom_its_text_came_from(world: dict[str, Any],
+                                                                             tmp_path: Path) -> None:
+    """No --screenshot on the crawl: the site's default turns them on, for that site only; a page fetched
+    through the browser is pictured from its rendered DOM (JavaScript stays off), not from its empty shell."""
+    from scraper.screenshots import VIEWPORT_HEIGHT
+
+    db = str(tmp_path / "shots.db")
+    assert run_redline(db, "site", "set", "127.0.0.1", "--screenshot").returncode == 0
+    _, _, app = world["pairs"][0]
+    elsewhere = world["plain"].replace("127.0.0.1", "localhost")  # the same server under another host name
+    summary = _crawl(db, app, elsewhere)
+    assert summary["new_articles"] == 2, summary
+    assert summary["screenshots"] == {"taken": 1, "failed": 0}
+    [rendered] = _json(db, "log", app)
+    assert rendered["screenshot"]["made_how"] == "rendered-dom", rendered["screenshot"]
+    assert rendered["screenshot"]["page_height"] > VIEWPORT_HEIGHT  # the article, not a blank app shell
+    assert [v["screenshot"] for v in _json(db, "log", elsewhere)] == [None]

@@ -57,6 +57,7 @@ class Pending:
     url: str
     body: bytes
     content_type: str | None
+    made_how: str = "archived-body"  # or "rendered-dom": the DOM a browser rendered, which the text came from
 
 
 _COLUMNS = (S.c.id, V.c.number, S.c.taken_at, S.c.sha256, S.c.format, S.c.width, S.c.height, S.c.page_height,
@@ -85,11 +86,13 @@ def screenshot_image(db: Db, screenshot_id: int) -> bytes:
 
 def pending_screenshots(db: Db, limit: int | None = None) -> list[Pending]:
     """Versions marked for a screenshot that have none yet, oldest mark first, with their archived bodies."""
-    query = (select(W.c.version_id, F.c.final_url, F.c.url, F.c.body_sha256, F.c.content_type)
+    query = (select(W.c.version_id, F.c.final_url, F.c.url, F.c.body_sha256, F.c.rendered_sha256, F.c.content_type)
              .join(V, V.c.id == W.c.version_id).join(F, F.c.id == V.c.fetch_id)
              .order_by(W.c.wanted_at, W.c.version_id).limit(limit))
     with connected(db) as conn:
-        return [Pending(row.version_id, row.final_url or row.url, _body(conn, row.body_sha256), row.content_type)
+        return [Pending(row.version_id, row.final_url or row.url, _body(conn, row.rendered_sha256),
+                        "text/html; charset=utf-8", "rendered-dom") if row.rendered_sha256 else
+                Pending(row.version_id, row.final_url or row.url, _body(conn, row.body_sha256), row.content_type)
                 for row in conn.execute(query).all()]
 
 

@@ -27,6 +27,12 @@ def site_defaults(db: Db) -> list[SiteDefaults]:
     return [SiteDefaults(r.host, r.render, r.screenshot, r.updated_at) for r in rows]
 
 
+def site_screenshot_hosts(db: Db) -> frozenset[str]:
+    """The sites set to have every new version screenshotted (``redline site set HOST --screenshot``)."""
+    with connected(db) as conn:
+        return frozenset(conn.scalars(select(t.sites.c.host).where(t.sites.c.screenshot.is_(True))))
+
+
 def site_render_modes(db: Db) -> dict[str, str]:
     """host -> render mode, for the sites that set one (what a crawl reads once at its start)."""
     with connected(db) as conn:

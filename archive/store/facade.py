@@ -9,7 +9,7 @@ in a savepoint, so losing that race costs the savepoint, not the batch.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ from archive.watch import frontier
 class Archive:
     """The versioned store."""
 
-    def __init__(self, engine: Engine, screenshots: bool = False) -> None:
+    def __init__(self, engine: Engine, screenshots: bool = False, screenshot_hosts: Collection[str] = ()) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         chain.watch(self.sessions)  # every fetch and version joins the tamper-evident chain
@@ -45,6 +45,8 @@ class Archive:
         indexing.watch(self.sessions)  # every version is searchable from the transaction that adds it
         if screenshots:
             shots.want(self.sessions)  # every new version is marked for a screenshot as it is recorded
+        elif screenshot_hosts:
+            shots.want(self.sessions, screenshot_hosts)  # those of the sites set to have them
 
     def want_screenshot(self, article_id: int, number: int) -> None:
         """Mark one version for a screenshot (again); an ArchiveError when it has no such version."""

@@ -9,6 +9,7 @@ removes the mark. Both rows go through the ORM session, so the chain's hook chai
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +25,16 @@ from archive.vocab import EventKind
 _PENDING = "redline-screenshot-wanted"
 
 
-def want(sessions: sessionmaker[Session]) -> None:
-    """Mark every version these sessions insert as wanting a screenshot, in the same transaction."""
+def want(sessions: sessionmaker[Session], hosts: Collection[str] | None = None) -> None:
+    """Mark every version these sessions insert as wanting a screenshot, in the same transaction; with
+    ``hosts``, only the versions of articles on those sites (their ``redline site set --screenshot``)."""
+    only = None if hosts is None else sorted(hosts)
+
+    def mark_pending(session: Session) -> None:
+        _mark_pending(session, only)
+
     event.listen(sessions, "after_flush", _collect)
-    event.listen(sessions, "before_commit", _mark_pending)
+    event.listen(sessions, "before_commit", mark_pending)
     event.listen(sessions, "after_transaction_end", _forget)
 
 
@@ -37,11 +44,15 @@ def _collect(session: Session, _context: Any) -> None:
         session.info.setdefault(_PENDING, []).extend(found)
 
 
-def _mark_pending(session: Session) -> None:
+def _mark_pending(session: Session, hosts: list[str] | None) -> None:
     if session.in_nested_transaction():
         return
     session.flush()
     ids = sorted({v.id for v in session.info.pop(_PENDING, [])})
+    if ids and hosts is not None:
+        on_sites = (select(t.versions.c.id).join(t.articles, t.articles.c.id == t.versions.c.article_id)
+                    .where(t.versions.c.id.in_(ids), t.articles.c.host.in_(hosts)))
+        ids = sorted(session.connection().scalars(on_sites))
     if ids:
         now = utcnow()
         session.connection().execute(t.screenshot_wanted.insert(), [{"version_id": i, "wanted_at": now} for i in ids])

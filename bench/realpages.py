@@ -8,6 +8,7 @@ a crawler elsewhere at once (Scrapy follows refreshes of up to 100 s).
 """
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import json
@@ -64,7 +65,11 @@ def load(limit: int | None = None) -> list[RealPage]:
     """The cached article pages, sorted by name (building the cache first if needed)."""
     root = cache_dir()
     if not (root / INDEX).exists():
-        build(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with (root.parent / ".build.lock").open("w") as lock:  # the test processes share one cache: one builds
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (root / INDEX).exists():
+                build(root)
     index = json.loads((root / INDEX).read_text("utf-8"))
     names = sorted(index)[:limit]
     return [RealPage(n, (root / "pages" / n).read_text("utf-8"), index[n]) for n in names]

@@ -13,7 +13,9 @@ capture, when there is one: it is what the exporting archive recorded, so a newe
 change an imported version's words (``redline reextract`` shows any drift afterwards, as for a crawl).
 A capture with a conversion record made a version there and makes one here; a 2xx capture without
 one made none (unchanged, or noise under that archive's rules) and makes none here; a 404 or 410
-capture is an event. A WARC without any conversion record is another crawler's: each capture is then
+capture is an event. A ``conversion`` record of type ``text/html`` referring to a capture is the DOM a
+browser rendered from it: the page is read from it, and it is kept beside the body as a crawl keeps it.
+A WARC without any conversion record is another crawler's: each capture is then
 judged by this archive as a crawl's would be. ``resource`` records Redline wrote for imported text
 snapshots come back as those snapshots.
 """
@@ -63,7 +65,8 @@ def read_warc(path: Path) -> tuple[list[Snapshot], list[str]]:
     except (OSError, ArchiveLoadFailed) as exc:
         raise UnreadablePath(f"cannot read {path}: not a readable WARC ({exc})") from exc
     texts = {r["refers_to"]: r["payload"].decode("utf-8", "replace") for r in records
-             if r["type"] == "conversion" and r["refers_to"]}
+             if r["type"] == "conversion" and r["refers_to"] and not _is_html(r)}
+    doms = {r["refers_to"]: r["payload"] for r in records if r["type"] == "conversion" and _is_html(r)}
     payloads = {r["digest"]: r["payload"] for r in records if r["type"] == "response" and r["digest"]}
     snapshots, messages, cache = [], [], {}
     for r in records:
@@ -82,16 +85,22 @@ def read_warc(path: Path) -> tuple[list[Snapshot], list[str]]:
             messages.append(f"skipped {where}: a revisit of a payload this WARC does not hold")
             continue
         ok = 200 <= r["status"] < 300
-        extracted = None
+        extracted, dom = None, doms.get(r["id"])
         if ok:
-            if body not in cache:
-                cache[body] = read_page(body, r["content_type"], r["uri"])
-            extracted = _with_text(cache[body], texts.get(r["id"]))
+            page, page_type = (dom, "text/html; charset=utf-8") if dom is not None else (body, r["content_type"])
+            if page not in cache:
+                cache[page] = read_page(page, page_type, r["uri"])
+            extracted = _with_text(cache[page], texts.get(r["id"]))
         snapshots.append(Snapshot(
             where, "warc", r["uri"], r["date"], extracted.text if extracted else "", body,
             is_version=(r["id"] in texts) if texts and ok else None, status=r["status"],
-            content_type=mark_imported(r["content_type"], "warc"), extracted=extracted))
+            content_type=mark_imported(r["content_type"], "warc"), extracted=extracted, rendered=dom))
     return snapshots, messages
+
+
+def _is_html(record: dict[str, Any]) -> bool:
+    """A conversion record holding the DOM a browser rendered (Redline writes its version texts as text/plain)."""
+    return (record["content_type"] or "").startswith("text/html")
 
 
 def _with_text(extracted: Extracted, text: str | None) -> Extracted:

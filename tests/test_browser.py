@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -269,3 +272,48 @@ def test_a_site_set_for_screenshots_gets_them_of_the_dom_its_text_came_from(worl
     assert rendered["screenshot"]["made_how"] == "rendered-dom", rendered["screenshot"]
     assert rendered["screenshot"]["page_height"] > VIEWPORT_HEIGHT  # the article, not a blank app shell
     assert [v["screenshot"] for v in _json(db, "log", elsewhere)] == [None]
+
+
+def _doms(warc: Path) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The text/html conversion records of a WARC as (refers-to, payload sha256), and its response records' URIs."""
+    import hashlib
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    doms, responses = [], {}
+    with warc.open("rb") as fh:
+        for record in ArchiveIterator(fh):
+            headers = record.rec_headers
+            if record.rec_type == "response":
+                responses[headers.get_header("WARC-Record-ID")] = headers.get_header("WARC-Target-URI")
+            if record.rec_type == "conversion" and headers.get_header("Content-Type").startswith("text/html"):
+                doms.append((headers.get_header("WARC-Refers-To"),
+                             hashlib.sha256(record.content_stream().read()).hexdigest()))
+    return doms, responses
+
+
+def test_a_warc_carries_the_rendered_dom_and_imports_back_with_it(world: dict[str, Any], tmp_path: Path) -> None:
+    """The DOM the text came from goes in the WARC (and a citation's) after the shell it was served as, and an
+    import keeps it."""
+    _, _, app = world["pairs"][0]
+    [fetch, *_] = [f for f in _fetches(world["db"], app) if f["fetched_with"] == "browser"]
+    out, fresh = tmp_path / "out", str(tmp_path / "fresh.db")
+    exported = run_redline(world["db"], "export", str(out), "--format", "warc", "--all-versions", "--url", app)
+    assert exported.returncode == 0, exported.stderr
+    doms, responses = _doms(out / "redline.warc.gz")
+    assert fetch["rendered_sha256"] in {sha for _, sha in doms}
+    assert all(responses.get(refers) == app for refers, _ in doms)  # each follows the capture it was rendered from
+    cited = run_redline(world["db"], "cite", app, "-o", str(tmp_path / "c.wacz"))
+    assert cited.returncode == 0, cited.stderr
+    checked = subprocess.run([str(Path(sys.executable).parent / "wacz"), "validate", "-f", str(tmp_path / "c.wacz")],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    with zipfile.ZipFile(tmp_path / "c.wacz") as package:
+        package.extract("archive/redline.warc.gz", tmp_path / "cited")
+    assert fetch["rendered_sha256"] in {sha for _, sha in _doms(tmp_path / "cited/archive/redline.warc.gz")[0]}
+    done = run_redline(fresh, "import", str(out / "redline.warc.gz"))
+    assert done.returncode == 0, done.stderr
+    back = [f for f in _fetches(fresh, app) if f["fetched_with"] == "browser"]
+    assert fetch["rendered_sha256"] in {f["rendered_sha256"] for f in back}
+    assert _json(fresh, "show", app)["text"] == _json(world["db"], "show", app)["text"]
+    assert [v["words"] for v in _json(fresh, "log", app)] == [v["words"] for v in _json(world["db"], "log", app)]

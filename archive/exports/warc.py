@@ -10,6 +10,9 @@
   already written earlier in the file becomes a ``revisit`` record (identical-payload-digest profile,
   WARC 1.1 URI) referring to the first record with that payload;
 * captures made by ``redline import`` (Content-Type with ``x-redline-import``) are ``resource`` records;
+* a capture fetched through a browser is followed by a ``conversion`` record of the DOM the browser
+  rendered (``text/html; charset=utf-8``, the bytes whose sha256 the chain holds as ``rendered_sha256``),
+  with ``WARC-Refers-To`` naming the capture's record;
 * per exported version: a ``conversion`` record holding the version text (UTF-8), with
   ``WARC-Refers-To`` naming the record of the capture it was extracted from; and, when the version has
   a screenshot, a ``resource`` record of the image (its own Content-Type, ``WARC-Date`` the time it was
@@ -168,6 +171,18 @@ def _capture(builder: _Builder, bodies: BodyReader, fetch: m.Fetch) -> str:
     return rid
 
 
+def _rendered(builder: _Builder, bodies: BodyReader, fetch: m.Fetch, refers_to: str) -> None:
+    """The DOM a browser rendered from a capture (what its version's text came from), as a ``text/html``
+    ``conversion`` record referring to the capture's record."""
+    assert fetch.rendered_sha256 is not None
+    dom = bodies.read(fetch.rendered_sha256)
+    uri, date = safe_uri(fetch.final_url or fetch.url), warc_date(fetch.fetched_at)
+    builder.write(builder.writer.create_warc_record(
+        uri, "conversion", payload=io.BytesIO(dom), length=len(dom), warc_content_type="text/html; charset=utf-8",
+        warc_headers_dict={"WARC-Record-ID": record_id("rendered", fetch.id, uri, date), "WARC-Date": date,
+                           "WARC-Refers-To": refers_to}))
+
+
 def _conversion(builder: _Builder, sel: Selected, uri: str, refers_to: str | None) -> None:
     data = sel.text.encode("utf-8")
     date = warc_date(sel.version.captured_at)
@@ -227,6 +242,8 @@ def write_records(fh: IO[bytes], session: Session, selected: list[Selected], all
     bodies = BodyReader(session, keep=64)  # captures interleave articles by time: keep each one's latest
     for fetch in captures:
         rid = _capture(builder, bodies, fetch)
+        if fetch.rendered_sha256:
+            _rendered(builder, bodies, fetch, rid)
         written.add(fetch.id)
         for sel in by_fetch.get(fetch.id, []):
             _conversion(builder, sel, safe_uri(fetch.final_url or fetch.url), rid)

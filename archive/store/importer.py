@@ -98,6 +98,7 @@ class Snapshot:
     extracted: Extracted | None = None    # a raw page's extraction
     event: str | None = None              # an event to replay (gone, failed, ...)
     after_version: int = 0                # an event's place: after this version of the source
+    rendered: bytes | None = None         # the DOM a browser rendered from ``body``, the text's source
 
 
 @dataclass
@@ -426,7 +427,8 @@ def to_capture(snapshot: Snapshot, url: str) -> tuple[Capture, Extracted | None]
     content_type = snapshot.content_type or (None if snapshot.event else CONTENT_TYPES[snapshot.fmt])
     fetch = Capture(url=url, fetched_at=snapshot.captured_at, status=snapshot.status, error=snapshot.error,
                     final_url=snapshot.final_url, body=snapshot.body or None,
-                    content_type=content_type or f"{ORIGIN_MARKER}=import:{snapshot.fmt}")
+                    content_type=content_type or f"{ORIGIN_MARKER}=import:{snapshot.fmt}",
+                    fetched_with="browser" if snapshot.rendered else "http", rendered=snapshot.rendered)
     if snapshot.event or (snapshot.extracted is None and snapshot.content_type):
         return fetch, None
     extracted = snapshot.extracted or Extracted(text=snapshot.text, extractor=f"import:{snapshot.fmt}",

@@ -135,7 +135,8 @@ def schedule_list(ctx: click.Context, as_json: bool) -> None:
         return
     table(["name", "when", "watches", "tracked", "state", "last run", "next run"],
           [[s.name, _when(s.every_seconds, s.cron, s.timezone), _watches(s), s.tracked,
-            "paused" if s.paused else "active",
+            ", ".join(["paused" if s.paused else "active", *([f"render {s.render}"] if s.render else []),
+                       *(["screenshots"] if s.screenshot else [])]),
             f"{iso(s.last_run.started)} {s.last_run.outcome}" if s.last_run else "-", iso(at) or "-"]
            for s, at in found])
 

@@ -241,6 +241,8 @@ def test_a_schedule_renders_with_its_own_mode_beside_its_discovery(world: dict[s
     assert done.returncode == 0, done.stderr
     assert [f["fetched_with"] for f in _fetches(db, world["plain"])] == ["browser"]
     assert "OKMARK" in _json(db, "show", world["gate"])["text"]
+    assert _json(db, "schedule", "list")[0]["render"] == "js"
+    assert "active, render js" in run_redline(db, "schedule", "list").stdout
 
 
 def test_a_failed_browser_load_still_records_the_static_capture(world: dict[str, Any], tmp_path: Path) -> None:

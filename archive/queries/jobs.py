@@ -154,6 +154,7 @@ class ScheduleEntry:
     tracked: int
     last_run: LastRun | None
     screenshot: bool = False  # its runs take a screenshot of every new version
+    render: str | None = None  # auto, js or never; None: each site's default
 
 
 def list_schedules(db: Db) -> list[ScheduleEntry]:
@@ -164,10 +165,10 @@ def list_schedules(db: Db) -> list[ScheduleEntry]:
     tracked = select(func.count()).select_from(TR).where(TR.c.schedule_id == S.c.id).scalar_subquery()
     query = (select(S.c.name, S.c.every_seconds, S.c.cron, S.c.timezone, S.c.feeds, S.c.sitemaps, S.c.urls,
                     S.c.urls_file, S.c.recheck, S.c.settings, S.c.paused, tracked.label("tracked"),
-                    R.c.started_at, R.c.outcome, S.c.screenshot)
+                    R.c.started_at, R.c.outcome, S.c.screenshot, S.c.render)
              .select_from(S).outerjoin(R, R.c.id == last_id).order_by(S.c.name))
     with connected(db) as conn:
         return [ScheduleEntry(*r[:10], bool(r.paused), r.tracked,
                               LastRun(r.started_at, RunOutcome(r.outcome)) if r.started_at else None,
-                              bool(r.screenshot))
+                              bool(r.screenshot), r.render)
                 for r in conn.execute(query)]

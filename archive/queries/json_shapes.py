@@ -130,7 +130,7 @@ def schedule(s: ScheduleEntry, when: str, next_run: datetime | None) -> dict[str
     return {"name": s.name, "every_seconds": s.every_seconds, "cron": s.cron, "timezone": s.timezone, "when": when,
             "feeds": s.feeds, "sitemaps": s.sitemaps, "urls": s.urls, "urls_file": s.urls_file, "recheck": s.recheck,
             "settings": s.settings, "paused": s.paused, "tracked": s.tracked, "last_run": last,
-            "next_run": stamp(next_run), "screenshot": s.screenshot}
+            "next_run": stamp(next_run), "screenshot": s.screenshot, "render": s.render}
 
 
 def reextract(r: ReextractSummary) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -440,20 +442,15 @@ def fidelity_main(keep: bool) -> None:
     from bench.fidelity import run as run_rounds
 
     started = datetime.now(UTC)
-    work = Path(tempfile.mkdtemp(prefix="redline-fidelity-"))
-    proc.use_bytecode_cache(work / "pycache")
-    db = work / "fidelity.db"
-    log("loading the real pages")
-    scenario = Scenario(realpages.load(), FIDELITY_HOSTS, per_kind=5)
-    try:
-        result = run_rounds(scenario, str(db), lambda urls: proc.crawl(
-            str(db), urls, {"RETRY_TIMES": "1", "DOWNLOAD_TIMEOUT": "10"})[1], naive=True, log=log)
-    finally:
-        scenario.stop()
-        if keep:
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    with workdir("fidelity", keep) as work:
+        db = work / "fidelity.db"
+        log("loading the real pages")
+        scenario = Scenario(realpages.load(), FIDELITY_HOSTS, per_kind=5)
+        try:
+            result = run_rounds(scenario, str(db), lambda urls: proc.crawl(
+                str(db), urls, {"RETRY_TIMES": "1", "DOWNLOAD_TIMEOUT": "10"})[1], naive=True, log=log)
+        finally:
+            scenario.stop()
     rows = fidelity_rows(result)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"fidelity-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -490,6 +487,21 @@ def frontier_rows(result: dict[str, Any], sizes: list[int]) -> list[Row]:
     return rows
 
 
+@contextmanager
+def workdir(name: str, keep: bool, bytecode: bool = True) -> Iterator[Path]:
+    """A fresh temporary folder for one benchmark (with its own bytecode cache), removed afterwards unless kept."""
+    work = Path(tempfile.mkdtemp(prefix=f"redline-{name}-"))
+    if bytecode:
+        proc.use_bytecode_cache(work / "pycache")
+    try:
+        yield work
+    finally:
+        if keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def save_result(name: str, started: datetime, load: tuple[float, float, float], result: dict[str, Any],
                 rows: list[Row]) -> Path:
     """``bench/results/NAME-TIME.json``: the environment, the load at both ends, what was measured, the rows."""
@@ -505,16 +517,9 @@ def frontier_main(sizes: list[int], keep: bool) -> None:
     from bench.frontier import measure
 
     started = datetime.now(UTC)
-    work = Path(tempfile.mkdtemp(prefix="redline-frontier-"))
-    proc.use_bytecode_cache(work / "pycache")
     load = os.getloadavg()
-    try:
+    with workdir("frontier", keep) as work:
         result = measure(work, sizes, reps=5)
-    finally:
-        if keep:
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     rows = frontier_rows(result, sizes)
     out = save_result("frontier", started, load, result, rows)
     print(f"Redline frontier benchmark: {', '.join(f'{n:,}' for n in sizes)} tracked URLs, {os.cpu_count()} CPUs, "
@@ -528,16 +533,9 @@ def deltas_main(keep: bool) -> None:
     from bench.deltas import main as measure
 
     started = datetime.now(UTC)
-    work = Path(tempfile.mkdtemp(prefix="redline-deltas-"))
-    proc.use_bytecode_cache(work / "pycache")
     load = os.getloadavg()
-    try:
+    with workdir("deltas", keep) as work:
         shown, result = measure(work, log)
-    finally:
-        if keep:
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"deltas-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
@@ -554,16 +552,9 @@ def browser_main(count: int, keep: bool) -> None:
     from bench.browser import table as browser_table
 
     started = datetime.now(UTC)
-    work = Path(tempfile.mkdtemp(prefix="redline-browser-"))
-    proc.use_bytecode_cache(work / "pycache")
     load = os.getloadavg()
-    try:
+    with workdir("browser", keep) as work:
         rows, result = measure(work, count, log)
-    finally:
-        if keep:
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"browser-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps({"started": started.isoformat(), "load_average_start": load,
@@ -578,15 +569,9 @@ def search_main(versions: int, keep: bool) -> None:
     from bench.search import measure
 
     started = datetime.now(UTC)
-    work = Path(tempfile.mkdtemp(prefix="redline-search-"))
     load = os.getloadavg()
-    try:
+    with workdir("search", keep, bytecode=False) as work:
         result = measure(work, versions)
-    finally:
-        if keep:
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     rows = [Row(f"search, {versions:,} versions: {kind} (median / p95)",
                 f"{v['median_ms']:.1f} / {v['p95_ms']:.1f} ms", "p95 < 100 ms", v["p95_ms"] / 100, None)
             for kind, v in result["kinds"].items()]

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from archive.capture import Capture
+from archive.proof.verify import verify
 from archive.queries.bodies import BodyReader, read_body
 from archive.schema import tables as t
-from archive.proof.verify import verify
 from archive.schema.db import MIGRATIONS, open_engine
 from archive.store.facade import Archive
 from archive.store.repack import repack

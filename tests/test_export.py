@@ -36,11 +36,11 @@ from archive.capture import Capture, Extracted
 from archive.exports.files import RESERVED
 from archive.exports.history import HISTORY_NAME
 from archive.exports.text import FRONT_MATTER_KEYS
+from archive.queries.bodies import BodyReader
 from archive.queries.reading import read_text
 from archive.schema import models as m
 from archive.schema.db import open_engine
 from archive.store.facade import Archive
-from archive.queries.bodies import BodyReader
 from redline.cli import cli
 from redline.fakesite import FakeSite, load_stories
 from tests.conftest import crawl

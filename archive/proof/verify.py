@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, LargeBinary, func, select
 
 from archive.capture import IMPORT_MARKER, ORIGIN_MARKER
-
 from archive.proof import chain
 from archive.queries import iso
 from archive.queries.bodies import BodyReader

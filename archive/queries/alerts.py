@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from archive.queries.common import A, E, Db, Page, connected, cursor_values, make_page
+from archive.queries.common import A, Db, E, Page, connected, cursor_values, make_page
 from archive.schema import tables as t
 
 

@@ -14,9 +14,9 @@ from twisted.python.failure import Failure
 
 from archive.capture import Capture
 from archive.vocab import FetchedWith, RenderMode
-from scraper.shell import needs_browser
 from scraper.items import PageItem
 from scraper.middlewares import NotFetched
+from scraper.shell import needs_browser
 
 
 class UrlsSpider(scrapy.Spider):

@@ -40,6 +40,7 @@ T_SERVE = "tests/test_serve.py"
 T_READING = "tests/test_reading.py"
 T_NOISE = "tests/test_noise_rules.py"
 T_SHOTS = "tests/test_screenshots.py"
+T_BROWSER = "tests/test_browser.py"
 NORMALIZE = ("--doctest-modules", "archive/text/normalize.py", "tests/test_history.py")
 
 MUTATIONS = [
@@ -156,6 +157,19 @@ MUTATIONS = [
     Mutation("screenshot-failure-silent", "a screenshot that fails is an event that says why",
              "archive/store/screenshots.py", 'detail=f"version {version.number}: {reason}"', "detail=None",
              (f"{T_SHOTS}::test_a_missing_browser_loses_no_version_and_says_why",)),
+    Mutation("screenshot-site-default-ignored", "a site set with --screenshot has its new versions screenshotted",
+             "scraper/archive_link.py", "hosts = () if self.screenshots else site_screenshot_hosts(engine)",
+             "hosts = ()", (f"{T_BROWSER}::test_a_site_set_for_screenshots_gets_them_of_the_dom_its_text_came_from",)),
+    # -- README, "Pages that need a browser" (need Chromium) ----------------------------------------------
+    Mutation("render-auto-never-fires", "auto renders a page whose HTML is an app shell",
+             "scraper/shell.py", "    return shell if len(\" \".join(seen).split()) < SHELL_MAX_WORDS else None",
+             "    return None", (f"{T_BROWSER}::test_auto_renders_app_shells_and_nothing_else",)),
+    Mutation("render-third-party-allowed", "the browser refuses other hosts' requests unless allowed",
+             "scraper/browser.py", "            return self.third_party", "            return True",
+             (f"{T_BROWSER}::test_the_browser_loads_same_host_scripts_robots_allows_and_no_other_host",)),
+    Mutation("render-dom-not-exported", "a WARC and a citation carry the rendered DOM after its capture",
+             "archive/exports/warc.py", "            _rendered(builder, bodies, fetch, rid)", "            pass",
+             (f"{T_BROWSER}::test_a_warc_carries_the_rendered_dom_and_imports_back_with_it",)),
 ]
 
 
@@ -193,7 +207,8 @@ def run_tests(tree: Path, env: dict[str, str], tests: tuple[str, ...]) -> tuple[
     """Run ``tests`` in the copy: ('passed' | 'failed' | 'timeout' | 'error', seconds, what failed)."""
     start = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-rf", "-p", "no:cacheprovider", *tests],
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-rf", "-p", "no:cacheprovider", "-n", "0",
+                               *tests],
                               cwd=tree, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         return "timeout", time.perf_counter() - start, f"no result within {TIMEOUT} s"

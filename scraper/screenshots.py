@@ -168,8 +168,8 @@ def take_pending(archive: Archive, settings: ShotSettings) -> dict[str, int]:
     try:
         from playwright.sync_api import Error
     except ImportError:
-        return _all_failed(archive, done, "Playwright is not installed: pip install playwright (Redline's "
-                                          "[test] extra has it), and Debian's chromium")
+        return _all_failed(archive, done, "Playwright is not installed: install the browser extra: "
+                                          "pip install -e '.[browser]' and apt-get install chromium")
     try:
         with browser(settings) as shooter:
             while pending:

@@ -294,19 +294,27 @@ def resume(ctx: click.Context, name: str) -> None:
 @click.argument("name")
 @click.option("--queue", is_flag=True, help="Enqueue the due articles for 'redline worker' instead of fetching.")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting, as 'scrapy crawl -s'.")
+@render_option
 @json_option
 @click.pass_context
 @handles_errors
-def run(ctx: click.Context, name: str, queue: bool, settings: tuple[str, ...], as_json: bool) -> None:
-    """Run job NAME once, now, in the foreground.
+def run(ctx: click.Context, name: str, queue: bool, settings: tuple[str, ...], render: str | None,
+        as_json: bool) -> None:
+    """Run job NAME once, now, in the foreground (--render for this run only: it wins over the job's).
 
     \b
     redline schedule run world --json
+    redline schedule run apps --render js
     """
     from jobs.child import CrawlFailed
     from jobs.schedule_run import run_schedule
 
     overrides = parse_settings(settings)
+    if render:
+        if queue:
+            raise UserError("--render does not apply with --queue; give it to 'redline worker -s REDLINE_RENDER=…'", 2)
+        overrides["REDLINE_RENDER"] = render
+        check_render(overrides)
     overrides.setdefault("LOG_LEVEL", "WARNING")
     engine(ctx, writer=True).dispose()  # a clear error for a missing archive before the crawl starts
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the crawl child cleanly, as Ctrl-C does

@@ -148,6 +148,7 @@ def cases(w: dict[str, str]) -> list[tuple[str, str, list[str], int]]:
               ("schedule add", "render", [*sched, "--render", "sometimes", url], 2),
               ("schedule edit", "render", ["schedule", "edit", "world", "--render", "sometimes"], 2),
               ("schedule run", "settings", ["schedule", "run", "world", "-s", "noequals"], 2),
+              ("schedule run", "render", ["schedule", "run", "world", "--render", "sometimes"], 2),
               ("scheduler", "run_timeout", ["scheduler", "--run-timeout", "forever"], 2),
               ("scheduler", "parallel", ["scheduler", "--parallel", "0"], 2),
               ("scheduler", "sync_every", ["scheduler", "--sync-every", "-1s"], 2),

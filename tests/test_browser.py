@@ -243,6 +243,13 @@ def test_a_schedule_renders_with_its_own_mode_beside_its_discovery(world: dict[s
     assert "OKMARK" in _json(db, "show", world["gate"])["text"]
     assert _json(db, "schedule", "list")[0]["render"] == "js"
     assert "active, render js" in run_redline(db, "schedule", "list").stdout
+    other = str(tmp_path / "other.db")  # a run's own --render wins over its job's, for that run only
+    assert run_redline(other, "schedule", "add", "apps", "--every", "1h", "--render", "js", world["plain"],
+                       *SETTINGS).returncode == 0
+    again = run_redline(other, "schedule", "run", "apps", "--render", "never")
+    assert again.returncode == 0, again.stderr
+    assert [f["fetched_with"] for f in _fetches(other, world["plain"])] == ["http"]
+    assert _json(other, "schedule", "list")[0]["render"] == "js"
 
 
 def test_a_failed_browser_load_still_records_the_static_capture(world: dict[str, Any], tmp_path: Path) -> None:

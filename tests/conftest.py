@@ -76,15 +76,16 @@ def invoke_json(db: str, *args: str) -> Any:
 def downgrade(path: str, revision: str) -> None:
     """Take a SQLite archive back to an older schema revision with the migrations' own downgrades,
     to test what an upgrade from that revision does."""
-    _alembic(path, "downgrade", revision)
+    migrate(f"sqlite:///{path}", "downgrade", revision)
 
 
 def upgrade(path: str, revision: str) -> None:
     """Bring a SQLite archive up to ``revision`` only (opening it would bring it to the head)."""
-    _alembic(path, "upgrade", revision)
+    migrate(f"sqlite:///{path}", "upgrade", revision)
 
 
-def _alembic(path: str, direction: str, revision: str) -> None:
+def migrate(url: str, direction: str, revision: str) -> None:
+    """Alembic on a plain engine of the archive at ``url`` (SQLite's table rebuilds need foreign keys off)."""
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine
@@ -93,7 +94,7 @@ def _alembic(path: str, direction: str, revision: str) -> None:
     from archive.schema.db import MIGRATIONS
 
     db._current.clear()  # this process may have found the file at head: it must look again
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(url)
     with engine.begin() as conn:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))

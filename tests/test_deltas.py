@@ -23,14 +23,14 @@ from archive.capture import Capture
 from archive.proof.verify import verify
 from archive.queries.bodies import BodyReader, read_body
 from archive.schema import tables as t
-from archive.schema.db import MIGRATIONS, open_engine
+from archive.schema.db import open_engine
 from archive.store.facade import Archive
 from archive.store.repack import repack
 from archive.text.textpack import BODY_KEY_EVERY
 from bench import realpages
 from bench.deltas import before_deltas
 from bench.fidelity import Scenario
-from tests.conftest import crawl, downgrade, run_redline
+from tests.conftest import crawl, downgrade, migrate, run_redline
 from tests.pg import pg_server, pg_url, skip_reason  # noqa: F401  (fixtures)
 
 HOSTS = ["127.0.0.30", "127.0.0.31"]
@@ -206,8 +206,8 @@ def test_postgres_stores_the_same_bytes_as_sqlite(pg_url: str, tmp_path: Path) -
             archive.record_batch([(c, None) for c in batch])
         with engine.connect() as conn:
             stored.append(conn.execute(select(t.bodies).order_by(t.bodies.c.sha256)).all())
-        _migrate(url, "downgrade", BEFORE_DELTAS)  # every body whole, as before deltas
-        _migrate(url, "upgrade", "head")
+        migrate(url, "downgrade", BEFORE_DELTAS)  # every body whole, as before deltas
+        migrate(url, "upgrade", "head")
         assert repack(engine, batch=10).bodies == len(stored[-1]) - 2 * 3
         assert not verify(engine).problems
         with engine.connect() as conn:
@@ -218,17 +218,3 @@ def test_postgres_stores_the_same_bytes_as_sqlite(pg_url: str, tmp_path: Path) -
     assert depths == list(range(BODY_KEY_EVERY))  # one full chain, then a new keyframe (depth 0 again)
     assert sum(row.base_sha256 is None for row in stored[0]) == 2 * 3
     assert repacked[0] == repacked[1] == stored[0]  # repack makes the writer's decisions, on both stores
-
-
-def _migrate(url: str, direction: str, revision: str) -> None:
-    """Alembic on a plain engine (as tests.conftest.downgrade does: SQLite's table rebuilds need foreign keys off)."""
-    from alembic import command
-    from alembic.config import Config
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = conn
-        getattr(command, direction)(config, revision)
-    engine.dispose()
